@@ -1,0 +1,94 @@
+/**
+ * The only reader of `process.env`. Every setting is validated with zod at start-up; a bad
+ * value stops the process with a message naming the variable. An unset URL selects the
+ * embedded engine for that concern (PGlite, chDB, in-process bus and queue).
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export const ROLES = ['ingest', 'worker', 'web'] as const;
+export type Role = (typeof ROLES)[number];
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .url()
+    .refine((u) => protocols.includes(new URL(u).protocol), `must start with ${protocols.join(' or ')}//`)
+    .optional();
+
+const Env = z.object({
+  PORT: int(3000, 0).refine((p) => p < 65536, 'must be a port number'),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  CLICKHOUSE_URL: url(['http:', 'https:']),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^\w+$/, 'letters, digits and _ only').default('livepanel'),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_PREFIX: z.string().default('lp:'),
+  ROLE: z
+    .string()
+    .default('all')
+    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum([...ROLES, 'all'])).min(1))
+    .transform((rs): Role[] => (rs.includes('all') ? [...ROLES] : [...new Set(rs as Role[])])),
+  GEOIP_CITY_DB: z.string().optional(),
+  TRUST_PROXY: bool(false),
+  IP_HEADERS: z
+    .string()
+    .default('openpanel-client-ip,true-client-ip,cf-connecting-ip,x-real-ip,x-forwarded-for')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  SESSION_TIMEOUT_MS: int(30 * 60_000, 1000),
+  SESSION_GRACE_MS: int(60_000, 0),
+  FLUSH_SIZE: int(1000, 1),
+  FLUSH_INTERVAL_MS: int(1000, 1),
+  MAX_BODY_BYTES: int(1024 * 1024, 1024),
+  MAX_EVENT_BYTES: int(64 * 1024, 256),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_URL: z.string().url().optional(),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {}
+
+/** Parses an environment (default: `process.env`) into a Config, or throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = Env.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    roles: e.ROLE,
+    postgres: e.DATABASE_URL ? { kind: 'postgres' as const, url: e.DATABASE_URL } : { kind: 'pglite' as const, dir: path.join(dataDir, 'pg') },
+    clickhouse: e.CLICKHOUSE_URL
+      ? { kind: 'http' as const, url: e.CLICKHOUSE_URL, username: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      : { kind: 'chdb' as const, dir: path.join(dataDir, 'ch'), database: e.CLICKHOUSE_DATABASE },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : undefined,
+    geoipCityDb: e.GEOIP_CITY_DB,
+    trustProxy: e.TRUST_PROXY,
+    ipHeaders: e.IP_HEADERS,
+    sessionTimeoutMs: e.SESSION_TIMEOUT_MS,
+    sessionGraceMs: e.SESSION_GRACE_MS,
+    flushSize: e.FLUSH_SIZE,
+    flushIntervalMs: e.FLUSH_INTERVAL_MS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxEventBytes: e.MAX_EVENT_BYTES,
+    logLevel: e.LOG_LEVEL,
+    publicUrl: e.PUBLIC_URL,
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The closed set of error codes every Livepanel surface answers with (HTTP bodies, WebSocket
+ * rejections, CLI output). Clients may switch on these strings: never rename one.
+ */
+import { z } from 'zod';
+
+export const ErrorCode = z.enum([
+  'invalid_json', // body or frame is not JSON
+  'invalid_utf8', // body or frame is not valid UTF-8
+  'invalid_body', // JSON, but not the expected shape (details in `issues`)
+  'invalid_event', // one event of a batch failed validation
+  'payload_too_large', // body, frame or single event over its size limit
+  'too_deep', // properties nested deeper than allowed
+  'too_many_properties', // properties with too many keys once flattened
+  'unsupported_type', // a payload type Livepanel does not take (e.g. `alias`)
+  'missing_client_id', // no client id in headers, body or query
+  'unknown_client', // client id does not exist
+  'client_disabled', // client exists but was disabled
+  'bad_secret', // wrong client secret
+  'secret_required', // client has no allowed origins and no secret was given
+  'origin_not_allowed', // browser Origin not in the project's allowed domains
+  'forbidden', // authenticated, but this client type may not do that
+  'not_found',
+  'method_not_allowed',
+  'rate_limited',
+  'not_ready', // server still starting
+  'shutting_down', // server draining; reconnect elsewhere
+  'internal', // a bug or an unavailable dependency; safe to retry
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** Body of every error response: `{ error: { code, message } }`. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
