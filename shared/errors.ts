@@ -23,6 +23,7 @@ export const ErrorCode = z.enum([
   'not_found',
   'method_not_allowed',
   'rate_limited',
+  'overloaded', // too much accepted and not yet written; retry later
   'not_ready', // server still starting
   'shutting_down', // server draining; reconnect elsewhere
   'internal', // a bug or an unavailable dependency; safe to retry

@@ -65,9 +65,14 @@ export interface TouchResult {
 
 export interface SessionStore {
   /**
-   * Records a hit for (project, device). If an open session exists and has not expired at
-   * `hit.at`, it is updated and returned; otherwise `seed()` makes a new session (with the
-   * hit applied) and an expired one found in passing is returned as `closed`. Atomic.
+   * Records a hit for (project, device). Atomic. If an open session exists and has not
+   * expired at `hit.at` (see `isExpiredAt`), the store applies the hit to it (`applyHit`) and
+   * returns it. Otherwise the store calls `seed()` and stores its result as is: the seed must
+   * already reflect this first hit (startedAt = lastSeenAt = hit.at, eventCount 1, entry and
+   * exit from the hit, …); the store does not apply the hit to it again. An expired session
+   * found in passing is removed and returned as `closed` (exactly once, like `claimExpired`).
+   * `seed` must be pure: an implementation may call it and then not use the result (another
+   * process opened the session first), and calls it only when a session may have to start.
    */
   touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): Promise<TouchResult>;
   /** The open session for (project, device), or null. Does not check expiry. */
@@ -87,4 +92,32 @@ export interface SessionStore {
 /** When the session closes if nothing else happens. */
 export function expiresAt(s: OpenSession, timeoutMs: number): number {
   return Math.max(s.lastSeenAt + timeoutMs, s.keepAliveUntil);
+}
+
+/** True when `s` has expired at time `at`: a hit at `at` starts a new session. */
+export function isExpiredAt(s: OpenSession, at: number, timeoutMs: number): boolean {
+  return at >= expiresAt(s, timeoutMs);
+}
+
+/**
+ * Applies a hit to an open, unexpired session, in place. The reference for both stores
+ * (`sessions.redis.ts` repeats it in Lua). Entry is the earliest hit, exit the latest (ties go
+ * to the later arrival), so out-of-order hits never move lastSeenAt back; startedAt moves back
+ * when a hit is older than the first one seen. A profile id is set only when the session had none.
+ */
+export function applyHit(s: OpenSession, hit: SessionHit): void {
+  if (hit.at >= s.lastSeenAt) {
+    s.lastSeenAt = hit.at;
+    s.exitPath = hit.path;
+    s.exitOrigin = hit.origin;
+  }
+  if (hit.at < s.startedAt) {
+    s.startedAt = hit.at;
+    s.entryPath = hit.path;
+    s.entryOrigin = hit.origin;
+  }
+  s.eventCount += 1;
+  if (hit.isScreenView) s.screenViewCount += 1;
+  s.revenue += hit.revenue;
+  if (hit.profileId && !s.profileId) s.profileId = hit.profileId;
 }

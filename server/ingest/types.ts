@@ -7,6 +7,7 @@
 import type { DropReason } from '../../shared/drop-reasons.ts';
 import type { EventRow } from '../../shared/rows.ts';
 import type { TrackBody } from '../../shared/track.ts';
+import type { OpenSession } from '../engines/sessions.ts';
 
 /** Who sent the request, as established by authentication. */
 export interface Caller {
@@ -48,10 +49,14 @@ export interface Draft {
   serverSide: boolean;
   /** The event row being built; every step fills its own columns. */
   row: EventRow;
+  /** Device id the SDK supplied for this one event (`__deviceId`); wins over every other source. */
+  sdkDeviceId?: string;
   /** Device id computed with the previous day's salt, so sessions survive the midnight rotation. */
   previousDeviceId?: string;
   /** Set by the session step when this event opened a session. */
   sessionStarted?: boolean;
+  /** Set by the session step when it found this device's previous session expired. */
+  closedSession?: OpenSession;
 }
 
 export interface Dropped {

@@ -1,0 +1,96 @@
+/**
+ * Which insert path through `@clickhouse/client` is fastest on chDB for a batch of EventRows.
+ * Each path inserts the same rows (fresh dedup token per run, materialized views attached,
+ * as in production) into a throwaway chDB folder; prints medians and writes
+ * bench/results/clickhouse-insert.json. Usage: npx tsx bench/clickhouse-insert.ts [rows] [runs]
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { EventRow } from '../shared/rows.ts';
+import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
+import { makeEvents } from '../server/store/clickhouse.fixtures.ts';
+import { toTsv } from '../server/store/tsv.ts';
+
+const ROWS = Number(process.argv[2] ?? 10_000);
+const RUNS = Number(process.argv[3] ?? 7);
+const COLS = Object.keys(EventRow.shape) as (keyof EventRow & string)[];
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-ch-'));
+const conn = createChdbConnection({ path: dir });
+const ch = createClient({ connection: conn });
+await migrateClickhouse(ch, 'bench');
+const rows = makeEvents(ROWS);
+let seq = 0;
+const settings = () => `SETTINGS insert_deduplication_token = 'bench-${seq++}', deduplicate_blocks_in_dependent_materialized_views = 1`;
+const buf = (s: string) => Readable.from([Buffer.from(s)], { objectMode: false });
+
+type Path = { name: string; serialize?: () => unknown; run: () => Promise<unknown> };
+const paths: Path[] = [
+  {
+    name: 'insert JSONEachRow, array of objects',
+    run: () => ch.insert({ table: `bench.events ${settings()}`, values: rows, format: 'JSONEachRow' }),
+  },
+  {
+    name: 'insert JSONCompactEachRow, array of arrays',
+    run: () =>
+      ch.insert({ table: `bench.events (${COLS.join(', ')}) ${settings()}`, values: rows.map((r) => COLS.map((c) => r[c])), format: 'JSONCompactEachRow' }),
+  },
+  {
+    name: 'exec JSONEachRow, pre-serialized string',
+    serialize: () => rows.map((r) => JSON.stringify(r)).join('\n'),
+    run: async () => {
+      const body = rows.map((r) => JSON.stringify(r)).join('\n');
+      const res = await ch.exec({ query: `INSERT INTO bench.events ${settings()} FORMAT JSONEachRow`, values: buf(body) });
+      res.stream.destroy();
+    },
+  },
+  {
+    name: 'insert TabSeparated, pre-serialized stream',
+    serialize: () => toTsv(rows, COLS),
+    run: () => ch.insert({ table: `bench.events (${COLS.join(', ')}) ${settings()}`, values: buf(toTsv(rows, COLS)), format: 'TabSeparated' }),
+  },
+  {
+    name: '(chDB only) connection.chdb.rawInsert TSV Buffer',
+    run: () =>
+      conn.chdb.rawInsert({
+        table: 'bench.events', columns: COLS, format: 'TabSeparated', values: Buffer.from(toTsv(rows, COLS)),
+        settings: { insert_deduplication_token: `bench-${seq++}`, deduplicate_blocks_in_dependent_materialized_views: 1 },
+      }),
+  },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const results = [];
+for (const p of paths) {
+  await p.run(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await p.run();
+    times.push(performance.now() - t0);
+  }
+  let serializeMs: number | undefined;
+  if (p.serialize) {
+    const ts: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      p.serialize();
+      ts.push(performance.now() - t0);
+    }
+    serializeMs = Math.round(median(ts) * 10) / 10;
+  }
+  const ms = median(times);
+  const r = { path: p.name, rows: ROWS, medianMs: Math.round(ms * 10) / 10, rowsPerSec: Math.round((ROWS / ms) * 1000), serializeMs };
+  results.push(r);
+  console.log(`${p.name.padEnd(50)} ${r.medianMs.toFixed(1).padStart(8)} ms  ${String(r.rowsPerSec).padStart(7)} rows/s${serializeMs === undefined ? '' : `  (JS serialize ${serializeMs} ms)`}`);
+}
+const check = await ch.query({ query: 'SELECT count() AS n FROM bench.events', format: 'JSONEachRow' });
+console.log('rows stored:', (await check.json<{ n: string }>())[0]?.n, 'expected:', ROWS * (RUNS + 1) * paths.length);
+await ch.close();
+rmSync(dir, { recursive: true, force: true });
+const out = path.join(import.meta.dirname, 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(path.join(out, 'clickhouse-insert.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2)}\n`);

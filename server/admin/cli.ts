@@ -1,0 +1,138 @@
+/**
+ * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]...`
+ *
+ * Runs an admin command and prints exactly one JSON line: the result on stdout, or
+ * `{error:{code,message}}` on stderr with exit code 1. With DATABASE_URL it talks to
+ * PostgreSQL. In the embedded shape it never opens PGlite beside a running server (two
+ * processes on one PGlite folder lose writes): it sends the command to the server holding
+ * the data lock, or, when nobody holds it, holds the lock itself while it works.
+ */
+import { parseArgs } from 'node:util';
+import type { ErrorBody } from '../../shared/errors.ts';
+import { type Config, loadConfig } from '../config.ts';
+import { acquireDataLock, DataLockHeldError, type DataLockInfo } from '../data-lock.ts';
+import { AppError } from '../errors.ts';
+import { createMetadata } from '../store/metadata.ts';
+import { openMetadataDb } from '../store/postgres.ts';
+import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
+import { ADMIN_COMMANDS, type AdminCommand, parseAdminArgs, runAdminCommand } from './commands.ts';
+
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]...`;
+const REMOTE_TIMEOUT_MS = 30_000;
+
+/** argv → command name and the args object the command table validates. */
+function parseCli(argv: string[]): { command: string; args: Record<string, unknown> } {
+  let parsed: ReturnType<typeof parseCliRaw>;
+  try {
+    parsed = parseCliRaw(argv);
+  } catch (err) {
+    throw new AppError(400, 'invalid_body', `${(err as Error).message}\n${USAGE}`);
+  }
+  const [command, ...extra] = parsed.positionals;
+  if (!command) throw new AppError(400, 'invalid_body', `no command given\n${USAGE}`);
+  if (extra.length > 0) throw new AppError(400, 'invalid_body', `unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
+  const { origin, ...rest } = parsed.values;
+  const args: Record<string, unknown> = { ...rest };
+  if (origin !== undefined) args.origins = origin;
+  return { command, args };
+}
+
+function parseCliRaw(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      name: { type: 'string' },
+      domain: { type: 'string' },
+      project: { type: 'string' },
+      type: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+    },
+  });
+}
+
+/** Runs the command in this process against the metadata database. */
+async function runLocally(pg: Config['postgres'], command: AdminCommand, args: unknown): Promise<unknown> {
+  const handle = await openMetadataDb(pg);
+  try {
+    return await runAdminCommand(createMetadata(handle.db), command, args);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Sends the command to the live server that holds the data lock. */
+async function runRemotely(holder: DataLockInfo, command: AdminCommand, args: unknown): Promise<unknown> {
+  if (holder.port === 0) {
+    throw new AppError(503, 'not_ready', `another admin command (pid ${holder.pid}) is using the data folder; try again when it has finished`);
+  }
+  const url = `http://127.0.0.1:${holder.port}${ADMIN_PATH_PREFIX}${command}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [ADMIN_TOKEN_HEADER]: holder.adminToken },
+      body: JSON.stringify(args),
+      signal: AbortSignal.timeout(REMOTE_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new AppError(
+      503,
+      'not_ready',
+      `the Livepanel server (pid ${holder.pid}) holds the data folder but does not answer on 127.0.0.1:${holder.port} (${reason}). ` +
+        'Refusing to open the embedded database beside it; wait until it is ready, or stop it and retry.',
+    );
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError(502, 'internal', `the server answered ${res.status} with a body that is not JSON`);
+  }
+  if (!res.ok) {
+    const e = (body as Partial<ErrorBody>).error;
+    throw new AppError(res.status, e?.code ?? 'internal', e?.message ?? `the server answered ${res.status}`);
+  }
+  return body;
+}
+
+/** Embedded shape: remote when a live server holds DATA_DIR, else local under our own lock. */
+async function runEmbedded(config: Config, command: AdminCommand, args: unknown): Promise<unknown> {
+  let lock: ReturnType<typeof acquireDataLock>;
+  try {
+    lock = acquireDataLock(config.dataDir, { port: 0, adminToken: newAdminToken() });
+  } catch (err) {
+    if (err instanceof DataLockHeldError) return runRemotely(err.holder, command, args);
+    throw err;
+  }
+  try {
+    return await runLocally(config.postgres, command, args);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The CLI: returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const { command, args } = parseCli(argv);
+    const parsedArgs = parseAdminArgs(command, args); // fail on bad input before touching any database
+    const config = loadConfig();
+    const cmd = command as AdminCommand;
+    const result = config.postgres.kind === 'postgres' ? await runLocally(config.postgres, cmd, parsedArgs) : await runEmbedded(config, cmd, parsedArgs);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  } catch (err) {
+    const body: ErrorBody =
+      err instanceof AppError ? err.toBody() : { error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+    process.stderr.write(`${JSON.stringify(body)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

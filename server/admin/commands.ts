@@ -1,0 +1,73 @@
+/**
+ * The admin command table, independent of transport: the CLI runs it directly (PostgreSQL,
+ * or PGlite when no server holds DATA_DIR) and the server runs it for the CLI over
+ * `POST /api/admin/<command>`. Arguments are validated here, once, for both paths.
+ */
+import { z } from 'zod';
+import { CLIENT_TYPES } from '../../db/schema.ts';
+import { AppError, zodIssues } from '../errors.ts';
+import type { Metadata, NewClient, ProjectSummary } from '../store/metadata.ts';
+
+const text = z.string().trim().min(1).max(200);
+
+const argSchemas = {
+  'create-project': z.strictObject({ name: text, domain: text }),
+  'create-client': z.strictObject({
+    project: text,
+    type: z.enum(CLIENT_TYPES),
+    origins: z.array(z.string().max(300)).max(100).default([]),
+    name: text.optional(),
+  }),
+  'list-projects': z.strictObject({}),
+} as const;
+
+export type AdminCommand = keyof typeof argSchemas;
+export const ADMIN_COMMANDS = Object.keys(argSchemas) as AdminCommand[];
+
+/** Validated arguments of each command. */
+export type AdminArgs = { [C in AdminCommand]: z.output<(typeof argSchemas)[C]> };
+
+/** JSON result of each command. */
+export interface AdminResults {
+  'create-project': NewClient & { projectId: string };
+  'create-client': NewClient;
+  'list-projects': ProjectSummary[];
+}
+
+/** True when `command` names an admin command. */
+export function isAdminCommand(command: string): command is AdminCommand {
+  return Object.hasOwn(argSchemas, command);
+}
+
+/**
+ * Validates `args` for `command`. 404 `not_found` for an unknown command, 400 `invalid_body`
+ * (with issues) for bad arguments. Callers may use it to fail before opening any database.
+ */
+export function parseAdminArgs<C extends string>(command: C, args: unknown): C extends AdminCommand ? AdminArgs[C] : never;
+export function parseAdminArgs(command: string, args: unknown): AdminArgs[AdminCommand] {
+  if (!isAdminCommand(command)) {
+    throw new AppError(404, 'not_found', `unknown admin command ${JSON.stringify(command)}; commands: ${ADMIN_COMMANDS.join(', ')}`);
+  }
+  const parsed = argSchemas[command].safeParse(args);
+  if (!parsed.success) {
+    const issues = zodIssues(parsed.error);
+    const summary = issues.map((i) => `${i.path || '(args)'}: ${i.message}`).join('; ');
+    throw new AppError(400, 'invalid_body', `invalid arguments for ${command}: ${summary}`, issues);
+  }
+  return parsed.data;
+}
+
+const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C]) => Promise<AdminResults[C]> } = {
+  'create-project': (md, a) => md.createProject({ name: a.name, domain: a.domain }),
+  'create-client': (md, a) => md.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
+  'list-projects': (md) => md.listProjects(),
+};
+
+/** Validates `args` and runs `command` against the metadata store; throws AppError on bad input. */
+export async function runAdminCommand<C extends AdminCommand>(metadata: Metadata, command: C, args: unknown): Promise<AdminResults[C]>;
+export async function runAdminCommand(metadata: Metadata, command: string, args: unknown): Promise<AdminResults[AdminCommand]>;
+export async function runAdminCommand(metadata: Metadata, command: string, args: unknown): Promise<AdminResults[AdminCommand]> {
+  const parsed = parseAdminArgs(command, args);
+  const handler = handlers[command as AdminCommand] as (md: Metadata, a: typeof parsed) => Promise<AdminResults[AdminCommand]>;
+  return handler(metadata, parsed);
+}

@@ -1,0 +1,165 @@
+/**
+ * Builds and starts one Livepanel process for its roles: opens the stores this process
+ * needs, picks the embedded or Redis engines, wires the ingest pipeline, mounts every route
+ * on one uWebSockets.js app and starts listening. `stop()` drains: it stops accepting,
+ * tells SDK sockets to reconnect elsewhere, flushes what was accepted, and closes stores.
+ */
+import { randomBytes } from 'node:crypto';
+import uWS from 'uWebSockets.js';
+import { registerAdminHttp } from './admin/admin.uws.ts';
+import { registerReadApi } from './api/read.uws.ts';
+import type { Config } from './config.ts';
+import { acquireDataLock } from './data-lock.ts';
+import { type Engines, createEngines } from './engines/create.ts';
+import type { EventQueue } from './engines/queue.ts';
+import { createMemoryQueue } from './engines/queue.memory.ts';
+import { sendJson, send } from './http/uws.ts';
+import { createAuthenticator } from './ingest/auth.ts';
+import { createEnrichSteps } from './ingest/enrich.ts';
+import { openGeoip } from './ingest/geoip.ts';
+import { registerHttpIngest } from './ingest/http.uws.ts';
+import { createIngest } from './ingest/ingest.ts';
+import { createPipeline } from './ingest/pipeline.ts';
+import { createSaltSource } from './ingest/salts.ts';
+import { createSessionStep } from './ingest/steps/session.ts';
+import { registerWsIngest } from './ingest/ws.uws.ts';
+import type { Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
+import { migrateClickhouse } from './store/clickhouse.migrate.ts';
+import { createMetadata, verifySecret } from './store/metadata.ts';
+import { openMetadataDb } from './store/postgres.ts';
+import { createWriter } from './store/writer.ts';
+import { createSessionReaper } from './workers/sessions.reap.ts';
+import { checkRoles } from './roles.ts';
+
+export interface Running {
+  /** The port actually listened on (useful with PORT=0). */
+  port: number;
+  url: string;
+  /** Graceful drain and shutdown; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startLivepanel(config: Config, log: Logger): Promise<Running> {
+  checkRoles(config);
+  const has = (r: Config['roles'][number]) => config.roles.includes(r);
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch((err) => log.error({ err }, 'cleanup failed'));
+    cleanups.length = 0;
+  };
+
+  try {
+    const metrics = createMetrics({ defaults: true });
+    const opensChdb = config.clickhouse.kind === 'chdb' && (has('worker') || has('web'));
+    const adminToken = randomBytes(24).toString('base64url');
+    if (config.postgres.kind === 'pglite' || opensChdb) {
+      const lock = acquireDataLock(config.dataDir, { port: config.port, adminToken });
+      cleanups.push(() => lock.release());
+    }
+
+    const meta = await openMetadataDb(config.postgres);
+    cleanups.push(() => meta.close());
+    const metadata = createMetadata(meta.db);
+
+    let ch: ClickHouseClient | undefined;
+    if (has('worker') || has('web')) {
+      ch = await createClickhouse(config.clickhouse);
+      cleanups.push(() => ch!.close());
+      await migrateClickhouse(ch, config.clickhouse.database);
+    }
+
+    const engines: Engines = await createEngines({ redis: config.redis, sessionTimeoutMs: config.sessionTimeoutMs, log });
+    cleanups.push(() => engines.close());
+
+    let queue: EventQueue;
+    if (config.redis) {
+      throw new Error('distributed queue not wired yet');
+    } else {
+      queue = createMemoryQueue({ writer: createWriter(ch!, metrics), flushSize: config.flushSize, flushIntervalMs: config.flushIntervalMs, metrics, log });
+    }
+    cleanups.push(() => queue.close());
+
+    const state = { accepting: false };
+    const accepting = () => state.accepting;
+    const app = uWS.App();
+    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+
+    app.get('/healthz', (res) => {
+      if (state.accepting) sendJson(res, 200, { status: 'ok', roles: config.roles });
+      else sendJson(res, 503, { error: { code: 'not_ready', message: 'Starting or draining' } });
+    });
+    app.get('/metrics', (res) => {
+      res.onAborted(() => {
+        res.aborted = true;
+      });
+      metrics.registry.metrics().then((text) => send(res, 200, text, {}, metrics.registry.contentType));
+    });
+    registerAdminHttp(app, { metadata, adminToken, log });
+
+    let ws: ReturnType<typeof registerWsIngest> | undefined;
+    if (has('ingest')) {
+      const geoip = await openGeoip({ cityDbPath: config.geoipCityDb });
+      const salts = await createSaltSource(metadata.getSalts, log);
+      cleanups.push(() => salts.stop());
+      const enrich = createPipeline(createEnrichSteps({ geoip, salts }), { metrics });
+      const ingest = createIngest({
+        enrich,
+        session: createSessionStep({ sessions: engines.sessions, timeoutMs: config.sessionTimeoutMs }),
+        sessions: engines.sessions,
+        dedupe: engines.dedupe,
+        queue,
+        metrics,
+      });
+      const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
+      registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, accepting });
+      ws = registerWsIngest(app, {
+        ingest,
+        auth,
+        sessions: engines.sessions,
+        log,
+        metrics,
+        ip,
+        maxPayloadBytes: config.maxBodyBytes,
+        keepAliveMs: config.sessionGraceMs,
+        accepting,
+      });
+    }
+    if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    if (has('worker')) {
+      const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics });
+      reaper.start();
+      cleanups.push(() => reaper.stop());
+    }
+    app.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
+
+    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+      app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`Cannot listen on ${config.host}:${config.port} (port in use?)`)))),
+    );
+    const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+    state.accepting = true;
+    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    log.info({ url, roles: config.roles }, 'livepanel ready');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      url,
+      stop() {
+        stopping ??= (async () => {
+          state.accepting = false;
+          uWS.us_listen_socket_close(listenSocket);
+          await ws?.drain();
+          await cleanup();
+          app.close?.();
+          log.info('livepanel stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Redis SessionStore for the distributed shape. Key layout (P = the configured prefix):
+ *   P session:<project>:<device>  hash, one field per OpenSession member (ids URI-encoded so
+ *                                  `:` cannot make two pairs collide); a safety TTL a little
+ *                                  past its expiry, so a session nobody reaps cannot leak
+ *   P session-expiry              sorted set, member `<project>:<device>`, score = expiresAt
+ * Every change is one Lua script, so touch/keepAlive/claim are atomic across processes; the
+ * scripts touch keys they compute from the index, so this store needs a single Redis (no
+ * cluster). Times are the callers' (hit.at, now); only the safety TTL uses Redis' clock.
+ * `touch` runs without a seed first and asks for one only when a session has to start, so
+ * `seed()` runs once per new session, not once per event (the retry may find the session
+ * opened by another process meanwhile and leave the seed unused — harmless).
+ */
+import type { Redis } from 'ioredis';
+import { defineScript, type RedisArg } from './redis-script.ts';
+import { expiresAt, type OpenSession, type SessionStore, type TouchResult } from './sessions.ts';
+import { TOUCH_LUA, KEEP_ALIVE_LUA, CLAIM_LUA } from './sessions.redis.lua.ts';
+
+export interface RedisSessionStoreOptions {
+  /** Owned by the caller: `close()` does not quit it. */
+  redis: Redis;
+  prefix: string;
+  timeoutMs: number;
+  /** How long past its expiry a session's hash outlives an absent reaper (default: max(timeout, 60 s)). */
+  ttlSlackMs?: number;
+}
+
+const CONTINUED = 0;
+const STARTED = 1;
+const NEED_SEED = 2;
+type TouchReply = [typeof CONTINUED | typeof STARTED, string[], string[]] | [typeof NEED_SEED];
+
+const touchScript = defineScript(TOUCH_LUA);
+const keepAliveScript = defineScript(KEEP_ALIVE_LUA);
+const claimScript = defineScript(CLAIM_LUA);
+
+/** Every field with its type; the compiler keeps it in step with OpenSession. */
+const BLANK: OpenSession = {
+  id: '', projectId: '', deviceId: '', profileId: '',
+  startedAt: 0, lastSeenAt: 0, keepAliveUntil: 0, eventCount: 0, screenViewCount: 0, revenue: 0,
+  entryPath: '', entryOrigin: '', exitPath: '', exitOrigin: '',
+  referrer: '', referrerName: '', referrerType: '',
+  utmSource: '', utmMedium: '', utmCampaign: '', utmTerm: '', utmContent: '',
+  country: '', region: '', city: '', os: '', osVersion: '', browser: '', browserVersion: '',
+  device: '', brand: '', model: '',
+};
+
+function encode(s: OpenSession): string[] {
+  const out: string[] = [];
+  for (const field of Object.keys(BLANK) as (keyof OpenSession)[]) out.push(field, String(s[field]));
+  return out;
+}
+
+function decode(flat: string[]): OpenSession {
+  const s: Record<string, string | number> = { ...BLANK };
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i]! as keyof OpenSession;
+    if (!(field in BLANK)) continue;
+    s[field] = typeof BLANK[field] === 'number' ? Number(flat[i + 1]) : flat[i + 1]!;
+  }
+  return s as unknown as OpenSession;
+}
+
+export function createRedisSessionStore(opts: RedisSessionStoreOptions): SessionStore {
+  const { redis, prefix, timeoutMs } = opts;
+  const slackMs = opts.ttlSlackMs ?? Math.max(timeoutMs, 60_000);
+  const sessionPrefix = `${prefix}session:`;
+  const indexKey = `${prefix}session-expiry`;
+  const memberOf = (projectId: string, deviceId: string) =>
+    `${encodeURIComponent(projectId)}:${encodeURIComponent(deviceId)}`;
+
+  return {
+    async touch(projectId, deviceId, hit, seed): Promise<TouchResult> {
+      const member = memberOf(projectId, deviceId);
+      const keys = [sessionPrefix + member, indexKey];
+      const args: RedisArg[] = [
+        member, hit.at, timeoutMs, slackMs, hit.path, hit.origin, hit.profileId,
+        hit.isScreenView ? 1 : 0, hit.revenue,
+      ];
+      let reply = (await touchScript(redis, keys, args)) as TouchReply;
+      let fresh: OpenSession | undefined;
+      if (reply[0] === NEED_SEED) {
+        fresh = { ...seed() };
+        const exp = expiresAt(fresh, timeoutMs);
+        const ttl = Math.ceil(exp - fresh.lastSeenAt + slackMs);
+        reply = (await touchScript(redis, keys, [...args, exp, ttl, ...encode(fresh)])) as TouchReply;
+      }
+      if (reply[0] === NEED_SEED) throw new Error('session touch: script asked for a seed twice');
+      const [status, flat, closedFlat] = reply;
+      if (status === CONTINUED) return { session: decode(flat), started: false };
+      const session = { ...fresh! };
+      return closedFlat.length > 0 ? { session, started: true, closed: decode(closedFlat) } : { session, started: true };
+    },
+
+    async get(projectId, deviceId) {
+      const flat = await redis.call('HGETALL', sessionPrefix + memberOf(projectId, deviceId));
+      const fields = flat as string[];
+      return fields.length > 0 ? decode(fields) : null;
+    },
+
+    async keepAlive(projectId, deviceId, until) {
+      const member = memberOf(projectId, deviceId);
+      await keepAliveScript(redis, [sessionPrefix + member, indexKey], [member, until, timeoutMs, slackMs]);
+    },
+
+    async claimExpired(now, limit) {
+      if (limit <= 0) return [];
+      const reply = (await claimScript(redis, [indexKey], [now, Math.floor(limit), sessionPrefix])) as string[][];
+      return reply.map(decode);
+    },
+
+    async size() {
+      return redis.zcard(indexKey);
+    },
+
+    async close() {
+      // The client belongs to the caller; nothing else is held.
+    },
+  };
+}

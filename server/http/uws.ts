@@ -1,0 +1,146 @@
+/**
+ * Small helpers for uWebSockets.js HTTP handlers: read a size-limited body, snapshot the
+ * request (uWS requests die at the first await), answer JSON, and turn thrown errors into
+ * responses in one place. Only `*.uws.ts` files and this module touch uWS objects.
+ */
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** What a handler may still read after its first await. */
+export interface RequestSnapshot {
+  method: string;
+  url: string;
+  query: string;
+  headers: Record<string, string>;
+  remoteIp: string;
+  /** Route parameters (`:name` segments) in order. */
+  params: string[];
+}
+
+const decoder = new TextDecoder();
+
+export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0): RequestSnapshot {
+  const headers: Record<string, string> = {};
+  req.forEach((k, v) => {
+    headers[k] = v;
+  });
+  return {
+    method: req.getMethod(),
+    url: req.getUrl(),
+    query: req.getQuery() ?? '',
+    headers,
+    remoteIp: decoder.decode(res.getRemoteAddressAsText()),
+    params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i)),
+  };
+}
+
+/** Marks the response aborted-aware; handlers check `res.aborted` before writing. */
+export function trackAbort(res: HttpResponse): void {
+  res.aborted = false;
+  res.onAborted(() => {
+    res.aborted = true;
+  });
+}
+
+/**
+ * Reads the whole body, refusing (413 `payload_too_large`) once it passes `maxBytes` — the
+ * connection is then closed, so an oversized upload is not read to its end.
+ */
+export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (declaredLength && Number(declaredLength) > maxBytes) {
+      reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        failed = true;
+        reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
+        return;
+      }
+      // uWS neuters the chunk after this callback: copy it.
+      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a JSON body, distinguishing invalid UTF-8 from invalid JSON. */
+export function parseJson(body: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new AppError(400, 'invalid_utf8', 'Body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError(400, 'invalid_json', 'Body is not valid JSON');
+  }
+}
+
+const STATUS: Record<number, string> = {
+  200: '200 OK',
+  202: '202 Accepted',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  413: '413 Payload Too Large',
+  422: '422 Unprocessable Entity',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+export const statusLine = (status: number) => STATUS[status] ?? `${status} Status`;
+
+/** Writes a complete response (corked; a no-op when the client went away). */
+export function send(res: HttpResponse, status: number, body: string, headers: Record<string, string> = {}, contentType = 'application/json'): void {
+  if (res.aborted) return;
+  res.aborted = true; // one response only
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    if (body) res.writeHeader('content-type', contentType);
+    for (const k in headers) res.writeHeader(k, headers[k]!);
+    res.end(body);
+  });
+}
+
+export function sendJson(res: HttpResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  send(res, status, JSON.stringify(body), headers);
+}
+
+/** The one place an error becomes a response: AppError → its status and code, anything else → 500 `internal`. */
+export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?: Record<string, string>): void {
+  if (err instanceof AppError) {
+    sendJson(res, err.status, err.toBody(), headers);
+    return;
+  }
+  log.error({ err }, 'unhandled error in request');
+  sendJson(res, 500, { error: { code: 'internal', message: 'Internal error; safe to retry' } }, headers);
+}
+
+/** Runs an async handler with abort tracking and central error handling. */
+export function handle(
+  log: Logger,
+  fn: (res: HttpResponse, req: RequestSnapshot) => Promise<void>,
+  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string> } = {},
+) {
+  return (res: HttpResponse, req: HttpRequest) => {
+    trackAbort(res);
+    const snap = snapshot(res, req, opts.params);
+    const extraHeaders = opts.headers;
+    fn(res, snap).catch((err) => sendError(res, err, log, extraHeaders?.(snap)));
+  };
+}

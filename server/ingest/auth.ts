@@ -1,0 +1,97 @@
+/**
+ * Authenticates ingest and read requests by API client. Browser SDKs send only a client id
+ * and are authorised by their page's Origin against the client's allowed origins; server SDKs
+ * prove the client secret. Client records are cached briefly (every request needs one), and
+ * unknown ids are cached too so a flood of bad ids does not reach the database.
+ */
+import { LRUCache } from 'lru-cache';
+import { AppError } from '../errors.ts';
+import { originAllowed } from './origin.ts';
+import type { Caller } from './types.ts';
+
+export interface ClientRecord {
+  id: string;
+  projectId: string;
+  type: 'write' | 'read' | 'root';
+  secretHash: string | null;
+  allowedOrigins: string[];
+  disabled: boolean;
+}
+
+export interface AuthDeps {
+  getClient(clientId: string): Promise<ClientRecord | null>;
+  verifySecret(secret: string, hash: string): boolean;
+  /** How long a client record is trusted before it is read again. */
+  cacheTtlMs?: number;
+}
+
+export interface Credentials {
+  clientId?: string;
+  secret?: string;
+  origin?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+export function createAuthenticator(deps: AuthDeps) {
+  const cache = new LRUCache<string, { record: ClientRecord | null }>({ max: 10_000, ttl: deps.cacheTtlMs ?? 30_000 });
+  const verified = new LRUCache<string, true>({ max: 10_000, ttl: deps.cacheTtlMs ?? 30_000 });
+
+  async function lookup(clientId: string): Promise<ClientRecord | null> {
+    const hit = cache.get(clientId);
+    if (hit) return hit.record;
+    const record = await deps.getClient(clientId);
+    cache.set(clientId, { record });
+    return record;
+  }
+
+  function checkSecret(client: ClientRecord, secret: string): boolean {
+    if (!client.secretHash) return false;
+    const key = `${client.id}:${secret}`;
+    if (verified.has(key)) return true;
+    const ok = deps.verifySecret(secret, client.secretHash);
+    if (ok) verified.set(key, true);
+    return ok;
+  }
+
+  /** Who is calling, for writing events (`write` and `root` clients). Throws 401 AppErrors. */
+  async function forIngest(c: Credentials): Promise<Caller> {
+    const client = await known(c.clientId);
+    if (client.type === 'read') throw new AppError(401, 'forbidden', 'A read client cannot send events');
+    if (c.secret) {
+      if (!checkSecret(client, c.secret)) throw new AppError(401, 'bad_secret', 'Client secret does not match');
+      return caller(client, true);
+    }
+    if (client.allowedOrigins.length === 0) throw new AppError(401, 'secret_required', 'This client has no allowed origins: send its secret');
+    if (!c.origin || !originAllowed(c.origin, client.allowedOrigins)) {
+      throw new AppError(401, 'origin_not_allowed', `Origin ${c.origin || '(none)'} is not allowed for this client`);
+    }
+    return caller(client, false);
+  }
+
+  /** Who is calling, for reading a project's data (`read` and `root` clients, secret required). */
+  async function forRead(c: Credentials, projectId: string): Promise<Caller> {
+    const client = await known(c.clientId);
+    if (!c.secret || !checkSecret(client, c.secret)) throw new AppError(401, 'bad_secret', 'Reading needs the client id and secret');
+    if (client.type === 'write') throw new AppError(403, 'forbidden', 'A write client cannot read');
+    if (client.projectId !== projectId) throw new AppError(403, 'forbidden', 'This client belongs to another project');
+    return caller(client, true);
+  }
+
+  async function known(clientId: string | undefined): Promise<ClientRecord> {
+    if (!clientId) throw new AppError(401, 'missing_client_id', 'Send the client id in the openpanel-client-id header');
+    if (!UUID.test(clientId)) throw new AppError(401, 'unknown_client', 'Unknown client id');
+    const client = await lookup(clientId.toLowerCase());
+    if (!client) throw new AppError(401, 'unknown_client', 'Unknown client id');
+    if (client.disabled) throw new AppError(401, 'client_disabled', 'This client is disabled');
+    return client;
+  }
+
+  return { forIngest, forRead, forget: (clientId: string) => cache.delete(clientId) };
+}
+
+function caller(c: ClientRecord, viaSecret: boolean): Caller {
+  return { projectId: c.projectId, clientId: c.id, clientType: c.type, viaSecret };
+}

@@ -1,0 +1,73 @@
+/**
+ * Builds the `Draft` a validated body starts the pipeline as: a fresh event row holding only
+ * what the body and the request say outright (ids, name, times, SDK). Every other column
+ * starts empty and is filled by the enrichment steps.
+ */
+import { randomUUID } from 'node:crypto';
+import { type EventRow, chTime } from '../../shared/rows.ts';
+import type { TrackBody } from '../../shared/track.ts';
+import type { Caller, Draft, RequestInfo } from './types.ts';
+
+/**
+ * A new draft for one validated body. The row is named after the event for `track` and after
+ * the body type otherwise (`identify`, `increment`, …); `created_at` starts as the receive time
+ * until the normalize and timestamp steps apply a client `__timestamp`.
+ * `properties` is the payload's own object: steps replace it, they never edit it in place.
+ */
+export function newDraft(caller: Caller, request: RequestInfo, body: TrackBody, clientEventId?: string): Draft {
+  const payload = body.payload;
+  const profileId = 'profileId' in payload && payload.profileId !== undefined ? String(payload.profileId) : '';
+  const properties = 'properties' in payload && payload.properties ? payload.properties : {};
+  const received = chTime(request.receivedAt);
+  const row: EventRow = {
+    id: randomUUID(),
+    project_id: caller.projectId,
+    name: body.type === 'track' ? body.payload.name : body.type,
+    device_id: '',
+    profile_id: profileId,
+    session_id: '',
+    created_at: received,
+    received_at: received,
+    path: '',
+    origin: '',
+    title: '',
+    referrer: '',
+    referrer_name: '',
+    referrer_type: '',
+    utm_source: '',
+    utm_medium: '',
+    utm_campaign: '',
+    utm_term: '',
+    utm_content: '',
+    revenue: 0,
+    duration: 0,
+    properties: {},
+    groups: [],
+    country: '',
+    region: '',
+    city: '',
+    latitude: null,
+    longitude: null,
+    os: '',
+    os_version: '',
+    browser: '',
+    browser_version: '',
+    device: '',
+    brand: '',
+    model: '',
+    sdk_name: request.sdkName,
+    sdk_version: request.sdkVersion,
+  };
+  return {
+    caller,
+    request,
+    body,
+    ...(clientEventId !== undefined ? { clientEventId } : {}),
+    properties,
+    ip: request.ip,
+    userAgent: request.userAgent,
+    at: request.receivedAt,
+    serverSide: false,
+    row,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * HTTP ingest on the uWS app: `POST /track` (wire-compatible with OpenPanel's SDKs),
+ * `POST /batch` (many events with client ids), and their CORS preflights. Thin: bytes in,
+ * `ingest.accept`, status code out. Answers follow what the OpenPanel SDK's retry logic
+ * expects: 200 JSON on success, 202 for bots, 401 (never retried) on auth failures.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { AppError, zodIssues } from '../errors.ts';
+import { type RequestSnapshot, handle, parseJson, readBody, sendJson } from '../http/uws.ts';
+import type { Logger } from '../log.ts';
+import { BatchBody } from '../../shared/track.ts';
+import type { Authenticator, Credentials } from './auth.ts';
+import { type ClientIpOptions, clientIp } from './client-ip.ts';
+import type { Ingest, IngestItem } from './ingest.ts';
+import type { RequestInfo } from './types.ts';
+
+export interface HttpIngestDeps {
+  ingest: Ingest;
+  auth: Authenticator;
+  log: Logger;
+  ip: ClientIpOptions;
+  maxBodyBytes: number;
+  /** False while starting or draining: answer 503 so clients retry elsewhere. */
+  accepting: () => boolean;
+}
+
+const ALLOW_HEADERS = 'content-type, openpanel-client-id, openpanel-client-secret, openpanel-sdk-name, openpanel-sdk-version';
+
+export function corsHeaders(req: RequestSnapshot): Record<string, string> {
+  const origin = req.headers.origin;
+  return origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { 'access-control-allow-origin': '*' };
+}
+
+export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): void {
+  const preflight = (res: Parameters<Parameters<TemplatedApp['options']>[1]>[0], req: Parameters<Parameters<TemplatedApp['options']>[1]>[1]) => {
+    const origin = req.getHeader('origin');
+    const asked = req.getHeader('access-control-request-headers');
+    res.cork(() => {
+      res.writeStatus('204 No Content');
+      res.writeHeader('access-control-allow-origin', origin || '*');
+      res.writeHeader('access-control-allow-methods', 'POST, OPTIONS');
+      res.writeHeader('access-control-allow-headers', asked || ALLOW_HEADERS);
+      res.writeHeader('access-control-max-age', '86400');
+      if (origin) res.writeHeader('vary', 'Origin');
+      res.endWithoutBody();
+    });
+  };
+  app.options('/track', preflight);
+  app.options('/batch', preflight);
+
+  app.post('/track', handle(deps.log, async (res, req) => {
+    const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
+    const cors = corsHeaders(req);
+    if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+    const body = parseJson(await raw) as Record<string, unknown> | null;
+    const caller = await deps.auth.forIngest(credentials(req, body));
+    const [result] = await deps.ingest.accept(caller, requestInfo(req, deps.ip), [{ body }], 'track');
+    if (!result) throw new AppError(500, 'internal', 'No result');
+    if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
+    else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
+    else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
+  }, { headers: corsHeaders }));
+
+  app.post('/batch', handle(deps.log, async (res, req) => {
+    const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
+    const cors = corsHeaders(req);
+    if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+    const json = parseJson(await raw) as Record<string, unknown> | null;
+    const parsed = BatchBody.safeParse(json);
+    if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
+    const caller = await deps.auth.forIngest(credentials(req, json));
+    const { items, invalid } = toItems(parsed.data.events);
+    const results = await deps.ingest.accept(caller, requestInfo(req, deps.ip), items.map((x) => x.item), 'batch');
+    const out = summarize(results, items.map((x) => x.index), invalid);
+    const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
+    sendJson(res, status, out, cors);
+  }, { headers: corsHeaders }));
+}
+
+function credentials(req: RequestSnapshot, body: Record<string, unknown> | null): Credentials {
+  const fromBody = (k: string) => (body && typeof body[k] === 'string' ? (body[k] as string) : undefined);
+  return {
+    clientId: req.headers['openpanel-client-id'] || fromBody('clientId'),
+    secret: req.headers['openpanel-client-secret'] || fromBody('clientSecret'),
+    origin: req.headers.origin,
+  };
+}
+
+export function requestInfo(req: RequestSnapshot, ip: ClientIpOptions): RequestInfo {
+  return {
+    ip: clientIp(req.remoteIp, req.headers, ip),
+    userAgent: req.headers['user-agent'] ?? '',
+    origin: req.headers.origin ?? '',
+    sdkName: req.headers['openpanel-sdk-name'] ?? '',
+    sdkVersion: req.headers['openpanel-sdk-version'] ?? '',
+    receivedAt: Date.now(),
+  };
+}
+
+type Rejected = { index: number; id?: string; code: 'invalid_event'; message: string };
+
+/** Splits raw batch elements into ingest items, rejecting those whose client id is malformed. */
+export function toItems(events: unknown[]): { items: Array<{ index: number; item: IngestItem }>; invalid: Rejected[] } {
+  const items: Array<{ index: number; item: IngestItem }> = [];
+  const invalid: Rejected[] = [];
+  events.forEach((e, index) => {
+    const id = e && typeof e === 'object' ? (e as { id?: unknown }).id : undefined;
+    if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 64)) {
+      invalid.push({ index, code: 'invalid_event', message: 'Event id must be a string of 1 to 64 characters' });
+      return;
+    }
+    items.push({ index, item: { body: e, clientEventId: id as string | undefined } });
+  });
+  return { items, invalid };
+}
+
+/** Per-batch answer shared by `/batch` and the `/ws` ack: accepted count, rejections and drops by index. */
+export function summarize(results: Awaited<ReturnType<Ingest['accept']>>, indexes: number[], invalid: Rejected[]) {
+  const rejected: Array<{ index: number; code: string; message: string }> = [...invalid];
+  const dropped: Array<{ index: number; reason: string }> = [];
+  let accepted = 0;
+  results.forEach((r, k) => {
+    const index = indexes[k]!;
+    if (r.status === 'accepted') accepted++;
+    else if (r.status === 'dropped') dropped.push({ index, reason: r.reason });
+    else rejected.push({ index, code: r.code, message: r.message });
+  });
+  rejected.sort((a, b) => a.index - b.index);
+  return { accepted, rejected, dropped };
+}
+

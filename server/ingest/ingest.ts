@@ -1,0 +1,124 @@
+/**
+ * The ingest service every transport calls: validates each event, runs the enrichment
+ * pipeline, drops repeats of client event ids, assigns sessions, turns the result into rows
+ * and queues them. `accept` resolves once the accepted rows are durable — only then may a
+ * transport acknowledge. One invalid event is rejected on its own; its neighbours are stored.
+ */
+import { AppError, zodIssues } from '../errors.ts';
+import type { Dedupe } from '../engines/dedupe.ts';
+import type { EventQueue } from '../engines/queue.ts';
+import type { SessionStore } from '../engines/sessions.ts';
+import type { Metrics } from '../metrics.ts';
+import type { DropReason } from '../../shared/drop-reasons.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import { type WriteBatch, emptyBatch } from '../../shared/rows.ts';
+import { TrackBody } from '../../shared/track.ts';
+import { newDraft } from './draft.ts';
+import type { Pipeline } from './pipeline.ts';
+import { toRows } from './rows.ts';
+import { type Caller, type Draft, type RequestInfo, type Step, isDropped } from './types.ts';
+
+/** One event as a transport received it: an unvalidated `{type, payload}` body and its client id. */
+export interface IngestItem {
+  body: unknown;
+  clientEventId?: string;
+}
+
+export type ItemResult =
+  | { status: 'accepted'; deviceId: string; sessionId: string }
+  | { status: 'dropped'; reason: DropReason; deviceId: string; sessionId: string }
+  | { status: 'rejected'; code: ErrorCode; message: string; issues?: AppError['issues'] };
+
+export type Transport = 'track' | 'batch' | 'ws';
+
+export interface IngestDeps {
+  enrich: Pipeline;
+  session: Step;
+  sessions: SessionStore;
+  dedupe: Dedupe;
+  queue: EventQueue;
+  metrics?: Metrics;
+  /** How long a client event id is remembered (a resend after this is stored again). */
+  dedupeTtlMs?: number;
+}
+
+export type Ingest = ReturnType<typeof createIngest>;
+
+export function createIngest(deps: IngestDeps) {
+  const dedupeTtl = deps.dedupeTtlMs ?? 7 * 86_400_000;
+
+  function rejected(err: unknown): ItemResult {
+    if (err instanceof AppError) return { status: 'rejected', code: err.code, message: err.message, issues: err.issues };
+    throw err;
+  }
+
+  async function prepare(caller: Caller, request: RequestInfo, item: IngestItem): Promise<Draft | ItemResult> {
+    const parsed = TrackBody.safeParse(item.body);
+    if (!parsed.success) {
+      return { status: 'rejected', code: 'invalid_event', message: 'Event does not match the protocol', issues: zodIssues(parsed.error) };
+    }
+    try {
+      const out = await deps.enrich(newDraft(caller, request, parsed.data, item.clientEventId));
+      if (isDropped(out)) return { status: 'dropped', reason: out.dropped, deviceId: '', sessionId: '' };
+      return out;
+    } catch (err) {
+      return rejected(err);
+    }
+  }
+
+  /**
+   * Validates, enriches and queues `items`; resolves with one result per item, in order, once
+   * every accepted row is durable. Rejects (nothing acknowledged) if the queue could not take them.
+   */
+  async function accept(caller: Caller, request: RequestInfo, items: IngestItem[], transport: Transport): Promise<ItemResult[]> {
+    const results: Array<ItemResult | undefined> = new Array(items.length);
+    const drafts: Array<{ i: number; draft: Draft }> = [];
+    for (let i = 0; i < items.length; i++) {
+      const out = await prepare(caller, request, items[i]!);
+      if ('status' in out) results[i] = out;
+      else drafts.push({ i, draft: out });
+    }
+
+    // Drop repeats of client event ids before they touch sessions.
+    const keyed = drafts.filter((d) => d.draft.clientEventId);
+    const keys = keyed.map((d) => `${caller.projectId}:${d.draft.clientEventId}`);
+    const fresh = keys.length ? await deps.dedupe.claim(keys, dedupeTtl) : [];
+    const duplicates = new Set(keyed.filter((_, k) => !fresh[k]).map((d) => d.i));
+    const claimed = keys.filter((_, k) => fresh[k]);
+
+    const batch: WriteBatch = emptyBatch();
+    try {
+      for (const { i, draft } of drafts) {
+        if (duplicates.has(i)) {
+          results[i] = { status: 'dropped', reason: 'duplicate', deviceId: draft.row.device_id, sessionId: '' };
+          continue;
+        }
+        try {
+          const d = (await deps.session.run(draft)) as Draft;
+          await toRows(d, batch, deps.sessions);
+          results[i] = { status: 'accepted', deviceId: d.row.device_id, sessionId: d.row.session_id };
+        } catch (err) {
+          results[i] = rejected(err);
+        }
+      }
+      await deps.queue.push(batch);
+    } catch (err) {
+      if (claimed.length) await deps.dedupe.release(claimed).catch(() => {});
+      throw err;
+    }
+
+    const final = results as ItemResult[];
+    if (deps.metrics) record(deps.metrics, transport, items, final);
+    return final;
+  }
+
+  return { accept };
+}
+
+function record(m: Metrics, transport: Transport, items: IngestItem[], results: ItemResult[]) {
+  results.forEach((r, i) => {
+    if (r.status === 'accepted') m.eventsAccepted.inc({ transport, type: String((items[i]!.body as { type?: unknown }).type) });
+    else if (r.status === 'dropped') m.eventsDropped.inc({ reason: r.reason });
+    else m.eventsRejected.inc({ transport, code: r.code });
+  });
+}

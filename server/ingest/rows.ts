@@ -1,0 +1,76 @@
+/**
+ * Turns one enriched draft into the rows it writes, by payload type: a `track` becomes an
+ * event (plus `session_start`, and the rows of a session it closed in passing); `identify`,
+ * `increment`, `decrement` and `assign_group` become profile changes; `group` a group row;
+ * `replay` a replay chunk attached to the device's open session.
+ */
+import { type WriteBatch, chTime } from '../../shared/rows.ts';
+import type { SessionStore } from '../engines/sessions.ts';
+import { sessionEndEvent, sessionRow, sessionStartEvent } from './session-rows.ts';
+import type { Draft } from './types.ts';
+
+export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore): Promise<void> {
+  const { body, row } = d;
+  const at = row.created_at;
+  const base = { project_id: row.project_id, at };
+  switch (body.type) {
+    case 'track':
+      if (d.closedSession) {
+        into.sessions.push(sessionRow(d.closedSession));
+        into.events.push(sessionEndEvent(d.closedSession));
+      }
+      if (d.sessionStarted) into.events.push(sessionStartEvent(row, d.at));
+      row.groups = body.payload.groups ?? [];
+      into.events.push(row);
+      return;
+    case 'identify': {
+      const p = body.payload;
+      into.profiles.push({
+        op: 'identify',
+        ...base,
+        profile_id: row.profile_id,
+        first_name: p.firstName,
+        last_name: p.lastName,
+        email: p.email,
+        avatar: p.avatar,
+        properties: row.properties,
+      });
+      return;
+    }
+    case 'increment':
+    case 'decrement': {
+      const by = body.payload.value ?? 1;
+      into.profiles.push({ op: 'increment', ...base, profile_id: row.profile_id, property: body.payload.property, by: body.type === 'increment' ? by : -by });
+      return;
+    }
+    case 'assign_group':
+      into.profiles.push({ op: 'assign_groups', ...base, profile_id: row.profile_id || row.device_id, groups: body.payload.groupIds });
+      return;
+    case 'group': {
+      const p = body.payload;
+      into.groups.push({ project_id: row.project_id, id: p.id, type: p.type ?? '', name: p.name ?? '', properties: row.properties, updated_at: at });
+      return;
+    }
+    case 'replay': {
+      const p = body.payload;
+      const open = await sessions.get(row.project_id, row.device_id);
+      into.replays.push({
+        project_id: row.project_id,
+        session_id: open?.id ?? '',
+        device_id: row.device_id,
+        chunk_index: p.chunk_index,
+        started_at: toChTime(p.started_at, d.at),
+        ended_at: toChTime(p.ended_at, d.at),
+        events_count: p.events_count,
+        is_full_snapshot: p.is_full_snapshot ? 1 : 0,
+        payload: p.payload,
+      });
+      return;
+    }
+  }
+}
+
+function toChTime(iso: string, fallback: number): string {
+  const t = Date.parse(iso);
+  return chTime(Number.isFinite(t) ? t : fallback);
+}

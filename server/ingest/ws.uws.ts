@@ -1,0 +1,189 @@
+/**
+ * The SDK socket, `GET /ws` (protocol in shared/ws-protocol.ts). Authenticates on upgrade,
+ * then takes `batch` frames and answers each with an `ack` once its accepted events are
+ * durable, or an `error` frame the client answers by resending. A `heartbeat` (or any batch)
+ * keeps the device's session open while the socket lives. On drain, sockets are closed with
+ * 1012 after their in-flight batches are acknowledged, so SDKs reconnect elsewhere.
+ */
+import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import { AppError, zodIssues } from '../errors.ts';
+import type { SessionStore } from '../engines/sessions.ts';
+import { sendError, snapshot, trackAbort } from '../http/uws.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
+import type { Authenticator } from './auth.ts';
+import type { ClientIpOptions } from './client-ip.ts';
+import { requestInfo, summarize, toItems } from './http.uws.ts';
+import type { Ingest } from './ingest.ts';
+import type { Caller, RequestInfo } from './types.ts';
+
+interface SocketData {
+  caller: Caller;
+  request: RequestInfo;
+  inFlight: number;
+  closed: boolean;
+  /** Device of the latest accepted event, for session keep-alive. */
+  deviceId?: string;
+  idle?: () => void;
+}
+
+export interface WsIngestDeps {
+  ingest: Ingest;
+  auth: Authenticator;
+  sessions: SessionStore;
+  log: Logger;
+  metrics?: Metrics;
+  ip: ClientIpOptions;
+  maxPayloadBytes: number;
+  /** How long past its last heartbeat a socket keeps its session open. */
+  keepAliveMs: number;
+  accepting: () => boolean;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
+  const sockets = new Set<WebSocket<SocketData>>();
+
+  function sendFrame(ws: WebSocket<SocketData>, frame: ServerFrame) {
+    const data = ws.getUserData();
+    if (data.closed) return;
+    // Past maxBackpressure uWS closes the socket (closeOnBackpressureLimit); the SDK resends unacked batches.
+    ws.cork(() => ws.send(JSON.stringify(frame)));
+  }
+
+  function keepAlive(data: SocketData) {
+    const device = data.deviceId ?? data.request.deviceId;
+    if (!device) return;
+    deps.sessions.keepAlive(data.caller.projectId, device, Date.now() + deps.keepAliveMs).catch((err) => deps.log.warn({ err }, 'keepAlive failed'));
+  }
+
+  async function onBatch(ws: WebSocket<SocketData>, seq: number, events: unknown[]) {
+    const data = ws.getUserData();
+    const started = performance.now();
+    const { items, invalid } = toItems(events);
+    const request = { ...data.request, receivedAt: Date.now() };
+    try {
+      const results = await deps.ingest.accept(data.caller, request, items.map((x) => x.item), 'ws');
+      const last = results.findLast((r) => r.status === 'accepted');
+      if (last?.status === 'accepted' && last.deviceId) data.deviceId = last.deviceId;
+      const s = summarize(results, items.map((x) => x.index), invalid);
+      sendFrame(ws, { type: 'ack', seq, accepted: s.accepted, rejected: s.rejected as never, dropped: s.dropped as never });
+      deps.metrics?.ackSeconds.observe({ transport: 'ws' }, (performance.now() - started) / 1000);
+    } catch (err) {
+      const code: ErrorCode = err instanceof AppError ? err.code : 'internal';
+      if (!(err instanceof AppError)) deps.log.error({ err }, 'ws batch failed');
+      sendFrame(ws, { type: 'error', seq, code, message: err instanceof AppError ? err.message : 'Internal error; resend the batch' });
+    }
+  }
+
+  function onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer) {
+    const data = ws.getUserData();
+    let frame: unknown;
+    try {
+      frame = JSON.parse(utf8.decode(message));
+    } catch (err) {
+      const code = err instanceof SyntaxError ? 'invalid_json' : 'invalid_utf8';
+      deps.metrics?.eventsRejected.inc({ transport: 'ws', code });
+      sendFrame(ws, { type: 'error', code, message: code === 'invalid_json' ? 'Frame is not valid JSON' : 'Frame is not valid UTF-8' });
+      return;
+    }
+    const parsed = ClientFrame.safeParse(frame);
+    if (!parsed.success) {
+      const seq = typeof (frame as { seq?: unknown })?.seq === 'number' ? (frame as { seq: number }).seq : undefined;
+      deps.metrics?.eventsRejected.inc({ transport: 'ws', code: 'invalid_body' });
+      const detail = zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ');
+      sendFrame(ws, { type: 'error', seq, code: 'invalid_body', message: `Frame does not match the protocol (${detail})` });
+      return;
+    }
+    const f = parsed.data;
+    if (f.type === 'heartbeat') {
+      keepAlive(data);
+      return;
+    }
+    if (!deps.accepting()) {
+      sendFrame(ws, { type: 'error', seq: f.seq, code: 'shutting_down', message: 'Node is draining; resend after reconnecting' });
+      return;
+    }
+    if (data.inFlight >= WS_MAX_IN_FLIGHT) {
+      sendFrame(ws, { type: 'error', seq: f.seq, code: 'rate_limited', message: `More than ${WS_MAX_IN_FLIGHT} unacknowledged batches; wait for acks` });
+      return;
+    }
+    data.inFlight++;
+    onBatch(ws, f.seq, f.events).finally(() => {
+      data.inFlight--;
+      if (data.inFlight === 0) data.idle?.();
+    });
+  }
+
+  app.ws<SocketData>(WS_PATH, {
+    maxPayloadLength: deps.maxPayloadBytes,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    maxBackpressure: 1024 * 1024,
+    closeOnBackpressureLimit: 1,
+    upgrade(res, req, context) {
+      trackAbort(res);
+      const snap = snapshot(res, req);
+      const q = new URLSearchParams(snap.query);
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const run = async () => {
+        if (!deps.accepting()) throw new AppError(503, 'shutting_down', 'Not accepting sockets; connect to another node');
+        const caller = await deps.auth.forIngest({
+          clientId: q.get('clientId') || snap.headers['openpanel-client-id'],
+          secret: snap.headers['openpanel-client-secret'] || q.get('secret') || undefined,
+          origin: snap.headers.origin,
+        });
+        const request = requestInfo(snap, deps.ip);
+        request.sdkName = q.get('sdk') || request.sdkName;
+        request.sdkVersion = q.get('sdkVersion') || request.sdkVersion;
+        const deviceId = q.get('deviceId');
+        if (deviceId && deviceId.length <= 64) request.deviceId = deviceId;
+        if (res.aborted) return;
+        res.aborted = true;
+        res.cork(() => res.upgrade<SocketData>({ caller, request, inFlight: 0, closed: false }, key, protocol, extensions, context));
+      };
+      run().catch((err) => sendError(res, err, deps.log));
+    },
+    open(ws) {
+      sockets.add(ws);
+      deps.metrics?.openSockets.inc();
+      keepAlive(ws.getUserData());
+    },
+    message: onMessage,
+    close(ws) {
+      const data = ws.getUserData();
+      data.closed = true;
+      sockets.delete(ws);
+      deps.metrics?.openSockets.dec();
+      data.idle?.();
+    },
+  });
+
+  return {
+    /** Open SDK sockets on this node. */
+    count: () => sockets.size,
+    /** Waits for every socket's in-flight batches, then closes it with 1012 (reconnect elsewhere). */
+    async drain(): Promise<void> {
+      await Promise.all(
+        [...sockets].map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              const data = ws.getUserData();
+              data.idle = () => {
+                if (!data.closed) ws.end(WS_CLOSE_RESTART, 'server restarting; reconnect');
+                resolve();
+              };
+              if (data.inFlight === 0) data.idle();
+            }),
+        ),
+      );
+    },
+  };
+}
+
+export const closeListenSocket = uWS.us_listen_socket_close;

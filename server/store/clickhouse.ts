@@ -1,0 +1,60 @@
+/**
+ * Opens the event store as one `@clickhouse/client` ClickHouseClient, whichever shape runs:
+ * a ClickHouse server over HTTP (distributed) or chDB in a local folder through
+ * `chdb/connection` (embedded). Every query, insert and migration is written once against
+ * that client; both shapes get the configured database as the default for unqualified names.
+ *
+ * chDB facts this module and its callers rely on (measured with chdb 3.4 / ClickHouse 26.7):
+ * - the chDB connection ignores the client's `database` option; the default database is
+ *   session state, set here with `USE` once the database exists;
+ * - `clickhouse_settings` become `SET …` statements on the chDB session and stay in force for
+ *   every later query of the process. Never pass per-call `clickhouse_settings` that must not
+ *   outlive the call (an `insert_deduplication_token` would silently drop later inserts):
+ *   put them in the statement's own `SETTINGS` clause instead.
+ */
+import { mkdirSync } from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import type { Config } from '../config.ts';
+
+export type { ClickHouseClient };
+
+/** Where the events live: `config.clickhouse`. */
+export type ClickhouseConfig = Config['clickhouse'];
+
+/** A database name we are willing to put into SQL text (same rule as server/config.ts). */
+export function assertDatabaseName(name: string): void {
+  if (!/^\w+$/.test(name)) throw new Error(`invalid ClickHouse database name: ${JSON.stringify(name)}`);
+}
+
+/**
+ * Opens a client on `cfg` and makes sure its database exists (so it can be the default):
+ * chDB — creates the folder, the database, then `USE`s it; HTTP — creates the database with a
+ * short-lived client without a default database, then returns one with it. Schema comes
+ * later, from `migrateClickhouse`. The caller owns the client and must `close()` it (for chDB
+ * that releases the folder lock).
+ */
+export async function createClickhouse(cfg: ClickhouseConfig): Promise<ClickHouseClient> {
+  assertDatabaseName(cfg.database);
+  const createDb = `CREATE DATABASE IF NOT EXISTS ${cfg.database}`;
+  if (cfg.kind === 'chdb') {
+    mkdirSync(cfg.dir, { recursive: true });
+    const ch = createClient({ connection: createChdbConnection({ path: cfg.dir }) });
+    try {
+      await ch.command({ query: createDb });
+      await ch.command({ query: `USE ${cfg.database}` });
+    } catch (err) {
+      await ch.close();
+      throw err;
+    }
+    return ch;
+  }
+  const base = { url: cfg.url, username: cfg.username, password: cfg.password, application: 'livepanel' };
+  const bootstrap = createClient(base);
+  try {
+    await bootstrap.command({ query: createDb });
+  } finally {
+    await bootstrap.close();
+  }
+  return createClient({ ...base, database: cfg.database });
+}

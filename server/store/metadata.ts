@@ -1,0 +1,243 @@
+/**
+ * The metadata repository: projects, their API clients and the daily salts, over either
+ * shape of the metadata database. Secrets leave this module once, at creation; only their
+ * hashes are stored and nothing that lists clients ever returns a hash.
+ */
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import { asc, eq, inArray, isNull, and } from 'drizzle-orm';
+import { clients, projects, salts, type CLIENT_TYPES } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
+import { normalizeOrigin } from '../ingest/origin.ts';
+import type { MetadataDb } from './postgres.ts';
+
+export type ClientType = (typeof CLIENT_TYPES)[number];
+
+/** What the ingest path needs to authenticate a client (cache it; this is per request). */
+export interface ClientAuth {
+  id: string;
+  projectId: string;
+  type: ClientType;
+  /** SHA-256 hex of the secret, null for a client without one */
+  secretHash: string | null;
+  /** normalized entries, see `server/ingest/origin.ts` */
+  allowedOrigins: string[];
+  disabled: boolean;
+}
+
+/** A client as listed to administrators: never its secret or hash. */
+export interface ClientSummary {
+  id: string;
+  name: string;
+  type: ClientType;
+  allowedOrigins: string[];
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface ProjectSummary {
+  id: string;
+  name: string;
+  domain: string;
+  createdAt: string;
+  clients: ClientSummary[];
+}
+
+export interface NewClient {
+  clientId: string;
+  /** shown once; only its hash is kept */
+  clientSecret: string;
+}
+
+export interface DailySalts {
+  /** salt of the current UTC day */
+  current: string;
+  /** salt of the previous UTC day, kept for sessions that span midnight */
+  previous: string;
+}
+
+/*
+ * Why SHA-256 and not bcrypt/argon2 for client secrets: a secret is 32 bytes from the CSPRNG,
+ * so there is nothing to brute-force that a slow hash would protect, and it is checked on
+ * the hot ingest path where a 100 ms hash per request would cap throughput. User passwords
+ * are low-entropy and chosen by people; they get a slow, salted hash instead.
+ */
+
+/** A new client secret: `sec_` + 32 random bytes in base64url. */
+export function generateSecret(): string {
+  return `sec_${randomBytes(32).toString('base64url')}`;
+}
+
+/** The stored form of a secret: SHA-256, hex. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** True when `secret` hashes to `hash`; compares in constant time. */
+export function verifySecret(secret: string, hash: string): boolean {
+  const expected = Buffer.from(hash, 'hex');
+  const actual = createHash('sha256').update(secret, 'utf8').digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+const PROJECT_ID_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789'; // no 0/o, 1/l/i
+/** A short readable random project id (12 chars, ≈ 59 bits). */
+export function generateProjectId(): string {
+  let id = '';
+  for (let i = 0; i < 12; i++) id += PROJECT_ID_ALPHABET[randomInt(PROJECT_ID_ALPHABET.length)];
+  return id;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `YYYY-MM-DD` of the UTC day containing `d`. */
+function utcDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+function normalizeOrigins(origins: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const o of origins) {
+    const n = normalizeOrigin(o);
+    if (n === null) throw new AppError(400, 'invalid_body', `not a valid origin: ${JSON.stringify(o)}`);
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
+/** Builds the repository over an open metadata database. */
+export function createMetadata(db: MetadataDb) {
+  async function insertClient(
+    tx: Pick<MetadataDb, 'insert'>,
+    c: { projectId: string; type: ClientType; name: string; origins: string[] },
+  ): Promise<NewClient> {
+    const clientId = randomUUID();
+    const clientSecret = generateSecret();
+    await tx.insert(clients).values({
+      id: clientId,
+      projectId: c.projectId,
+      name: c.name,
+      type: c.type,
+      secretHash: hashSecret(clientSecret),
+      allowedOrigins: c.origins,
+    });
+    return { clientId, clientSecret };
+  }
+
+  return {
+    /** Creates a project and its `root` client, allowed on the project's domain. */
+    async createProject(input: { name: string; domain: string }): Promise<NewClient & { projectId: string }> {
+      const [domain] = normalizeOrigins([input.domain]);
+      if (!domain || domain === '*') throw new AppError(400, 'invalid_body', 'domain must name a host');
+      const projectId = generateProjectId();
+      return db.transaction(async (tx) => {
+        await tx.insert(projects).values({ id: projectId, name: input.name, domain });
+        const client = await insertClient(tx, { projectId, type: 'root', name: 'Root', origins: [domain] });
+        return { projectId, ...client };
+      });
+    },
+
+    /** Adds a client to a project; 404 `not_found` when the project does not exist. */
+    async createClient(input: { projectId: string; type: ClientType; origins: readonly string[]; name?: string }): Promise<NewClient> {
+      const origins = normalizeOrigins(input.origins);
+      return db.transaction(async (tx) => {
+        const found = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId)).for('share');
+        if (found.length === 0) throw new AppError(404, 'not_found', `no project ${JSON.stringify(input.projectId)}`);
+        const name = input.name ?? `${input.type[0]?.toUpperCase()}${input.type.slice(1)} client`;
+        return insertClient(tx, { projectId: input.projectId, type: input.type, name, origins });
+      });
+    },
+
+    /** Every project with its clients, oldest first; no secrets or hashes. */
+    async listProjects(): Promise<ProjectSummary[]> {
+      const ps = await db.select().from(projects).orderBy(asc(projects.createdAt), asc(projects.id));
+      const cs = await db
+        .select({
+          id: clients.id,
+          projectId: clients.projectId,
+          name: clients.name,
+          type: clients.type,
+          allowedOrigins: clients.allowedOrigins,
+          disabledAt: clients.disabledAt,
+          createdAt: clients.createdAt,
+        })
+        .from(clients)
+        .orderBy(asc(clients.createdAt), asc(clients.id));
+      return ps.map((p) => ({
+        id: p.id,
+        name: p.name,
+        domain: p.domain,
+        createdAt: p.createdAt.toISOString(),
+        clients: cs
+          .filter((c) => c.projectId === p.id)
+          .map((c) => ({
+            id: c.id,
+            name: c.name,
+            type: c.type,
+            allowedOrigins: c.allowedOrigins,
+            disabled: c.disabledAt !== null,
+            createdAt: c.createdAt.toISOString(),
+          })),
+      }));
+    },
+
+    /** The client with this public id, or null (also for ids that are not UUIDs). */
+    async getClient(clientId: string): Promise<ClientAuth | null> {
+      if (!UUID.test(clientId)) return null;
+      const [c] = await db
+        .select({
+          id: clients.id,
+          projectId: clients.projectId,
+          type: clients.type,
+          secretHash: clients.secretHash,
+          allowedOrigins: clients.allowedOrigins,
+          disabledAt: clients.disabledAt,
+        })
+        .from(clients)
+        .where(eq(clients.id, clientId))
+        .limit(1);
+      if (!c) return null;
+      const { disabledAt, ...rest } = c;
+      return { ...rest, disabled: disabledAt !== null };
+    },
+
+    /** Disables a client (idempotent); 404 `not_found` when it does not exist. */
+    async disableClient(clientId: string): Promise<void> {
+      if (!UUID.test(clientId)) throw new AppError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+      await db.update(clients).set({ disabledAt: new Date() }).where(and(eq(clients.id, clientId), isNull(clients.disabledAt)));
+      const [c] = await db.select({ id: clients.id }).from(clients).where(eq(clients.id, clientId));
+      if (!c) throw new AppError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+    },
+
+    /**
+     * Today's and yesterday's salts (UTC days of `now`), created on first use. Safe when many
+     * processes ask at once: inserts never overwrite (ON CONFLICT DO NOTHING) and the values
+     * are read back afterwards, so every caller sees the same salt for a day.
+     */
+    async getSalts(now: Date): Promise<DailySalts> {
+      const today = utcDay(now);
+      const yesterday = utcDay(new Date(now.getTime() - 86_400_000));
+      const read = async () => {
+        const rows = await db.select({ day: salts.day, salt: salts.salt }).from(salts).where(inArray(salts.day, [today, yesterday]));
+        const byDay = new Map(rows.map((r) => [r.day, r.salt]));
+        return { current: byDay.get(today), previous: byDay.get(yesterday) };
+      };
+      let found = await read();
+      if (found.current === undefined || found.previous === undefined) {
+        const fresh = () => randomBytes(32).toString('base64url');
+        await db
+          .insert(salts)
+          .values([
+            { day: today, salt: fresh() },
+            { day: yesterday, salt: fresh() },
+          ])
+          .onConflictDoNothing({ target: salts.day });
+        found = await read();
+      }
+      if (found.current === undefined || found.previous === undefined) throw new Error(`salts for ${today} missing after insert`);
+      return { current: found.current, previous: found.previous };
+    },
+  };
+}
+
+/** The metadata repository (see `createMetadata`). */
+export type Metadata = ReturnType<typeof createMetadata>;

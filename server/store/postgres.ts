@@ -1,0 +1,72 @@
+/**
+ * Opens the metadata database in either shape — PGlite in a local folder (embedded) or a
+ * PostgreSQL server (distributed) — and brings its schema up to date with the migrations in
+ * `db/migrations`. Callers get one `MetadataDb` type and never care which shape is behind it.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from '../../db/schema.ts';
+import type { Config } from '../config.ts';
+
+/** A drizzle database over the metadata schema; the same type for PGlite and PostgreSQL. */
+export type MetadataDb = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** An open metadata database. `close()` releases the PGlite folder or the connection pool. */
+export interface OpenMetadataDb {
+  db: MetadataDb;
+  kind: Config['postgres']['kind'];
+  close(): Promise<void>;
+}
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../db/migrations', import.meta.url));
+
+/**
+ * Key of the session advisory lock held while migrating a PostgreSQL server: several
+ * processes (ingest nodes, workers) start at once, and drizzle's migrator alone races
+ * (two `CREATE TYPE` for the same migration). Arbitrary constant, "lpmigrat" in ASCII.
+ */
+const MIGRATION_LOCK_KEY = 0x6c706d6967726174n;
+
+/** Opens (creating if needed) and migrates the metadata database described by `cfg`. */
+export async function openMetadataDb(cfg: Config['postgres']): Promise<OpenMetadataDb> {
+  return cfg.kind === 'pglite' ? openPglite(cfg.dir) : openPostgres(cfg.url);
+}
+
+async function openPglite(dir: string): Promise<OpenMetadataDb> {
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir);
+  try {
+    const db = drizzlePglite({ client, schema });
+    await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    return { db: db as MetadataDb, kind: 'pglite', close: () => client.close() };
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function openPostgres(url: string): Promise<OpenMetadataDb> {
+  await migratePostgresServer(url);
+  const client = postgres(url, { onnotice: () => {} });
+  const db = drizzlePostgres({ client, schema });
+  return { db: db as MetadataDb, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+}
+
+/** Runs the migrations on one dedicated connection that holds the advisory lock throughout. */
+async function migratePostgresServer(url: string): Promise<void> {
+  const conn = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    await migratePostgres(drizzlePostgres({ client: conn }), { migrationsFolder: MIGRATIONS_FOLDER });
+    await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+  } finally {
+    await conn.end({ timeout: 5 });
+  }
+}

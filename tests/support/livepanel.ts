@@ -1,0 +1,46 @@
+/**
+ * Starts a real Livepanel in the test process on a free port, with its own temporary data
+ * folder (PGlite + chDB), or against a given PostgreSQL/Redis for the distributed shape.
+ * Projects are created through the same admin route the CLI uses.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Running, startLivepanel } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { readDataLock } from '../../server/data-lock.ts';
+import { silentLogger } from '../../server/log.ts';
+
+export interface TestServer extends Running {
+  dataDir: string;
+  createProject(name?: string, domain?: string): Promise<{ projectId: string; clientId: string; clientSecret: string }>;
+  createClient(projectId: string, type: 'write' | 'read' | 'root', origins?: string[]): Promise<{ clientId: string; clientSecret: string }>;
+  /** Stops the server and removes its data folder. */
+  destroy(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-test-'));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', FLUSH_INTERVAL_MS: '50', ...env });
+  const running = await startLivepanel(config, silentLogger);
+  const admin = async (command: string, body: unknown) => {
+    const token = readDataLock(dataDir)?.adminToken ?? '';
+    const res = await fetch(`${running.url}/api/admin/${command}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': token },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`admin ${command}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  return {
+    ...running,
+    dataDir,
+    createProject: (name = 'Test', domain = 'example.com') => admin('create-project', { name, domain }),
+    createClient: (projectId, type, origins = []) => admin('create-client', { project: projectId, type, origins }),
+    async destroy() {
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
