@@ -5,6 +5,7 @@
  * tells SDK sockets to reconnect elsewhere, flushes what was accepted, and closes stores.
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
@@ -70,7 +71,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       await migrateClickhouse(ch, config.clickhouse.database);
     }
 
-    const engines: Engines = await createEngines({ redis: config.redis, sessionTimeoutMs: config.sessionTimeoutMs, log });
+    let redis: Redis | undefined;
+    if (config.redis) {
+      redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, lazyConnect: true });
+      await redis.connect();
+      cleanups.push(() => redis!.quit());
+    }
+    const engines: Engines = createEngines({ redis: redis && { client: redis, prefix: config.redis!.prefix }, sessionTimeoutMs: config.sessionTimeoutMs, log });
     cleanups.push(() => engines.close());
 
     let queue: EventQueue;
@@ -111,6 +118,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         dedupe: engines.dedupe,
         queue,
         metrics,
+        dedupeTtlMs: config.dedupeTtlMs,
       });
       const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
       registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, accepting });
@@ -152,7 +160,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
           uWS.us_listen_socket_close(listenSocket);
           await ws?.drain();
           await cleanup();
-          app.close?.();
+          (app as { close?: () => void }).close?.();
           log.info('livepanel stopped');
         })();
         return stopping;

@@ -8,7 +8,7 @@ import type { ErrorBody } from '../../shared/errors.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metadata } from '../store/metadata.ts';
-import { type AdminResults, type AdminCommand, runAdminCommand } from './commands.ts';
+import { type AdminCommand, type AdminResults, runAdminCommand } from './commands.ts';
 
 /** Header carrying the admin token. */
 export const ADMIN_TOKEN_HEADER = 'x-livepanel-admin-token';

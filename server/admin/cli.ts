@@ -7,6 +7,7 @@
  * processes on one PGlite folder lose writes): it sends the command to the server holding
  * the data lock, or, when nobody holds it, holds the lock itself while it works.
  */
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { type Config, loadConfig } from '../config.ts';
@@ -126,13 +127,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (err) {
-    const body: ErrorBody =
-      err instanceof AppError ? err.toBody() : { error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+    const body: ErrorBody = err instanceof AppError ? err.toBody() : { error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
     process.stderr.write(`${JSON.stringify(body)}\n`);
     return 1;
   }
 }
 
-if (import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -6,16 +6,22 @@
 import { z } from 'zod';
 import { CLIENT_TYPES } from '../../db/schema.ts';
 import { AppError, zodIssues } from '../errors.ts';
+import { normalizeOrigin } from '../ingest/origin.ts';
 import type { Metadata, NewClient, ProjectSummary } from '../store/metadata.ts';
 
 const text = z.string().trim().min(1).max(200);
+const domain = text.refine((v) => ![null, '*'].includes(normalizeOrigin(v)), 'not a domain (e.g. example.com)');
+const origin = z
+  .string()
+  .max(300)
+  .refine((v) => normalizeOrigin(v) !== null, 'not an origin (e.g. https://example.com, *.example.com, localhost:3000)');
 
 const argSchemas = {
-  'create-project': z.strictObject({ name: text, domain: text }),
+  'create-project': z.strictObject({ name: text, domain }),
   'create-client': z.strictObject({
     project: text,
     type: z.enum(CLIENT_TYPES),
-    origins: z.array(z.string().max(300)).max(100).default([]),
+    origins: z.array(origin).max(100).default([]),
     name: text.optional(),
   }),
   'list-projects': z.strictObject({}),

@@ -52,7 +52,9 @@ export function describeDedupe(name: string, make: () => Promise<Harness<Dedupe>
       const wins = new Map<string, number>();
       batches.forEach((batch, i) => {
         const order = [...ids.slice(i), ...ids.slice(0, i)];
-        batch.forEach((won, j) => won && wins.set(order[j]!, (wins.get(order[j]!) ?? 0) + 1));
+        batch.forEach((won, j) => {
+          if (won) wins.set(order[j]!, (wins.get(order[j]!) ?? 0) + 1);
+        });
       });
       expect(wins.size).toBe(30);
       expect([...wins.values()].every((n) => n === 1)).toBe(true);

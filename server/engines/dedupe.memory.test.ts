@@ -1,8 +1,9 @@
 // Runs the Dedupe contract against the in-process LRU.
-import { createMemoryDedupe } from './dedupe.memory.ts';
-import { describeDedupe } from './dedupe.contract.ts';
-import { memoryHarness } from './harness.ts';
+
 import { describe, expect, it } from 'vitest';
+import { describeDedupe } from './dedupe.contract.ts';
+import { createMemoryDedupe } from './dedupe.memory.ts';
+import { memoryHarness } from './harness.ts';
 
 describeDedupe('memory', async () => memoryHarness(createMemoryDedupe()));
 

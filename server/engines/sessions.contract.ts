@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Harness } from './harness.ts';
-import { type OpenSession, type SessionHit, type SessionStore } from './sessions.ts';
+import type { OpenSession, SessionHit, SessionStore } from './sessions.ts';
 
 export const CONTRACT_TIMEOUT_MS = 1000;
 const T0 = 1_700_000_000_000;
@@ -13,20 +13,50 @@ const TIMEOUT = CONTRACT_TIMEOUT_MS;
 let ids = 0;
 
 const hit = (at: number, over: Partial<SessionHit> = {}): SessionHit => ({
-  at, path: `/p${at - T0}`, origin: 'https://a.test', profileId: '', isScreenView: true, revenue: 0, ...over,
+  at,
+  path: `/p${at - T0}`,
+  origin: 'https://a.test',
+  profileId: '',
+  isScreenView: true,
+  revenue: 0,
+  ...over,
 });
 
 /** What the ingest step does: a new session with the first hit already applied. */
-function seedFor(projectId: string, deviceId: string, h: SessionHit): OpenSession {
+export function seedFor(projectId: string, deviceId: string, h: SessionHit): OpenSession {
   return {
-    id: `s${++ids}`, projectId, deviceId, profileId: h.profileId,
-    startedAt: h.at, lastSeenAt: h.at, keepAliveUntil: 0,
-    eventCount: 1, screenViewCount: h.isScreenView ? 1 : 0, revenue: h.revenue,
-    entryPath: h.path, entryOrigin: h.origin, exitPath: h.path, exitOrigin: h.origin,
-    referrer: 'https://ref.test/x', referrerName: 'Ref', referrerType: 'link',
-    utmSource: 'news', utmMedium: 'email', utmCampaign: 'launch', utmTerm: '', utmContent: '',
-    country: 'DE', region: 'BE', city: 'Berlin', os: 'Linux', osVersion: '6', browser: 'Firefox',
-    browserVersion: '130.0', device: 'desktop', brand: '', model: '',
+    id: `s${++ids}`,
+    projectId,
+    deviceId,
+    profileId: h.profileId,
+    startedAt: h.at,
+    lastSeenAt: h.at,
+    keepAliveUntil: 0,
+    eventCount: 1,
+    screenViewCount: h.isScreenView ? 1 : 0,
+    revenue: h.revenue,
+    entryPath: h.path,
+    entryOrigin: h.origin,
+    exitPath: h.path,
+    exitOrigin: h.origin,
+    referrer: 'https://ref.test/x',
+    referrerName: 'Ref',
+    referrerType: 'link',
+    utmSource: 'news',
+    utmMedium: 'email',
+    utmCampaign: 'launch',
+    utmTerm: '',
+    utmContent: '',
+    country: 'DE',
+    region: 'BE',
+    city: 'Berlin',
+    os: 'Linux',
+    osVersion: '6',
+    browser: 'Firefox',
+    browserVersion: '130.0',
+    device: 'desktop',
+    brand: '',
+    model: '',
   };
 }
 
@@ -40,8 +70,7 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
     });
     afterEach(() => h.cleanup());
 
-    const touch = (s: SessionStore, device: string, x: SessionHit, project = 'proj:1') =>
-      s.touch(project, device, x, () => seedFor(project, device, x));
+    const touch = (s: SessionStore, device: string, x: SessionHit, project = 'proj:1') => s.touch(project, device, x, () => seedFor(project, device, x));
 
     it('starts a session on the first touch, storing the seed as is (the seed carries the first hit)', async () => {
       const r = await touch(store, 'dev', hit(T0, { revenue: 1.5, profileId: 'u1' }));
@@ -59,8 +88,16 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
       expect(r.started).toBe(false);
       expect(r.closed).toBeUndefined();
       expect(r.session).toMatchObject({
-        id: first.session.id, startedAt: T0, lastSeenAt: T0 + 900, eventCount: 2, screenViewCount: 1, revenue: 2.25,
-        entryPath: '/p0', exitPath: '/b', exitOrigin: 'https://b.test', city: 'Berlin',
+        id: first.session.id,
+        startedAt: T0,
+        lastSeenAt: T0 + 900,
+        eventCount: 2,
+        screenViewCount: 1,
+        revenue: 2.25,
+        entryPath: '/p0',
+        exitPath: '/b',
+        exitOrigin: 'https://b.test',
+        city: 'Berlin',
       });
       expect(await store.get('proj:1', 'dev')).toEqual(r.session);
     });
@@ -166,10 +203,7 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
       const peers = await h.peers(10);
       const old = await touch(store, 'dev', hit(T0));
       const later = T0 + 3 * TIMEOUT;
-      const [claimed, ...touched] = await Promise.all([
-        peers[0]!.claimExpired(later, 10),
-        ...peers.slice(1).map((p, i) => touch(p, 'dev', hit(later + i))),
-      ]);
+      const [claimed, ...touched] = await Promise.all([peers[0]!.claimExpired(later, 10), ...peers.slice(1).map((p, i) => touch(p, 'dev', hit(later + i)))]);
       const closers = [...claimed.map((s) => s.id), ...touched.flatMap((r) => (r.closed ? [r.closed.id] : []))];
       expect(closers).toEqual([old.session.id]);
       expect(touched.filter((r) => r.started)).toHaveLength(1);

@@ -6,15 +6,7 @@
  * stored state by mutating what they got.
  */
 import { ExpiryHeap } from './expiry-heap.ts';
-import {
-  applyHit,
-  expiresAt,
-  isExpiredAt,
-  type OpenSession,
-  type SessionHit,
-  type SessionStore,
-  type TouchResult,
-} from './sessions.ts';
+import { applyHit, expiresAt, isExpiredAt, type OpenSession, type SessionHit, type SessionStore, type TouchResult } from './sessions.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session closes this long after its latest hit (unless kept alive longer). */

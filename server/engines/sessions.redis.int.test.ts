@@ -3,6 +3,4 @@ import { redisHarness } from '../../tests/support/redis.ts';
 import { describeSessionStore } from './sessions.contract.ts';
 import { createRedisSessionStore } from './sessions.redis.ts';
 
-describeSessionStore('redis', ({ timeoutMs }) =>
-  redisHarness((redis, prefix) => createRedisSessionStore({ redis, prefix, timeoutMs })),
-);
+describeSessionStore('redis', ({ timeoutMs }) => redisHarness((redis, prefix) => createRedisSessionStore({ redis, prefix, timeoutMs })));

@@ -13,8 +13,8 @@
  */
 import type { Redis } from 'ioredis';
 import { defineScript, type RedisArg } from './redis-script.ts';
+import { CLAIM_LUA, KEEP_ALIVE_LUA, TOUCH_LUA } from './sessions.redis.lua.ts';
 import { expiresAt, type OpenSession, type SessionStore, type TouchResult } from './sessions.ts';
-import { TOUCH_LUA, KEEP_ALIVE_LUA, CLAIM_LUA } from './sessions.redis.lua.ts';
 
 export interface RedisSessionStoreOptions {
   /** Owned by the caller: `close()` does not quit it. */
@@ -36,13 +36,38 @@ const claimScript = defineScript(CLAIM_LUA);
 
 /** Every field with its type; the compiler keeps it in step with OpenSession. */
 const BLANK: OpenSession = {
-  id: '', projectId: '', deviceId: '', profileId: '',
-  startedAt: 0, lastSeenAt: 0, keepAliveUntil: 0, eventCount: 0, screenViewCount: 0, revenue: 0,
-  entryPath: '', entryOrigin: '', exitPath: '', exitOrigin: '',
-  referrer: '', referrerName: '', referrerType: '',
-  utmSource: '', utmMedium: '', utmCampaign: '', utmTerm: '', utmContent: '',
-  country: '', region: '', city: '', os: '', osVersion: '', browser: '', browserVersion: '',
-  device: '', brand: '', model: '',
+  id: '',
+  projectId: '',
+  deviceId: '',
+  profileId: '',
+  startedAt: 0,
+  lastSeenAt: 0,
+  keepAliveUntil: 0,
+  eventCount: 0,
+  screenViewCount: 0,
+  revenue: 0,
+  entryPath: '',
+  entryOrigin: '',
+  exitPath: '',
+  exitOrigin: '',
+  referrer: '',
+  referrerName: '',
+  referrerType: '',
+  utmSource: '',
+  utmMedium: '',
+  utmCampaign: '',
+  utmTerm: '',
+  utmContent: '',
+  country: '',
+  region: '',
+  city: '',
+  os: '',
+  osVersion: '',
+  browser: '',
+  browserVersion: '',
+  device: '',
+  brand: '',
+  model: '',
 };
 
 function encode(s: OpenSession): string[] {
@@ -66,17 +91,13 @@ export function createRedisSessionStore(opts: RedisSessionStoreOptions): Session
   const slackMs = opts.ttlSlackMs ?? Math.max(timeoutMs, 60_000);
   const sessionPrefix = `${prefix}session:`;
   const indexKey = `${prefix}session-expiry`;
-  const memberOf = (projectId: string, deviceId: string) =>
-    `${encodeURIComponent(projectId)}:${encodeURIComponent(deviceId)}`;
+  const memberOf = (projectId: string, deviceId: string) => `${encodeURIComponent(projectId)}:${encodeURIComponent(deviceId)}`;
 
   return {
     async touch(projectId, deviceId, hit, seed): Promise<TouchResult> {
       const member = memberOf(projectId, deviceId);
       const keys = [sessionPrefix + member, indexKey];
-      const args: RedisArg[] = [
-        member, hit.at, timeoutMs, slackMs, hit.path, hit.origin, hit.profileId,
-        hit.isScreenView ? 1 : 0, hit.revenue,
-      ];
+      const args: RedisArg[] = [member, hit.at, timeoutMs, slackMs, hit.path, hit.origin, hit.profileId, hit.isScreenView ? 1 : 0, hit.revenue];
       let reply = (await touchScript(redis, keys, args)) as TouchReply;
       let fresh: OpenSession | undefined;
       if (reply[0] === NEED_SEED) {

@@ -45,7 +45,7 @@ export interface IngestDeps {
 export type Ingest = ReturnType<typeof createIngest>;
 
 export function createIngest(deps: IngestDeps) {
-  const dedupeTtl = deps.dedupeTtlMs ?? 7 * 86_400_000;
+  const dedupeTtl = deps.dedupeTtlMs ?? 3_600_000;
 
   function rejected(err: unknown): ItemResult {
     if (err instanceof AppError) return { status: 'rejected', code: err.code, message: err.message, issues: err.issues };

@@ -13,7 +13,7 @@
  *   put them in the statement's own `SETTINGS` clause instead.
  */
 import { mkdirSync } from 'node:fs';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from '../config.ts';
 
@@ -39,7 +39,10 @@ export async function createClickhouse(cfg: ClickhouseConfig): Promise<ClickHous
   const createDb = `CREATE DATABASE IF NOT EXISTS ${cfg.database}`;
   if (cfg.kind === 'chdb') {
     mkdirSync(cfg.dir, { recursive: true });
-    const ch = createClient({ connection: createChdbConnection({ path: cfg.dir }) });
+    // chdb 3.4 types its connection against @clickhouse/client-common 1.23.0, the client
+    // 1.23.1 against its bundled copy; same contract at runtime, nominally different types.
+    const connection = createChdbConnection({ path: cfg.dir }) as unknown as ClickHouseClientConfigOptions['connection'];
+    const ch = createClient({ connection });
     try {
       await ch.command({ query: createDb });
       await ch.command({ query: `USE ${cfg.database}` });

@@ -4,8 +4,8 @@
  * hashes are stored and nothing that lists clients ever returns a hash.
  */
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { asc, eq, inArray, isNull, and } from 'drizzle-orm';
-import { clients, projects, salts, type CLIENT_TYPES } from '../../db/schema.ts';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { type CLIENT_TYPES, clients, projects, salts } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { normalizeOrigin } from '../ingest/origin.ts';
 import type { MetadataDb } from './postgres.ts';
@@ -106,10 +106,7 @@ function normalizeOrigins(origins: readonly string[]): string[] {
 
 /** Builds the repository over an open metadata database. */
 export function createMetadata(db: MetadataDb) {
-  async function insertClient(
-    tx: Pick<MetadataDb, 'insert'>,
-    c: { projectId: string; type: ClientType; name: string; origins: string[] },
-  ): Promise<NewClient> {
+  async function insertClient(tx: Pick<MetadataDb, 'insert'>, c: { projectId: string; type: ClientType; name: string; origins: string[] }): Promise<NewClient> {
     const clientId = randomUUID();
     const clientSecret = generateSecret();
     await tx.insert(clients).values({
@@ -203,7 +200,10 @@ export function createMetadata(db: MetadataDb) {
     /** Disables a client (idempotent); 404 `not_found` when it does not exist. */
     async disableClient(clientId: string): Promise<void> {
       if (!UUID.test(clientId)) throw new AppError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
-      await db.update(clients).set({ disabledAt: new Date() }).where(and(eq(clients.id, clientId), isNull(clients.disabledAt)));
+      await db
+        .update(clients)
+        .set({ disabledAt: new Date() })
+        .where(and(eq(clients.id, clientId), isNull(clients.disabledAt)));
       const [c] = await db.select({ id: clients.id }).from(clients).where(eq(clients.id, clientId));
       if (!c) throw new AppError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
     },
@@ -217,7 +217,10 @@ export function createMetadata(db: MetadataDb) {
       const today = utcDay(now);
       const yesterday = utcDay(new Date(now.getTime() - 86_400_000));
       const read = async () => {
-        const rows = await db.select({ day: salts.day, salt: salts.salt }).from(salts).where(inArray(salts.day, [today, yesterday]));
+        const rows = await db
+          .select({ day: salts.day, salt: salts.salt })
+          .from(salts)
+          .where(inArray(salts.day, [today, yesterday]));
         const byDay = new Map(rows.map((r) => [r.day, r.salt]));
         return { current: byDay.get(today), previous: byDay.get(yesterday) };
       };

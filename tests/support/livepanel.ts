@@ -23,7 +23,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-test-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', FLUSH_INTERVAL_MS: '50', ...env });
   const running = await startLivepanel(config, silentLogger);
-  const admin = async (command: string, body: unknown) => {
+  const admin = async <T>(command: string, body: unknown): Promise<T> => {
     const token = readDataLock(dataDir)?.adminToken ?? '';
     const res = await fetch(`${running.url}/api/admin/${command}`, {
       method: 'POST',
@@ -31,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`admin ${command}: ${res.status} ${await res.text()}`);
-    return res.json();
+    return (await res.json()) as T;
   };
   return {
     ...running,

@@ -58,9 +58,7 @@ export async function deleteKeys(client: Redis, prefix: string): Promise<number>
  * A contract-test harness for a Redis engine: `make` builds one engine on a connection and the
  * test's prefix; peers each get their own connection.
  */
-export async function redisHarness<T extends { close(): Promise<void> }>(
-  make: (client: Redis, prefix: string) => T,
-): Promise<Harness<T>> {
+export async function redisHarness<T extends { close(): Promise<void> }>(make: (client: Redis, prefix: string) => T): Promise<Harness<T>> {
   const t = await createTestRedis();
   const store = make(t.client, t.prefix);
   const stores = [store];

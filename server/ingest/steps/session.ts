@@ -6,7 +6,7 @@
  * previous day's id keeps its events.
  */
 import { RESERVED_EVENTS } from '../../../shared/track.ts';
-import type { SessionStore } from '../../engines/sessions.ts';
+import { type SessionStore, expiresAt } from '../../engines/sessions.ts';
 import { seedSession } from '../session-rows.ts';
 import type { Draft, Step } from '../types.ts';
 
@@ -17,7 +17,7 @@ export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: num
     const prev = d.previousDeviceId;
     if (!prev || prev === d.row.device_id || d.at % DAY > deps.timeoutMs) return d.row.device_id;
     const old = await deps.sessions.get(d.caller.projectId, prev);
-    return old && old.lastSeenAt + deps.timeoutMs > d.at ? prev : d.row.device_id;
+    return old && expiresAt(old, deps.timeoutMs) > d.at ? prev : d.row.device_id;
   }
 
   return {

@@ -1,0 +1,139 @@
+/**
+ * Normalize step (first enrichment step): consumes the SDK's magic `__` properties (time, page,
+ * title, referrer, revenue, IP and user-agent overrides, device id) and flattens what is left
+ * into the row's string map, enforcing the property limits. An event over a hard limit is
+ * rejected on its own with an AppError; the runner turns that into a per-event rejection.
+ */
+import { isIP } from 'node:net';
+import { MAGIC } from '../../../shared/track.ts';
+import { AppError } from '../../errors.ts';
+import type { Draft, Step } from '../types.ts';
+
+/** Property limits, per event. */
+export const PROPERTY_LIMITS = {
+  /** Deepest nesting, counted in key segments: `a.b.c` is depth 3. Deeper → 400 `too_deep`. */
+  maxDepth: 8,
+  /** Most flattened keys. More → 400 `too_many_properties`. */
+  maxKeys: 500,
+  /** Longest flattened key (UTF-16 units). Longer → 400 `invalid_event`. */
+  maxKeyLength: 200,
+  /** Longest value in UTF-8 bytes. Longer values are truncated, not rejected: one chatty value
+   * (a stack trace, a serialised blob) should not cost the whole event. */
+  maxValueBytes: 8 * 1024,
+  /** Longest SDK-supplied device id. */
+  maxDeviceIdLength: 64,
+  /** Longest `__userAgent` override kept (longer ones are cut, like any header would be). */
+  maxUserAgentLength: 1024,
+} as const;
+
+const MAGIC_KEYS: ReadonlySet<string> = new Set(Object.values(MAGIC));
+const NUMERIC = /^\d+(\.\d+)?$/;
+// ISO-looking times without a zone ('2024-05-01T10:00:00', '2024-05-01 10:00:00.123') are UTC,
+// not the server's local time.
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/;
+const encoder = new TextEncoder();
+const scratch = new Uint8Array(PROPERTY_LIMITS.maxValueBytes);
+
+/** Cuts `s` to at most `maxValueBytes` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(s: string): string {
+  if (s.length * 3 <= PROPERTY_LIMITS.maxValueBytes) return s; // fast path: cannot be over
+  const { read } = encoder.encodeInto(s, scratch);
+  return read < s.length ? s.slice(0, read) : s;
+}
+
+/** Milliseconds from an ISO string or an epoch-ms number; undefined when not a usable time. */
+export function parseTimestamp(v: unknown): number | undefined {
+  let t: number;
+  if (typeof v === 'number') t = v;
+  else if (typeof v === 'string') t = Date.parse(ZONELESS.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+  else return undefined;
+  // Before 1970 is not a client clock we believe (and chTime cannot write it).
+  return Number.isFinite(t) && t >= 0 ? t : undefined;
+}
+
+/**
+ * Flattens properties to dotted keys with string values: `{a:{b:[1,true]}}` →
+ * `{'a.b.0':'1','a.b.1':'true'}`; null and undefined are skipped, as are empty objects and
+ * arrays. Throws AppError when a limit in PROPERTY_LIMITS is exceeded.
+ */
+export function flattenProperties(props: Record<string, unknown>): Record<string, string> {
+  const out: Array<[string, string]> = [];
+  const visit = (value: unknown, key: string, depth: number): void => {
+    if (value === null || value === undefined) return;
+    if (typeof value === 'object') {
+      if (depth >= PROPERTY_LIMITS.maxDepth) {
+        throw new AppError(400, 'too_deep', `Properties nest deeper than ${PROPERTY_LIMITS.maxDepth} levels (at "${key}")`);
+      }
+      const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
+      for (const [k, v] of entries) visit(v, key === '' ? String(k) : `${key}.${k}`, depth + 1);
+      return;
+    }
+    if (key.length > PROPERTY_LIMITS.maxKeyLength) {
+      throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
+    }
+    if (out.length >= PROPERTY_LIMITS.maxKeys) {
+      throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
+    }
+    const text = typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
+    out.push([key, truncateUtf8(text)]);
+  };
+  visit(props, '', 0);
+  // fromEntries defines own properties, so a `__proto__` key is kept as data, not a prototype.
+  return Object.fromEntries(out);
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? truncateUtf8(v.trim()) : undefined);
+
+function applyMagic(d: Draft, props: Record<string, unknown>): void {
+  const at = parseTimestamp(props[MAGIC.timestamp]);
+  if (at !== undefined) d.at = at;
+
+  const path = str(props[MAGIC.path]);
+  if (path) d.row.path = path; // a full URL on the web: the url step splits off the origin
+  const title = str(props[MAGIC.title]);
+  if (title !== undefined) d.row.title = title;
+  const referrer = str(props[MAGIC.referrer]);
+  if (referrer !== undefined) d.row.referrer = referrer;
+
+  const revenue = props[MAGIC.revenue];
+  if (typeof revenue === 'number' && Number.isSafeInteger(revenue) && revenue >= 0) d.row.revenue = revenue;
+
+  const deviceId = props[MAGIC.deviceId];
+  if (typeof deviceId === 'string' && deviceId.trim().length > 0 && deviceId.length <= PROPERTY_LIMITS.maxDeviceIdLength) {
+    d.sdkDeviceId = deviceId.trim();
+  }
+
+  // Overriding who the visitor is only counts from a caller that proved its secret: anyone can
+  // put `__ip` in a browser event, and trusting it would let pages forge geo and device ids.
+  if (d.caller.viaSecret) {
+    const ip = props[MAGIC.ip];
+    if (typeof ip === 'string' && isIP(ip.trim()) !== 0) d.ip = ip.trim();
+    const ua = props[MAGIC.userAgent];
+    if (typeof ua === 'string') d.userAgent = ua.trim().slice(0, PROPERTY_LIMITS.maxUserAgentLength);
+  }
+}
+
+function durationOf(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : Number.NaN;
+  const rounded = Math.round(n);
+  return Number.isSafeInteger(rounded) && rounded >= 0 ? rounded : undefined;
+}
+
+/** The normalize step; see the module header. Runs first: later steps read what it sets. */
+export const normalizeStep: Step = {
+  name: 'normalize',
+  run(d) {
+    const props = d.properties;
+    const entries = Object.entries(props);
+    const kept = entries.filter(([k]) => !MAGIC_KEYS.has(k));
+    if (kept.length < entries.length) applyMagic(d, props);
+    // A new object (the validated body stays as it came), built with fromEntries so that a
+    // `__proto__` key stays data instead of becoming the object's prototype.
+    const rest: Record<string, unknown> = Object.fromEntries(kept);
+    d.properties = rest;
+    d.row.properties = flattenProperties(rest);
+    const duration = durationOf(rest.duration);
+    if (duration !== undefined) d.row.duration = duration;
+    return d;
+  },
+};

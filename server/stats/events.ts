@@ -1,0 +1,85 @@
+/**
+ * First read queries over the event store: counts, the latest events, one profile, the latest
+ * sessions. Values always travel as query parameters, never inside the SQL text. A query model
+ * (metrics × dimensions × filters) replaces the hand-written ones as it lands; until then keep
+ * this file small.
+ *
+ * Shapes: times come back as 'YYYY-MM-DD hh:mm:ss.sss' UTC strings (the same text the rows
+ * were written with), maps as objects, 64-bit integers as numbers
+ * (`output_format_json_quote_64bit_integers = 0` in the query's own SETTINGS clause; never as
+ * `clickhouse_settings`, which leak on chDB — see server/store/clickhouse.ts).
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { EventRow, SessionRow, chTime } from '../../shared/rows.ts';
+import type { ProfileRow } from '../store/profile-ops.ts';
+
+export type { ProfileRow };
+
+const NUMBERS = 'SETTINGS output_format_json_quote_64bit_integers = 0';
+const EVENT_COLUMNS = Object.keys(EventRow.shape).join(', ');
+const SESSION_COLUMNS = Object.keys(SessionRow.shape).join(', ');
+
+async function rows<T>(ch: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+/** Filter of countEvents; `from` is inclusive, `to` exclusive. */
+export interface CountEventsFilter {
+  projectId: string;
+  from?: Date;
+  to?: Date;
+  name?: string;
+}
+
+/** Number of events of a project, optionally within [from, to) and of one name. */
+export async function countEvents(ch: ClickHouseClient, f: CountEventsFilter): Promise<number> {
+  const where = ['project_id = {projectId:String}'];
+  const params: Record<string, unknown> = { projectId: f.projectId };
+  if (f.from) {
+    where.push("created_at >= {from:DateTime64(3, 'UTC')}");
+    params.from = chTime(f.from.getTime());
+  }
+  if (f.to) {
+    where.push("created_at < {to:DateTime64(3, 'UTC')}");
+    params.to = chTime(f.to.getTime());
+  }
+  if (f.name !== undefined) {
+    where.push('name = {name:String}');
+    params.name = f.name;
+  }
+  const [r] = await rows<{ n: number }>(ch, `SELECT count() AS n FROM events WHERE ${where.join(' AND ')} ${NUMBERS}`, params);
+  return r?.n ?? 0;
+}
+
+/** The latest `limit` events of a project, newest first. */
+export async function listEvents(ch: ClickHouseClient, q: { projectId: string; limit: number }): Promise<EventRow[]> {
+  // Ordering by the key's date first lets ClickHouse read the newest days first and stop.
+  return rows<EventRow>(
+    ch,
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = {projectId:String}
+      ORDER BY toDate(created_at) DESC, created_at DESC LIMIT {limit:UInt32} ${NUMBERS}`,
+    { projectId: q.projectId, limit: q.limit },
+  );
+}
+
+/** The current version of a profile, or null if it was never written. */
+export async function getProfile(ch: ClickHouseClient, projectId: string, profileId: string): Promise<ProfileRow | null> {
+  const [p] = await rows<ProfileRow>(
+    ch,
+    `SELECT project_id, id, first_name, last_name, email, avatar, properties, groups, created_at, updated_at
+      FROM profiles FINAL WHERE project_id = {projectId:String} AND id = {profileId:String}`,
+    { projectId, profileId },
+  );
+  return p ?? null;
+}
+
+/** The latest `limit` closed sessions of a project (latest version of each), newest first. */
+export async function listSessions(ch: ClickHouseClient, q: { projectId: string; limit: number }): Promise<SessionRow[]> {
+  return rows<SessionRow>(
+    ch,
+    `SELECT ${SESSION_COLUMNS} FROM sessions FINAL WHERE project_id = {projectId:String}
+      ORDER BY toDate(created_at) DESC, created_at DESC LIMIT {limit:UInt32} ${NUMBERS}`,
+    { projectId: q.projectId, limit: q.limit },
+  );
+}

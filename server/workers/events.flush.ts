@@ -1,0 +1,266 @@
+/**
+ * The `events` worker: takes the batches ingest nodes queued on BullMQ and writes them to
+ * ClickHouse in large inserts, exactly once across worker crashes and retries.
+ *
+ * Gathering: a BullMQ Worker with a high `concurrency` holds many jobs active at once; its
+ * processor does not insert, it adds the job's rows to an open group and waits. A group closes
+ * at `maxRows` rows or `maxWaitMs` after its first job; closed groups are inserted one at a
+ * time, and each job's processor call resolves (BullMQ then completes the job) only after the
+ * insert holding it succeeded. The processor (not a `getNextJob` loop) keeps BullMQ's lock
+ * renewal, stalled-job recovery, retries with backoff and graceful close.
+ *
+ * Exactly once: before inserting, a group is recorded in Redis in one atomic script —
+ *   P flush:group:<gid>      hash {jobs: ordered job ids, rows, written: 0|1}, TTL a day
+ *   P flush:jobgroup:<jobId> → gid, TTL a day (set only if the job has no group yet)
+ * then inserted with deduplication token = gid, then marked written, then its jobs complete.
+ * A job that comes back (stalled after a crash, or retried after a failed insert) and already
+ * has a group is never regrouped: the worker rebuilds exactly that group — same jobs, same
+ * order, read back with `Job.fromId` — and inserts it again under the same token, which
+ * ClickHouse drops if the first insert had landed. Rebuilding needs every member's data: jobs
+ * are completed only after their group is marked written (so a completed member never needs
+ * rebuilding), and failed jobs are kept by age (EVENTS_JOB_OPTIONS), so member data outlives
+ * any unconfirmed group. If a member is gone anyway, the group is NOT re-inserted partially
+ * under its token (that would hide the missing rows forever); the job fails with the reason.
+ * Limits: ClickHouse remembers the last 1000 tokens per table
+ * (`non_replicated_deduplication_window`), and records live a day (`groupTtlSeconds`).
+ */
+import { randomUUID } from 'node:crypto';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { type JobName, type JobPayload, QUEUES, parseJobPayload } from '../../shared/jobs.ts';
+import { type WriteBatch, emptyBatch, mergeInto } from '../../shared/rows.ts';
+import { bullmqPrefix, openEventsQueue } from '../engines/queue.bullmq.ts';
+import type { BatchWriter } from '../engines/queue.memory.ts';
+import { defineScript } from '../engines/redis-script.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** Test-only seams: called at the two points where a crash matters most. */
+export interface FlushHooks {
+  /** After a group was recorded in Redis, before its insert. */
+  afterRecord?(gid: string, jobIds: string[]): Promise<void> | void;
+  /** After a group's insert succeeded, before it is marked written and its jobs complete. */
+  afterInsert?(gid: string, rebuilt: boolean): Promise<void> | void;
+}
+
+export interface EventsFlushWorkerOptions {
+  /** Used for the group records and as the template of BullMQ's own two connections; stays open. */
+  connection: Redis;
+  /** Livepanel key prefix, the same the ingest nodes' queue uses. */
+  prefix: string;
+  writer: BatchWriter;
+  /** Rows at which a group is inserted at once. */
+  maxRows?: number;
+  /** How long a group's first job waits for company. */
+  maxWaitMs?: number;
+  /** Jobs held active at once; must exceed the jobs of about two groups (one inserting, one filling). */
+  concurrency?: number;
+  /** BullMQ lock duration: a crashed worker's jobs are retried this long (plus a stalled check) after. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Crashes a job may live through before BullMQ fails it (kept in the failed set). */
+  maxStalledCount?: number;
+  groupTtlSeconds?: number;
+  metrics?: Metrics;
+  log?: Logger;
+  hooks?: FlushHooks;
+}
+
+export interface EventsFlushWorker {
+  readonly worker: Worker<JobPayload<'events'>, void, JobName<'events'>>;
+  /** Inserts the open group, waits for every insert in flight, closes the worker. */
+  close(): Promise<void>;
+}
+
+// Records a group unless one of its jobs already belongs to a group; then records nothing
+// and returns those jobs' positions. A Lua script, not MULTI: the writes are conditional.
+const recordGroup = defineScript(`
+local conflicts = {}
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then conflicts[#conflicts + 1] = i - 2 end
+end
+if #conflicts > 0 then return conflicts end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[1], 'EX', ARGV[2]) end
+redis.call('HSET', KEYS[1], 'jobs', ARGV[3], 'rows', ARGV[4], 'written', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return conflicts
+`);
+
+interface Member {
+  jobId: string;
+  batch: WriteBatch;
+  rows: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface OpenGroup {
+  members: Member[];
+  rows: number;
+  timer: NodeJS.Timeout;
+}
+
+/** Starts the `events` worker; see the module comment. */
+export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsFlushWorker {
+  const { connection: redis, writer, log, metrics, hooks } = opts;
+  const maxRows = opts.maxRows ?? 10_000;
+  const maxWaitMs = opts.maxWaitMs ?? 1000;
+  const ttl = opts.groupTtlSeconds ?? 24 * 3600;
+  const groupKey = (gid: string) => `${opts.prefix}flush:group:${gid}`;
+  const jobGroupKey = (jobId: string) => `${opts.prefix}flush:jobgroup:${jobId}`;
+  const queue = openEventsQueue(redis, opts.prefix);
+  queue.on('error', (err) => log?.error({ err }, 'events worker: redis error'));
+
+  let open: OpenGroup | null = null;
+  let closing = false;
+  let lane: Promise<unknown> = Promise.resolve();
+  const rebuilding = new Map<string, Promise<void>>();
+
+  /** Runs inserts one at a time (new groups and rebuilds alike). */
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lane.then(fn);
+    lane = run.catch(() => {});
+    return run;
+  }
+
+  function add(m: Member): void {
+    if (open && open.rows + m.rows > maxRows) closeOpen();
+    if (!open) open = { members: [], rows: 0, timer: setTimeout(closeOpen, maxWaitMs) };
+    open.members.push(m);
+    open.rows += m.rows;
+    if (open.rows >= maxRows || closing) closeOpen();
+  }
+
+  function closeOpen(): void {
+    const g = open;
+    if (!g) return;
+    open = null;
+    clearTimeout(g.timer);
+    void serial(() => flushGroup(g.members));
+  }
+
+  async function markWritten(gid: string): Promise<void> {
+    await redis.multi().hset(groupKey(gid), 'written', '1').expire(groupKey(gid), ttl).exec();
+  }
+
+  /** Records, inserts and confirms one new group; settles every member. Never rejects. */
+  async function flushGroup(members: Member[]): Promise<void> {
+    const gid = randomUUID();
+    try {
+      for (;;) {
+        const ids = members.map((m) => m.jobId);
+        const keys = [groupKey(gid), ...ids.map(jobGroupKey)];
+        const rows = members.reduce((n, m) => n + m.rows, 0);
+        const conflicts = (await recordGroup(redis, keys, [gid, ttl, ids.join(','), rows])) as number[];
+        if (conflicts.length === 0) break;
+        // Grouped meanwhile by another worker (this one lost their locks): finish them as such.
+        const taken = new Set(conflicts.map((i) => members[i]!));
+        log?.warn({ jobs: [...taken].map((m) => m.jobId) }, 'events worker: jobs already grouped elsewhere');
+        for (const m of taken) void completeGrouped(m.jobId).then(m.resolve, m.reject);
+        members = members.filter((m) => !taken.has(m));
+        if (members.length === 0) return;
+      }
+      await hooks?.afterRecord?.(gid, members.map((m) => m.jobId));
+      const batch = emptyBatch();
+      for (const m of members) mergeInto(batch, m.batch);
+      await writer.write(batch, gid);
+      await hooks?.afterInsert?.(gid, false);
+      await markWritten(gid);
+      for (const m of members) m.resolve();
+    } catch (err) {
+      metrics?.flushFailures.inc();
+      log?.error({ err, gid, jobs: members.length }, 'events worker: group insert failed; jobs will retry');
+      for (const m of members) m.reject(err);
+    }
+  }
+
+  /** Settles a job that already belongs to a group: rebuild it exactly, unless written. */
+  function completeGrouped(jobId: string, gid?: string): Promise<void> {
+    const run = async () => {
+      const id = gid ?? (await redis.get(jobGroupKey(jobId)));
+      if (!id) throw new Error(`job ${jobId} lost its group record`);
+      let p = rebuilding.get(id);
+      if (!p) {
+        p = serial(() => rebuild(id)).finally(() => rebuilding.delete(id));
+        rebuilding.set(id, p);
+      }
+      return p;
+    };
+    return run();
+  }
+
+  async function rebuild(gid: string): Promise<void> {
+    const rec = await redis.hgetall(groupKey(gid));
+    if (rec.written === '1') return;
+    if (!rec.jobs) throw new Error(`group ${gid}: record is gone`);
+    const ids = rec.jobs.split(',');
+    const jobs: Array<Job | undefined> = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      jobs.push(...(await Promise.all(ids.slice(i, i + 500).map((id) => Job.fromId(queue, id)))));
+    }
+    const batch = emptyBatch();
+    ids.forEach((id, i) => {
+      const parsed = parseJobPayload(QUEUES.events, jobs[i]?.data);
+      // Never insert part of a group under its token: the missing rows could never follow.
+      if (!parsed.success) throw new Error(`group ${gid}: job ${id} is gone or invalid; not re-inserting a partial group`);
+      mergeInto(batch, parsed.data.batch);
+    });
+    log?.info({ gid, jobs: ids.length }, 'events worker: re-inserting a recorded group');
+    try {
+      await writer.write(batch, gid);
+    } catch (err) {
+      metrics?.flushFailures.inc();
+      throw err;
+    }
+    await hooks?.afterInsert?.(gid, true);
+    await markWritten(gid);
+  }
+
+  async function processJob(job: Job<JobPayload<'events'>, void, JobName<'events'>>): Promise<void> {
+    const parsed = parseJobPayload(QUEUES.events, job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`invalid events payload: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+    }
+    const jobId = job.id!;
+    const gid = await redis.get(jobGroupKey(jobId));
+    if (gid) return completeGrouped(jobId, gid);
+    return new Promise<void>((resolve, reject) =>
+      add({ jobId, batch: parsed.data.batch, rows: parsed.data.rows, resolve, reject }),
+    );
+  }
+
+  const worker = new Worker<JobPayload<'events'>, void, JobName<'events'>>(QUEUES.events, processJob, {
+    // Options, not the instance: BullMQ opens its own (blocking) connections from them, which
+    // need `maxRetriesPerRequest: null`, and closes them; the caller's connection stays as is.
+    connection: { ...redis.options, maxRetriesPerRequest: null },
+    prefix: bullmqPrefix(opts.prefix),
+    concurrency: opts.concurrency ?? 500,
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: opts.maxStalledCount ?? 3,
+  });
+  worker.on('error', (err) => log?.error({ err }, 'events worker: error'));
+  worker.on('failed', (job, err) => log?.warn({ err, jobId: job?.id, attempts: job?.attemptsMade }, 'events worker: job failed'));
+
+  const depthTimer = metrics
+    ? setInterval(() => {
+        queue
+          .getJobCounts('waiting', 'prioritized', 'delayed', 'active')
+          .then((c) => metrics.queueDepth.set(Object.values(c).reduce((a, b) => a + b, 0)))
+          .catch(() => {});
+      }, 1000).unref()
+    : null;
+
+  return {
+    worker,
+    async close() {
+      closing = true;
+      closeOpen();
+      if (depthTimer) clearInterval(depthTimer);
+      await worker.close();
+      await lane;
+      await queue.close();
+    },
+  };
+}
