@@ -55,9 +55,10 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const metrics = createMetrics({ defaults: true });
     const opensChdb = config.clickhouse.kind === 'chdb' && (has('worker') || has('web'));
     const adminToken = randomBytes(24).toString('base64url');
+    let lock: ReturnType<typeof acquireDataLock> | undefined;
     if (config.postgres.kind === 'pglite' || opensChdb) {
-      const lock = acquireDataLock(config.dataDir, { port: config.port, adminToken });
-      cleanups.push(() => lock.release());
+      lock = acquireDataLock(config.dataDir, { port: config.port, adminToken });
+      cleanups.push(() => lock!.release());
     }
 
     const meta = await openMetadataDb(config.postgres);
@@ -146,6 +147,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`Cannot listen on ${config.host}:${config.port} (port in use?)`)))),
     );
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+    lock?.update({ port }); // the admin CLI finds the server through the lock
     state.accepting = true;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     log.info({ url, roles: config.roles }, 'livepanel ready');

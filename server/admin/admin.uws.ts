@@ -17,7 +17,7 @@ export function registerAdminHttp(app: TemplatedApp, deps: { metadata: Metadata;
   app.post('/api/admin/:command', handle(deps.log, async (res, req) => {
     const body = readBody(res, 64 * 1024, req.headers['content-length']);
     if (!LOOPBACK.has(normalizeIp(req.remoteIp))) throw new AppError(403, 'forbidden', 'Admin commands are accepted from this machine only');
-    const out = await handleAdminRequest(deps.metadata, deps.adminToken, req.params[0]!, req.headers['x-livepanel-admin-token'], (await body).toString('utf8'));
+    const out = await handleAdminRequest(deps.metadata, deps.adminToken, req.params[0]!, req.headers['x-livepanel-admin-token'], (await body).toString('utf8'), deps.log);
     sendJson(res, out.status, out.body);
   }, { params: 1 }));
 }

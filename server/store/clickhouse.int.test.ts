@@ -124,6 +124,14 @@ describe('deduplication of retried batches', () => {
     expect(await totals('dd')).toMatchObject({ events: 600, hourly: 600, daily: 600 });
   });
 
+  it('quotes tokens safely (quotes, backslashes)', async () => {
+    const b = batch({ events: makeEvents(3, 0, { project_id: 'dq' }) });
+    await writer.write(b, "it's \\ odd");
+    await writer.write(b, "it's \\ odd");
+    await writer.write(b, "it's \\ odd'");
+    expect(await totals('dq')).toMatchObject({ events: 6, hourly: 6, daily: 6 });
+  });
+
   it('keeps tokens per partition: a batch spanning two months is dropped whole on retry', async () => {
     const b = batch({ events: [makeEvent(1, { project_id: 'dm', created_at: '2024-01-31 23:59:59.999' }), makeEvent(2, { project_id: 'dm', created_at: '2024-02-01 00:00:00.000' })] });
     await writer.write(b, 'dm-1');

@@ -42,7 +42,8 @@ const PROFILE_COLUMNS = 'project_id, id, first_name, last_name, email, avatar, p
 export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
   // Profile ops read, modify and write; two batches touching one profile at once would each
   // start from the same version and one change would be lost. Serialized per writer, which
-  // is enough for the embedded shape (one process writes); see readProfiles for the rest.
+  // covers one process. Several worker processes (distributed shape) must not apply ops for
+  // the same profile at the same time: route profile ops to one consumer or lock per profile.
   let profileChain: Promise<unknown> = Promise.resolve();
 
   async function insert(table: Table, rows: readonly object[], token: string): Promise<void> {

@@ -233,7 +233,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   const worker = new Worker<JobPayload<'events'>, void, JobName<'events'>>(QUEUES.events, processJob, {
     // Options, not the instance: BullMQ opens its own (blocking) connections from them, which
     // need `maxRetriesPerRequest: null`, and closes them; the caller's connection stays as is.
-    connection: { ...redis.options, maxRetriesPerRequest: null },
+    connection: { ...redis.options, retryStrategy: redis.options.retryStrategy ?? (() => null), maxRetriesPerRequest: null },
     prefix: bullmqPrefix(opts.prefix),
     concurrency: opts.concurrency ?? 500,
     lockDuration: opts.lockDurationMs ?? 30_000,
