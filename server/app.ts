@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { type Engines, createEngines } from './engines/create.ts';
 import type { EventQueue } from './engines/queue.ts';
+import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import { createMemoryQueue } from './engines/queue.memory.ts';
 import { sendJson, send } from './http/uws.ts';
 import { createAuthenticator } from './ingest/auth.ts';
@@ -31,6 +32,7 @@ import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { createMetadata, verifySecret } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createWriter } from './store/writer.ts';
+import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
 import { checkRoles } from './roles.ts';
 
@@ -82,8 +84,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     cleanups.push(() => engines.close());
 
     let queue: EventQueue;
-    if (config.redis) {
-      throw new Error('distributed queue not wired yet');
+    if (redis && config.redis) {
+      queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
+      if (has('worker')) {
+        const writer = createWriter(ch!, metrics);
+        const flusher = createEventsFlushWorker({ connection: redis, prefix: config.redis.prefix, writer, maxRows: config.flushSize, maxWaitMs: config.flushIntervalMs, metrics, log });
+        cleanups.push(() => flusher.close());
+      }
     } else {
       queue = createMemoryQueue({ writer: createWriter(ch!, metrics), flushSize: config.flushSize, flushIntervalMs: config.flushIntervalMs, metrics, log });
     }

@@ -29,19 +29,24 @@ async function main() {
     }
     throw err;
   }
-  const embedded = [config.postgres.kind === 'pglite' && 'PGlite', config.clickhouse.kind === 'chdb' && 'chDB'].filter(Boolean);
+  const has = (r: string) => config.roles.includes(r as never);
+  const embedded = [
+    config.postgres.kind === 'pglite' && 'PGlite',
+    config.clickhouse.kind === 'chdb' && (has('worker') || has('web')) && 'chDB',
+  ].filter(Boolean);
+  const ws = running.url.replace('http', 'ws');
   console.log(
     [
       '',
       `  Livepanel is running (${config.roles.join(', ')})`,
-      `  ingest     POST ${running.url}/track   POST ${running.url}/batch   ${running.url.replace('http', 'ws')}/ws`,
-      `  read API   ${running.url}/api/v1/projects/:projectId/events`,
+      has('ingest') && `  ingest     POST ${running.url}/track   POST ${running.url}/batch   ${ws}/ws`,
+      has('web') && `  read API   ${running.url}/api/v1/projects/:projectId/events`,
       `  health     ${running.url}/healthz      metrics ${running.url}/metrics`,
-      embedded.length ? `  data       ${config.dataDir} (${embedded.join(' + ')})` : '',
+      embedded.length > 0 && `  data       ${config.dataDir} (${embedded.join(' + ')})`,
       `  projects   npm run admin -- create-project --name "My site" --domain example.com`,
       '',
     ]
-      .filter((l) => l !== '')
+      .filter((l) => typeof l === 'string')
       .join('\n'),
   );
 

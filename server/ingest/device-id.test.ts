@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEVICE_ID_HEX_LENGTH, cookielessDeviceId } from './device-id.ts';
+import { cookielessDeviceId, DEVICE_ID_HEX_LENGTH } from './device-id.ts';
 
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Safari/605.1.15';
 

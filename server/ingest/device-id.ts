@@ -27,8 +27,5 @@ export function cookielessDeviceId(salt: string, projectId: string, userAgent: s
   if (!salt) throw new Error('device id salt is empty');
   const canonicalIp = normalizeIp(ip)?.ip ?? ip;
   // Separators keep fields apart: ('ab','c') and ('a','bc') must not hash alike.
-  return createHmac('sha256', salt)
-    .update(`${projectId}\n${userAgent}\n${canonicalIp}`)
-    .digest('hex')
-    .slice(0, DEVICE_ID_HEX_LENGTH);
+  return createHmac('sha256', salt).update(`${projectId}\n${userAgent}\n${canonicalIp}`).digest('hex').slice(0, DEVICE_ID_HEX_LENGTH);
 }

@@ -4,7 +4,7 @@
  * starts empty and is filled by the enrichment steps.
  */
 import { randomUUID } from 'node:crypto';
-import { type EventRow, chTime } from '../../shared/rows.ts';
+import { chTime, type EventRow } from '../../shared/rows.ts';
 import type { TrackBody } from '../../shared/track.ts';
 import type { Caller, Draft, RequestInfo } from './types.ts';
 

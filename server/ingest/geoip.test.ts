@@ -32,12 +32,25 @@ describe('bundled DB-IP databases', () => {
     expect(geo.lookup('0:0:0:0:0:ffff:8.8.8.8')).toEqual(GOOGLE_DNS);
   });
 
-  it.each(['10.1.2.3', '172.16.5.4', '192.168.1.1', '127.0.0.1', '100.64.0.1', '169.254.1.1', '0.0.0.0', '224.0.0.1', '255.255.255.255', '::1', '::', 'fe80::1%eth0', 'fd12:3456::1', '2001:db8::1', '::ffff:192.168.1.1'])(
-    'answers null for the reserved address %s',
-    (ip) => {
-      expect(geo.lookup(ip)).toBeNull();
-    },
-  );
+  it.each([
+    '10.1.2.3',
+    '172.16.5.4',
+    '192.168.1.1',
+    '127.0.0.1',
+    '100.64.0.1',
+    '169.254.1.1',
+    '0.0.0.0',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::1',
+    '::',
+    'fe80::1%eth0',
+    'fd12:3456::1',
+    '2001:db8::1',
+    '::ffff:192.168.1.1',
+  ])('answers null for the reserved address %s', (ip) => {
+    expect(geo.lookup(ip)).toBeNull();
+  });
 
   it.each(['', 'not-an-ip', '999.1.1.1', '1.2.3', '8.8.8.8:443', '2001:4860::8888::1'])('answers null for the malformed address %j', (ip) => {
     expect(geo.lookup(ip)).toBeNull();
@@ -75,8 +88,13 @@ type Value = string | number | boolean | Value[] | { [k: string]: Value };
 function control(type: number, size: number): number[] {
   const head = type <= 7 ? [type << 5] : [0, type - 7];
   if (size < 29) head[0]! |= size;
-  else if (size < 285) (head[0]! |= 29), head.push(size - 29);
-  else (head[0]! |= 30), head.push((size - 285) >> 8, (size - 285) & 255);
+  else if (size < 285) {
+    head[0]! |= 29;
+    head.push(size - 29);
+  } else {
+    head[0]! |= 30;
+    head.push((size - 285) >> 8, (size - 285) & 255);
+  }
   return head;
 }
 
@@ -149,7 +167,10 @@ const LONDON = {
   location: { accuracy_radius: 10, latitude: 51.5142, longitude: -0.0931, time_zone: 'Europe/London' },
   subdivisions: [{ geoname_id: 6269131, iso_code: 'ENG', names: { en: 'England' } }],
 };
-const JAPAN = { country: { geoname_id: 1861060, iso_code: 'JP', names: { en: 'Japan' } }, location: { accuracy_radius: 100, latitude: 35.69, longitude: 139.69 } };
+const JAPAN = {
+  country: { geoname_id: 1861060, iso_code: 'JP', names: { en: 'Japan' } },
+  location: { accuracy_radius: 100, latitude: 35.69, longitude: 139.69 },
+};
 
 describe('a MaxMind City file from a path (nested records)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'livepanel-geoip-'));

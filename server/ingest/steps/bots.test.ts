@@ -26,12 +26,20 @@ function draft(userAgent: string, viaSecret: boolean, properties: Record<string,
 }
 
 describe('bots step', () => {
-  it.each(Object.entries({ googlebot: UA.googlebot, googlebotMobile: UA.googlebotMobile, bingbot: UA.bingbot, facebook: UA.facebook, gptbot: UA.gptbot, headless: UA.headless, curl: 'curl/8.4.0', python: 'python-requests/2.31.0' }))(
-    'drops %s from a browser client',
-    (_, ua) => {
-      expect(botsStep.run(draft(ua, false))).toEqual({ dropped: 'bot' });
-    },
-  );
+  it.each(
+    Object.entries({
+      googlebot: UA.googlebot,
+      googlebotMobile: UA.googlebotMobile,
+      bingbot: UA.bingbot,
+      facebook: UA.facebook,
+      gptbot: UA.gptbot,
+      headless: UA.headless,
+      curl: 'curl/8.4.0',
+      python: 'python-requests/2.31.0',
+    }),
+  )('drops %s from a browser client', (_, ua) => {
+    expect(botsStep.run(draft(ua, false))).toEqual({ dropped: 'bot' });
+  });
 
   it('lets real browsers through', () => {
     for (const ua of [UA.chrome, UA.iphone, '']) expect(botsStep.run(draft(ua, false))).toHaveProperty('row');

@@ -11,7 +11,7 @@
  * from yesterday arriving now belongs with the device's other events arriving now.
  * Runs after normalize (`__deviceId`, `__ip`, `__userAgent`) and user-agent (server-side).
  */
-import { type SaltSource, cookielessDeviceId } from '../device-id.ts';
+import { cookielessDeviceId, type SaltSource } from '../device-id.ts';
 import type { Step } from '../types.ts';
 
 /** The device-id step over the daily salts. */

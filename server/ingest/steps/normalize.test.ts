@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.ts';
 import { newDraft } from '../draft.ts';
 import type { Draft } from '../types.ts';
-import { PROPERTY_LIMITS, flattenProperties, normalizeStep, parseTimestamp, truncateUtf8 } from './normalize.ts';
+import { flattenProperties, normalizeStep, PROPERTY_LIMITS, parseTimestamp, truncateUtf8 } from './normalize.ts';
 
 const RECEIVED = Date.UTC(2025, 0, 15, 12, 0, 0);
 
@@ -95,7 +95,14 @@ describe('normalize: flattening', () => {
       n: '0',
       s: 'x',
     });
-    expect(flattenProperties({ cart: [{ sku: 'A1', qty: 2 }, { sku: 'B7', qty: 1 }] })).toEqual({
+    expect(
+      flattenProperties({
+        cart: [
+          { sku: 'A1', qty: 2 },
+          { sku: 'B7', qty: 1 },
+        ],
+      }),
+    ).toEqual({
       'cart.0.sku': 'A1',
       'cart.0.qty': '2',
       'cart.1.sku': 'B7',
@@ -107,6 +114,10 @@ describe('normalize: flattening', () => {
     const out = flattenProperties(JSON.parse('{"__proto__":{"polluted":"yes"},"a":1}'));
     expect(Object.keys(out).sort()).toEqual(['__proto__.polluted', 'a']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const bare = flattenProperties(JSON.parse('{"__proto__":"x"}'));
+    expect(Object.keys(bare)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(bare)).toBe(Object.prototype);
+    expect(JSON.stringify(bare)).toBe('{"__proto__":"x"}');
   });
 
   it('allows 8 levels and rejects 9 with too_deep', () => {

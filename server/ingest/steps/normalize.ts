@@ -57,29 +57,37 @@ export function parseTimestamp(v: unknown): number | undefined {
  * arrays. Throws AppError when a limit in PROPERTY_LIMITS is exceeded.
  */
 export function flattenProperties(props: Record<string, unknown>): Record<string, string> {
-  const out: Array<[string, string]> = [];
+  const out: Record<string, string> = {};
+  let count = 0;
   const visit = (value: unknown, key: string, depth: number): void => {
     if (value === null || value === undefined) return;
     if (typeof value === 'object') {
       if (depth >= PROPERTY_LIMITS.maxDepth) {
         throw new AppError(400, 'too_deep', `Properties nest deeper than ${PROPERTY_LIMITS.maxDepth} levels (at "${key}")`);
       }
-      const entries = Array.isArray(value) ? value.entries() : Object.entries(value as Record<string, unknown>);
-      for (const [k, v] of entries) visit(v, key === '' ? String(k) : `${key}.${k}`, depth + 1);
+      const prefix = key === '' ? '' : `${key}.`;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) visit(value[i], prefix + i, depth + 1);
+      } else {
+        const obj = value as Record<string, unknown>;
+        for (const k of Object.keys(obj)) visit(obj[k], prefix + k, depth + 1);
+      }
       return;
     }
     if (key.length > PROPERTY_LIMITS.maxKeyLength) {
       throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
     }
-    if (out.length >= PROPERTY_LIMITS.maxKeys) {
+    if (++count > PROPERTY_LIMITS.maxKeys) {
       throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
     }
-    const text = typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
-    out.push([key, truncateUtf8(text)]);
+    const text = truncateUtf8(typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value));
+    // A `__proto__` key (JSON.parse makes it an own property) must stay data: plain
+    // assignment would set the object's prototype instead.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
+    else out[key] = text;
   };
   visit(props, '', 0);
-  // fromEntries defines own properties, so a `__proto__` key is kept as data, not a prototype.
-  return Object.fromEntries(out);
+  return out;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? truncateUtf8(v.trim()) : undefined);

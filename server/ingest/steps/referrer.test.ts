@@ -88,8 +88,16 @@ describe('referrer step', () => {
   });
 
   it('lets the referrer win over utm_source, and utm_source name a self-referral', () => {
-    expect(visit('https://example.com/?utm_source=newsletter', 'https://t.co/xyz')).toMatchObject({ referrer_name: 'Twitter', referrer_type: 'social', utm_source: 'newsletter' });
-    expect(visit('https://example.com/?utm_source=newsletter&utm_medium=email', 'https://example.com/')).toMatchObject({ referrer: '', referrer_name: 'newsletter', referrer_type: 'email' });
+    expect(visit('https://example.com/?utm_source=newsletter', 'https://t.co/xyz')).toMatchObject({
+      referrer_name: 'Twitter',
+      referrer_type: 'social',
+      utm_source: 'newsletter',
+    });
+    expect(visit('https://example.com/?utm_source=newsletter&utm_medium=email', 'https://example.com/')).toMatchObject({
+      referrer: '',
+      referrer_name: 'newsletter',
+      referrer_type: 'email',
+    });
   });
 
   it('turns an Android install referrer into campaign fields', () => {

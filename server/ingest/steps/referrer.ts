@@ -55,8 +55,7 @@ function bundledList(): Record<string, ListEntry> {
   return JSON.parse(readFileSync(join(dirname(main), '..', 'lib', 'referrers.json'), 'utf8'));
 }
 
-const typeOfMedium = (m: string): ReferrerType =>
-  m === 'search' || m === 'social' || m === 'email' || m === 'paid' ? m : 'link'; // unknown, referral
+const typeOfMedium = (m: string): ReferrerType => (m === 'search' || m === 'social' || m === 'email' || m === 'paid' ? m : 'link'); // unknown, referral
 
 /** Reads the bundled list and the extra entries into fast lookups (a few ms; call once). */
 export function loadReferrerIndex(): ReferrerIndex {
@@ -162,7 +161,7 @@ function fromReferrer(d: Draft, index: ReferrerIndex): ReferrerSource | undefine
     return undefined;
   }
   const url = parseUrl(raw) ?? (HOSTISH.test(raw) ? parseUrl(`https://${raw}`) : undefined);
-  if (!url || !url.hostname) return undefined;
+  if (!url?.hostname) return undefined;
   const host = bareHost(url.hostname);
   if (host === pageHost(d)) return undefined; // self-referral
   const web = url.protocol === 'http:' || url.protocol === 'https:';

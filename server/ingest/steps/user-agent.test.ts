@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { newDraft } from '../draft.ts';
 import type { Draft } from '../types.ts';
 import { normalizeStep } from './normalize.ts';
-import { type ParsedUserAgent, createUserAgentStep, parseUserAgent } from './user-agent.ts';
+import { createUserAgentStep, type ParsedUserAgent, parseUserAgent } from './user-agent.ts';
 
 const UA = {
   chromeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
@@ -35,8 +35,23 @@ describe('user-agent step', () => {
   const row = (ua: string, viaSecret = false) => (step.run(draft(ua, viaSecret)) as Draft).row;
 
   it('reads desktop browsers', () => {
-    expect(row(UA.chromeWindows)).toMatchObject({ os: 'Windows', os_version: '10', browser: 'Chrome', browser_version: '131.0.0.0', device: 'desktop', brand: '', model: '' });
-    expect(row(UA.safariMac)).toMatchObject({ os: 'Mac OS', os_version: '10.15.7', browser: 'Safari', browser_version: '17.6', device: 'desktop', brand: 'Apple' });
+    expect(row(UA.chromeWindows)).toMatchObject({
+      os: 'Windows',
+      os_version: '10',
+      browser: 'Chrome',
+      browser_version: '131.0.0.0',
+      device: 'desktop',
+      brand: '',
+      model: '',
+    });
+    expect(row(UA.safariMac)).toMatchObject({
+      os: 'Mac OS',
+      os_version: '10.15.7',
+      browser: 'Safari',
+      browser_version: '17.6',
+      device: 'desktop',
+      brand: 'Apple',
+    });
     expect(row(UA.firefoxLinux)).toMatchObject({ os: 'Linux', browser: 'Firefox', browser_version: '133.0', device: 'desktop' });
     expect(row(UA.edge)).toMatchObject({ browser: 'Edge', device: 'desktop' });
   });
@@ -64,14 +79,19 @@ describe('user-agent step', () => {
     expect(d.serverSide).toBe(false);
   });
 
-  it.each(['node/1.0', 'openpanel-node/1.3.1', 'curl/8.4.0', 'python-requests/2.31.0', 'Go-http-client/1.1', 'Apache-HttpClient/4.5.14 (Java/17.0.2)', 'undici'])(
-    'marks %s as server-side',
-    (ua) => {
-      const d = step.run(draft(ua, true)) as Draft;
-      expect(d.serverSide).toBe(true);
-      expect(d.row).toMatchObject({ device: 'server', os: '', browser: '', brand: '', model: '' });
-    },
-  );
+  it.each([
+    'node/1.0',
+    'openpanel-node/1.3.1',
+    'curl/8.4.0',
+    'python-requests/2.31.0',
+    'Go-http-client/1.1',
+    'Apache-HttpClient/4.5.14 (Java/17.0.2)',
+    'undici',
+  ])('marks %s as server-side', (ua) => {
+    const d = step.run(draft(ua, true)) as Draft;
+    expect(d.serverSide).toBe(true);
+    expect(d.row).toMatchObject({ device: 'server', os: '', browser: '', brand: '', model: '' });
+  });
 
   it('treats an empty agent as server-side only from a secret caller', () => {
     const server = step.run(draft('', true)) as Draft;

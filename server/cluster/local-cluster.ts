@@ -1,0 +1,97 @@
+/**
+ * The distributed topology from local processes, for development, the multi-node tests and
+ * the benchmark: one `worker,web` process (the only one that opens the chDB folder) and N
+ * stateless `ingest` processes, all talking through Redis and PostgreSQL. Each process is the
+ * real entry point (`server/main.ts`) started as a user would start it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface NodeProcess {
+  name: string;
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** SIGTERM (graceful drain) and wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `server/main.ts` with `env` and waits until its /healthz answers 200. */
+export async function startNode(name: string, env: Record<string, string>, opts: { echo?: boolean; timeoutMs?: number } = {}): Promise<NodeProcess> {
+  const port = Number(env.PORT);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (d: Buffer) => {
+    out += d;
+    if (opts.echo) for (const line of String(d).split('\n')) if (line) process.stdout.write(`[${name}] ${line}\n`);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not become healthy:\n${out}`);
+    }
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return {
+    name,
+    child,
+    port,
+    url,
+    output: () => out,
+    stop: (signal = 'SIGTERM') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      }),
+  };
+}
+
+export interface ClusterOptions {
+  redisUrl: string;
+  redisPrefix: string;
+  databaseUrl: string;
+  dataDir: string;
+  ingestPorts: number[];
+  workerPort: number;
+  env?: Record<string, string>;
+  echo?: boolean;
+}
+
+export interface LocalCluster {
+  worker: NodeProcess;
+  ingest: NodeProcess[];
+  /** Env shared by every node (add ROLE and PORT to start another). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCluster(o: ClusterOptions): Promise<LocalCluster> {
+  const env = { REDIS_URL: o.redisUrl, REDIS_PREFIX: o.redisPrefix, DATABASE_URL: o.databaseUrl, DATA_DIR: o.dataDir, ...o.env };
+  // The worker first: it migrates ClickHouse and PostgreSQL before the ingest nodes arrive.
+  const worker = await startNode('worker', { ...env, ROLE: 'worker,web', PORT: String(o.workerPort) }, { echo: o.echo });
+  const ingest = await Promise.all(o.ingestPorts.map((port, i) => startNode(`ingest-${i + 1}`, { ...env, ROLE: 'ingest', PORT: String(port) }, { echo: o.echo })));
+  return {
+    worker,
+    ingest,
+    env,
+    async stop() {
+      await Promise.all(ingest.map((n) => n.stop()));
+      await worker.stop();
+    },
+  };
+}

@@ -1,0 +1,211 @@
+// The events flush worker against the shared Redis (own prefix per test) and real chDB:
+// poison payloads, failed inserts retried under the same token, and worker processes killed
+// mid-write (children in tests/support/flush-worker-child.ts, each test its own chDB folder;
+// this process never opens a child's folder).
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JOB_NAMES, QUEUES, type JobPayload } from '../../shared/jobs.ts';
+import { type WriteBatch, emptyBatch } from '../../shared/rows.ts';
+import { type TestRedis, TEST_REDIS_URL, createTestRedis } from '../../tests/support/redis.ts';
+import { createBullmqQueue, openEventsQueue } from '../engines/queue.bullmq.ts';
+import type { BatchWriter } from '../engines/queue.memory.ts';
+import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
+import { makeEvent } from '../store/clickhouse.fixtures.ts';
+import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
+import { createWriter } from '../store/writer.ts';
+import { createEventsFlushWorker } from './events.flush.ts';
+
+const DB = 'lptest';
+const CHILD = path.resolve(import.meta.dirname, '../../tests/support/flush-worker-child.ts');
+const dirs: string[] = [];
+let ch: ClickHouseClient;
+let t: TestRedis;
+const closers: Array<() => Promise<unknown>> = [];
+const children = new Set<ChildProcess>();
+
+const tempDir = () => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'lp-events-flush-'));
+  dirs.push(d);
+  return d;
+};
+
+beforeAll(async () => {
+  ch = await createClickhouse({ kind: 'chdb', dir: tempDir(), database: DB });
+  await migrateClickhouse(ch, DB);
+});
+afterAll(async () => {
+  await ch?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+afterEach(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  children.clear();
+  for (const close of closers.splice(0).reverse()) await close();
+  await t?.cleanup();
+});
+
+function eventsBatch(from: number, n: number, project: string): WriteBatch {
+  const b = emptyBatch();
+  for (let i = from; i < from + n; i++) b.events.push(makeEvent(i, { project_id: project }));
+  return b;
+}
+
+async function countEvents(project: string) {
+  const rs = await ch.query({
+    query: 'SELECT count() AS rows, uniqExact(id) AS distinct FROM events WHERE project_id = {p:String}',
+    query_params: { p: project },
+    format: 'JSONEachRow',
+  });
+  const [r] = await rs.json<{ rows: string; distinct: string }>();
+  return { rows: Number(r?.rows), distinct: Number(r?.distinct) };
+}
+
+/** Pushes `n` events in pushes of 10 through the ingest-side queue; returns the job count. */
+async function pushEvents(n: number, project: string, maxJobRows: number, jobOptions = {}) {
+  const queue = createBullmqQueue({ connection: t.client, prefix: t.prefix, maxJobRows, lingerMs: 5, jobOptions });
+  await Promise.all(Array.from({ length: n / 10 }, (_, i) => queue.push(eventsBatch(i * 10, 10, project))));
+  await queue.close();
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms = 90_000) {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('events flush worker', () => {
+  it('fails a poison payload with its reason and still writes the other jobs', async () => {
+    t = await createTestRedis();
+    const q = openEventsQueue(t.client, t.prefix);
+    closers.push(() => q.close());
+    const good = (i: number): JobPayload<'events'> => ({ v: 1, batchId: `good-${i}`, node: 't', createdAt: Date.now(), rows: 5, batch: eventsBatch(i * 5, 5, 'p_poison') });
+    await q.add(JOB_NAMES[QUEUES.events], good(0), { jobId: 'good-0' });
+    // A payload that is not a WriteBatch (as an older or buggy producer might send).
+    await q.add(JOB_NAMES[QUEUES.events], { v: 1, batchId: 'bad', rows: 1, batch: { events: [{ id: 'nope' }] } } as never, { jobId: 'bad', attempts: 5 });
+    await q.add(JOB_NAMES[QUEUES.events], good(1), { jobId: 'good-1' });
+
+    const flush = createEventsFlushWorker({ connection: await t.connect(), prefix: t.prefix, writer: createWriter(ch), maxWaitMs: 100 });
+    closers.push(() => flush.close());
+    await waitFor(async () => (await q.getJobCountByTypes('completed', 'failed')) === 3);
+
+    const bad = await q.getJob('bad');
+    expect(await bad?.getState()).toBe('failed');
+    expect(bad?.failedReason).toMatch(/invalid events payload/);
+    expect(bad?.attemptsMade).toBe(1); // unrecoverable: no retries
+    expect(await q.getJobCountByTypes('completed')).toBe(2);
+    expect(await countEvents('p_poison')).toEqual({ rows: 10, distinct: 10 });
+  });
+
+  it('retries a group whose insert landed but reported failure, under the same token', async () => {
+    t = await createTestRedis();
+    const real = createWriter(ch);
+    const tokens: string[] = [];
+    let failuresLeft = 1;
+    const flaky: BatchWriter = {
+      async write(batch, token) {
+        tokens.push(token);
+        await real.write(batch, token);
+        // The bug this guards against: a group rebuilt differently (or under a new token) after
+        // a lost reply is stored twice.
+        if (failuresLeft-- > 0) throw new Error('reply lost');
+      },
+    };
+    await pushEvents(2000, 'p_retry', 100, { backoff: { type: 'fixed', delay: 200 } });
+    const flush = createEventsFlushWorker({ connection: await t.connect(), prefix: t.prefix, writer: flaky, maxRows: 5000, maxWaitMs: 200 });
+    closers.push(() => flush.close());
+    const q = openEventsQueue(t.client, t.prefix);
+    closers.push(() => q.close());
+    await waitFor(async () => (await q.getJobCountByTypes('completed')) === 20);
+
+    expect(tokens.length).toBe(2);
+    expect(tokens[1]).toBe(tokens[0]);
+    expect(await countEvents('p_retry')).toEqual({ rows: 2000, distinct: 2000 });
+  });
+
+  function startChild(env: Record<string, string>) {
+    const child = fork(CHILD, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, LP_TEST_REDIS_URL: TEST_REDIS_URL, LP_TEST_PREFIX: t.prefix, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.add(child);
+    const messages: Array<{ type: string; gid?: string; rebuilt?: boolean; rows?: number; distinct?: number }> = [];
+    const waiters: Array<() => void> = [];
+    child.on('message', (m: (typeof messages)[number]) => {
+      messages.push(m);
+      for (const w of waiters.splice(0)) w();
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const next = (type: string, nth = 1) =>
+      new Promise<(typeof messages)[number]>((resolve, reject) => {
+        const check = () => {
+          const hits = messages.filter((m) => m.type === type);
+          if (hits.length >= nth) return resolve(hits[nth - 1]!);
+          if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`child exited before ${type}`));
+          waiters.push(check);
+        };
+        check();
+      });
+    const kill = async () => {
+      child.kill('SIGKILL');
+      await exited;
+      children.delete(child);
+    };
+    return { child, messages, next, kill, exited };
+  }
+
+  async function drainAndCount(env: Record<string, string>, jobs: number) {
+    const last = startChild(env);
+    await last.next('ready');
+    const q = openEventsQueue(t.client, t.prefix);
+    closers.push(() => q.close());
+    await waitFor(async () => (await q.getJobCountByTypes('completed')) === jobs);
+    expect(await q.getJobCountByTypes('waiting', 'active', 'delayed', 'failed')).toBe(0);
+    last.child.send({ type: 'count' });
+    const count = await last.next('count');
+    await last.exited;
+    return { count, last };
+  }
+
+  it('stores every row exactly once when workers are killed after recording and after inserting', async () => {
+    t = await createTestRedis();
+    const chdbDir = tempDir();
+    await pushEvents(3000, 'p_crash', 100);
+    const env = { LP_TEST_CHDB_DIR: chdbDir, LP_TEST_MAX_ROWS: '1000', LP_TEST_MAX_WAIT_MS: '300' };
+
+    const a = startChild({ ...env, LP_TEST_HANG: 'after-record' });
+    const recorded = await a.next('recorded');
+    await a.kill();
+    const b = startChild({ ...env, LP_TEST_HANG: 'after-insert' });
+    const inserted = await b.next('inserted');
+    await b.kill();
+    const { count, last } = await drainAndCount(env, 30);
+
+    expect(count).toMatchObject({ rows: 3000, distinct: 3000 });
+    // The insert that landed without being confirmed was redone under its own token, and the
+    // group recorded but never inserted was rebuilt from its jobs.
+    const rebuilt = [...b.messages, ...last.messages].filter((m) => m.type === 'inserted' && m.rebuilt).map((m) => m.gid);
+    expect(rebuilt).toContain(inserted.gid);
+    expect(rebuilt).toContain(recorded.gid);
+  }, 180_000);
+
+  it('stores every row exactly once when workers are killed at random points while inserting', async () => {
+    t = await createTestRedis();
+    const chdbDir = tempDir();
+    await pushEvents(6000, 'p_random', 100);
+    const env = { LP_TEST_CHDB_DIR: chdbDir, LP_TEST_MAX_ROWS: '1000', LP_TEST_MAX_WAIT_MS: '100' };
+    for (let round = 0; round < 5; round++) {
+      const c = startChild(env);
+      await c.next('recorded', 1 + Math.floor(Math.random() * 3));
+      await new Promise((r) => setTimeout(r, Math.random() * 60)); // lands in the insert, usually
+      await c.kill();
+    }
+    const { count } = await drainAndCount(env, 60);
+    expect(count).toMatchObject({ rows: 6000, distinct: 6000 });
+  }, 240_000);
+});
