@@ -1,6 +1,6 @@
 /**
- * First read queries over the event store: counts, the latest events, one profile, the latest
- * sessions. Values always travel as query parameters, never inside the SQL text. A query model
+ * First read queries over the event store: counts, the latest events, one profile, one group,
+ * the latest sessions. Values always travel as query parameters, never inside the SQL text. A query model
  * (metrics × dimensions × filters) replaces the hand-written ones as it lands; until then keep
  * this file small.
  *
@@ -10,7 +10,7 @@
  * `clickhouse_settings`, which leak on chDB — see server/store/clickhouse.ts).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventRow, SessionRow, chTime } from '../../shared/rows.ts';
+import { EventRow, type GroupRow, SessionRow, chTime } from '../../shared/rows.ts';
 import type { ProfileRow } from '../store/profile-ops.ts';
 
 export type { ProfileRow };
@@ -34,6 +34,20 @@ export interface CountEventsFilter {
 
 /** Number of events of a project, optionally within [from, to) and of one name. */
 export async function countEvents(ch: ClickHouseClient, f: CountEventsFilter): Promise<number> {
+  return (await countEventsWith(ch, f, false)).count;
+}
+
+/**
+ * Like countEvents, plus the number of distinct event ids among them: equal to `count` unless
+ * a row was stored twice (what the end-to-end tests and an operator checking for double
+ * counting want to know). Costs a uniqExact over the ids: not for dashboards.
+ */
+export async function countEventsAndIds(ch: ClickHouseClient, f: CountEventsFilter): Promise<{ count: number; distinct: number }> {
+  const r = await countEventsWith(ch, f, true);
+  return { count: r.count, distinct: r.distinct ?? 0 };
+}
+
+async function countEventsWith(ch: ClickHouseClient, f: CountEventsFilter, distinct: boolean): Promise<{ count: number; distinct?: number }> {
   const where = ['project_id = {projectId:String}'];
   const params: Record<string, unknown> = { projectId: f.projectId };
   if (f.from) {
@@ -48,8 +62,9 @@ export async function countEvents(ch: ClickHouseClient, f: CountEventsFilter): P
     where.push('name = {name:String}');
     params.name = f.name;
   }
-  const [r] = await rows<{ n: number }>(ch, `SELECT count() AS n FROM events WHERE ${where.join(' AND ')} ${NUMBERS}`, params);
-  return r?.n ?? 0;
+  const select = distinct ? 'count() AS n, uniqExact(id) AS d' : 'count() AS n';
+  const [r] = await rows<{ n: number; d?: number }>(ch, `SELECT ${select} FROM events WHERE ${where.join(' AND ')} ${NUMBERS}`, params);
+  return distinct ? { count: r?.n ?? 0, distinct: r?.d ?? 0 } : { count: r?.n ?? 0 };
 }
 
 /** The latest `limit` events of a project, newest first. */
@@ -72,6 +87,17 @@ export async function getProfile(ch: ClickHouseClient, projectId: string, profil
     { projectId, profileId },
   );
   return p ?? null;
+}
+
+/** The current version of a group, or null if it was never written. */
+export async function getGroup(ch: ClickHouseClient, projectId: string, groupId: string): Promise<GroupRow | null> {
+  const [g] = await rows<GroupRow>(
+    ch,
+    `SELECT project_id, id, type, name, properties, updated_at
+      FROM groups FINAL WHERE project_id = {projectId:String} AND id = {groupId:String}`,
+    { projectId, groupId },
+  );
+  return g ?? null;
 }
 
 /** The latest `limit` closed sessions of a project (latest version of each), newest first. */
