@@ -5,6 +5,7 @@
  * tells SDK sockets to reconnect elsewhere, flushes what was accepted, and closes stores.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { registerAdminHttp } from './admin/admin.uws.ts';
@@ -80,7 +81,12 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       await redis.connect();
       cleanups.push(() => redis!.quit());
     }
-    const engines: Engines = createEngines({ redis: redis && { client: redis, prefix: config.redis!.prefix }, sessionTimeoutMs: config.sessionTimeoutMs, log });
+    const engines: Engines = createEngines({
+      redis: redis && { client: redis, prefix: config.redis!.prefix },
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      sessionSnapshotFile: path.join(config.dataDir, 'sessions.json'),
+      log,
+    });
     cleanups.push(() => engines.close());
 
     let queue: EventQueue;

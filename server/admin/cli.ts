@@ -1,5 +1,5 @@
 /**
- * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]...`
+ * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]`
  *
  * Runs an admin command and prints exactly one JSON line: the result on stdout, or
  * `{error:{code,message}}` on stderr with exit code 1. With DATABASE_URL it talks to
@@ -18,7 +18,7 @@ import { openMetadataDb } from '../store/postgres.ts';
 import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
 import { ADMIN_COMMANDS, type AdminCommand, parseAdminArgs, runAdminCommand } from './commands.ts';
 
-const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]...`;
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID]`;
 const REMOTE_TIMEOUT_MS = 30_000;
 
 /** argv → command name and the args object the command table validates. */
@@ -49,6 +49,7 @@ function parseCliRaw(argv: string[]) {
       project: { type: 'string' },
       type: { type: 'string' },
       origin: { type: 'string', multiple: true },
+      client: { type: 'string' },
     },
   });
 }

@@ -25,6 +25,7 @@ const argSchemas = {
     name: text.optional(),
   }),
   'list-projects': z.strictObject({}),
+  'disable-client': z.strictObject({ client: text }),
 } as const;
 
 export type AdminCommand = keyof typeof argSchemas;
@@ -38,6 +39,7 @@ export interface AdminResults {
   'create-project': NewClient & { projectId: string };
   'create-client': NewClient;
   'list-projects': ProjectSummary[];
+  'disable-client': { clientId: string; disabled: true };
 }
 
 /** True when `command` names an admin command. */
@@ -67,6 +69,10 @@ const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C]) => Pro
   'create-project': (md, a) => md.createProject({ name: a.name, domain: a.domain }),
   'create-client': (md, a) => md.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
   'list-projects': (md) => md.listProjects(),
+  'disable-client': async (md, a) => {
+    await md.disableClient(a.client);
+    return { clientId: a.client, disabled: true as const };
+  },
 };
 
 /** Validates `args` and runs `command` against the metadata store; throws AppError on bad input. */

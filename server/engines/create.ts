@@ -32,6 +32,8 @@ export interface EnginesOptions {
   sessionTimeoutMs: number;
   /** How long a node's presence report counts without a heartbeat (default 30 s). */
   presenceTtlMs?: number;
+  /** Memory shape: file keeping open sessions across restarts (see sessions.memory.ts). */
+  sessionSnapshotFile?: string;
   /** Memory shape: most event ids the dedupe remembers (default 500,000). */
   dedupeMaxKeys?: number;
   /** Memory shape: most cache entries (default 10,000). */
@@ -76,7 +78,7 @@ export function createEngines<M extends ChannelMap = ChannelMap>(opts: EnginesOp
 function memoryEngines<M extends ChannelMap>(opts: EnginesOptions, busOpts: BusOptions): Omit<Engines<M>, 'close'> {
   return {
     kind: 'memory',
-    sessions: createMemorySessionStore({ timeoutMs: opts.sessionTimeoutMs }),
+    sessions: createMemorySessionStore({ timeoutMs: opts.sessionTimeoutMs, snapshotFile: opts.sessionSnapshotFile }),
     dedupe: createMemoryDedupe({ maxKeys: opts.dedupeMaxKeys }),
     bus: createMemoryBus<M>(busOpts),
     presence: createMemoryPresence({ ttlMs: opts.presenceTtlMs }),

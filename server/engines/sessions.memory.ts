@@ -5,15 +5,21 @@
  * `claimExpired` exactly-once here. Sessions are copied in and out, so callers cannot change
  * stored state by mutating what they got.
  */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { ExpiryHeap } from './expiry-heap.ts';
 import { applyHit, expiresAt, isExpiredAt, type OpenSession, type SessionHit, type SessionStore, type TouchResult } from './sessions.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session closes this long after its latest hit (unless kept alive longer). */
   timeoutMs: number;
+  /**
+   * Where open sessions are saved on `close()` and read back on creation, so a restart of the
+   * embedded server neither loses open sessions nor splits them in two.
+   */
+  snapshotFile?: string;
 }
 
-export function createMemorySessionStore({ timeoutMs }: MemorySessionStoreOptions): SessionStore {
+export function createMemorySessionStore({ timeoutMs, snapshotFile }: MemorySessionStoreOptions): SessionStore {
   const sessions = new Map<string, OpenSession>();
   const expiry = new ExpiryHeap();
   // JSON of a two-element array is unambiguous whatever the ids contain.
@@ -27,6 +33,12 @@ export function createMemorySessionStore({ timeoutMs }: MemorySessionStoreOption
     sessions.delete(key);
     expiry.delete(key);
   };
+
+  if (snapshotFile && existsSync(snapshotFile)) {
+    const saved = JSON.parse(readFileSync(snapshotFile, 'utf8')) as OpenSession[];
+    for (const sess of saved) put(keyOf(sess.projectId, sess.deviceId), sess);
+    rmSync(snapshotFile);
+  }
 
   return {
     async touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): Promise<TouchResult> {
@@ -73,7 +85,11 @@ export function createMemorySessionStore({ timeoutMs }: MemorySessionStoreOption
     },
 
     async close() {
-      // Nothing to release: the state is this object's own.
+      if (!snapshotFile) return;
+      // Written to a temporary name first: a crash mid-write must not leave a torn snapshot.
+      writeFileSync(`${snapshotFile}.tmp`, JSON.stringify([...sessions.values()]));
+      renameSync(`${snapshotFile}.tmp`, snapshotFile);
+      sessions.clear();
     },
   };
 }

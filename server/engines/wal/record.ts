@@ -1,0 +1,91 @@
+/**
+ * The WAL's byte format. A segment file starts with an 8-byte magic (`LPWAL01\n`: ours, format
+ * version 1) followed by records, each one accepted push:
+ *
+ *   u32 LE payload length | u32 LE row count | u32 LE CRC-32 of the 8 bytes before it + payload | payload (JSON)
+ *
+ * Why length-prefixed binary frames and not newline-delimited JSON: a record's extent is
+ * known from its header alone, so byte offsets — which name every chunk's deduplication
+ * token — are exact and the reader never scans payloads for delimiters; the row count in the
+ * header lets recovery size the backlog without parsing JSON. Why a CRC over header and
+ * payload: a crash can leave a torn last record (a short header, a length pointing past the
+ * end of the file, or zeros where the kernel extended the file but the data never landed);
+ * each of these fails the length or CRC check, and the reader stops there. A zero length is
+ * never written, so a zero-filled tail cannot pass as an empty record.
+ */
+import { crc32 } from 'node:zlib';
+import type { WriteBatch } from '../../../shared/rows.ts';
+
+export const SEGMENT_MAGIC = Buffer.from('LPWAL01\n', 'latin1');
+/** Bytes before the first record of a segment. */
+export const SEGMENT_HEADER_BYTES = SEGMENT_MAGIC.length;
+export const RECORD_HEADER_BYTES = 12;
+/** Larger lengths are treated as corruption (a push is at most a few MiB of JSON). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
+
+/** Where one record lies in its segment: bytes [from, to). */
+export interface RecordExtent {
+  from: number;
+  to: number;
+  rows: number;
+}
+
+/** Frames one batch as a record. */
+export function encodeRecord(batch: WriteBatch, rows: number): Buffer {
+  const json = JSON.stringify(batch);
+  const len = Buffer.byteLength(json);
+  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + len);
+  buf.writeUInt32LE(len, 0);
+  buf.writeUInt32LE(rows, 4);
+  buf.write(json, RECORD_HEADER_BYTES, 'utf8');
+  buf.writeUInt32LE(recordCrc(buf, len), 8);
+  return buf;
+}
+
+function recordCrc(buf: Buffer, len: number, at = 0): number {
+  const head = crc32(buf.subarray(at, at + 8));
+  return crc32(buf.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + len), head);
+}
+
+/** Why a scan stopped before the end of the bytes it was given (undefined: it did not). */
+export type ScanStop = 'short_header' | 'bad_length' | 'past_end' | 'bad_crc' | undefined;
+
+/**
+ * Walks the records of `buf`, which holds file bytes starting at file offset `base` (a record
+ * boundary). Returns every valid record up to the first invalid one, where the log ends.
+ */
+export function scanRecords(buf: Buffer, base: number): { records: RecordExtent[]; validEnd: number; stop: ScanStop } {
+  const records: RecordExtent[] = [];
+  let at = 0;
+  let stop: ScanStop;
+  while (at < buf.length) {
+    if (buf.length - at < RECORD_HEADER_BYTES) {
+      stop = 'short_header';
+      break;
+    }
+    const len = buf.readUInt32LE(at);
+    if (len === 0 || len > MAX_PAYLOAD_BYTES) {
+      stop = 'bad_length';
+      break;
+    }
+    const end = at + RECORD_HEADER_BYTES + len;
+    if (end > buf.length) {
+      stop = 'past_end';
+      break;
+    }
+    if (buf.readUInt32LE(at + 8) !== recordCrc(buf, len, at)) {
+      stop = 'bad_crc';
+      break;
+    }
+    records.push({ from: base + at, to: base + end, rows: buf.readUInt32LE(at + 4) });
+    at = end;
+  }
+  return { records, validEnd: base + at, stop };
+}
+
+/** Decodes every record of `buf` (whole records read back from a segment); throws on any damage. */
+export function decodeRecords(buf: Buffer): WriteBatch[] {
+  const { records, validEnd, stop } = scanRecords(buf, 0);
+  if (stop || validEnd !== buf.length) throw new Error(`wal: damaged record in a range that was valid (${stop})`);
+  return records.map((r) => JSON.parse(buf.toString('utf8', r.from + RECORD_HEADER_BYTES, r.to)) as WriteBatch);
+}
