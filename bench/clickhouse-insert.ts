@@ -63,6 +63,7 @@ const paths: Path[] = [
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number) => Math.round(x * 10) / 10;
 const truncate = async () => {
   for (const t of ['events', 'events_hourly', 'events_daily']) await ch.command({ query: `TRUNCATE TABLE bench.${t}` });
 };
@@ -88,12 +89,13 @@ for (const p of paths) {
       p.serialize();
       ts.push(performance.now() - t0);
     }
-    serializeMs = Math.round(median(ts) * 10) / 10;
+    serializeMs = round(median(ts));
   }
   const ms = median(times.get(p)!);
-  const r = { path: p.name, rows: ROWS, medianMs: Math.round(ms * 10) / 10, rowsPerSec: Math.round((ROWS / ms) * 1000), serializeMs };
+  const min = Math.min(...times.get(p)!);
+  const r = { path: p.name, rows: ROWS, medianMs: round(ms), minMs: round(min), rowsPerSec: Math.round((ROWS / ms) * 1000), serializeMs };
   results.push(r);
-  console.log(`${p.name.padEnd(50)} ${r.medianMs.toFixed(1).padStart(8)} ms  ${String(r.rowsPerSec).padStart(7)} rows/s${serializeMs === undefined ? '' : `  (JS serialize ${serializeMs} ms)`}`);
+  console.log(`${p.name.padEnd(50)} median ${r.medianMs.toFixed(1).padStart(7)} ms  min ${r.minMs.toFixed(1).padStart(7)} ms  ${String(r.rowsPerSec).padStart(6)} rows/s${serializeMs === undefined ? '' : `  (JS serialize ${serializeMs} ms)`}`);
 }
 const check = await ch.query({ query: 'SELECT count() AS n FROM bench.events', format: 'JSONEachRow' });
 console.log('rows stored by the last run:', (await check.json<{ n: string }>())[0]?.n, 'expected:', ROWS);
@@ -101,4 +103,4 @@ await ch.close();
 rmSync(dir, { recursive: true, force: true });
 const out = path.join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(path.join(out, 'clickhouse-insert.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, results }, null, 2)}\n`);
+writeFileSync(path.join(out, 'clickhouse-insert.json'), `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadavg: os.loadavg(), results }, null, 2)}\n`);

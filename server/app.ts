@@ -150,7 +150,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     }
     if (has('web') && ch) registerReadApi(app, { ch, auth, log });
     if (has('worker')) {
-      const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics });
+      const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics, intervalMs: config.sessionReapIntervalMs });
       reaper.start();
       cleanups.push(() => reaper.stop());
     }

@@ -21,6 +21,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     flushSeconds: new Histogram({ name: 'livepanel_flush_seconds', help: 'Duration of one flush to ClickHouse', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
     flushFailures: new Counter({ name: 'livepanel_flush_failures_total', help: 'Failed flushes (retried)', registers: r }),
     queueDepth: new Gauge({ name: 'livepanel_queue_depth', help: 'Rows accepted and not yet written', registers: r }),
+    walAppendSeconds: new Histogram({ name: 'livepanel_wal_append_seconds', help: 'Time from push to durable in the write-ahead log (group wait + write + fdatasync)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
     openSockets: new Gauge({ name: 'livepanel_open_sockets', help: 'Open SDK WebSockets', registers: r }),
     ackSeconds: new Histogram({ name: 'livepanel_ack_seconds', help: 'Time from receiving a batch to acknowledging it', labelNames: ['transport'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
     sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),

@@ -102,6 +102,12 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
       expect(await store.get('proj:1', 'dev')).toEqual(r.session);
     });
 
+    it('keeps the exit page when a later hit has no page (a link_out click is not a page)', async () => {
+      await touch(store, 'dev', hit(T0, { path: '/pricing', origin: 'https://a.test' }));
+      const r = await touch(store, 'dev', hit(T0 + 10, { path: '', origin: '' }));
+      expect(r.session).toMatchObject({ lastSeenAt: T0 + 10, exitPath: '/pricing', exitOrigin: 'https://a.test', eventCount: 2 });
+    });
+
     it('sets the profile id once, and never overwrites it', async () => {
       await touch(store, 'dev', hit(T0));
       expect((await touch(store, 'dev', hit(T0 + 1, { profileId: 'u1' }))).session.profileId).toBe('u1');

@@ -17,7 +17,8 @@ if cur[1] then
   local last, keep = tonumber(cur[1]), tonumber(cur[2])
   if at < math.max(last + timeout, keep) then
     if at >= last then
-      redis.call('HSET', key, 'lastSeenAt', ARGV[2], 'exitPath', ARGV[5], 'exitOrigin', ARGV[6])
+      redis.call('HSET', key, 'lastSeenAt', ARGV[2])
+      if ARGV[5] ~= '' then redis.call('HSET', key, 'exitPath', ARGV[5], 'exitOrigin', ARGV[6]) end
       last = at
     end
     if at < tonumber(cur[3]) then

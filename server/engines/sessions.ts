@@ -102,14 +102,17 @@ export function isExpiredAt(s: OpenSession, at: number, timeoutMs: number): bool
 /**
  * Applies a hit to an open, unexpired session, in place. The reference for both stores
  * (`sessions.redis.ts` repeats it in Lua). Entry is the earliest hit, exit the latest (ties go
- * to the later arrival), so out-of-order hits never move lastSeenAt back; startedAt moves back
+ * to the later arrival; a hit without a page keeps the exit page), so out-of-order hits never move lastSeenAt back; startedAt moves back
  * when a hit is older than the first one seen. A profile id is set only when the session had none.
  */
 export function applyHit(s: OpenSession, hit: SessionHit): void {
   if (hit.at >= s.lastSeenAt) {
     s.lastSeenAt = hit.at;
-    s.exitPath = hit.path;
-    s.exitOrigin = hit.origin;
+    // Events without a page (a data-track click, link_out) happen on the last page seen.
+    if (hit.path) {
+      s.exitPath = hit.path;
+      s.exitOrigin = hit.origin;
+    }
   }
   if (hit.at < s.startedAt) {
     s.startedAt = hit.at;

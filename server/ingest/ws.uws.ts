@@ -44,6 +44,16 @@ export interface WsIngestDeps {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Close code for a frame over the size limit (RFC 6455 "message too big"): split the batch, do not resend it whole. */
+const WS_CLOSE_TOO_BIG = 1009;
+/**
+ * uWS's own frame limit, as a multiple of ours. Past its limit uWS drops the connection
+ * without a close frame (the client sees 1006, indistinguishable from a network failure, and
+ * an SDK would resend the same batch forever), so it is set above ours and our check, which
+ * can answer 1009, sees the oversized frames first.
+ */
+const UWS_LIMIT_FACTOR = 2;
+
 export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
   const sockets = new Set<WebSocket<SocketData>>();
 
@@ -81,6 +91,11 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
 
   function onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer) {
     const data = ws.getUserData();
+    if (message.byteLength > deps.maxPayloadBytes) {
+      deps.metrics?.eventsRejected.inc({ transport: 'ws', code: 'payload_too_large' });
+      ws.end(WS_CLOSE_TOO_BIG, `Frame larger than ${deps.maxPayloadBytes} bytes; send smaller batches`);
+      return;
+    }
     let frame: unknown;
     try {
       frame = JSON.parse(utf8.decode(message));
@@ -119,7 +134,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
   }
 
   app.ws<SocketData>(WS_PATH, {
-    maxPayloadLength: deps.maxPayloadBytes,
+    maxPayloadLength: deps.maxPayloadBytes * UWS_LIMIT_FACTOR,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 1024 * 1024,

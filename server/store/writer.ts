@@ -19,7 +19,7 @@
  *   FIGURES
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { WriteBatch } from '../../shared/rows.ts';
+import { EventRow, GroupRow, ReplayRow, SessionRow, type WriteBatch } from '../../shared/rows.ts';
 import type { Metrics } from '../metrics.ts';
 import { type ProfileRow, applyProfileOps, profileKey } from './profile-ops.ts';
 
@@ -36,7 +36,16 @@ export interface Writer {
 
 type Table = 'events' | 'sessions' | 'profiles' | 'groups' | 'replays';
 
-const PROFILE_COLUMNS = 'project_id, id, first_name, last_name, email, avatar, properties, groups, created_at, updated_at';
+const PROFILE_COLUMNS = ['project_id', 'id', 'first_name', 'last_name', 'email', 'avatar', 'properties', 'groups', 'created_at', 'updated_at'];
+
+/** Columns written per table, in the order the compact rows carry them (shared/rows.ts names). */
+const COLUMNS: Record<Table, readonly string[]> = {
+  events: Object.keys(EventRow.shape),
+  sessions: Object.keys(SessionRow.shape),
+  profiles: PROFILE_COLUMNS satisfies (keyof ProfileRow)[],
+  groups: Object.keys(GroupRow.shape),
+  replays: Object.keys(ReplayRow.shape),
+};
 
 /** A writer on `ch` (its default database holds the tables); records flush metrics if given. */
 export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
@@ -48,8 +57,11 @@ export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
 
   async function insert(table: Table, rows: readonly object[], token: string): Promise<void> {
     if (rows.length === 0) return;
+    const columns = COLUMNS[table];
+    const values = rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]));
+    // The client appends ` FORMAT …` to `table`; column list and SETTINGS ride along in it.
     const settings = `SETTINGS insert_deduplication_token = ${sqlString(`${token}:${table}`)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
-    await ch.insert({ table: `${table} ${settings}`, values: rows as object[], format: 'JSONEachRow' });
+    await ch.insert({ table: `${table} (${columns.join(', ')}) ${settings}`, values, format: 'JSONCompactEachRow' });
     metrics?.flushRows.observe({ table }, rows.length);
   }
 
@@ -57,7 +69,7 @@ export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
     const projects = [...new Set(batch.profiles.map((o) => o.project_id))];
     const ids = [...new Set(batch.profiles.map((o) => o.profile_id))];
     const rs = await ch.query({
-      query: `SELECT ${PROFILE_COLUMNS} FROM profiles FINAL
+      query: `SELECT ${PROFILE_COLUMNS.join(', ')} FROM profiles FINAL
         WHERE project_id IN {projects:Array(String)} AND id IN {ids:Array(String)}`,
       query_params: { projects, ids },
       format: 'JSONEachRow',

@@ -70,10 +70,10 @@ async function pushEvents(n: number, project: string, maxJobRows: number, jobOpt
   await queue.close();
 }
 
-async function waitFor(cond: () => Promise<boolean>, ms = 90_000) {
+async function waitFor(cond: () => Promise<boolean>, ms = 90_000, state?: () => Promise<unknown>) {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (Date.now() > deadline) throw new Error(`timed out${state ? `: ${JSON.stringify(await state())}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -141,12 +141,19 @@ describe('events flush worker', () => {
       for (const w of waiters.splice(0)) w();
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const next = (type: string, nth = 1) =>
+    const next = (type: string, nth = 1, timeoutMs = 60_000) =>
       new Promise<(typeof messages)[number]>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type} #${nth} from the child`)), timeoutMs);
         const check = () => {
           const hits = messages.filter((m) => m.type === type);
-          if (hits.length >= nth) return resolve(hits[nth - 1]!);
-          if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`child exited before ${type}`));
+          if (hits.length >= nth) {
+            clearTimeout(timer);
+            return resolve(hits[nth - 1]!);
+          }
+          if (child.exitCode !== null || child.signalCode !== null) {
+            clearTimeout(timer);
+            return reject(new Error(`child exited before ${type}`));
+          }
           waiters.push(check);
         };
         check();
@@ -164,7 +171,7 @@ describe('events flush worker', () => {
     await last.next('ready');
     const q = openEventsQueue(t.client, t.prefix);
     closers.push(() => q.close());
-    await waitFor(async () => (await q.getJobCountByTypes('completed')) === jobs);
+    await waitFor(async () => (await q.getJobCountByTypes('completed')) === jobs, 90_000, () => q.getJobCounts());
     expect(await q.getJobCountByTypes('waiting', 'active', 'delayed', 'failed')).toBe(0);
     last.child.send({ type: 'count' });
     const count = await last.next('count');
@@ -178,8 +185,8 @@ describe('events flush worker', () => {
     await pushEvents(3000, 'p_crash', 100);
     const env = { LP_TEST_CHDB_DIR: chdbDir, LP_TEST_MAX_ROWS: '1000', LP_TEST_MAX_WAIT_MS: '300' };
 
-    const a = startChild({ ...env, LP_TEST_HANG: 'after-record' });
-    const recorded = await a.next('recorded');
+    const a = startChild({ ...env, LP_TEST_HANG: 'before-insert' });
+    const recorded = await a.next('inserting');
     await a.kill();
     const b = startChild({ ...env, LP_TEST_HANG: 'after-insert' });
     const inserted = await b.next('inserted');
@@ -198,14 +205,20 @@ describe('events flush worker', () => {
     t = await createTestRedis();
     const chdbDir = tempDir();
     await pushEvents(6000, 'p_random', 100);
-    const env = { LP_TEST_CHDB_DIR: chdbDir, LP_TEST_MAX_ROWS: '1000', LP_TEST_MAX_WAIT_MS: '100' };
-    for (let round = 0; round < 5; round++) {
+    const env = { LP_TEST_CHDB_DIR: chdbDir, LP_TEST_MAX_ROWS: '500', LP_TEST_MAX_WAIT_MS: '100' };
+    let kills = 0;
+    for (let round = 0; round < 6; round++) {
       const c = startChild(env);
-      await c.next('recorded', 1 + Math.floor(Math.random() * 3));
-      await new Promise((r) => setTimeout(r, Math.random() * 60)); // lands in the insert, usually
+      const nth = 1 + Math.floor(Math.random() * 3);
+      const writing = await c.next('inserting', nth, 15_000).catch(() => null); // null: nothing left to write
+      if (writing) await new Promise((r) => setTimeout(r, Math.random() * 60)); // lands in the insert, usually
       await c.kill();
+      if (!writing) break;
+      kills++;
     }
-    const { count } = await drainAndCount(env, 60);
+    expect(kills).toBeGreaterThanOrEqual(3);
+    const { count, last } = await drainAndCount(env, 60);
+    console.log('RANDOM', kills, last.messages.filter((m) => m.type === 'inserted').map((m) => m.rebuilt));
     expect(count).toMatchObject({ rows: 6000, distinct: 6000 });
   }, 240_000);
 });

@@ -36,11 +36,11 @@ import { defineScript } from '../engines/redis-script.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 
-/** Test-only seams: called at the two points where a crash matters most. */
+/** Test-only seams around each insert, where a crash matters most. */
 export interface FlushHooks {
-  /** After a group was recorded in Redis, before its insert. */
-  afterRecord?(gid: string, jobIds: string[]): Promise<void> | void;
-  /** After a group's insert succeeded, before it is marked written and its jobs complete. */
+  /** Right before an insert: after a new group was recorded in Redis, or a recorded one rebuilt. */
+  beforeInsert?(gid: string, jobIds: string[], rebuilt: boolean): Promise<void> | void;
+  /** After an insert succeeded, before its group is marked written and its jobs complete. */
   afterInsert?(gid: string, rebuilt: boolean): Promise<void> | void;
 }
 
@@ -161,7 +161,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
         members = members.filter((m) => !taken.has(m));
         if (members.length === 0) return;
       }
-      await hooks?.afterRecord?.(gid, members.map((m) => m.jobId));
+      await hooks?.beforeInsert?.(gid, members.map((m) => m.jobId), false);
       const batch = emptyBatch();
       for (const m of members) mergeInto(batch, m.batch);
       await writer.write(batch, gid);
@@ -207,6 +207,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
       mergeInto(batch, parsed.data.batch);
     });
     log?.info({ gid, jobs: ids.length }, 'events worker: re-inserting a recorded group');
+    await hooks?.beforeInsert?.(gid, ids, true);
     try {
       await writer.write(batch, gid);
     } catch (err) {

@@ -3,9 +3,9 @@
  * chDB folder given in its environment, so a test can SIGKILL it mid-write and start another
  * (chDB locks its folder per process; the lock goes with the process). Talks over IPC:
  *   → {type:'ready'} once the worker runs
- *   → {type:'recorded', gid, jobs} after a group is recorded, {type:'inserted', gid, rebuilt}
- *     after an insert; with LP_TEST_HANG=after-record|after-insert it then hangs there (its
- *     locks stay renewed) until killed
+ *   → {type:'inserting', gid, jobs, rebuilt} right before an insert (a new group is recorded
+ *     by then), {type:'inserted', gid, rebuilt} after it; with LP_TEST_HANG=before-insert|
+ *     after-insert it then hangs there (its locks stay renewed) until killed
  *   ← {type:'count'}: closes the worker and answers {type:'count', rows, distinct} (events
  *     table), then exits.
  * Env: LP_TEST_REDIS_URL, LP_TEST_PREFIX, LP_TEST_CHDB_DIR, LP_TEST_HANG, LP_TEST_MAX_ROWS,
@@ -39,9 +39,9 @@ const flush = createEventsFlushWorker({
   stalledIntervalMs: 500,
   maxStalledCount: 50,
   hooks: {
-    async afterRecord(gid, jobs) {
-      send({ type: 'recorded', gid, jobs });
-      if (hang === 'after-record') await forever();
+    async beforeInsert(gid, jobs, rebuilt) {
+      send({ type: 'inserting', gid, jobs, rebuilt });
+      if (hang === 'before-insert') await forever();
     },
     async afterInsert(gid, rebuilt) {
       send({ type: 'inserted', gid, rebuilt });

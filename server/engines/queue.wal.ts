@@ -1,0 +1,157 @@
+/**
+ * The embedded shape's durable event queue: a write-ahead log in front of chDB.
+ *
+ * Durability story. `push` appends the batch as one checksummed record to the current log
+ * segment and resolves once that write has been fdatasynced (group commit: every push that
+ * arrives while a sync is in flight shares the next one), so SDKs are acked in milliseconds and
+ * an acked batch survives SIGKILL or power loss. A background applier then copies the log into
+ * ClickHouse in large chunks, each written with a deduplication token made of the chunk's exact
+ * place in the log, after recording that intent in a checkpoint file — so after any crash the
+ * interrupted chunk is re-sent identically and ClickHouse drops it if it had already landed:
+ * nothing acknowledged is lost or counted twice. Applied segments are deleted.
+ *
+ * The files: `wal/record.ts` (byte format, torn-tail detection), `wal/appender.ts` (group
+ * commit, rotation), `wal/applier.ts` (chunks, intent/commit, retries, deletion),
+ * `wal/checkpoint.ts` (tokens, atomic checkpoint), `wal/recover.ts` (start-up rules).
+ * One process per folder: keep `dir` inside the locked data folder (server/data-lock.ts).
+ */
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { type WriteBatch, batchSize, emptyBatch, mergeInto } from '../../shared/rows.ts';
+import type { BatchWriter } from './queue.memory.ts';
+import type { EventQueue } from './queue.ts';
+import { openAppender } from './wal/appender.ts';
+import { createApplier } from './wal/applier.ts';
+import { encodeRecord } from './wal/record.ts';
+import { recoverWal } from './wal/recover.ts';
+
+export interface WalQueueOptions {
+  /** Folder of the log (created if missing); one process at a time. */
+  dir: string;
+  /** Where applied chunks go; a retried token must not write twice (server/store/writer.ts). */
+  writer: BatchWriter;
+  /** Rows per ClickHouse write, about (records are not split). */
+  flushSize: number;
+  /** Longest a pending row waits before its chunk is written. */
+  flushIntervalMs: number;
+  /** A new segment starts once the current one is larger than this. Default 64 MiB. */
+  segmentBytes?: number;
+  /** fdatasync before acking (default true). false survives a process crash, not power loss. */
+  fsync?: boolean;
+  /** Rows pending beyond which `push` refuses with 503 `overloaded`. Default 5,000,000. */
+  maxPendingRows?: number;
+  /** Pending rows kept in memory to apply without re-reading the log. Default 200,000. */
+  maxMemoryRows?: number;
+  /** First retry delay of a failed chunk, doubling up to 5 s. Default 100 ms. */
+  retryBaseMs?: number;
+  metrics?: Metrics;
+  log?: Logger;
+}
+
+/** The WAL queue: an EventQueue plus what tests, benchmarks and drains need. */
+export interface WalQueue extends EventQueue {
+  /** Resolves once everything pushed before the call is in ClickHouse (starts chunks at once). */
+  applied(): Promise<void>;
+  /** Counters since start: append groups (= syncs), records, bytes; chunks and rows applied; rows recovered at start. */
+  stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
+}
+
+interface Tag {
+  batch: WriteBatch;
+  since: number;
+}
+
+/** Recovers `dir` (see wal/recover.ts), starts re-applying what is pending, and opens the log for appends. */
+export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
+  const maxPending = opts.maxPendingRows ?? 5_000_000;
+  const rec = await recoverWal(opts.dir, opts.log);
+  const recoveredRows = rec.records.reduce((n, r) => n + r.rows, 0);
+  let depth = recoveredRows;
+  const setDepth = () => opts.metrics?.queueDepth.set(depth);
+  setDepth();
+
+  const applier = createApplier({
+    dir: opts.dir,
+    writer: opts.writer,
+    checkpoint: rec.checkpoint,
+    forced: rec.forced,
+    flushSize: opts.flushSize,
+    flushIntervalMs: opts.flushIntervalMs,
+    maxMemoryRows: opts.maxMemoryRows ?? 200_000,
+    retryBaseMs: opts.retryBaseMs ?? 100,
+    closeRetries: 5,
+    metrics: opts.metrics,
+    log: opts.log,
+    onApplied(rows) {
+      depth -= rows;
+      setDepth();
+    },
+  });
+  const appender = await openAppender<Tag>({
+    dir: opts.dir,
+    firstSegment: rec.nextSegment,
+    segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
+    fsync: opts.fsync ?? true,
+    onDurable(records) {
+      applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, batch: r.tag.batch })));
+    },
+    onSealed: (n) => applier.sealed(n),
+  });
+  // Only now, with the log open for appends, start re-applying what recovery found.
+  applier.add(rec.records);
+  for (const n of rec.segments) applier.sealed(n);
+
+  let closing: Promise<void> | null = null;
+
+  return {
+    push(batch) {
+      if (closing) return Promise.reject(new AppError(503, 'shutting_down', 'Server is shutting down'));
+      const rows = batchSize(batch);
+      if (rows === 0) return Promise.resolve();
+      if (depth + rows > maxPending) {
+        return Promise.reject(new AppError(503, 'overloaded', 'Too many events waiting to be written; retry later'));
+      }
+      // Encoded now and copied shallowly: what is applied is what was pushed, even if the
+      // caller reuses its arrays afterwards.
+      const record = encodeRecord(batch, rows);
+      const copy = mergeInto(emptyBatch(), batch);
+      depth += rows;
+      setDepth();
+      const end = opts.metrics?.walAppendSeconds.startTimer();
+      return appender.append(record, rows, { batch: copy, since: Date.now() }).then(
+        () => {
+          end?.();
+        },
+        (err: unknown) => {
+          depth -= rows;
+          setDepth();
+          opts.log?.error({ err, rows }, 'wal: append failed; push rejected');
+          throw err;
+        },
+      );
+    },
+    async depth() {
+      return depth;
+    },
+    applied: async () => {
+      await appender.idle();
+      await applier.applied();
+    },
+    close() {
+      closing ??= (async () => {
+        await appender.close();
+        try {
+          await applier.close();
+        } catch (err) {
+          throw new Error(`wal: closed with ${depth} rows not yet in ClickHouse; they stay in ${opts.dir} and are applied at the next start`, { cause: err });
+        }
+      })();
+      return closing;
+    },
+    stats() {
+      const a = appender.stats;
+      return { groups: a.groups, records: a.records, bytes: a.bytes, chunks: applier.stats.chunks, appliedRows: applier.stats.rows, recoveredRows };
+    },
+  };
+}

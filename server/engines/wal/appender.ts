@@ -1,0 +1,158 @@
+/**
+ * The WAL's writing side: appends records to the current segment with group commit. One
+ * write + fdatasync is in flight at a time; every record that arrives meanwhile waits and goes
+ * into the next write together, so a thousand concurrent pushes cost a handful of syncs, not a
+ * thousand. A push is answered only after the write (and fdatasync, when `fsync`) holding it
+ * has completed — that is the moment it may be acknowledged to an SDK.
+ *
+ * Positions are assigned here, by the only writer, so they are exact: a record is the bytes
+ * [from, to) of its segment. A new segment starts once the current one has passed
+ * `segmentBytes` (checked before each group, so a segment can overshoot by one group). After
+ * a failed write or sync the file's tail is unknown: the group is rejected, that segment is
+ * sealed at its last durable byte and the next group starts a new one.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { SEGMENT_HEADER_BYTES } from './record.ts';
+import { createSegment } from './segment-files.ts';
+
+/** A record made durable by the appender. */
+export interface Appended<T> {
+  segment: number;
+  from: number;
+  to: number;
+  rows: number;
+  /** Whatever the caller attached to the record (the batch itself, to apply without re-reading). */
+  tag: T;
+}
+
+export interface AppenderOptions<T> {
+  dir: string;
+  /** Number of the segment to create first (greater than any number the log ever used). */
+  firstSegment: number;
+  segmentBytes: number;
+  fsync: boolean;
+  /** Called synchronously, in log order, when a group is durable — before its pushes resolve. */
+  onDurable(records: Appended<T>[]): void;
+  /** Called when a segment will get no more records; `end` is its last durable byte. */
+  onSealed(segment: number, end: number): void;
+}
+
+export interface Appender<T> {
+  /** Appends one encoded record; resolves once it is durable, rejects if its write failed. */
+  append(record: Buffer, rows: number, tag: T): Promise<void>;
+  /** Resolves when nothing is waiting or being written. */
+  idle(): Promise<void>;
+  /** Finishes queued appends, seals and closes the current segment. Further appends throw. */
+  close(): Promise<void>;
+  /** Counters: `groups` = writes (= fdatasyncs when `fsync`), `records`, `bytes`. */
+  readonly stats: { groups: number; records: number; bytes: number };
+}
+
+interface Waiting<T> {
+  buf: Buffer;
+  rows: number;
+  tag: T;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/** Creates the first segment and returns the appender writing to it. */
+export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appender<T>> {
+  let segment = opts.firstSegment;
+  let fh: FileHandle | null = await createSegment(opts.dir, segment);
+  let size = SEGMENT_HEADER_BYTES;
+  let broken = false;
+  let closed = false;
+  let waiting: Waiting<T>[] = [];
+  let running: Promise<void> | null = null;
+  const stats = { groups: 0, records: 0, bytes: 0 };
+
+  async function rotate(): Promise<void> {
+    if (fh) {
+      const old = fh;
+      fh = null;
+      opts.onSealed(segment, size);
+      await old.close().catch(() => {});
+    }
+    segment += 1;
+    try {
+      fh = await createSegment(opts.dir, segment);
+    } catch (err) {
+      opts.onSealed(segment, SEGMENT_HEADER_BYTES); // possibly half-created: let it be removed
+      throw err;
+    }
+    size = SEGMENT_HEADER_BYTES;
+    broken = false;
+  }
+
+  async function writeGroup(group: Waiting<T>[]): Promise<void> {
+    if (!fh || broken || size >= opts.segmentBytes) await rotate();
+    const file = fh!;
+    const buf = group.length === 1 ? group[0]!.buf : Buffer.concat(group.map((w) => w.buf));
+    for (let done = 0; done < buf.length; ) {
+      const { bytesWritten } = await file.write(buf, done, buf.length - done, size + done);
+      done += bytesWritten;
+    }
+    if (opts.fsync) await file.datasync();
+    const records: Appended<T>[] = [];
+    let at = size;
+    for (const w of group) {
+      records.push({ segment, from: at, to: at + w.buf.length, rows: w.rows, tag: w.tag });
+      at += w.buf.length;
+    }
+    size = at;
+    stats.groups += 1;
+    stats.records += group.length;
+    stats.bytes += buf.length;
+    opts.onDurable(records);
+  }
+
+  async function loop(): Promise<void> {
+    while (waiting.length > 0) {
+      const group = waiting;
+      waiting = [];
+      try {
+        await writeGroup(group);
+      } catch (err) {
+        broken = true;
+        for (const w of group) w.reject(err);
+        continue;
+      }
+      for (const w of group) w.resolve();
+    }
+  }
+
+  function kick(): void {
+    if (running) return;
+    running = loop().finally(() => {
+      running = null;
+      if (waiting.length > 0) kick(); // appended after the loop's last check
+    });
+  }
+
+  async function idle(): Promise<void> {
+    while (running) await running;
+  }
+
+  return {
+    stats,
+    append(buf, rows, tag) {
+      if (closed) return Promise.reject(new Error('wal: appender is closed'));
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ buf, rows, tag, resolve, reject });
+        kick();
+      });
+    },
+    idle,
+    async close() {
+      closed = true;
+      await idle();
+      if (fh) {
+        const last = fh;
+        fh = null;
+        opts.onSealed(segment, size);
+        await last.close();
+      }
+    },
+  };
+}

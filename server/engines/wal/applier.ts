@@ -1,0 +1,263 @@
+/**
+ * The WAL's reading side: applies durable records to ClickHouse in log order, in chunks of
+ * about `flushSize` rows (a record is never split; a chunk never spans segments), exactly once
+ * across crashes. A chunk starts when `flushSize` rows are pending, `flushIntervalMs` after
+ * the oldest pending record was accepted, or at once when someone waits for `applied()` or
+ * the queue closes. For each chunk, in this order:
+ *   1. record the intent {segment, from, to} durably in the checkpoint;
+ *   2. `writer.write(rows, token)` with the token derived from that exact range;
+ *   3. record the committed position (end of the chunk), clearing the intent;
+ * each step retried with backoff until it succeeds (same range, same token). A crash between
+ * 1 and 3 is repaired at start-up by re-applying that very range first (see queue.wal.ts).
+ * Sealed segments whose records are all committed are deleted.
+ */
+import { type WriteBatch, emptyBatch, mergeInto } from '../../../shared/rows.ts';
+import type { Logger } from '../../log.ts';
+import type { Metrics } from '../../metrics.ts';
+import type { BatchWriter } from '../queue.memory.ts';
+import { type Checkpoint, type Range, chunkToken, saveCheckpoint } from './checkpoint.ts';
+import { decodeRecords } from './record.ts';
+import { readSegmentRange, removeSegment, syncDir } from './segment-files.ts';
+
+/** A durable record waiting to be applied. */
+export interface PendingRecord {
+  segment: number;
+  from: number;
+  to: number;
+  rows: number;
+  /** When it was accepted (ms epoch; 0 for records recovered at start-up: due at once). */
+  since: number;
+  /** The rows, when still held in memory; null: read back from the segment. */
+  batch: WriteBatch | null;
+}
+
+export interface ApplierOptions {
+  dir: string;
+  writer: BatchWriter;
+  /** The checkpoint as last saved. */
+  checkpoint: Checkpoint;
+  /** A range that must be applied first, exactly as it is (an intent found at start-up). */
+  forced: Range | null;
+  flushSize: number;
+  flushIntervalMs: number;
+  /** Rows kept in memory for applying; records beyond are read back from disk. */
+  maxMemoryRows: number;
+  /** First retry delay; doubles per attempt up to 5 s. */
+  retryBaseMs: number;
+  /** Failed attempts per chunk tolerated while closing before giving up (the rest stays in the log). */
+  closeRetries: number;
+  metrics?: Metrics;
+  log?: Logger;
+  /** Called after each committed chunk with its row count. */
+  onApplied(rows: number): void;
+}
+
+export interface Applier {
+  /** Hands over durable records, in log order. */
+  add(records: PendingRecord[]): void;
+  /** Segment `n` gets no more records; it is deleted once all of them are committed. */
+  sealed(n: number): void;
+  /** Resolves once every record added so far is committed; starts their chunks without waiting. */
+  applied(): Promise<void>;
+  /** Applies everything added, then stops. Rejects if ClickHouse kept failing (rows stay in the log). */
+  close(): Promise<void>;
+  /** Rows added and not yet committed. */
+  pendingRows(): number;
+  /** Chunks committed since start (tests and benchmarks). */
+  readonly stats: { chunks: number; rows: number };
+}
+
+interface Waiter {
+  target: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export function createApplier(opts: ApplierOptions): Applier {
+  let cp = opts.checkpoint;
+  let forced = opts.forced;
+  let recs: PendingRecord[] = [];
+  let head = 0;
+  let pending = 0;
+  let memRows = 0;
+  let added = 0;
+  let done = 0;
+  let hurryTo = 0;
+  let closing = false;
+  let failure: unknown = null;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  const waiters: Waiter[] = [];
+  const sealedSegments = new Set<number>();
+  let sweeps: Promise<void> = Promise.resolve();
+  const stats = { chunks: 0, rows: 0 };
+
+  function due(): boolean {
+    if (head >= recs.length || failure) return false;
+    if (forced || closing || hurryTo > done || pending >= opts.flushSize) return true;
+    return Date.now() >= recs[head]!.since + opts.flushIntervalMs;
+  }
+
+  function schedule(): void {
+    if (running) return;
+    if (due()) {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      running = applyNext()
+        .catch((err) => fail(err))
+        .finally(() => {
+          running = null;
+          schedule();
+        });
+    } else if (!timer && head < recs.length && !failure) {
+      const wait = Math.max(0, recs[head]!.since + opts.flushIntervalMs - Date.now());
+      timer = setTimeout(() => {
+        timer = null;
+        schedule();
+      }, wait);
+    }
+  }
+
+  function fail(err: unknown): void {
+    failure = err;
+    for (const w of waiters.splice(0)) w.reject(err);
+  }
+
+  /** The next chunk: the forced range, or records of one segment up to about flushSize rows. */
+  function takeChunk(): { range: Range; count: number; rows: number } {
+    const first = recs[head]!;
+    let i = head;
+    let rows = 0;
+    if (forced) {
+      const f = forced;
+      while (i < recs.length && recs[i]!.segment === f.segment && recs[i]!.to <= f.to) rows += recs[i++]!.rows;
+      if (first.segment !== f.segment || first.from !== f.from || recs[i - 1]?.to !== f.to) {
+        throw new Error(`wal: the recorded intent ${JSON.stringify(f)} does not match the log's records`);
+      }
+    } else {
+      while (i < recs.length && recs[i]!.segment === first.segment && rows < opts.flushSize) rows += recs[i++]!.rows;
+    }
+    return { range: { segment: first.segment, from: first.from, to: recs[i - 1]!.to }, count: i - head, rows };
+  }
+
+  async function chunkBatch(range: Range, count: number): Promise<WriteBatch> {
+    const out = emptyBatch();
+    const slice = recs.slice(head, head + count);
+    if (slice.every((r) => r.batch)) {
+      for (const r of slice) mergeInto(out, r.batch!);
+      return out;
+    }
+    const bytes = await readSegmentRange(opts.dir, range.segment, range.from, range.to);
+    for (const b of decodeRecords(bytes)) mergeInto(out, b);
+    return out;
+  }
+
+  async function applyNext(): Promise<void> {
+    const { range, count, rows } = takeChunk();
+    const token = chunkToken(cp.logId, range);
+    const committed: Checkpoint = { ...cp, committed: { segment: range.segment, offset: range.to }, intent: null };
+    let phase: 'intent' | 'write' | 'commit' = 'intent';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (phase === 'intent') {
+          await saveCheckpoint(opts.dir, { ...cp, intent: range });
+          phase = 'write';
+        }
+        if (phase === 'write') {
+          await opts.writer.write(await chunkBatch(range, count), token);
+          phase = 'commit';
+        }
+        await saveCheckpoint(opts.dir, committed);
+        break;
+      } catch (err) {
+        opts.metrics?.flushFailures.inc();
+        opts.log?.error({ err, attempt, phase, token, rows }, 'wal: applying a chunk failed; retrying');
+        if (closing && attempt >= opts.closeRetries) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(opts.retryBaseMs * 2 ** attempt, 5000)));
+      }
+    }
+    cp = committed;
+    forced = null;
+    for (let i = head; i < head + count; i++) {
+      if (recs[i]!.batch) memRows -= recs[i]!.rows;
+    }
+    head += count;
+    if (head > 4096 && head * 2 > recs.length) {
+      recs = recs.slice(head);
+      head = 0;
+    }
+    pending -= rows;
+    done += count;
+    stats.chunks += 1;
+    stats.rows += rows;
+    opts.onApplied(rows);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.target <= done) waiters.splice(i, 1)[0]!.resolve();
+    }
+    await queueSweep();
+  }
+
+  /** Runs `sweep` after any sweep already going (it is idempotent and reads state when it runs). */
+  function queueSweep(): Promise<void> {
+    sweeps = sweeps.then(sweep);
+    return sweeps;
+  }
+
+  /** Deletes sealed segments none of whose records is still pending. */
+  async function sweep(): Promise<void> {
+    const oldestPending = head < recs.length ? recs[head]!.segment : Number.POSITIVE_INFINITY;
+    const gone = [...sealedSegments].filter((n) => n < oldestPending);
+    if (gone.length === 0) return;
+    try {
+      for (const n of gone) {
+        await removeSegment(opts.dir, n);
+        sealedSegments.delete(n);
+      }
+      await syncDir(opts.dir);
+    } catch (err) {
+      opts.log?.warn({ err }, 'wal: removing applied segments failed; will retry later');
+    }
+  }
+
+  function applied(): Promise<void> {
+    if (failure) return Promise.reject(failure);
+    if (done >= added) return Promise.resolve();
+    const target = added;
+    hurryTo = Math.max(hurryTo, target);
+    return new Promise<void>((resolve, reject) => {
+      waiters.push({ target, resolve, reject });
+      schedule();
+    });
+  }
+
+  return {
+    stats,
+    add(records) {
+      for (const r of records) {
+        if (r.batch && memRows + r.rows > opts.maxMemoryRows) r.batch = null;
+        if (r.batch) memRows += r.rows;
+        recs.push(r);
+        pending += r.rows;
+      }
+      added += records.length;
+      schedule();
+    },
+    sealed(n) {
+      sealedSegments.add(n);
+      void queueSweep();
+    },
+    applied,
+    async close() {
+      closing = true;
+      try {
+        await applied();
+      } finally {
+        if (timer) clearTimeout(timer);
+        timer = null;
+        while (running) await running;
+        await sweeps;
+      }
+    },
+    pendingRows: () => pending,
+  };
+}
