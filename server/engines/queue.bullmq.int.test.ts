@@ -1,6 +1,7 @@
 // The BullMQ event queue against the shared Redis (own prefix per test) and, end to end, the
 // events flush worker writing into a real chDB folder of this test file's own.
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -78,20 +79,32 @@ describe('createBullmqQueue', () => {
     expect(rows).toEqual([60, 60, 250]);
   });
 
-  it('resolves a push only once its job is in Redis', async () => {
+  it('resolves a push only once the add of its job has answered', async () => {
     t = await createTestRedis();
-    const queue = createBullmqQueue({ connection: t.client, prefix: t.prefix, lingerMs: 150 });
+    const conn = await t.connect();
+    const queue = createBullmqQueue({ connection: conn, prefix: t.prefix, lingerMs: 100 });
     closers.push(() => queue.close());
     const inspect = openEventsQueue(t.client, t.prefix);
     closers.push(() => inspect.close());
+    await queue.depth(); // the queue's connection is set up
+
     let resolved = false;
     const pushed = queue.push(eventsBatch(0, 3, 'p')).then(() => (resolved = true));
-    await new Promise((r) => setTimeout(r, 80));
-    expect(resolved).toBe(false);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(resolved).toBe(false); // still lingering: no job yet
     expect(await inspect.getJobCountByTypes('waiting')).toBe(0);
+
+    // Hold back the add's reply: the job reaches Redis, but the push must not resolve before
+    // the producer has heard so (the SDK ack follows the push).
+    (conn.stream as Socket).pause();
+    const deadline = Date.now() + 5000;
+    while ((await inspect.getJobCountByTypes('waiting')) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await inspect.getJobCountByTypes('waiting')).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(resolved).toBe(false);
+    (conn.stream as Socket).resume();
     await pushed;
-    const [job] = await inspect.getWaiting();
-    expect(job?.data.rows).toBe(3);
+    expect((await inspect.getWaiting()).map((j) => j.data.rows)).toEqual([3]);
   });
 
   it('rejects every push of a job whose add failed (nothing acknowledged)', async () => {
@@ -128,10 +141,8 @@ describe('createBullmqQueue', () => {
     flush.worker.on('completed', () => jobs++);
     await Promise.all(Array.from({ length: N / 10 }, (_, i) => queue.push(eventsBatch(i * 10, 10, 'p_e2e'))));
     const deadline = Date.now() + 60_000;
-    const t0 = Date.now();
     while ((await queue.depth()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 
-    console.log('E2E', { ms: Date.now() - t0, jobs, inserts });
     expect(await countEvents('p_e2e')).toEqual({ rows: N, distinct: N });
     expect(jobs).toBeGreaterThanOrEqual(N / 100);
     expect(inserts).toBeGreaterThan(0);

@@ -97,6 +97,7 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
     clearTimeout(b.timer);
     const batchId = randomUUID();
     const payload: JobPayload<'events'> = { v: 1, batchId, node, createdAt: Date.now(), rows: b.rows, batch: b.batch };
+    for (const w of b.waiters) w.resolve();
     const p = queue
       .add(JOB_NAMES[QUEUES.events], payload, { ...jobOptions, jobId: batchId })
       .then(

@@ -10,7 +10,7 @@
  * `clickhouse_settings`, which leak on chDB — see server/store/clickhouse.ts).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventRow, type GroupRow, SessionRow, chTime } from '../../shared/rows.ts';
+import { chTime, EventRow, type GroupRow, SessionRow } from '../../shared/rows.ts';
 import type { ProfileRow } from '../store/profile-ops.ts';
 
 export type { ProfileRow };

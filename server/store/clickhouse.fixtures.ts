@@ -9,7 +9,9 @@ import { chTime } from '../../shared/rows.ts';
 /** A v4-shaped UUID derived from `n` (stable across runs). */
 export function fixtureUuid(n: number): string {
   const h = (n >>> 0).toString(16).padStart(8, '0');
-  const l = Math.floor(n / 2 ** 32).toString(16).padStart(12, '0');
+  const l = Math.floor(n / 2 ** 32)
+    .toString(16)
+    .padStart(12, '0');
   return `${h}-0000-4000-8000-${l}`;
 }
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouseClient, assertDatabaseName } from './clickhouse.ts';
+import { assertDatabaseName, type ClickHouseClient } from './clickhouse.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/clickhouse', import.meta.url));
 const FILE_NAME = /^(\d+)_[\w-]+\.sql$/;
@@ -54,11 +54,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): ClickhouseMigration[] {
  * Creates `database` and `schema_migrations` if needed, then applies every migration not yet
  * recorded, statement by statement, recording each file after its last statement succeeded.
  */
-export async function migrateClickhouse(
-  ch: ClickHouseClient,
-  database: string,
-  dir?: string,
-): Promise<MigrateResult> {
+export async function migrateClickhouse(ch: ClickHouseClient, database: string, dir?: string): Promise<MigrateResult> {
   assertDatabaseName(database);
   await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await ch.command({

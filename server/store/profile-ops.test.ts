@@ -2,7 +2,7 @@
 // for the same ops through the writer).
 import { describe, expect, it } from 'vitest';
 import type { ProfileOp } from '../../shared/rows.ts';
-import { type ProfileRow, applyProfileOps, profileKey } from './profile-ops.ts';
+import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
 
 const at = (s: number) => `2024-05-01 09:00:${String(s).padStart(2, '0')}.000`;
 const base = { project_id: 'p', profile_id: 'u' };
@@ -19,13 +19,46 @@ describe('applyProfileOps', () => {
       { ...base, profile_id: 'other', op: 'increment', at: at(5), property: 'n', by: 1 },
     ];
     expect(applyProfileOps(new Map(), ops)).toEqual([
-      { project_id: 'p', id: 'u', first_name: 'B', last_name: '', email: 'a@x', avatar: '', properties: { k: '3', j: 'x', n: '1.5' }, groups: ['g2', 'g1'], created_at: at(1), updated_at: at(5) },
-      { project_id: 'p', id: 'other', first_name: '', last_name: '', email: '', avatar: '', properties: { n: '1' }, groups: [], created_at: at(5), updated_at: at(5) },
+      {
+        project_id: 'p',
+        id: 'u',
+        first_name: 'B',
+        last_name: '',
+        email: 'a@x',
+        avatar: '',
+        properties: { k: '3', j: 'x', n: '1.5' },
+        groups: ['g2', 'g1'],
+        created_at: at(1),
+        updated_at: at(5),
+      },
+      {
+        project_id: 'p',
+        id: 'other',
+        first_name: '',
+        last_name: '',
+        email: '',
+        avatar: '',
+        properties: { n: '1' },
+        groups: [],
+        created_at: at(5),
+        updated_at: at(5),
+      },
     ]);
   });
 
   it('starts from the stored version without modifying it, and never lowers updated_at', () => {
-    const stored: ProfileRow = { project_id: 'p', id: 'u', first_name: 'A', last_name: 'L', email: '', avatar: 'img', properties: { n: 'abc', keep: '1' }, groups: ['g1'], created_at: at(0), updated_at: at(9) };
+    const stored: ProfileRow = {
+      project_id: 'p',
+      id: 'u',
+      first_name: 'A',
+      last_name: 'L',
+      email: '',
+      avatar: 'img',
+      properties: { n: 'abc', keep: '1' },
+      groups: ['g1'],
+      created_at: at(0),
+      updated_at: at(9),
+    };
     const current = new Map([[profileKey('p', 'u'), stored]]);
     const snapshot = structuredClone(stored);
     const [row] = applyProfileOps(current, [

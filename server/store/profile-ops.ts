@@ -41,9 +41,7 @@ export function applyProfileOps(current: ReadonlyMap<string, ProfileRow>, ops: r
     let p = next.get(key);
     if (!p) {
       const cur = current.get(key);
-      p = cur
-        ? { ...cur, properties: { ...cur.properties }, groups: [...cur.groups] }
-        : emptyProfile(op.project_id, op.profile_id, op.at);
+      p = cur ? { ...cur, properties: { ...cur.properties }, groups: [...cur.groups] } : emptyProfile(op.project_id, op.profile_id, op.at);
       next.set(key, p);
     }
     if (op.at > p.updated_at) p.updated_at = op.at;

@@ -10,18 +10,25 @@
  * "duplicates". `deduplicate_blocks_in_dependent_materialized_views = 1` makes the rollup
  * views run on a retried insert and deduplicate in their own targets (their own windows, see
  * 005_rollups.sql): a retry repairs a rollup that missed the first attempt and never
- * double-counts one that did not. It is the default from ClickHouse 26 on; older servers
- * need it set.
+ * double-counts one that did not. chDB's ClickHouse 26.7 defaults it to 1; older releases
+ * defaulted to 0, so it is always set.
  *
- * Insert path, measured on chDB (bench/clickhouse-insert.ts, 10k EventRows, 2 cores, medians
- * with both rollup views attached; the machine was shared, so read the ranking, not the
- * digits):
- *   FIGURES
+ * Insert path: JSONCompactEachRow with an explicit column list. Measured on chDB with
+ * bench/clickhouse-insert.ts — 10k EventRows per insert, both rollup views attached, dedup
+ * on, 2 cores shared with other jobs (load 5–7), two runs of 15 rounds, median / best:
+ *   insert JSONCompactEachRow, array of arrays      205–247 / 180–197 ms  ≈ 40–49k rows/s  ← used
+ *   insert TabSeparated, JS-encoded, as a stream    240–304 / 206–211 ms  (encoding 50–70 ms)
+ *   chDB-only connection.chdb.rawInsert, TSV Buffer 250–287 / 191–211 ms  (reference)
+ *   insert JSONEachRow, array of objects            268–287 / 221–230 ms
+ *   exec JSONEachRow, pre-serialized string         309–330 / 230–257 ms
+ * Compact JSON wins: JSON.stringify is native, the text is smaller than keyed JSON, and rows are
+ * matched to columns by position. Map (object), Array, Nullable (null) and DateTime64 text
+ * ('YYYY-MM-DD hh:mm:ss.sss') round-trip exactly (clickhouse.int.test.ts).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EventRow, GroupRow, ReplayRow, SessionRow, type WriteBatch } from '../../shared/rows.ts';
 import type { Metrics } from '../metrics.ts';
-import { type ProfileRow, applyProfileOps, profileKey } from './profile-ops.ts';
+import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
 
 /** Writes batches; see the module comment for the retry contract. */
 export interface Writer {
@@ -36,13 +43,24 @@ export interface Writer {
 
 type Table = 'events' | 'sessions' | 'profiles' | 'groups' | 'replays';
 
-const PROFILE_COLUMNS = ['project_id', 'id', 'first_name', 'last_name', 'email', 'avatar', 'properties', 'groups', 'created_at', 'updated_at'];
+const PROFILE_COLUMNS: readonly (keyof ProfileRow)[] = [
+  'project_id',
+  'id',
+  'first_name',
+  'last_name',
+  'email',
+  'avatar',
+  'properties',
+  'groups',
+  'created_at',
+  'updated_at',
+];
 
 /** Columns written per table, in the order the compact rows carry them (shared/rows.ts names). */
 const COLUMNS: Record<Table, readonly string[]> = {
   events: Object.keys(EventRow.shape),
   sessions: Object.keys(SessionRow.shape),
-  profiles: PROFILE_COLUMNS satisfies (keyof ProfileRow)[],
+  profiles: PROFILE_COLUMNS,
   groups: Object.keys(GroupRow.shape),
   replays: Object.keys(ReplayRow.shape),
 };

@@ -218,9 +218,9 @@ describe('two ingest nodes and one worker,web node', () => {
         if (signalled.at) signalled.acksAfter++;
       };
     });
-    // A burst of big batches, then SIGTERM while they are being processed.
-    for (const c of clients) for (let b = 0; b < 8; b++) c.sendBatch(100);
-    await waitFor(async () => clients.every((c) => c.acked.size > 0), 10_000, () => 'no ack from node 3');
+    // A burst of big batches; SIGTERM as soon as node 3 has answered one, while the rest are in flight.
+    for (const c of clients) for (let b = 0; b < 6; b++) c.sendBatch(300);
+    await waitFor(async () => clients.some((c) => c.acked.size > 0), 10_000, () => 'no ack from node 3', 5);
     const pendingAtSignal = clients.reduce((n, c) => n + c.pending, 0);
     signalled.at = Date.now();
     const exited = node3.stop('SIGTERM');
@@ -246,14 +246,17 @@ describe('two ingest nodes and one worker,web node', () => {
     const all = { ws_click: sent.wsAcked.size, ws_drain: sent.drainAcked.size, page_hit: sent.trackAcked };
     expect(sent.wsAcked.size).toBeGreaterThan(0);
     // Drained: the stored counts reach the acknowledged counts and nothing is left queued.
+    let seen = {};
     await waitFor(
       async () => {
-        for (const [name, n] of Object.entries(all)) if ((await countByName(web, project, name)) < n) return false;
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        return Object.values(c).every((x) => x === 0);
+        const counts: Record<string, number> = {};
+        for (const name of Object.keys(all)) counts[name] = await countByName(web, project, name);
+        const jobs = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
+        seen = { counts, jobs };
+        return Object.entries(all).every(([name, n]) => counts[name]! >= n) && jobs.waiting + jobs.active + jobs.delayed + jobs.prioritized === 0;
       },
-      30_000,
-      () => `stored counts never reached ${JSON.stringify(all)}`,
+      20_000,
+      () => `stored counts never reached ${JSON.stringify(all)}; last seen ${JSON.stringify(seen)}`,
     );
     // Sessions: every device's session times out and is closed by the reaper.
     const devices = TRACK_VISITORS + WS_CLIENTS_PER_NODE * 2 + DRAIN_CLIENTS;

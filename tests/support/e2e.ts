@@ -4,8 +4,9 @@
  * endpoints. Nothing here talks to the stores directly: what a test sees is what a user of
  * the read API would see.
  */
-import type { EventRow, GroupRow } from '../../shared/rows.ts';
+import { readDataLock } from '../../server/data-lock.ts';
 import type { ProfileRow } from '../../server/store/profile-ops.ts';
+import type { EventRow, GroupRow } from '../../shared/rows.ts';
 
 /** A desktop Chrome on Windows, as a browser would send it. */
 export const CHROME_UA =
@@ -81,4 +82,12 @@ export async function waitUntil(fn: () => boolean | Promise<boolean>, timeoutMs 
     if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Runs an admin command on the server holding `dataDir`, as `npm run admin` does (loopback + lock token). */
+export async function admin<T = unknown>(baseUrl: string, dataDir: string, command: string, args: unknown): Promise<T> {
+  const token = readDataLock(dataDir)?.adminToken ?? '';
+  const r = await post(`${baseUrl}/api/admin/${command}`, args, { 'x-livepanel-admin-token': token });
+  if (r.status !== 200) throw new Error(`admin ${command}: ${r.status} ${r.text}`);
+  return r.json as T;
 }

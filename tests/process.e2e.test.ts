@@ -1,0 +1,242 @@
+/**
+ * The real entry points, run the way a user runs them: `server/main.ts` as its own process
+ * (what `npm start` runs) and the admin CLI beside it. Start-up banner, admin commands going
+ * through the running server, the data-folder lock refusing a second server, a SIGTERM in the
+ * middle of traffic losing nothing acknowledged, and a bad setting stopping start-up.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROME_UA, post, reader, waitUntil } from './support/e2e.ts';
+import { openWs } from './support/ws-client.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+interface Proc {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(script: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    // A clean environment: only what a shell would give, plus the test's settings.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => {
+    out += c;
+  });
+  child.stderr!.on('data', (c) => {
+    err += c;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let dataDir: string;
+let port: number;
+let base: string;
+const running: Proc[] = [];
+
+function startServer(env: Record<string, string> = {}): Proc {
+  const p = run('server/main.ts', [], { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', FLUSH_INTERVAL_MS: '300', ...env });
+  running.push(p);
+  return p;
+}
+
+/** Waits until /healthz answers 200, failing early (with the output) if the process exits. */
+async function ready(p: Proc): Promise<void> {
+  let exited = false;
+  p.exited.then(() => {
+    exited = true;
+  });
+  await waitUntil(async () => {
+    if (exited) throw new Error(`server exited during start-up:\n${p.stdout()}\n${p.stderr()}`);
+    try {
+      return (await fetch(`${base}/healthz`)).status === 200 && p.stdout().includes('  projects   ');
+    } catch {
+      return false;
+    }
+  }, 60_000, 100);
+}
+
+async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = run('server/admin/cli.ts', args, { DATA_DIR: dataDir });
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-proc-'));
+  port = await freePort();
+  base = `http://localhost:${port}`;
+});
+
+afterAll(async () => {
+  for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await Promise.all(running.map((p) => p.exited));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('livepanel as a process', () => {
+  let server: Proc;
+  let project: { projectId: string; clientId: string; clientSecret: string };
+
+  it('starts and prints where everything is', async () => {
+    server = startServer();
+    await ready(server);
+    const banner = server
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('  '));
+    expect(banner).toEqual([
+      '  Livepanel is running (ingest, worker, web)',
+      `  ingest     POST ${base}/track   POST ${base}/batch   ws://localhost:${port}/ws`,
+      `  read API   ${base}/api/v1/projects/:projectId/events`,
+      `  health     ${base}/healthz      metrics ${base}/metrics`,
+      `  data       ${dataDir} (PGlite + chDB)`,
+      '  projects   npm run admin -- create-project --name "My site" --domain example.com',
+    ]);
+    // Logs are JSON lines on stdout.
+    const logs = server
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(logs.find((l) => l.msg === 'livepanel ready')).toMatchObject({ url: base, roles: ['ingest', 'worker', 'web'] });
+  });
+
+  it('runs admin commands through the running server', async () => {
+    const created = await cli('create-project', '--name', 'Process site', '--domain', 'proc.example.com');
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const lines = created.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    project = JSON.parse(lines[0]!);
+    expect(Object.keys(project).sort()).toEqual(['clientId', 'clientSecret', 'projectId']);
+    expect(project.projectId).toMatch(/^[a-z2-9]{12}$/);
+    expect(project.clientId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(project.clientSecret).toMatch(/^sec_[\w-]{43}$/);
+    // The server knows the new client at once: the CLI wrote through it, not beside it.
+    const r = await post(`${base}/track`, { type: 'track', payload: { name: 'proc_first' } }, { 'openpanel-client-id': project.clientId, origin: 'https://proc.example.com', 'user-agent': CHROME_UA });
+    expect(r.status).toBe(200);
+
+    const listed = await cli('list-projects');
+    expect(listed.code).toBe(0);
+    const projects = JSON.parse(listed.stdout) as Array<{ id: string; name: string; domain: string; clients: Array<{ id: string; type: string }> }>;
+    expect(projects).toMatchObject([{ id: project.projectId, name: 'Process site', domain: 'proc.example.com', clients: [{ id: project.clientId, type: 'root' }] }]);
+  });
+
+  it('refuses to start a second server on the same data folder', async () => {
+    const second = run('server/main.ts', [], { DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'info' });
+    running.push(second);
+    const { code } = await second.exited;
+    expect(code).toBe(2);
+    expect(second.stderr()).toContain(`livepanel: ${dataDir} is in use by process ${server.child.pid} (since `);
+    expect(second.stderr()).toContain('Stop that process first');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('drains on SIGTERM: everything acknowledged is stored', async () => {
+    const secretHeaders = { 'openpanel-client-secret': project.clientSecret, 'user-agent': CHROME_UA };
+    const ws = await openWs(base, { clientId: project.clientId }, secretHeaders);
+    const batches = 10;
+    for (let b = 0; b < batches; b++) {
+      ws.send({ type: 'batch', seq: b, events: Array.from({ length: 20 }, (_, e) => ({ id: `t-${b}-${e}`, type: 'track', payload: { name: 'proc_ws' } })) });
+    }
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const httpResults: Array<'acked' | 'refused' | 'lost'> = [];
+    const sendHttp = (i: number) =>
+      new Promise<void>((resolve) => {
+        const body = JSON.stringify({ type: 'track', payload: { name: 'proc_http', properties: { i } } });
+        const req = http.request(
+          `${base}/track`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json', 'openpanel-client-id': project.clientId, ...secretHeaders } },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              httpResults.push(res.statusCode === 200 ? 'acked' : 'refused');
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          httpResults.push('lost'); // no answer: the client cannot know, and would resend
+          resolve();
+        });
+        req.end(body);
+      });
+    const inFlight = Array.from({ length: 40 }, (_, i) => sendHttp(i));
+    await new Promise((r) => setTimeout(r, 150)); // all of it received, waiting for the 300 ms flush
+
+    server.child.kill('SIGTERM');
+    // Traffic keeps coming while it drains.
+    ws.send({ type: 'batch', seq: batches, events: [{ id: 'late', type: 'track', payload: { name: 'proc_ws' } }] });
+    const late = Array.from({ length: 10 }, (_, i) => sendHttp(100 + i));
+
+    let wsAccepted = 0;
+    const answers = new Map<number, string>(); // seq → 'ack' or error code
+    while (answers.size < batches + 1) {
+      const frame = await ws.next(20_000);
+      answers.set(frame.seq ?? -1, frame.type === 'ack' ? 'ack' : frame.code);
+      if (frame.type === 'ack') wsAccepted += frame.accepted;
+    }
+    expect(await ws.closed).toEqual({ code: 1012, reason: 'server restarting; reconnect' });
+    await Promise.all([...inFlight, ...late]);
+    agent.destroy();
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.stdout()).toContain('"msg":"livepanel stopped"');
+
+    // Every in-flight batch was acknowledged before the close. The late one raced the signal:
+    // acknowledged if it arrived before the drain began, refused (resend elsewhere) if after.
+    for (let b = 0; b < batches; b++) expect(answers.get(b)).toBe('ack');
+    expect(['ack', 'shutting_down']).toContain(answers.get(batches));
+    expect(wsAccepted).toBe(batches * 20 + (answers.get(batches) === 'ack' ? 1 : 0));
+    const httpAcked = httpResults.filter((r) => r === 'acked').length;
+    const httpLost = httpResults.filter((r) => r === 'lost').length;
+    console.log('DEBUG', JSON.stringify(httpResults));
+    expect(httpAcked).toBeGreaterThanOrEqual(40); // the 40 in flight were all answered
+
+    // Same folder, new process: count.
+    const again = startServer();
+    await ready(again);
+    const read = reader(base, project.projectId, project);
+    expect(await read.countDistinct('proc_ws')).toEqual({ count: wsAccepted, distinct: wsAccepted });
+    const storedHttp = await read.countDistinct('proc_http');
+    expect(storedHttp.distinct).toBe(storedHttp.count);
+    expect(storedHttp.count).toBeGreaterThanOrEqual(httpAcked);
+    expect(storedHttp.count).toBeLessThanOrEqual(httpAcked + httpLost);
+    expect(await read.count('proc_first')).toBe(1);
+
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('stops start-up on a bad setting, naming it', async () => {
+    const bad = run('server/main.ts', [], { DATA_DIR: dataDir, PORT: 'abc' });
+    running.push(bad);
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr()).toMatch(/^Invalid configuration:\n {2}PORT: /);
+    expect(bad.stdout()).toBe('');
+  });
+});
