@@ -1,52 +1,15 @@
 /**
- * Benchmark plumbing: start Livepanel processes as a user would (`tsx server/main.ts`),
- * sample their CPU and memory from /proc, create a project through the admin CLI path, and
- * save results under bench/results/.
+ * Benchmark plumbing: sample processes' CPU and memory from /proc, create a project through
+ * the admin route (as `npm run admin` does), count stored events, save results under
+ * bench/results/. Processes are started with server/cluster/local-cluster.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readDataLock } from '../server/data-lock.ts';
+import { ROOT } from '../server/cluster/local-cluster.ts';
 
-export const ROOT = path.resolve(import.meta.dirname, '..');
+export { ROOT };
 const TICKS = 100; // USER_HZ on Linux
-
-export interface Proc {
-  child: ChildProcess;
-  url: string;
-  stop(): Promise<number | null>;
-}
-
-/** Starts one Livepanel process and waits until /healthz answers 200. */
-export async function startProcess(env: Record<string, string>, label = 'livepanel'): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${env.PORT}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${label} exited (${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`${label} did not become healthy:\n${output}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    child,
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** CPU seconds (user+system) and resident memory of a process, from /proc. */
 export function procStats(pid: number): { cpuSeconds: number; rssBytes: number } {
@@ -57,22 +20,31 @@ export function procStats(pid: number): { cpuSeconds: number; rssBytes: number }
   return { cpuSeconds, rssBytes: rssPages * 4096 };
 }
 
-/** Samples a process every 250 ms; `done()` returns CPU used (as a share of one core) and peak RSS. */
-export function sampleProcess(pid: number) {
-  const start = procStats(pid);
+/**
+ * Samples processes every 250 ms; `done()` returns, per name, the CPU used (in cores: 1.0 is
+ * one core busy the whole time) and the peak RSS.
+ */
+export function sampleProcesses(pids: Record<string, number>) {
   const t0 = performance.now();
-  let peak = start.rssBytes;
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procStats(pid)]));
+  const peak: Record<string, number> = Object.fromEntries(Object.entries(start).map(([k, s]) => [k, s.rssBytes]));
   const timer = setInterval(() => {
-    try {
-      peak = Math.max(peak, procStats(pid).rssBytes);
-    } catch {}
+    for (const [k, pid] of Object.entries(pids)) {
+      try {
+        peak[k] = Math.max(peak[k]!, procStats(pid).rssBytes);
+      } catch {}
+    }
   }, 250);
   return {
     done() {
       clearInterval(timer);
-      const end = procStats(pid);
       const wall = (performance.now() - t0) / 1000;
-      return { cpuCores: (end.cpuSeconds - start.cpuSeconds) / wall, peakRssMb: Math.round(Math.max(peak, end.rssBytes) / 2 ** 20) };
+      return Object.fromEntries(
+        Object.entries(pids).map(([k, pid]) => {
+          const end = procStats(pid);
+          return [k, { cpuCores: Math.round(((end.cpuSeconds - start[k]!.cpuSeconds) / wall) * 100) / 100, peakRssMb: Math.round(Math.max(peak[k]!, end.rssBytes) / 2 ** 20) }];
+        }),
+      );
     },
   };
 }

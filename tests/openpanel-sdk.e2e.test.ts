@@ -59,6 +59,9 @@ beforeAll(async () => {
   await op.upsertGroup({ id: 'org-7', type: 'company', name: 'Acme Inc', properties: { plan: 'enterprise', seats: 40, billing: { cycle: 'yearly' } } });
   await op.setGroup('org-7');
   replies.checkout = await op.track('checkout_started', { cart: { items: 2 } }); // now carries profileId and groups
+  replies.afterCheckout = { deviceId: op.getDeviceId(), sessionId: op.getSessionId() };
+  // Many counters at once (separate requests, possibly separate flushes): none may be lost.
+  await Promise.all(Array.from({ length: 25 }, () => op.increment({ profileId: 'user-42', property: 'logins' })));
   events = await read.events(100);
 });
 
@@ -83,8 +86,7 @@ describe('@openpanel/sdk against Livepanel', () => {
     expect(replies.pageView).toEqual({ deviceId: pv.device_id, sessionId: pv.session_id });
     expect(replies.afterPageView).toEqual({ deviceId: pv.device_id, sessionId: pv.session_id });
     expect(replies.checkout).toEqual({ deviceId: pv.device_id, sessionId: pv.session_id });
-    expect(op.getDeviceId()).toBe(pv.device_id);
-    expect(op.getSessionId()).toBe(pv.session_id);
+    expect(replies.afterCheckout).toEqual({ deviceId: pv.device_id, sessionId: pv.session_id });
   });
 
   it('keeps the SDK session id across identify (it overwrites its copy with every answer)', () => {
@@ -179,7 +181,7 @@ describe('@openpanel/sdk against Livepanel', () => {
       avatar: 'https://cdn.example.com/ann.png',
       groups: ['org-7'],
     });
-    expect(p.properties).toEqual({ tier: 'premium', credits: '5', 'address.city': 'Oslo', 'address.zip': '0150', visits: '4' });
+    expect(p.properties).toEqual({ tier: 'premium', credits: '5', 'address.city': 'Oslo', 'address.zip': '0150', visits: '4', logins: '25' });
     expect(chMs(p.created_at)).toBeGreaterThanOrEqual(startedAt - 1_000);
     expect(chMs(p.updated_at)).toBeGreaterThanOrEqual(chMs(p.created_at));
     expect((await read.get(`/profiles/${encodeURIComponent('nobody')}`)).status).toBe(404);

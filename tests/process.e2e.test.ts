@@ -59,7 +59,7 @@ let base: string;
 const running: Proc[] = [];
 
 function startServer(env: Record<string, string> = {}): Proc {
-  const p = run('server/main.ts', [], { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', FLUSH_INTERVAL_MS: '300', ...env });
+  const p = run('server/main.ts', [], { DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', FLUSH_INTERVAL_MS: '1000', ...env });
   running.push(p);
   return p;
 }
@@ -141,10 +141,29 @@ describe('livepanel as a process', () => {
     const r = await post(`${base}/track`, { type: 'track', payload: { name: 'proc_first' } }, { 'openpanel-client-id': project.clientId, origin: 'https://proc.example.com', 'user-agent': CHROME_UA });
     expect(r.status).toBe(200);
 
+    // disable-client through the server too: the client is refused from then on.
+    const extra = await cli('create-client', '--project', project.projectId, '--type', 'write');
+    expect(extra.code).toBe(0);
+    const client = JSON.parse(extra.stdout) as { clientId: string; clientSecret: string };
+    const disabled = await cli('disable-client', '--client', client.clientId);
+    expect({ code: disabled.code, out: JSON.parse(disabled.stdout) }).toEqual({ code: 0, out: { clientId: client.clientId, disabled: true } });
+    const refused = await post(`${base}/track`, { type: 'track', payload: { name: 'proc_disabled' } }, { 'openpanel-client-id': client.clientId, 'openpanel-client-secret': client.clientSecret });
+    expect({ status: refused.status, body: refused.json }).toEqual({ status: 401, body: { error: { code: 'client_disabled', message: 'This client is disabled' } } });
+
     const listed = await cli('list-projects');
     expect(listed.code).toBe(0);
     const projects = JSON.parse(listed.stdout) as Array<{ id: string; name: string; domain: string; clients: Array<{ id: string; type: string }> }>;
-    expect(projects).toMatchObject([{ id: project.projectId, name: 'Process site', domain: 'proc.example.com', clients: [{ id: project.clientId, type: 'root' }] }]);
+    expect(projects).toMatchObject([
+      {
+        id: project.projectId,
+        name: 'Process site',
+        domain: 'proc.example.com',
+        clients: [
+          { id: project.clientId, type: 'root', disabled: false },
+          { id: client.clientId, type: 'write', disabled: true },
+        ],
+      },
+    ]);
   });
 
   it('refuses to start a second server on the same data folder', async () => {
@@ -187,7 +206,7 @@ describe('livepanel as a process', () => {
         req.end(body);
       });
     const inFlight = Array.from({ length: 40 }, (_, i) => sendHttp(i));
-    await new Promise((r) => setTimeout(r, 150)); // all of it received, waiting for the 300 ms flush
+    await new Promise((r) => setTimeout(r, 300)); // all of it received, waiting for the 1 s flush
 
     server.child.kill('SIGTERM');
     // Traffic keeps coming while it drains.
@@ -214,8 +233,7 @@ describe('livepanel as a process', () => {
     expect(wsAccepted).toBe(batches * 20 + (answers.get(batches) === 'ack' ? 1 : 0));
     const httpAcked = httpResults.filter((r) => r === 'acked').length;
     const httpLost = httpResults.filter((r) => r === 'lost').length;
-    console.log('DEBUG', JSON.stringify(httpResults));
-    expect(httpAcked).toBeGreaterThanOrEqual(40); // the 40 in flight were all answered
+    expect(httpAcked).toBeGreaterThanOrEqual(40); // the 40 in flight were all answered before the exit
 
     // Same folder, new process: count.
     const again = startServer();

@@ -43,6 +43,26 @@ export function describeDedupe(name: string, make: () => Promise<Harness<Dedupe>
       expect(await dedupe.claim(['a', 'b', 'c'], HOUR)).toEqual([true, false, true]);
     });
 
+    // Guards against acknowledging a resend as a duplicate of an id whose events were only
+    // claimed (the claimer may have died before queueing them): only confirmed ids count.
+    it('tells confirmed ids from merely claimed ones', async () => {
+      expect(await dedupe.claim(['a', 'b'], HOUR)).toEqual([true, true]);
+      expect(await dedupe.confirmed(['a', 'b', 'unknown'])).toEqual([false, false, false]);
+      await dedupe.confirm(['a'], HOUR);
+      expect(await dedupe.confirmed(['a', 'b', 'unknown'])).toEqual([true, false, false]);
+      expect(await dedupe.claim(['a', 'b'], HOUR)).toEqual([false, false]);
+      expect(await dedupe.confirmed([])).toEqual([]);
+      await dedupe.confirm([], HOUR);
+    });
+
+    it('lets a claim lapse after its lease, but keeps a confirmation for its own TTL', async () => {
+      expect(await dedupe.claim(['lapsed', 'kept'], 80)).toEqual([true, true]);
+      await dedupe.confirm(['kept'], HOUR);
+      await sleep(200);
+      expect(await dedupe.claim(['lapsed', 'kept'], HOUR)).toEqual([true, false]);
+      expect(await dedupe.confirmed(['lapsed', 'kept'])).toEqual([false, true]);
+    });
+
     it('lets exactly one of 10 concurrent claimers have an id', async () => {
       const peers = await h.peers(10);
       const results = await Promise.all(peers.map((p) => p.claim(['one'], HOUR)));

@@ -1,9 +1,12 @@
 /**
- * Redis Dedupe for the distributed shape: one key per id, `P dedupe:<id>`, claimed with
- * `SET NX PX` (atomic per id across processes), all ids of a call in one pipeline — one round
- * trip. Ids are not atomic as a group; they do not need to be: each id is claimed by one caller.
+ * Redis Dedupe for the distributed shape: one key per id, `P dedupe:<id>`, holding `c`
+ * (claimed, for the lease) or `d` (confirmed). Claimed with `SET NX PX` (atomic per id across
+ * processes), all ids of a call in one pipeline — one round trip. Ids are not atomic as a
+ * group; they do not need to be: each id is claimed by one caller. The BullMQ queue confirms
+ * ids inside the transaction that adds their job (`confirmInTransaction`), so "confirmed" and
+ * "queued" can never disagree, whatever crashes in between.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Dedupe } from './dedupe.ts';
 
 export interface RedisDedupeOptions {
@@ -12,19 +15,44 @@ export interface RedisDedupeOptions {
   prefix: string;
 }
 
+const CLAIMED = 'c';
+const CONFIRMED = 'd';
+
+/** The key of a dedupe id under a Livepanel prefix. */
+export function dedupeKey(prefix: string, id: string): string {
+  return `${prefix}dedupe:${id}`;
+}
+
+/** Adds the confirmation of `ids` to a MULTI (or pipeline) of the caller's. */
+export function confirmInTransaction(tx: ChainableCommander, prefix: string, ids: string[], ttlMs: number): void {
+  const px = Math.max(1, Math.ceil(ttlMs));
+  for (const id of ids) tx.set(dedupeKey(prefix, id), CONFIRMED, 'PX', px);
+}
+
 export function createRedisDedupe({ redis, prefix }: RedisDedupeOptions): Dedupe {
-  const keyOf = (id: string) => `${prefix}dedupe:${id}`;
+  const keyOf = (id: string) => dedupeKey(prefix, id);
   return {
     async claim(keys, ttlMs) {
       if (keys.length === 0) return [];
       const px = Math.max(1, Math.ceil(ttlMs));
       const pipe = redis.pipeline();
-      for (const key of keys) pipe.set(keyOf(key), '1', 'PX', px, 'NX');
+      for (const key of keys) pipe.set(keyOf(key), CLAIMED, 'PX', px, 'NX');
       const results = (await pipe.exec()) ?? [];
       return results.map(([err, reply]) => {
         if (err) throw err;
         return reply === 'OK';
       });
+    },
+    async confirmed(keys) {
+      if (keys.length === 0) return [];
+      const values = await redis.mget(...keys.map(keyOf));
+      return values.map((v) => v === CONFIRMED);
+    },
+    async confirm(keys, ttlMs) {
+      if (keys.length === 0) return;
+      const pipe = redis.pipeline();
+      confirmInTransaction(pipe, prefix, keys, ttlMs);
+      for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
     },
     async release(keys) {
       if (keys.length > 0) await redis.unlink(...keys.map(keyOf));

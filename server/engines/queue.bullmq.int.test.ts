@@ -86,6 +86,7 @@ describe('createBullmqQueue', () => {
     closers.push(() => queue.close());
     const inspect = openEventsQueue(t.client, t.prefix);
     closers.push(() => inspect.close());
+    closers.push(async () => (conn.stream as Socket).resume()); // runs first if an expect failed
     await queue.depth(); // the queue's connection is set up
 
     let resolved = false;

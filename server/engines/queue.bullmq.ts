@@ -6,17 +6,22 @@
  * resolves once `queue.add` for that job has resolved — the rows are then durable in Redis and
  * SDKs may be acked — and rejects if the add failed (nothing of that push was queued).
  * A push is never split across jobs, so a job may exceed `maxJobRows` when one push alone does.
+ * The dedupe ids a push asks to confirm are confirmed in the same MULTI/EXEC as the job add,
+ * and only if the job is then in Redis: a crash can never leave queued events unconfirmed
+ * (a resend would be stored twice) or confirmed events unqueued (a resend would be dropped
+ * as a duplicate of events that were never stored).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Job, type JobsOptions, Queue } from 'bullmq';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { type JobName, type JobPayload, JOB_NAMES, QUEUES } from '../../shared/jobs.ts';
 import { type WriteBatch, batchSize, emptyBatch, mergeInto } from '../../shared/rows.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { EventQueue } from './queue.ts';
+import { dedupeKey } from './dedupe.redis.ts';
+import type { DedupeConfirmation, EventQueue } from './queue.ts';
 
 /** The BullMQ `prefix` for a Livepanel key prefix (`lp:` → `lp:bull`, keys `lp:bull:events:…`). */
 export function bullmqPrefix(prefix: string): string {
@@ -69,7 +74,16 @@ interface Buffer {
   rows: number;
   timer: NodeJS.Timeout;
   waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+  confirms: DedupeConfirmation[];
 }
+
+// Runs right after the job add in the same MULTI: confirms the dedupe ids (KEYS[2..]) only if
+// the job hash (KEYS[1]) exists, i.e. the add worked. ARGV[1]: the confirmation's TTL in ms.
+const CONFIRM_IF_QUEUED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], 'd', 'PX', ARGV[1]) end
+return #KEYS - 1
+`;
 
 /**
  * An EventQueue that queues batches on BullMQ. `depth()` counts JOBS (not rows) in Redis that
@@ -89,6 +103,32 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
   let closed = false;
   const adding = new Set<Promise<void>>();
 
+  /** Adds one job and, in the same transaction, confirms the dedupe ids of its rows. */
+  async function addJob(batchId: string, payload: JobPayload<'events'>, confirms: DedupeConfirmation[]): Promise<void> {
+    const name = JOB_NAMES[QUEUES.events];
+    const jobOpts = { ...jobOptions, jobId: batchId };
+    if (confirms.every((c) => c.ids.length === 0)) {
+      await queue.add(name, payload, jobOpts);
+      return;
+    }
+    const tx = (await queue.getBackend().client).multi();
+    await new Job(queue, name, payload, jobOpts, batchId).addJob(tx); // only queues the add on tx
+    const jobKey = queue.toKey(batchId);
+    for (const c of confirms) {
+      if (c.ids.length === 0) continue;
+      const keys = [jobKey, ...c.ids.map((id) => dedupeKey(opts.prefix, id))];
+      (tx as unknown as ChainableCommander).eval(CONFIRM_IF_QUEUED, keys.length, ...keys, Math.max(1, Math.ceil(c.ttlMs)));
+    }
+    const replies = await tx.exec();
+    if (!replies) throw new Error('events queue: transaction discarded');
+    const [addErr, added] = replies[0]!;
+    if (addErr) throw addErr;
+    if (typeof added === 'number' && added < 0) throw new Error(`events queue: add failed with code ${added}`);
+    const failed = replies.slice(1).find(([err]: [Error | null, unknown]) => err);
+    // The job is queued: the push succeeded. Unconfirmed ids only lapse after their lease.
+    if (failed) opts.log?.error({ err: failed[0], batchId }, 'events queue: job queued but dedupe ids not confirmed');
+  }
+
   /** Queues the current buffer as one job; its waiters settle with the add. */
   function closeBuffer(): void {
     const b = buffer;
@@ -97,9 +137,7 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
     clearTimeout(b.timer);
     const batchId = randomUUID();
     const payload: JobPayload<'events'> = { v: 1, batchId, node, createdAt: Date.now(), rows: b.rows, batch: b.batch };
-    for (const w of b.waiters) w.resolve();
-    const p = queue
-      .add(JOB_NAMES[QUEUES.events], payload, { ...jobOptions, jobId: batchId })
+    const p = addJob(batchId, payload, b.confirms)
       .then(
         () => {
           for (const w of b.waiters) w.resolve();
@@ -119,7 +157,8 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
   }
 
   return {
-    push(batch) {
+    confirmsDedupe: true,
+    push(batch, confirm) {
       const rows = batchSize(batch);
       if (closed) return Promise.reject(new AppError(503, 'shutting_down', 'Server is shutting down'));
       if (rows === 0) return Promise.resolve();
@@ -129,7 +168,8 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
       return new Promise<void>((resolve, reject) => {
         // Keep a push whole: close the buffer first if this push would overflow it.
         if (buffer && buffer.rows + rows > maxJobRows) closeBuffer();
-        if (!buffer) buffer = { batch: emptyBatch(), rows: 0, timer: setTimeout(closeBuffer, lingerMs), waiters: [] };
+        if (!buffer) buffer = { batch: emptyBatch(), rows: 0, timer: setTimeout(closeBuffer, lingerMs), waiters: [], confirms: [] };
+        if (confirm && confirm.ids.length > 0) buffer.confirms.push(confirm);
         mergeInto(buffer.batch, batch);
         buffer.rows += rows;
         buffer.waiters.push({ resolve, reject });

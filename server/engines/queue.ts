@@ -6,9 +6,21 @@
  */
 import type { WriteBatch } from '../../shared/rows.ts';
 
+/** Dedupe ids (see engines/dedupe.ts) whose events a push holds, to confirm once they are durable. */
+export interface DedupeConfirmation {
+  ids: string[];
+  ttlMs: number;
+}
+
 export interface EventQueue {
-  /** Queues rows; resolves when they are durable. */
-  push(batch: WriteBatch): Promise<void>;
+  /**
+   * Queues rows; resolves when they are durable. With `confirm`, a queue whose
+   * `confirmsDedupe` is true confirms those dedupe ids in the same step that makes the rows
+   * durable (atomically); other queues ignore it and the caller confirms after the push.
+   */
+  push(batch: WriteBatch, confirm?: DedupeConfirmation): Promise<void>;
+  /** True if `push` confirms dedupe ids itself (see `push`). */
+  readonly confirmsDedupe?: boolean;
   /** Rows accepted but not yet durable (or not yet written, for the BullMQ queue). */
   depth(): Promise<number>;
   /** Makes everything pushed so far durable, then stops accepting. */

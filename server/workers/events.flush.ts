@@ -54,7 +54,10 @@ export interface EventsFlushWorkerOptions {
   maxRows?: number;
   /** How long a group's first job waits for company. */
   maxWaitMs?: number;
-  /** Jobs held active at once; must exceed the jobs of about two groups (one inserting, one filling). */
+  /**
+   * Jobs held active (and in memory) at once; should exceed the jobs of about two groups (one
+   * inserting, one filling): with 1000-row jobs and maxRows 10k, 20 at least.
+   */
   concurrency?: number;
   /** BullMQ lock duration: a crashed worker's jobs are retried this long (plus a stalled check) after. */
   lockDurationMs?: number;
@@ -99,6 +102,8 @@ interface OpenGroup {
   members: Member[];
   rows: number;
   timer: NodeJS.Timeout;
+  /** maxWaitMs has passed; closes as soon as no insert is running or queued. */
+  due: boolean;
 }
 
 /** Starts the `events` worker; see the module comment. */
@@ -115,18 +120,32 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   let open: OpenGroup | null = null;
   let closing = false;
   let lane: Promise<unknown> = Promise.resolve();
+  let laneTasks = 0;
   const rebuilding = new Map<string, Promise<void>>();
 
-  /** Runs inserts one at a time (new groups and rebuilds alike). */
+  /**
+   * Runs inserts one at a time (new groups and rebuilds alike). While one runs, a due open
+   * group keeps gathering rows (up to maxRows), so slow inserts make bigger ones.
+   */
   function serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = lane.then(fn);
+    laneTasks++;
+    const run = lane.then(fn).finally(() => {
+      laneTasks--;
+      if (laneTasks === 0 && open?.due) closeOpen();
+    });
     lane = run.catch(() => {});
     return run;
   }
 
+  function onTimer(): void {
+    if (!open) return;
+    if (laneTasks === 0 || closing) closeOpen();
+    else open.due = true;
+  }
+
   function add(m: Member): void {
     if (open && open.rows + m.rows > maxRows) closeOpen();
-    if (!open) open = { members: [], rows: 0, timer: setTimeout(closeOpen, maxWaitMs) };
+    if (!open) open = { members: [], rows: 0, timer: setTimeout(onTimer, maxWaitMs), due: false };
     open.members.push(m);
     open.rows += m.rows;
     if (open.rows >= maxRows || closing) closeOpen();
@@ -176,18 +195,15 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   }
 
   /** Settles a job that already belongs to a group: rebuild it exactly, unless written. */
-  function completeGrouped(jobId: string, gid?: string): Promise<void> {
-    const run = async () => {
-      const id = gid ?? (await redis.get(jobGroupKey(jobId)));
-      if (!id) throw new Error(`job ${jobId} lost its group record`);
-      let p = rebuilding.get(id);
-      if (!p) {
-        p = serial(() => rebuild(id)).finally(() => rebuilding.delete(id));
-        rebuilding.set(id, p);
-      }
-      return p;
-    };
-    return run();
+  async function completeGrouped(jobId: string, gid?: string): Promise<void> {
+    const id = gid ?? (await redis.get(jobGroupKey(jobId)));
+    if (!id) throw new Error(`job ${jobId} lost its group record`);
+    let p = rebuilding.get(id);
+    if (!p) {
+      p = serial(() => rebuild(id)).finally(() => rebuilding.delete(id));
+      rebuilding.set(id, p);
+    }
+    return p;
   }
 
   async function rebuild(gid: string): Promise<void> {
@@ -236,7 +252,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
     // need `maxRetriesPerRequest: null`, and closes them; the caller's connection stays as is.
     connection: { ...redis.options, retryStrategy: redis.options.retryStrategy ?? (() => null), maxRetriesPerRequest: null },
     prefix: bullmqPrefix(opts.prefix),
-    concurrency: opts.concurrency ?? 500,
+    concurrency: opts.concurrency ?? 200,
     lockDuration: opts.lockDurationMs ?? 30_000,
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 3,

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { emptyBatch } from '../shared/rows.ts';
+import { createClickhouse } from '../server/store/clickhouse.ts';
+import { makeEvent } from '../server/store/clickhouse.fixtures.ts';
+import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
+import { createWriter } from '../server/store/writer.ts';
+import { createBullmqQueue } from '../server/engines/queue.bullmq.ts';
+import { createEventsFlushWorker } from '../server/workers/events.flush.ts';
+import { createPerEventQueue, createPerEventWorker } from './per-event.ts';
+import { deleteKeys } from '../tests/support/redis.ts';
+
+const mode = process.argv[2] ?? 'batched';
+const N = Number(process.argv[3] ?? 100_000);
+const prefix = `lptest:measure${process.pid}:`;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-measure-'));
+const ch = await createClickhouse({ kind: 'chdb', dir, database: 'lpm' });
+await migrateClickhouse(ch, 'lpm');
+const writer = createWriter(ch);
+let inserts = 0;
+const counting = { write: (b: any, t: string) => { inserts++; return writer.write(b, t); } };
+const r1 = new Redis({ maxRetriesPerRequest: null });
+const r2 = new Redis({ maxRetriesPerRequest: null });
+const per = 50;
+const batches = Array.from({ length: N / per }, (_, k) => { const b = emptyBatch(); for (let i = k * per; i < (k + 1) * per; i++) b.events.push(makeEvent(i)); return b; });
+const queue = mode === 'batched' ? createBullmqQueue({ connection: r1, prefix }) : createPerEventQueue({ connection: r1, prefix });
+let t0 = performance.now();
+// enqueue only
+const inflight = new Set<Promise<void>>();
+for (const b of batches) { const p = queue.push(b).finally(() => inflight.delete(p)); inflight.add(p); if (inflight.size >= 200) await Promise.race(inflight); }
+await Promise.all(inflight);
+const enqMs = performance.now() - t0;
+const jobs = await queue.depth();
+t0 = performance.now();
+let completed = 0;
+const w = mode === 'batched' ? createEventsFlushWorker({ connection: r2, prefix, writer: counting }) : createPerEventWorker({ connection: r2, prefix, writer: counting, concurrency: 50 });
+w.worker.on('completed', () => completed++);
+while ((await queue.depth()) > 0) await new Promise((r) => setTimeout(r, 50));
+const drainMs = performance.now() - t0;
+const rs = await ch.query({ query: 'SELECT count() c FROM events', format: 'JSONEachRow' });
+console.log(JSON.stringify({ mode, N, jobs, enqueueRowsPerSec: Math.round(N / enqMs * 1000), enqueueJobsPerSec: Math.round(jobs / enqMs * 1000), drainRowsPerSec: Math.round(N / drainMs * 1000), drainJobsPerSec: Math.round(completed / drainMs * 1000), inserts, stored: (await rs.json<any>())[0].c }));
+await w.close(); await queue.close();
+await deleteKeys(r1, prefix); r1.disconnect(); r2.disconnect(); await ch.close(); rmSync(dir, { recursive: true, force: true });
