@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type JobName, type JobPayload, JOB_NAMES, QUEUES, parseJobPayload } from '../shared/jobs.ts';
-import { type WriteBatch, emptyBatch } from '../shared/rows.ts';
-import { EVENTS_JOB_OPTIONS, bullmqPrefix } from '../server/engines/queue.bullmq.ts';
+import { bullmqPrefix, EVENTS_JOB_OPTIONS } from '../server/engines/queue.bullmq.ts';
 import type { BatchWriter } from '../server/engines/queue.memory.ts';
 import type { EventQueue } from '../server/engines/queue.ts';
+import { JOB_NAMES, type JobName, type JobPayload, parseJobPayload, QUEUES } from '../shared/jobs.ts';
+import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
 
 type Payload = JobPayload<'events-per-event'>;
 type Name = JobName<'events-per-event'>;

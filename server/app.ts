@@ -94,7 +94,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
       if (has('worker')) {
         const writer = createWriter(ch!, metrics);
-        const flusher = createEventsFlushWorker({ connection: redis, prefix: config.redis.prefix, writer, maxRows: config.flushSize, maxWaitMs: config.flushIntervalMs, metrics, log });
+        const flusher = createEventsFlushWorker({ connection: redis, prefix: config.redis.prefix, writer, maxRows: config.workerFlushSize, maxWaitMs: config.flushIntervalMs, metrics, log });
         cleanups.push(() => flusher.close());
       }
     } else {
@@ -117,7 +117,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
       metrics.registry.metrics().then((text) => send(res, 200, text, {}, metrics.registry.contentType));
     });
-    registerAdminHttp(app, { metadata, adminToken, log });
+    // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
+    registerAdminHttp(app, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
 
     let ws: ReturnType<typeof registerWsIngest> | undefined;
     if (has('ingest')) {
@@ -135,7 +136,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         dedupeTtlMs: config.dedupeTtlMs,
       });
       const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
-      registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, accepting });
+      registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
       ws = registerWsIngest(app, {
         ingest,
         auth,
@@ -144,6 +145,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         metrics,
         ip,
         maxPayloadBytes: config.maxBodyBytes,
+        maxEventBytes: config.maxEventBytes,
         keepAliveMs: config.sessionGraceMs,
         accepting,
       });

@@ -38,12 +38,10 @@ export const EventsJob = z
     rows: z.number().int().nonnegative(),
     batch: WriteBatch,
   })
-  .refine(
-    (j) =>
-      j.rows ===
-      j.batch.events.length + j.batch.sessions.length + j.batch.profiles.length + j.batch.groups.length + j.batch.replays.length,
-    { message: 'rows does not match the batch', path: ['rows'] },
-  );
+  .refine((j) => j.rows === j.batch.events.length + j.batch.sessions.length + j.batch.profiles.length + j.batch.groups.length + j.batch.replays.length, {
+    message: 'rows does not match the batch',
+    path: ['rows'],
+  });
 export type EventsJob = z.infer<typeof EventsJob>;
 
 /** The payload schema of each queue. */

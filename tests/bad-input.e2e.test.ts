@@ -5,7 +5,7 @@
  * batch beside invalid ones — are stored. Also CORS, bots, clock skew and server-side events.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROME_UA, GOOGLEBOT_UA, type RawResponse, type Reader, admin, chMs, post, reader } from './support/e2e.ts';
+import { admin, CHROME_UA, chMs, GOOGLEBOT_UA, post, type RawResponse, type Reader, reader } from './support/e2e.ts';
 import { startTestServer, type TestServer } from './support/livepanel.ts';
 
 let server: TestServer;
@@ -64,8 +64,24 @@ describe('each bad request answers its status, code and message, and stores noth
     ['malformed JSON', 'track', '{"type":"track","payload":{"name":"bad"', undefined, 400, 'invalid_json', 'Body is not valid JSON'],
     ['malformed JSON', 'batch', '{"events":[', undefined, 400, 'invalid_json', 'Body is not valid JSON'],
     ['empty body', 'track', '', undefined, 400, 'invalid_json', 'Body is not valid JSON'],
-    ['invalid UTF-8', 'track', Buffer.from('{"type":"track","payload":{"name":"bad\xff"}}', 'latin1'), undefined, 400, 'invalid_utf8', 'Body is not valid UTF-8'],
-    ['invalid UTF-8', 'batch', Buffer.from('{"events":[{"type":"track","payload":{"name":"bad\xfe"}}]}', 'latin1'), undefined, 400, 'invalid_utf8', 'Body is not valid UTF-8'],
+    [
+      'invalid UTF-8',
+      'track',
+      Buffer.from('{"type":"track","payload":{"name":"bad\xff"}}', 'latin1'),
+      undefined,
+      400,
+      'invalid_utf8',
+      'Body is not valid UTF-8',
+    ],
+    [
+      'invalid UTF-8',
+      'batch',
+      Buffer.from('{"events":[{"type":"track","payload":{"name":"bad\xfe"}}]}', 'latin1'),
+      undefined,
+      400,
+      'invalid_utf8',
+      'Body is not valid UTF-8',
+    ],
     ['wrong types', 'track', { type: 'track', payload: { name: 42, properties: 'x' } }, undefined, 400, 'invalid_event', invalidEvent],
     ['missing name', 'track', { type: 'track', payload: { properties: { a: 1 } } }, undefined, 400, 'invalid_event', invalidEvent],
     ['missing payload', 'track', { type: 'track' }, undefined, 400, 'invalid_event', invalidEvent],
@@ -74,27 +90,141 @@ describe('each bad request answers its status, code and message, and stores noth
     ['JSON null', 'track', 'null', undefined, 400, 'invalid_event', invalidEvent],
     ['events not a list', 'batch', { events: 'bad' }, undefined, 400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events'],
     ['no events', 'batch', { events: [] }, undefined, 400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events'],
-    ['1001 events', 'batch', { events: Array.from({ length: 1001 }, () => ev('bad')) }, undefined, 400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events'],
+    [
+      '1001 events',
+      'batch',
+      { events: Array.from({ length: 1001 }, () => ev('bad')) },
+      undefined,
+      400,
+      'invalid_body',
+      'Expected {"events":[…]} with 1 to 1000 events',
+    ],
     ['too deep', 'track', ev('bad', deepProps(9)), undefined, 400, 'too_deep', 'Properties nest deeper than 8 levels (at "n.n.n.n.n.n.n.n")'],
     ['too many properties', 'track', ev('bad', manyProps(501)), undefined, 400, 'too_many_properties', 'More than 500 properties once flattened'],
     ['no client id', 'track', ev('bad'), { 'user-agent': CHROME_UA }, 401, 'missing_client_id', 'Send the client id in the openpanel-client-id header'],
-    ['no client id', 'batch', { events: [ev('bad')] }, { 'user-agent': CHROME_UA }, 401, 'missing_client_id', 'Send the client id in the openpanel-client-id header'],
+    [
+      'no client id',
+      'batch',
+      { events: [ev('bad')] },
+      { 'user-agent': CHROME_UA },
+      401,
+      'missing_client_id',
+      'Send the client id in the openpanel-client-id header',
+    ],
     ['unknown client id', 'track', ev('bad'), { 'openpanel-client-id': '0b7e3c1a-5d2f-4e8b-9a6c-1f2e3d4c5b6a' }, 401, 'unknown_client', 'Unknown client id'],
-    ['unknown client id', 'batch', { events: [ev('bad')] }, { 'openpanel-client-id': '0b7e3c1a-5d2f-4e8b-9a6c-1f2e3d4c5b6a' }, 401, 'unknown_client', 'Unknown client id'],
+    [
+      'unknown client id',
+      'batch',
+      { events: [ev('bad')] },
+      { 'openpanel-client-id': '0b7e3c1a-5d2f-4e8b-9a6c-1f2e3d4c5b6a' },
+      401,
+      'unknown_client',
+      'Unknown client id',
+    ],
     ['non-UUID client id', 'track', ev('bad'), { 'openpanel-client-id': 'my-client' }, 401, 'unknown_client', 'Unknown client id'],
-    ['disabled client', 'track', ev('bad'), { 'openpanel-client-id': disabled.clientId, 'openpanel-client-secret': disabled.clientSecret }, 401, 'client_disabled', 'This client is disabled'],
-    ['disabled client', 'batch', { events: [ev('bad')] }, { 'openpanel-client-id': disabled.clientId, origin: 'https://example.com' }, 401, 'client_disabled', 'This client is disabled'],
-    ['wrong origin', 'track', ev('bad'), { 'openpanel-client-id': project.clientId, origin: 'https://evil.example.org', 'user-agent': CHROME_UA }, 401, 'origin_not_allowed', 'Origin https://evil.example.org is not allowed for this client'],
-    ['no origin, no secret', 'track', ev('bad'), { 'openpanel-client-id': project.clientId, 'user-agent': CHROME_UA }, 401, 'origin_not_allowed', 'Origin (none) is not allowed for this client'],
-    ['secret required', 'track', ev('bad'), { 'openpanel-client-id': noOrigins.clientId, origin: 'https://example.com', 'user-agent': CHROME_UA }, 401, 'secret_required', 'This client has no allowed origins: send its secret'],
-    ['bad secret', 'track', ev('bad'), { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': 'sec_guess' }, 401, 'bad_secret', 'Client secret does not match'],
-    ['bad secret', 'batch', { events: [ev('bad')] }, { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': 'sec_guess' }, 401, 'bad_secret', 'Client secret does not match'],
-    ['bad secret in the body', 'track', { ...ev('bad'), clientId: project.clientId, clientSecret: 'sec_guess' }, { 'user-agent': CHROME_UA }, 401, 'bad_secret', 'Client secret does not match'],
+    [
+      'disabled client',
+      'track',
+      ev('bad'),
+      { 'openpanel-client-id': disabled.clientId, 'openpanel-client-secret': disabled.clientSecret },
+      401,
+      'client_disabled',
+      'This client is disabled',
+    ],
+    [
+      'disabled client',
+      'batch',
+      { events: [ev('bad')] },
+      { 'openpanel-client-id': disabled.clientId, origin: 'https://example.com' },
+      401,
+      'client_disabled',
+      'This client is disabled',
+    ],
+    [
+      'wrong origin',
+      'track',
+      ev('bad'),
+      { 'openpanel-client-id': project.clientId, origin: 'https://evil.example.org', 'user-agent': CHROME_UA },
+      401,
+      'origin_not_allowed',
+      'Origin https://evil.example.org is not allowed for this client',
+    ],
+    [
+      'no origin, no secret',
+      'track',
+      ev('bad'),
+      { 'openpanel-client-id': project.clientId, 'user-agent': CHROME_UA },
+      401,
+      'origin_not_allowed',
+      'Origin (none) is not allowed for this client',
+    ],
+    [
+      'secret required',
+      'track',
+      ev('bad'),
+      { 'openpanel-client-id': noOrigins.clientId, origin: 'https://example.com', 'user-agent': CHROME_UA },
+      401,
+      'secret_required',
+      'This client has no allowed origins: send its secret',
+    ],
+    [
+      'bad secret',
+      'track',
+      ev('bad'),
+      { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': 'sec_guess' },
+      401,
+      'bad_secret',
+      'Client secret does not match',
+    ],
+    [
+      'bad secret',
+      'batch',
+      { events: [ev('bad')] },
+      { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': 'sec_guess' },
+      401,
+      'bad_secret',
+      'Client secret does not match',
+    ],
+    [
+      'bad secret in the body',
+      'track',
+      { ...ev('bad'), clientId: project.clientId, clientSecret: 'sec_guess' },
+      { 'user-agent': CHROME_UA },
+      401,
+      'bad_secret',
+      'Client secret does not match',
+    ],
     // 401 rather than 403: OpenPanel's SDK retries every status but 401 three times.
-    ['read client writing', 'track', ev('bad'), { 'openpanel-client-id': readOnly.clientId, 'openpanel-client-secret': readOnly.clientSecret }, 401, 'forbidden', 'A read client cannot send events'],
-    ['read client writing', 'batch', { events: [ev('bad')] }, { 'openpanel-client-id': readOnly.clientId, 'openpanel-client-secret': readOnly.clientSecret }, 401, 'forbidden', 'A read client cannot send events'],
+    [
+      'read client writing',
+      'track',
+      ev('bad'),
+      { 'openpanel-client-id': readOnly.clientId, 'openpanel-client-secret': readOnly.clientSecret },
+      401,
+      'forbidden',
+      'A read client cannot send events',
+    ],
+    [
+      'read client writing',
+      'batch',
+      { events: [ev('bad')] },
+      { 'openpanel-client-id': readOnly.clientId, 'openpanel-client-secret': readOnly.clientSecret },
+      401,
+      'forbidden',
+      'A read client cannot send events',
+    ],
+    // MAX_EVENT_BYTES (64 KiB): one event over it is refused even though the body limit is 1 MiB.
+    ['event over MAX_EVENT_BYTES', 'track', ev('bad', { blob: 'x'.repeat(70_000) }), undefined, 413, 'payload_too_large', 'Event larger than 65536 bytes'],
     ['oversized body', 'track', ev('bad', { blob: 'x'.repeat(1024 * 1024) }), undefined, 413, 'payload_too_large', 'Body larger than 1048576 bytes'],
-    ['oversized body', 'batch', { events: [ev('bad', { blob: 'x'.repeat(1024 * 1024) })] }, undefined, 413, 'payload_too_large', 'Body larger than 1048576 bytes'],
+    [
+      'oversized body',
+      'batch',
+      { events: [ev('bad', { blob: 'x'.repeat(1024 * 1024) })] },
+      undefined,
+      413,
+      'payload_too_large',
+      'Body larger than 1048576 bytes',
+    ],
   ];
 
   it('answers every case, while valid events sent at the same time are all stored', async () => {
@@ -152,6 +282,7 @@ describe('/batch with valid and invalid events side by side', () => {
           { id: 'b-7', ...ev('bad_bot', { __userAgent: GOOGLEBOT_UA }) },
           { id: 'b-8', type: 'identify', payload: { profileId: 'batch-user', firstName: 'Bo' } },
           'not an event',
+          { id: 'b-10', ...ev('bad', { blob: 'x'.repeat(70_000) }) },
         ],
       },
       secret,
@@ -166,6 +297,7 @@ describe('/batch with valid and invalid events side by side', () => {
         { index: 5, code: 'too_many_properties', message: 'More than 500 properties once flattened' },
         { index: 6, code: 'invalid_event', message: 'Event id must be a string of 1 to 64 characters' },
         { index: 9, code: 'invalid_event', message: 'Event does not match the protocol' },
+        { index: 10, code: 'payload_too_large', message: 'Event larger than 65536 bytes' },
       ],
       dropped: [{ index: 7, reason: 'bot' }],
     });
@@ -205,7 +337,9 @@ describe('CORS', () => {
 
     const b = await fetch(batch, { method: 'OPTIONS', headers: { origin: 'https://example.com', 'access-control-request-method': 'POST' } });
     expect(b.status).toBe(204);
-    expect(b.headers.get('access-control-allow-headers')).toBe('content-type, openpanel-client-id, openpanel-client-secret, openpanel-sdk-name, openpanel-sdk-version');
+    expect(b.headers.get('access-control-allow-headers')).toBe(
+      'content-type, openpanel-client-id, openpanel-client-secret, openpanel-sdk-name, openpanel-sdk-version',
+    );
   });
 
   it('puts Access-Control-Allow-Origin on successes and on refusals', async () => {
@@ -256,6 +390,15 @@ describe('bots, clocks and server-side events', () => {
     expect(at('clock_skewed')).toBe(slightlyAhead.getTime());
   });
 
+  it('ignores __ip and __userAgent from a browser client: only the secret may say who the visitor is', async () => {
+    const browser = { 'openpanel-client-id': project.clientId, origin: 'https://example.com', 'user-agent': CHROME_UA };
+    const r = await post(track, ev('good_forged', { __ip: '8.8.8.8', __userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)' }), browser);
+    expect(r.status).toBe(200);
+    const e = (await read.events(200)).find((x) => x.name === 'good_forged')!;
+    // 127.0.0.1 is not public: no place. The request's own agent: Chrome on Windows.
+    expect(e).toMatchObject({ country: '', city: '', latitude: null, os: 'Windows', browser: 'Chrome', properties: {} });
+  });
+
   it('gives server-side events (a bare `node` agent) no session', async () => {
     const server_ = { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': project.clientSecret, 'user-agent': 'node' };
     const r = await post(track, { type: 'track', payload: { name: 'server_job', profileId: 'srv-user', properties: { job: 'nightly' } } }, server_);
@@ -269,6 +412,36 @@ describe('bots, clocks and server-side events', () => {
       expect(e).toMatchObject({ session_id: '', device: 'server', os: '', browser: '', country: '', city: '', latitude: null });
     }
     expect(events.find((e) => e.profile_id === 'srv-user')?.device_id).toBe('srv-user');
+  });
+});
+
+describe('credentials in the body', () => {
+  it('accepts clientId and clientSecret in the body, as some OpenPanel setups send them', async () => {
+    const r = await post(track, { ...ev('good_body_auth'), clientId: project.clientId, clientSecret: project.clientSecret }, { 'user-agent': CHROME_UA });
+    expect(r.status).toBe(200);
+    expect(await read.count('good_body_auth')).toBe(1);
+  });
+});
+
+describe('read API refusals', () => {
+  it('answers each refusal with its status and code', async () => {
+    const writer = await server.createClient(project.projectId, 'write', ['https://example.com']);
+    const other = await server.createProject('Other', 'other.example.com');
+    const get = async (path: string, headers: Record<string, string>) => {
+      const res = await fetch(`${server.url}/api/v1/projects/${project.projectId}${path}`, { headers });
+      return { status: res.status, body: await res.json() };
+    };
+    const creds = (c: { clientId: string; clientSecret: string }) => ({ 'openpanel-client-id': c.clientId, 'openpanel-client-secret': c.clientSecret });
+    expect(await get('/events/count', { 'openpanel-client-id': project.clientId })).toEqual({
+      status: 401,
+      body: error('bad_secret', 'Reading needs the client id and secret'),
+    });
+    expect(await get('/events/count', creds(writer))).toEqual({ status: 403, body: error('forbidden', 'A write client cannot read') });
+    expect(await get('/events/count', creds(other))).toEqual({ status: 403, body: error('forbidden', 'This client belongs to another project') });
+    expect(await get('/events?limit=0', creds(project))).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
+    expect(await get('/events/count?distinct=name', creds(project))).toMatchObject({ status: 400, body: { error: { code: 'invalid_body' } } });
+    expect(await get('/profiles/%E0%A4%A', creds(project))).toEqual({ status: 400, body: error('invalid_body', 'Malformed percent-escape in the path') });
+    expect(await get('/groups/none', creds(project))).toEqual({ status: 404, body: error('not_found', 'No group "none" in this project') });
   });
 });
 
@@ -287,6 +460,8 @@ describe('after all of it', () => {
       clock_past: 1,
       clock_skewed: 1,
       server_job: 2,
+      good_body_auth: 1,
+      good_forged: 1,
     });
     const r = await post(track, ev('still_serving'), secret);
     expect(r.status).toBe(200);

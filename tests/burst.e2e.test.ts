@@ -87,7 +87,11 @@ async function httpBurst(): Promise<{ acked: number; statuses: Record<number, nu
 async function wsBurst(): Promise<{ accepted: number; acks: number; notAcked: unknown[] }> {
   const totals = await Promise.all(
     Array.from({ length: SOCKETS }, async (_, s) => {
-      const ws = await openWs(server.url, { clientId: project.clientId, deviceId: `burst-device-${s}` }, { origin: 'https://example.com', 'user-agent': CHROME_UA });
+      const ws = await openWs(
+        server.url,
+        { clientId: project.clientId, deviceId: `burst-device-${s}` },
+        { origin: 'https://example.com', 'user-agent': CHROME_UA },
+      );
       for (let b = 0; b < BATCHES_PER_SOCKET; b++) {
         const events = Array.from({ length: EVENTS_PER_BATCH }, (_, e) => ({
           id: `s${s}-b${b}-e${e}`,

@@ -14,7 +14,8 @@ import { startTestServer, type TestServer } from './support/livepanel.ts';
 // What the bundled DB-IP City Lite database says for 8.8.8.8 (looked up with server/ingest/geoip.ts).
 const IP = '8.8.8.8';
 const GEO = { country: 'US', region: 'California', city: 'Mountain View', latitude: 37.422, longitude: -122.085 };
-const PAGE = 'https://www.shop.example.com/products/shoes?utm_source=newsletter&utm_medium=email&utm_campaign=spring&utm_term=running&utm_content=hero&sku=42#reviews';
+const PAGE =
+  'https://www.shop.example.com/products/shoes?utm_source=newsletter&utm_medium=email&utm_campaign=spring&utm_term=running&utm_content=hero&sku=42#reviews';
 
 let server: TestServer;
 let read: Reader;

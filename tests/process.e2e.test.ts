@@ -38,7 +38,9 @@ function run(script: string, args: string[], env: Record<string, string>): Proc 
   child.stderr!.on('data', (c) => {
     err += c;
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
@@ -70,14 +72,18 @@ async function ready(p: Proc): Promise<void> {
   p.exited.then(() => {
     exited = true;
   });
-  await waitUntil(async () => {
-    if (exited) throw new Error(`server exited during start-up:\n${p.stdout()}\n${p.stderr()}`);
-    try {
-      return (await fetch(`${base}/healthz`)).status === 200 && p.stdout().includes('  projects   ');
-    } catch {
-      return false;
-    }
-  }, 60_000, 100);
+  await waitUntil(
+    async () => {
+      if (exited) throw new Error(`server exited during start-up:\n${p.stdout()}\n${p.stderr()}`);
+      try {
+        return (await fetch(`${base}/healthz`)).status === 200 && p.stdout().includes('  projects   ');
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    100,
+  );
 }
 
 async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -138,7 +144,11 @@ describe('livepanel as a process', () => {
     expect(project.clientId).toMatch(/^[0-9a-f-]{36}$/);
     expect(project.clientSecret).toMatch(/^sec_[\w-]{43}$/);
     // The server knows the new client at once: the CLI wrote through it, not beside it.
-    const r = await post(`${base}/track`, { type: 'track', payload: { name: 'proc_first' } }, { 'openpanel-client-id': project.clientId, origin: 'https://proc.example.com', 'user-agent': CHROME_UA });
+    const r = await post(
+      `${base}/track`,
+      { type: 'track', payload: { name: 'proc_first' } },
+      { 'openpanel-client-id': project.clientId, origin: 'https://proc.example.com', 'user-agent': CHROME_UA },
+    );
     expect(r.status).toBe(200);
 
     // disable-client through the server too: the client is refused from then on.
@@ -147,8 +157,15 @@ describe('livepanel as a process', () => {
     const client = JSON.parse(extra.stdout) as { clientId: string; clientSecret: string };
     const disabled = await cli('disable-client', '--client', client.clientId);
     expect({ code: disabled.code, out: JSON.parse(disabled.stdout) }).toEqual({ code: 0, out: { clientId: client.clientId, disabled: true } });
-    const refused = await post(`${base}/track`, { type: 'track', payload: { name: 'proc_disabled' } }, { 'openpanel-client-id': client.clientId, 'openpanel-client-secret': client.clientSecret });
-    expect({ status: refused.status, body: refused.json }).toEqual({ status: 401, body: { error: { code: 'client_disabled', message: 'This client is disabled' } } });
+    const refused = await post(
+      `${base}/track`,
+      { type: 'track', payload: { name: 'proc_disabled' } },
+      { 'openpanel-client-id': client.clientId, 'openpanel-client-secret': client.clientSecret },
+    );
+    expect({ status: refused.status, body: refused.json }).toEqual({
+      status: 401,
+      body: { error: { code: 'client_disabled', message: 'This client is disabled' } },
+    });
 
     const listed = await cli('list-projects');
     expect(listed.code).toBe(0);

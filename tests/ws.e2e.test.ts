@@ -10,12 +10,12 @@ import { loadConfig } from '../server/config.ts';
 import { silentLogger } from '../server/log.ts';
 import { CHROME_UA, type Reader, reader } from './support/e2e.ts';
 import { startTestServer, type TestServer } from './support/livepanel.ts';
-import { WsClient, connectWs, openWs } from './support/ws-client.ts';
+import { connectWs, openWs, WsClient } from './support/ws-client.ts';
 
 let server: TestServer;
 let project: { projectId: string; clientId: string; clientSecret: string };
 let read: Reader;
-let sockets: WsClient[] = [];
+const sockets: WsClient[] = [];
 
 /** Server-SDK style: client id in the query, secret in a header, a browser agent forwarded. */
 async function secretSocket(extra: Record<string, string> = {}): Promise<WsClient> {
@@ -138,6 +138,7 @@ describe('batches', () => {
       track('m-4', 'ws_mixed', deep),
       { id: 'm-5', type: 'alias', payload: { profileId: 'a', alias: 'b' } },
       track('m-6', 'ws_mixed', { ok: true }),
+      track('m-7', 'ws_mixed', { blob: 'x'.repeat(70_000) }), // over MAX_EVENT_BYTES
     ]);
     expect(ack).toMatchObject({ type: 'ack', seq: 7, accepted: 3, dropped: [] });
     if (ack.type !== 'ack') throw new Error('not an ack');
@@ -146,10 +147,33 @@ describe('batches', () => {
       [3, 'invalid_event'],
       [4, 'too_deep'],
       [5, 'invalid_event'],
+      [7, 'payload_too_large'],
     ]);
     expect(ack.rejected[1]!.message).toBe('Event id must be a string of 1 to 64 characters');
     expect(ack.rejected[2]!.message).toBe('Properties nest deeper than 8 levels (at "d.d.d.d.d.d.d.d")');
     expect(await read.count('ws_mixed')).toBe(3);
+
+    // A rejected event was not stored, so its id is free: the corrected resend is accepted.
+    expect(await ws.batch(8, [track('m-4', 'ws_mixed', { fixed: true }), track('m-0', 'ws_mixed')])).toEqual({
+      type: 'ack',
+      seq: 8,
+      accepted: 1,
+      rejected: [],
+      dropped: [{ index: 1, reason: 'duplicate' }],
+    });
+    expect(await read.count('ws_mixed')).toBe(4);
+  });
+
+  it('stores an id repeated within one batch once', async () => {
+    const ws = await secretSocket();
+    expect(await ws.batch(1, [track('twice', 'ws_twice'), track('once', 'ws_twice'), track('twice', 'ws_twice')])).toEqual({
+      type: 'ack',
+      seq: 1,
+      accepted: 2,
+      rejected: [],
+      dropped: [{ index: 2, reason: 'duplicate' }],
+    });
+    expect(await read.countDistinct('ws_twice')).toEqual({ count: 2, distinct: 2 });
   });
 });
 
@@ -211,7 +235,7 @@ describe('heartbeat', () => {
   });
 });
 
-describe('drain (last: it stops the file\'s server)', () => {
+describe("drain (last: it stops the file's server)", () => {
   it('acks the in-flight batch, refuses new ones, closes with 1012, and the rows are stored', async () => {
     // chDB allows one data folder per process: stop the shared server and reopen its folder
     // with a slow flush, so the batch is surely in flight when stop() is called.

@@ -5,11 +5,11 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type TestRedis, createTestRedis } from '../../tests/support/redis.ts';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
-import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
+import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
+import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { createWriter } from '../store/writer.ts';
 import { createEventsFlushWorker } from '../workers/events.flush.ts';
 import { createBullmqQueue, openEventsQueue } from './queue.bullmq.ts';
@@ -132,7 +132,14 @@ describe('createBullmqQueue', () => {
         return writer.write(batch, token);
       },
     };
-    const flush = createEventsFlushWorker({ connection: await t.connect(), prefix: t.prefix, writer: counting, maxRows: 5000, maxWaitMs: 300, concurrency: 300 });
+    const flush = createEventsFlushWorker({
+      connection: await t.connect(),
+      prefix: t.prefix,
+      writer: counting,
+      maxRows: 5000,
+      maxWaitMs: 300,
+      concurrency: 300,
+    });
     closers.push(() => flush.close());
     const queue = createBullmqQueue({ connection: t.client, prefix: t.prefix, maxJobRows: 100, lingerMs: 10 });
     closers.push(() => queue.close());

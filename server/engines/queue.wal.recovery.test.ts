@@ -17,10 +17,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function open(dir: string, writer: FakeClickhouse, over: Partial<WalQueueOptions> = {}): Promise<WalQueue> {
+/** Opens a queue on `dir`; `crashes`: its writer hangs on purpose, so it is abandoned, not closed. */
+async function open(dir: string, writer: FakeClickhouse, over: Partial<WalQueueOptions> & { crashes?: boolean } = {}): Promise<WalQueue> {
   const q = await createWalQueue({ dir, writer, flushSize: 1000, flushIntervalMs: 60_000, retryBaseMs: 5, ...over });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  cleanups.push(() => q.close().catch(() => {}));
+  if (!over.crashes) cleanups.push(() => q.close().catch(() => {}));
   return q;
 }
 
@@ -98,23 +99,24 @@ describe('WAL recovery', () => {
     const dir = tempDir('lp-wal-');
     const shared = new FakeClickhouse();
     const crashed = new FakeClickhouse(shared);
-    let snap = '';
-    // The write reaches ClickHouse, then the process dies before recording the commit.
+    // The write reaches ClickHouse, then the process hangs (and is killed) before the commit.
     crashed.before = (call) => {
       shared.tokens.add(call.token);
       for (const id of call.ids) shared.rows.set(id, (shared.rows.get(id) ?? 0) + 1);
-      snap = crashSnapshot(dir);
       return new Promise<void>(() => {});
     };
-    const first = await open(dir, crashed, { flushSize: 8 });
-    await pushEach(first, 0, 20);
-    while (!snap) await new Promise((r) => setTimeout(r, 5));
+    const first = await open(dir, crashed, { flushSize: 8, crashes: true });
+    await pushEach(first, 0, 8);
+    while (crashed.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await pushEach(first, 8, 12); // same segment, after the chunk in flight
     const ch = new FakeClickhouse(shared);
-    const q = await open(snap, ch, { flushSize: 8 });
+    // A larger flushSize would cut the log [0, 20) now; only the intent keeps [0, 8) and its token.
+    const q = await open(crashSnapshot(dir), ch, { flushSize: 100 });
     await q.applied();
     expect(ch.calls[0]!.token).toBe(crashed.calls[0]!.token);
     expect(ch.calls[0]!.ids).toEqual(crashed.calls[0]!.ids);
     expect(ch.calls[0]!.stored).toBe(false); // ClickHouse dropped the repeat
+    expect(ch.calls.slice(1).flatMap((c) => c.ids)).toEqual(ids(8, 12));
     expect(shared.rows.size).toBe(20);
     expect([...shared.rows.values()].every((n) => n === 1)).toBe(true);
   });
@@ -122,22 +124,17 @@ describe('WAL recovery', () => {
   it('re-applies an intent whose write never landed, with the same token, before anything else', async () => {
     const dir = tempDir('lp-wal-');
     const crashed = new FakeClickhouse();
-    let snap = '';
-    crashed.before = () => {
-      snap = crashSnapshot(dir);
-      return new Promise<void>(() => {});
-    };
-    const first = await open(dir, crashed, { flushSize: 4 });
-    await pushEach(first, 0, 3); // a chunk of 3 (cut by time below), then 6 more after it
-    await first.applied().catch(() => {}); // never resolves; only starts the chunk
-    while (!snap) await new Promise((r) => setTimeout(r, 5));
+    crashed.before = () => new Promise<void>(() => {});
+    const first = await open(dir, crashed, { flushSize: 4, crashes: true });
+    await pushEach(first, 0, 3);
+    void first.applied(); // never resolves (the write hangs); starts a chunk of 3 now
+    while (crashed.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await pushEach(first, 3, 6);
     const ch = new FakeClickhouse();
-    // A different flushSize would cut the log differently; the intent still wins.
-    const q = await open(snap, ch, { flushSize: 100 });
-    await q.push(eventsBatch(3, 6));
+    const q = await open(crashSnapshot(dir), ch, { flushSize: 100 });
     await q.applied();
-    expect(ch.calls[0]!.token).toBe(crashed.calls[0]!.token);
-    expect(ch.calls[0]!.ids).toEqual(ids(0, 3));
+    expect(ch.calls.map((c) => c.token)[0]).toBe(crashed.calls[0]!.token);
+    expect(ch.calls.map((c) => c.ids)).toEqual([ids(0, 3), ids(3, 6)]);
     expect(ch.rows.size).toBe(9);
   });
 

@@ -20,9 +20,14 @@ export interface HttpIngestDeps {
   log: Logger;
   ip: ClientIpOptions;
   maxBodyBytes: number;
+  /** Largest single event, as JSON (MAX_EVENT_BYTES); default DEFAULT_MAX_EVENT_BYTES. */
+  maxEventBytes?: number;
   /** False while starting or draining: answer 503 so clients retry elsewhere. */
   accepting: () => boolean;
 }
+
+/** MAX_EVENT_BYTES's default: the largest single event, as JSON. */
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
 
 const ALLOW_HEADERS = 'content-type, openpanel-client-id, openpanel-client-secret, openpanel-sdk-name, openpanel-sdk-version';
 
@@ -32,6 +37,7 @@ export function corsHeaders(req: RequestSnapshot): Record<string, string> {
 }
 
 export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): void {
+  const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const preflight = (res: Parameters<Parameters<TemplatedApp['options']>[1]>[0], req: Parameters<Parameters<TemplatedApp['options']>[1]>[1]) => {
     const origin = req.getHeader('origin');
     const asked = req.getHeader('access-control-request-headers');
@@ -52,7 +58,9 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): voi
     const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
     const cors = corsHeaders(req);
     if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
-    const body = parseJson(await raw) as Record<string, unknown> | null;
+    const bytes = await raw;
+    if (bytes.length > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
+    const body = parseJson(bytes) as Record<string, unknown> | null;
     const caller = await deps.auth.forIngest(credentials(req, body));
     const [result] = await deps.ingest.accept(caller, requestInfo(req, deps.ip), [{ body }], 'track');
     if (!result) throw new AppError(500, 'internal', 'No result');
@@ -65,11 +73,12 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): voi
     const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
     const cors = corsHeaders(req);
     if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
-    const json = parseJson(await raw) as Record<string, unknown> | null;
+    const bytes = await raw;
+    const json = parseJson(bytes) as Record<string, unknown> | null;
     const parsed = BatchBody.safeParse(json);
     if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
     const caller = await deps.auth.forIngest(credentials(req, json));
-    const { items, invalid } = toItems(parsed.data.events);
+    const { items, invalid } = toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes });
     const results = await deps.ingest.accept(caller, requestInfo(req, deps.ip), items.map((x) => x.item), 'batch');
     const out = summarize(results, items.map((x) => x.index), invalid);
     const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
@@ -97,16 +106,28 @@ export function requestInfo(req: RequestSnapshot, ip: ClientIpOptions): RequestI
   };
 }
 
-type Rejected = { index: number; id?: string; code: 'invalid_event'; message: string };
+type Rejected = { index: number; id?: string; code: 'invalid_event' | 'payload_too_large'; message: string };
 
-/** Splits raw batch elements into ingest items, rejecting those whose client id is malformed. */
-export function toItems(events: unknown[]): { items: Array<{ index: number; item: IngestItem }>; invalid: Rejected[] } {
+/**
+ * Splits raw batch elements into ingest items, rejecting those whose client id is malformed
+ * and those larger than `maxEventBytes` as JSON. Sizes are measured only when the whole batch
+ * (`bytes`) is larger than one event may be: the usual batch costs nothing extra.
+ */
+export function toItems(
+  events: unknown[],
+  limit: { bytes: number; maxEventBytes: number },
+): { items: Array<{ index: number; item: IngestItem }>; invalid: Rejected[] } {
   const items: Array<{ index: number; item: IngestItem }> = [];
   const invalid: Rejected[] = [];
+  const measure = limit.bytes > limit.maxEventBytes;
   events.forEach((e, index) => {
     const id = e && typeof e === 'object' ? (e as { id?: unknown }).id : undefined;
     if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 64)) {
       invalid.push({ index, code: 'invalid_event', message: 'Event id must be a string of 1 to 64 characters' });
+      return;
+    }
+    if (measure && Buffer.byteLength(JSON.stringify(e) ?? '') > limit.maxEventBytes) {
+      invalid.push({ index, code: 'payload_too_large', message: `Event larger than ${limit.maxEventBytes} bytes` });
       return;
     }
     items.push({ index, item: { body: e, clientEventId: id as string | undefined } });

@@ -40,12 +40,19 @@ export interface IngestDeps {
   metrics?: Metrics;
   /** How long a client event id is remembered (a resend after this is stored again). */
   dedupeTtlMs?: number;
+  /**
+   * How long a claimed, not yet confirmed client event id holds off other requests with that
+   * id (default 10 s). Past it the claimer is presumed dead (killed between claim and queue)
+   * and a resend is stored. Must exceed the time from claim to durable push.
+   */
+  dedupeLeaseMs?: number;
 }
 
 export type Ingest = ReturnType<typeof createIngest>;
 
 export function createIngest(deps: IngestDeps) {
   const dedupeTtl = deps.dedupeTtlMs ?? 3_600_000;
+  const dedupeLease = Math.min(deps.dedupeLeaseMs ?? 10_000, dedupeTtl);
 
   function rejected(err: unknown): ItemResult {
     if (err instanceof AppError) return { status: 'rejected', code: err.code, message: err.message, issues: err.issues };
@@ -79,33 +86,58 @@ export function createIngest(deps: IngestDeps) {
       else drafts.push({ i, draft: out });
     }
 
-    // Drop repeats of client event ids before they touch sessions.
+    // Drop repeats of client event ids before they touch sessions. An id is claimed for a short
+    // lease while its events are stored and confirmed once they are durable; only a confirmed
+    // id (or one repeated within this call) is a duplicate. An id another request has claimed
+    // but not confirmed may still fail or belong to a node that died: the client must retry.
     const keyed = drafts.filter((d) => d.draft.clientEventId);
     const keys = keyed.map((d) => `${caller.projectId}:${d.draft.clientEventId}`);
-    const fresh = keys.length ? await deps.dedupe.claim(keys, dedupeTtl) : [];
+    const fresh = keys.length ? await deps.dedupe.claim(keys, dedupeLease) : [];
+    const claimedHere = new Set(keys.filter((_, k) => fresh[k]));
+    const claimedByOthers = [...new Set(keys.filter((key, k) => !fresh[k] && !claimedHere.has(key)))];
+    if (claimedByOthers.length > 0) {
+      const confirmed = await deps.dedupe.confirmed(claimedByOthers).catch(async (err) => {
+        await deps.dedupe.release([...claimedHere]).catch(() => {});
+        throw err;
+      });
+      if (confirmed.some((c) => !c)) {
+        await deps.dedupe.release([...claimedHere]).catch(() => {});
+        throw new AppError(503, 'overloaded', 'Events with these ids are still being stored by another request; resend the batch in a few seconds');
+      }
+    }
     const duplicates = new Set(keyed.filter((_, k) => !fresh[k]).map((d) => d.i));
-    const claimed = keys.filter((_, k) => fresh[k]);
+    const keyOf = new Map(keyed.map((d, k) => [d.i, keys[k]!]));
 
     const batch: WriteBatch = emptyBatch();
+    const stored: string[] = [];
+    const notStored: string[] = [];
     try {
       for (const { i, draft } of drafts) {
         if (duplicates.has(i)) {
           results[i] = { status: 'dropped', reason: 'duplicate', deviceId: draft.row.device_id, sessionId: '' };
           continue;
         }
+        const key = keyOf.get(i);
         try {
           const d = (await deps.session.run(draft)) as Draft;
           await toRows(d, batch, deps.sessions);
           results[i] = { status: 'accepted', deviceId: d.row.device_id, sessionId: d.row.session_id };
+          if (key) stored.push(key);
         } catch (err) {
           results[i] = rejected(err);
+          if (key) notStored.push(key);
         }
       }
-      await deps.queue.push(batch);
+      await deps.queue.push(batch, { ids: stored, ttlMs: dedupeTtl });
     } catch (err) {
-      if (claimed.length) await deps.dedupe.release(claimed).catch(() => {});
+      if (claimedHere.size) await deps.dedupe.release([...claimedHere]).catch(() => {});
       throw err;
     }
+    // A rejected event is not stored: its id must not answer a corrected resend as a duplicate.
+    if (notStored.length) await deps.dedupe.release(notStored).catch(() => {});
+    // Queues that cannot confirm atomically with the write (in-process ones): confirm now. A
+    // failure here only lets the claims lapse after their lease.
+    if (!deps.queue.confirmsDedupe && stored.length) await deps.dedupe.confirm(stored, dedupeTtl).catch(() => {});
 
     const final = results as ItemResult[];
     if (deps.metrics) record(deps.metrics, transport, items, final);

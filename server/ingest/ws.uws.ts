@@ -15,7 +15,7 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
 import type { Authenticator } from './auth.ts';
 import type { ClientIpOptions } from './client-ip.ts';
-import { requestInfo, summarize, toItems } from './http.uws.ts';
+import { DEFAULT_MAX_EVENT_BYTES, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
 import type { Caller, RequestInfo } from './types.ts';
 
@@ -37,6 +37,8 @@ export interface WsIngestDeps {
   metrics?: Metrics;
   ip: ClientIpOptions;
   maxPayloadBytes: number;
+  /** Largest single event, as JSON (MAX_EVENT_BYTES); default DEFAULT_MAX_EVENT_BYTES. */
+  maxEventBytes?: number;
   /** How long past its last heartbeat a socket keeps its session open. */
   keepAliveMs: number;
   accepting: () => boolean;
@@ -55,6 +57,7 @@ const WS_CLOSE_TOO_BIG = 1009;
 const UWS_LIMIT_FACTOR = 2;
 
 export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
+  const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const sockets = new Set<WebSocket<SocketData>>();
 
   function sendFrame(ws: WebSocket<SocketData>, frame: ServerFrame) {
@@ -70,10 +73,10 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     deps.sessions.keepAlive(data.caller.projectId, device, Date.now() + deps.keepAliveMs).catch((err) => deps.log.warn({ err }, 'keepAlive failed'));
   }
 
-  async function onBatch(ws: WebSocket<SocketData>, seq: number, events: unknown[]) {
+  async function onBatch(ws: WebSocket<SocketData>, seq: number, events: unknown[], bytes: number) {
     const data = ws.getUserData();
     const started = performance.now();
-    const { items, invalid } = toItems(events);
+    const { items, invalid } = toItems(events, { bytes, maxEventBytes });
     const request = { ...data.request, receivedAt: Date.now() };
     try {
       const results = await deps.ingest.accept(data.caller, request, items.map((x) => x.item), 'ws');
@@ -127,7 +130,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       return;
     }
     data.inFlight++;
-    onBatch(ws, f.seq, f.events).finally(() => {
+    onBatch(ws, f.seq, f.events, message.byteLength).finally(() => {
       data.inFlight--;
       if (data.inFlight === 0) data.idle?.();
     });

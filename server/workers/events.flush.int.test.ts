@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES, QUEUES, type JobPayload } from '../../shared/jobs.ts';
-import { type WriteBatch, emptyBatch } from '../../shared/rows.ts';
-import { type TestRedis, TEST_REDIS_URL, createTestRedis } from '../../tests/support/redis.ts';
+import { JOB_NAMES, type JobPayload, QUEUES } from '../../shared/jobs.ts';
+import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
+import { createTestRedis, TEST_REDIS_URL, type TestRedis } from '../../tests/support/redis.ts';
 import { createBullmqQueue, openEventsQueue } from '../engines/queue.bullmq.ts';
 import type { BatchWriter } from '../engines/queue.memory.ts';
-import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
+import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { createWriter } from '../store/writer.ts';
 import { createEventsFlushWorker } from './events.flush.ts';
 
@@ -24,7 +24,7 @@ const dirs: string[] = [];
 let ch: ClickHouseClient;
 let t: TestRedis;
 const closers: Array<() => Promise<unknown>> = [];
-const children = new Set<ChildProcess>();
+const children = new Map<ChildProcess, Promise<void>>(); // → exited
 
 const tempDir = () => {
   const d = mkdtempSync(path.join(os.tmpdir(), 'lp-events-flush-'));
@@ -41,7 +41,10 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 afterEach(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const [c, exited] of children) {
+    c.kill('SIGKILL');
+    await exited;
+  }
   children.clear();
   for (const close of closers.splice(0).reverse()) await close();
   await t?.cleanup();
@@ -83,7 +86,14 @@ describe('events flush worker', () => {
     t = await createTestRedis();
     const q = openEventsQueue(t.client, t.prefix);
     closers.push(() => q.close());
-    const good = (i: number): JobPayload<'events'> => ({ v: 1, batchId: `good-${i}`, node: 't', createdAt: Date.now(), rows: 5, batch: eventsBatch(i * 5, 5, 'p_poison') });
+    const good = (i: number): JobPayload<'events'> => ({
+      v: 1,
+      batchId: `good-${i}`,
+      node: 't',
+      createdAt: Date.now(),
+      rows: 5,
+      batch: eventsBatch(i * 5, 5, 'p_poison'),
+    });
     await q.add(JOB_NAMES[QUEUES.events], good(0), { jobId: 'good-0' });
     // A payload that is not a WriteBatch (as an older or buggy producer might send).
     await q.add(JOB_NAMES[QUEUES.events], { v: 1, batchId: 'bad', rows: 1, batch: { events: [{ id: 'nope' }] } } as never, { jobId: 'bad', attempts: 5 });
@@ -133,14 +143,14 @@ describe('events flush worker', () => {
       env: { ...process.env, LP_TEST_REDIS_URL: TEST_REDIS_URL, LP_TEST_PREFIX: t.prefix, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    children.add(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    children.set(child, exited);
     const messages: Array<{ type: string; gid?: string; rebuilt?: boolean; rows?: number; distinct?: number }> = [];
     const waiters: Array<() => void> = [];
     child.on('message', (m: (typeof messages)[number]) => {
       messages.push(m);
       for (const w of waiters.splice(0)) w();
     });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const next = (type: string, nth = 1, timeoutMs = 60_000) =>
       new Promise<(typeof messages)[number]>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${type} #${nth} from the child`)), timeoutMs);
@@ -171,7 +181,11 @@ describe('events flush worker', () => {
     await last.next('ready');
     const q = openEventsQueue(t.client, t.prefix);
     closers.push(() => q.close());
-    await waitFor(async () => (await q.getJobCountByTypes('completed')) === jobs, 90_000, () => q.getJobCounts());
+    await waitFor(
+      async () => (await q.getJobCountByTypes('completed')) === jobs,
+      90_000,
+      () => q.getJobCounts(),
+    );
     expect(await q.getJobCountByTypes('waiting', 'active', 'delayed', 'failed')).toBe(0);
     last.child.send({ type: 'count' });
     const count = await last.next('count');
@@ -217,8 +231,7 @@ describe('events flush worker', () => {
       kills++;
     }
     expect(kills).toBeGreaterThanOrEqual(3);
-    const { count, last } = await drainAndCount(env, 60);
-    console.log('RANDOM', kills, last.messages.filter((m) => m.type === 'inserted').map((m) => m.rebuilt));
+    const { count } = await drainAndCount(env, 60);
     expect(count).toMatchObject({ rows: 6000, distinct: 6000 });
   }, 240_000);
 });

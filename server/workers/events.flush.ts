@@ -4,12 +4,14 @@
  *
  * Gathering: a BullMQ Worker with a high `concurrency` holds many jobs active at once; its
  * processor does not insert, it adds the job's rows to an open group and waits. A group closes
- * at `maxRows` rows or `maxWaitMs` after its first job; closed groups are inserted one at a
- * time, and each job's processor call resolves (BullMQ then completes the job) only after the
- * insert holding it succeeded. The processor (not a `getNextJob` loop) keeps BullMQ's lock
- * renewal, stalled-job recovery, retries with backoff and graceful close.
+ * at `maxRows` rows, or `maxWaitMs` after its first job (later if every insert slot is busy:
+ * it keeps filling meanwhile); closed groups are inserted `insertConcurrency` at a time, and
+ * each job's processor call resolves (BullMQ then completes the job) only after the insert
+ * holding it succeeded. The processor (not a `getNextJob` loop) keeps BullMQ's lock renewal,
+ * stalled-job recovery, retries with backoff and graceful close for free.
  *
- * Exactly once: before inserting, a group is recorded in Redis in one atomic script —
+ * Exactly once: before inserting, a group is recorded in Redis in one atomic Lua script (not
+ * MULTI: the writes must be conditional on no member having a group already) —
  *   P flush:group:<gid>      hash {jobs: ordered job ids, rows, written: 0|1}, TTL a day
  *   P flush:jobgroup:<jobId> → gid, TTL a day (set only if the job has no group yet)
  * then inserted with deduplication token = gid, then marked written, then its jobs complete.
@@ -23,13 +25,17 @@
  * under its token (that would hide the missing rows forever); the job fails with the reason.
  * Limits: ClickHouse remembers the last 1000 tokens per table
  * (`non_replicated_deduplication_window`), and records live a day (`groupTtlSeconds`).
+ *
+ * Metrics: `queueDepth` = jobs waiting, delayed or active in Redis (sampled every second) and
+ * `flushFailures`; rows and seconds per insert are recorded by the writer
+ * (`createWriter(ch, metrics)`), so they are not observed twice here.
  */
 import { randomUUID } from 'node:crypto';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type JobName, type JobPayload, QUEUES, parseJobPayload } from '../../shared/jobs.ts';
-import { type WriteBatch, emptyBatch, mergeInto } from '../../shared/rows.ts';
+import { type JobName, type JobPayload, parseJobPayload, QUEUES } from '../../shared/jobs.ts';
+import { emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { bullmqPrefix, openEventsQueue } from '../engines/queue.bullmq.ts';
 import type { BatchWriter } from '../engines/queue.memory.ts';
 import { defineScript } from '../engines/redis-script.ts';
@@ -59,6 +65,8 @@ export interface EventsFlushWorkerOptions {
    * inserting, one filling): with 1000-row jobs and maxRows 10k, 20 at least.
    */
   concurrency?: number;
+  /** Inserts running at once (default 1). */
+  insertConcurrency?: number;
   /** BullMQ lock duration: a crashed worker's jobs are retried this long (plus a stalled check) after. */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -102,7 +110,7 @@ interface OpenGroup {
   members: Member[];
   rows: number;
   timer: NodeJS.Timeout;
-  /** maxWaitMs has passed; closes as soon as no insert is running or queued. */
+  /** maxWaitMs has passed; closes as soon as an insert slot is free. */
   due: boolean;
 }
 
@@ -112,6 +120,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   const maxRows = opts.maxRows ?? 10_000;
   const maxWaitMs = opts.maxWaitMs ?? 1000;
   const ttl = opts.groupTtlSeconds ?? 24 * 3600;
+  const insertConcurrency = opts.insertConcurrency ?? 1;
   const groupKey = (gid: string) => `${opts.prefix}flush:group:${gid}`;
   const jobGroupKey = (jobId: string) => `${opts.prefix}flush:jobgroup:${jobId}`;
   const queue = openEventsQueue(redis, opts.prefix);
@@ -119,27 +128,40 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
 
   let open: OpenGroup | null = null;
   let closing = false;
-  let lane: Promise<unknown> = Promise.resolve();
-  let laneTasks = 0;
+  const lane = new Set<Promise<unknown>>(); // inserts running or waiting for a slot
+  const slots: Array<() => void> = [];
+  let running = 0;
   const rebuilding = new Map<string, Promise<void>>();
 
   /**
-   * Runs inserts one at a time (new groups and rebuilds alike). While one runs, a due open
-   * group keeps gathering rows (up to maxRows), so slow inserts make bigger ones.
+   * Runs at most `insertConcurrency` inserts at once (new groups and rebuilds alike). While
+   * every slot is busy, a due open group keeps gathering rows (up to maxRows), so slow
+   * inserts make bigger ones.
    */
   function serial<T>(fn: () => Promise<T>): Promise<T> {
-    laneTasks++;
-    const run = lane.then(fn).finally(() => {
-      laneTasks--;
-      if (laneTasks === 0 && open?.due) closeOpen();
-    });
-    lane = run.catch(() => {});
+    const run = (async () => {
+      if (running >= insertConcurrency) await new Promise<void>((r) => slots.push(r));
+      running++;
+      try {
+        return await fn();
+      } finally {
+        running--;
+        slots.shift()?.();
+      }
+    })();
+    lane.add(run);
+    void run
+      .catch(() => {})
+      .finally(() => {
+        lane.delete(run);
+        if (lane.size < insertConcurrency && open?.due) closeOpen();
+      });
     return run;
   }
 
   function onTimer(): void {
     if (!open) return;
-    if (laneTasks === 0 || closing) closeOpen();
+    if (lane.size < insertConcurrency || closing) closeOpen();
     else open.due = true;
   }
 
@@ -180,7 +202,11 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
         members = members.filter((m) => !taken.has(m));
         if (members.length === 0) return;
       }
-      await hooks?.beforeInsert?.(gid, members.map((m) => m.jobId), false);
+      await hooks?.beforeInsert?.(
+        gid,
+        members.map((m) => m.jobId),
+        false,
+      );
       const batch = emptyBatch();
       for (const m of members) mergeInto(batch, m.batch);
       await writer.write(batch, gid);
@@ -242,9 +268,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
     const jobId = job.id!;
     const gid = await redis.get(jobGroupKey(jobId));
     if (gid) return completeGrouped(jobId, gid);
-    return new Promise<void>((resolve, reject) =>
-      add({ jobId, batch: parsed.data.batch, rows: parsed.data.rows, resolve, reject }),
-    );
+    return new Promise<void>((resolve, reject) => add({ jobId, batch: parsed.data.batch, rows: parsed.data.rows, resolve, reject }));
   }
 
   const worker = new Worker<JobPayload<'events'>, void, JobName<'events'>>(QUEUES.events, processJob, {
@@ -260,14 +284,12 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   worker.on('error', (err) => log?.error({ err }, 'events worker: error'));
   worker.on('failed', (job, err) => log?.warn({ err, jobId: job?.id, attempts: job?.attemptsMade }, 'events worker: job failed'));
 
-  const depthTimer = metrics
-    ? setInterval(() => {
-        queue
-          .getJobCounts('waiting', 'prioritized', 'delayed', 'active')
-          .then((c) => metrics.queueDepth.set(Object.values(c).reduce((a, b) => a + b, 0)))
-          .catch(() => {});
-      }, 1000).unref()
-    : null;
+  const sampleDepth = () =>
+    queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active').then(
+      (c) => metrics?.queueDepth.set(Object.values(c).reduce((a, b) => a + b, 0)),
+      () => {},
+    );
+  const depthTimer = metrics ? setInterval(sampleDepth, 1000).unref() : null;
 
   return {
     worker,
@@ -276,7 +298,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
       closeOpen();
       if (depthTimer) clearInterval(depthTimer);
       await worker.close();
-      await lane;
+      while (lane.size > 0) await Promise.allSettled([...lane]);
       await queue.close();
     },
   };

@@ -158,16 +158,35 @@ export class ResendingSocket {
   onAck?: (batchNo: number) => void;
 
   constructor(
-    private readonly opts: { nodeUrls: () => string[]; project: Project; visitor: Visitor; name: string; label: string; startNode?: number },
+    private readonly opts: {
+      nodeUrls: () => string[];
+      project: Project;
+      visitor: Visitor;
+      name: string;
+      label: string;
+      startNode?: number;
+      /** The SDK's own stable device id (`deviceId` in the URL); without it the server derives one from agent + address. */
+      deviceId?: string;
+      /** Heartbeat period (the SDK's keeps the session open while the page is); 0 = none. */
+      heartbeatMs?: number;
+    },
   ) {
     this.nodeIndex = opts.startNode ?? 0;
+    if (opts.heartbeatMs) {
+      this.heartbeat = setInterval(() => {
+        if (this.ws?.readyState === WebSocket.OPEN) this.ws.send('{"type":"heartbeat"}');
+      }, opts.heartbeatMs);
+    }
   }
+
+  private heartbeat?: NodeJS.Timeout;
 
   /** Connects to the current node (resending whatever is unacknowledged). */
   connect(): Promise<void> {
     const urls = this.opts.nodeUrls();
     const url = urls[this.nodeIndex % urls.length]!;
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?clientId=${this.opts.project.clientId}&sdk=test&sdkVersion=1`, {
+    const device = this.opts.deviceId ? `&deviceId=${encodeURIComponent(this.opts.deviceId)}` : '';
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?clientId=${this.opts.project.clientId}${device}&sdk=test&sdkVersion=1`, {
       headers: { origin: ORIGIN, 'user-agent': this.opts.visitor.ua, 'x-forwarded-for': this.opts.visitor.ip },
     });
     this.ws = ws;
@@ -226,6 +245,7 @@ export class ResendingSocket {
 
   close(): void {
     this.closing = true;
+    clearInterval(this.heartbeat);
     this.ws?.close(1000);
   }
 

@@ -9,8 +9,7 @@ import type { ProfileRow } from '../../server/store/profile-ops.ts';
 import type { EventRow, GroupRow } from '../../shared/rows.ts';
 
 /** A desktop Chrome on Windows, as a browser would send it. */
-export const CHROME_UA =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+export const CHROME_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 /** Safari on an iPhone. */
 export const IPHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
@@ -58,6 +57,7 @@ export interface RawResponse {
   headers: Headers;
   text: string;
   /** The body parsed as JSON, or undefined when it is empty or not JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert bodies with toEqual/toMatchObject
   json: any;
 }
 

@@ -12,8 +12,8 @@
  * LP_TEST_MAX_WAIT_MS.
  */
 import { Redis } from 'ioredis';
-import { createClickhouse } from '../../server/store/clickhouse.ts';
 import { migrateClickhouse } from '../../server/store/clickhouse.migrate.ts';
+import { createClickhouse } from '../../server/store/clickhouse.ts';
 import { createWriter } from '../../server/store/writer.ts';
 import { createEventsFlushWorker } from '../../server/workers/events.flush.ts';
 

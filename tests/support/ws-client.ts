@@ -9,6 +9,7 @@ import type { ServerFrame } from '../../shared/ws-protocol.ts';
 export interface Refused {
   status: number;
   contentType: string | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert bodies with toEqual/toMatchObject
   body: any;
 }
 

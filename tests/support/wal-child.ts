@@ -1,0 +1,75 @@
+/**
+ * Test-only child process for the WAL crash test: a WAL queue backed by real chDB, in the
+ * folders given in its environment, so a test can SIGKILL it at any moment and start another
+ * on the same folders (chDB's folder lock goes with the dead process). Line protocol on stdout:
+ *   `ready`            the queue is open (recovery done, replay started)
+ *   `ack <n>`          the push of event number n resolved (it is durable: the test may count on it)
+ *   `wrote <token>`    a chunk reached chDB (before its commit is recorded)
+ *   `landed <token>`   (LP_TEST_KILL_AFTER_WRITE=k) the k-th chunk reached chDB; the child then
+ *                      SIGKILLs itself before recording the commit
+ *   `count <json>`     (LP_TEST_MODE=count) after the replay: {rows, distinct, ids} of `events`
+ * Env: LP_TEST_WAL_DIR, LP_TEST_CHDB_DIR, LP_TEST_MODE (push | count), LP_TEST_BASE (first
+ * event number), LP_TEST_CONCURRENCY, LP_TEST_FLUSH_SIZE, LP_TEST_FLUSH_INTERVAL_MS,
+ * LP_TEST_SEGMENT_BYTES, LP_TEST_KILL_AFTER_WRITE.
+ */
+import { emptyBatch, chTime } from '../../shared/rows.ts';
+import { createWalQueue } from '../../server/engines/queue.wal.ts';
+import type { BatchWriter } from '../../server/engines/queue.memory.ts';
+import { createClickhouse } from '../../server/store/clickhouse.ts';
+import { makeEvent } from '../../server/store/clickhouse.fixtures.ts';
+import { migrateClickhouse } from '../../server/store/clickhouse.migrate.ts';
+import { createWriter } from '../../server/store/writer.ts';
+
+const env = process.env;
+const num = (v: string | undefined, def: number) => (v ? Number(v) : def);
+const say = (line: string) => process.stdout.write(`${line}\n`); // synchronous on a Linux pipe
+
+const database = 'lptest';
+const ch = await createClickhouse({ kind: 'chdb', dir: env.LP_TEST_CHDB_DIR!, database });
+await migrateClickhouse(ch, database);
+const real = createWriter(ch);
+const killAfter = num(env.LP_TEST_KILL_AFTER_WRITE, 0);
+let writes = 0;
+const writer: BatchWriter = {
+  async write(batch, token) {
+    await real.write(batch, token);
+    say(`wrote ${token}`);
+    if (killAfter && ++writes === killAfter) {
+      say(`landed ${token}`);
+      process.kill(process.pid, 'SIGKILL');
+      await new Promise(() => {});
+    }
+  },
+};
+
+const queue = await createWalQueue({
+  dir: env.LP_TEST_WAL_DIR!,
+  writer,
+  flushSize: num(env.LP_TEST_FLUSH_SIZE, 500),
+  flushIntervalMs: num(env.LP_TEST_FLUSH_INTERVAL_MS, 100),
+  segmentBytes: num(env.LP_TEST_SEGMENT_BYTES, 256 * 1024),
+});
+say('ready');
+
+if (env.LP_TEST_MODE === 'count') {
+  await queue.applied();
+  await queue.close();
+  const rs = await ch.query({ query: 'SELECT toString(id) AS id, count() AS n FROM events GROUP BY id', format: 'JSONEachRow' });
+  const rows = await rs.json<{ id: string; n: string }>();
+  const total = rows.reduce((s, r) => s + Number(r.n), 0);
+  say(`count ${JSON.stringify({ rows: total, distinct: rows.length, ids: rows.map((r) => r.id) })}`);
+  await ch.close();
+} else {
+  let next = num(env.LP_TEST_BASE, 0);
+  const now = chTime(Date.now());
+  const loop = async () => {
+    for (;;) {
+      const n = next++;
+      const batch = emptyBatch();
+      batch.events.push(makeEvent(n, { created_at: now, received_at: now }));
+      await queue.push(batch);
+      say(`ack ${n}`);
+    }
+  };
+  await Promise.all(Array.from({ length: num(env.LP_TEST_CONCURRENCY, 32) }, loop));
+}
