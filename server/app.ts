@@ -15,7 +15,7 @@ import { acquireDataLock } from './data-lock.ts';
 import { type Engines, createEngines } from './engines/create.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
-import { createMemoryQueue } from './engines/queue.memory.ts';
+import { createWalQueue } from './engines/queue.wal.ts';
 import { sendJson, send } from './http/uws.ts';
 import { createAuthenticator } from './ingest/auth.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
@@ -41,6 +41,12 @@ export interface Running {
   /** The port actually listened on (useful with PORT=0). */
   port: number;
   url: string;
+  /**
+   * Resolves once everything acknowledged so far is in ClickHouse (embedded shape: the
+   * write-ahead log is applied). In the distributed shape, workers in other processes do the
+   * writing and this resolves at once. For tests and tools that read their own writes.
+   */
+  settle(): Promise<void>;
   /** Graceful drain and shutdown; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -90,6 +96,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     cleanups.push(() => engines.close());
 
     let queue: EventQueue;
+    let settle = async () => {};
     if (redis && config.redis) {
       queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
       if (has('worker')) {
@@ -98,7 +105,18 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         cleanups.push(() => flusher.close());
       }
     } else {
-      queue = createMemoryQueue({ writer: createWriter(ch!, metrics), flushSize: config.flushSize, flushIntervalMs: config.flushIntervalMs, metrics, log });
+      // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
+      // the data lock), applied to chDB in large inserts in the background, exactly once.
+      const wal = await createWalQueue({
+        dir: path.join(config.dataDir, 'wal'),
+        writer: createWriter(ch!, metrics),
+        flushSize: config.flushSize,
+        flushIntervalMs: config.flushIntervalMs,
+        metrics,
+        log,
+      });
+      queue = wal;
+      settle = () => wal.applied();
     }
     cleanups.push(() => queue.close());
 
@@ -134,6 +152,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         queue,
         metrics,
         dedupeTtlMs: config.dedupeTtlMs,
+        // Redis down: refuse at once (503) rather than hold requests in ioredis' offline queue.
+        available: redis ? () => redis!.status === 'ready' : undefined,
       });
       const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
       registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
@@ -171,6 +191,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     return {
       port,
       url,
+      settle: () => settle(),
       stop() {
         stopping ??= (async () => {
           state.accepting = false;

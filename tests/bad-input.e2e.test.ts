@@ -19,7 +19,7 @@ let secret: Record<string, string>;
 beforeAll(async () => {
   server = await startTestServer();
   project = await server.createProject('Bad input', 'example.com');
-  read = reader(server.url, project.projectId, project);
+  read = reader(server.url, project.projectId, project, server.settle);
   track = `${server.url}/track`;
   batch = `${server.url}/batch`;
   secret = { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': project.clientSecret, 'user-agent': CHROME_UA };

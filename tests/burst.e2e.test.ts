@@ -22,7 +22,7 @@ let read: Reader;
 beforeAll(async () => {
   server = await startTestServer();
   project = await server.createProject('Burst', 'example.com');
-  read = reader(server.url, project.projectId, project);
+  read = reader(server.url, project.projectId, project, server.settle);
 });
 
 afterAll(async () => {

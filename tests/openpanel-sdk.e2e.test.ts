@@ -27,7 +27,7 @@ let events: EventRow[];
 beforeAll(async () => {
   server = await startTestServer();
   const project = await server.createProject('Shop', 'shop.example.com');
-  read = reader(server.url, project.projectId, project);
+  read = reader(server.url, project.projectId, project, server.settle);
   op = new OpenPanel({ apiUrl: server.url, clientId: project.clientId, clientSecret: project.clientSecret });
   // A backend forwarding its visitor: the visitor's browser agent and IP on every call.
   op.api.addHeader('user-agent', CHROME_UA);

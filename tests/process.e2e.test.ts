@@ -232,21 +232,24 @@ describe('livepanel as a process', () => {
 
     let wsAccepted = 0;
     const answers = new Map<number, string>(); // seq → 'ack' or error code
-    while (answers.size < batches + 1) {
-      const frame = await ws.next(20_000);
+    const record = (frame: Awaited<ReturnType<typeof ws.next>>) => {
       answers.set(frame.seq ?? -1, frame.type === 'ack' ? 'ack' : frame.code);
       if (frame.type === 'ack') wsAccepted += frame.accepted;
-    }
+    };
+    while ([...answers.keys()].filter((seq) => seq < batches).length < batches) record(await ws.next(20_000));
     expect(await ws.closed).toEqual({ code: 1012, reason: 'server restarting; reconnect' });
+    // The late batch may be answered before the close, or (nothing in flight) not at all.
+    for (const frame of ws.pending()) record(frame);
     await Promise.all([...inFlight, ...late]);
     agent.destroy();
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.stdout()).toContain('"msg":"livepanel stopped"');
 
     // Every in-flight batch was acknowledged before the close. The late one raced the signal:
-    // acknowledged if it arrived before the drain began, refused (resend elsewhere) if after.
+    // acknowledged if it arrived before the drain began, refused (resend elsewhere) if after,
+    // or unanswered when the socket had already closed (the SDK resends it after reconnecting).
     for (let b = 0; b < batches; b++) expect(answers.get(b)).toBe('ack');
-    expect(['ack', 'shutting_down']).toContain(answers.get(batches));
+    expect(['ack', 'shutting_down', undefined]).toContain(answers.get(batches));
     expect(wsAccepted).toBe(batches * 20 + (answers.get(batches) === 'ack' ? 1 : 0));
     const httpAcked = httpResults.filter((r) => r === 'acked').length;
     const httpLost = httpResults.filter((r) => r === 'lost').length;

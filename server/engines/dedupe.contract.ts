@@ -55,6 +55,14 @@ export function describeDedupe(name: string, make: () => Promise<Harness<Dedupe>
       await dedupe.confirm([], HOUR);
     });
 
+    it('never forgets a confirmed id on release (only claims)', async () => {
+      await dedupe.claim(['queued', 'failed'], HOUR);
+      await dedupe.confirm(['queued'], HOUR);
+      await dedupe.release(['queued', 'failed']);
+      expect(await dedupe.claim(['queued', 'failed'], HOUR)).toEqual([false, true]);
+      expect(await dedupe.confirmed(['queued'])).toEqual([true]);
+    });
+
     it('lets a claim lapse after its lease, but keeps a confirmation for its own TTL', async () => {
       expect(await dedupe.claim(['lapsed', 'kept'], 80)).toEqual([true, true]);
       await dedupe.confirm(['kept'], HOUR);

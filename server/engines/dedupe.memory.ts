@@ -29,7 +29,7 @@ export function createMemoryDedupe(opts: MemoryDedupeOptions = {}): Dedupe {
       for (const key of keys) seen.set(key, 'confirmed', { ttl: ttlMs });
     },
     async release(keys) {
-      for (const key of keys) seen.delete(key);
+      for (const key of keys) if (seen.get(key) === 'claimed') seen.delete(key);
     },
     async close() {
       seen.clear();

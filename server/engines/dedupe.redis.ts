@@ -4,10 +4,13 @@
  * processes), all ids of a call in one pipeline — one round trip. Ids are not atomic as a
  * group; they do not need to be: each id is claimed by one caller. The BullMQ queue confirms
  * ids inside the transaction that adds their job (`confirmInTransaction`), so "confirmed" and
- * "queued" can never disagree, whatever crashes in between.
+ * "queued" can never disagree, whatever crashes in between — and `release` only forgets
+ * claims, so a caller that saw its push fail (while the transaction had in fact run, its reply
+ * lost with the connection) cannot un-confirm queued events.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Dedupe } from './dedupe.ts';
+import { defineScript } from './redis-script.ts';
 
 export interface RedisDedupeOptions {
   /** Owned by the caller: `close()` does not quit it. */
@@ -17,6 +20,15 @@ export interface RedisDedupeOptions {
 
 const CLAIMED = 'c';
 const CONFIRMED = 'd';
+
+// Forgets claims only: a confirmed id stays (its events are queued; a retry must be a duplicate).
+const releaseClaims = defineScript(`
+local n = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then n = n + redis.call('DEL', KEYS[i]) end
+end
+return n
+`);
 
 /** The key of a dedupe id under a Livepanel prefix. */
 export function dedupeKey(prefix: string, id: string): string {
@@ -55,7 +67,7 @@ export function createRedisDedupe({ redis, prefix }: RedisDedupeOptions): Dedupe
       for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
     },
     async release(keys) {
-      if (keys.length > 0) await redis.unlink(...keys.map(keyOf));
+      if (keys.length > 0) await releaseClaims(redis, keys.map(keyOf), [CLAIMED]);
     },
     async close() {
       // The client belongs to the caller; nothing else is held.

@@ -18,7 +18,7 @@ export interface Dedupe {
   confirmed(keys: string[]): Promise<boolean[]>;
   /** Marks keys as confirmed for `ttlMs` (their events are durable). */
   confirm(keys: string[], ttlMs: number): Promise<void>;
-  /** Forgets keys (their write failed and will be retried). */
+  /** Forgets claimed keys (their write failed and will be retried); confirmed keys stay. */
   release(keys: string[]): Promise<void>;
   close(): Promise<void>;
 }

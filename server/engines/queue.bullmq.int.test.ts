@@ -13,7 +13,7 @@ import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts'
 import { createWriter } from '../store/writer.ts';
 import { createEventsFlushWorker } from '../workers/events.flush.ts';
 import { createBullmqQueue, openEventsQueue } from './queue.bullmq.ts';
-import type { BatchWriter } from './queue.memory.ts';
+import type { BatchWriter } from './queue.ts';
 
 const DB = 'lptest';
 let dir: string;

@@ -1,8 +1,9 @@
 /**
  * EventQueue: where accepted rows go on their way to ClickHouse. `push` resolves only once
- * the rows are durable — written to ClickHouse by the in-process queue (`queue.memory.ts`),
- * or stored in Redis as a BullMQ job (`queue.bullmq.ts`) — and that is when SDKs get their
- * ack. A rejected push means nothing of that batch was acknowledged.
+ * the rows are durable — appended and fsynced to the embedded shape's write-ahead log
+ * (`queue.wal.ts`), or stored in Redis as a BullMQ job (`queue.bullmq.ts`) — and that is when
+ * SDKs get their ack. A rejected push means nothing of that batch was acknowledged. From
+ * there, rows reach ClickHouse in large inserts through a BatchWriter, exactly once.
  */
 import type { WriteBatch } from '../../shared/rows.ts';
 
@@ -25,4 +26,9 @@ export interface EventQueue {
   depth(): Promise<number>;
   /** Makes everything pushed so far durable, then stops accepting. */
   close(): Promise<void>;
+}
+
+export interface BatchWriter {
+  /** Writes every row of the batch; the same token on a retry must not write twice. */
+  write(batch: WriteBatch, token: string): Promise<void>;
 }

@@ -70,7 +70,13 @@ describe('WAL queue on chDB through SIGKILLs', () => {
     const acked: number[] = [];
     const log: string[] = [];
     const push = (round: number, extra: Record<string, string> = {}) =>
-      startChild({ LP_TEST_MODE: 'push', LP_TEST_BASE: String(round * 10_000_000), LP_TEST_CONCURRENCY: '64', LP_TEST_SEGMENT_BYTES: String(2 << 20), ...extra });
+      startChild({
+        LP_TEST_MODE: 'push',
+        LP_TEST_BASE: String(round * 10_000_000),
+        LP_TEST_CONCURRENCY: '64',
+        LP_TEST_SEGMENT_BYTES: String(2 << 20),
+        ...extra,
+      });
 
     // Round 0 is killed at random from its spawn, possibly before the queue is even open;
     // round 1 at random once it runs.

@@ -7,10 +7,10 @@ import { appendFileSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureUuid } from '../store/clickhouse.fixtures.ts';
-import { type WalQueue, type WalQueueOptions, createWalQueue } from './queue.wal.ts';
+import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
 import { encodeRecord } from './wal/record.ts';
 import { listSegments, segmentName } from './wal/segment-files.ts';
-import { FakeClickhouse, crashSnapshot, eventsBatch, tempDir } from './wal/wal.fixtures.ts';
+import { crashSnapshot, eventsBatch, FakeClickhouse, tempDir } from './wal/wal.fixtures.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -136,6 +136,24 @@ describe('WAL recovery', () => {
     expect(ch.calls.map((c) => c.token)[0]).toBe(crashed.calls[0]!.token);
     expect(ch.calls.map((c) => c.ids)).toEqual([ids(0, 3), ids(3, 6)]);
     expect(ch.rows.size).toBe(9);
+  });
+
+  it('under a backlog, records the next intent with the commit, and honours it after a crash', async () => {
+    const dir = tempDir('lp-wal-');
+    const crashed = new FakeClickhouse();
+    crashed.before = () => (crashed.calls.length === 2 ? new Promise<void>(() => {}) : undefined);
+    const first = await open(dir, crashed, { flushSize: 8, crashes: true });
+    await pushEach(first, 0, 20); // 8 applied; the next 8 already due when the first commits
+    while (crashed.calls.length < 2) await new Promise((r) => setTimeout(r, 5));
+    const cp = JSON.parse(readFileSync(path.join(dir, 'wal.checkpoint'), 'utf8'));
+    const [, seg, from, to] = /:(\d+):(\d+)-(\d+)$/.exec(crashed.calls[1]!.token)!.map(Number);
+    expect(cp.committed).toEqual({ segment: seg, offset: from });
+    expect(cp.intent).toEqual({ segment: seg, from, to });
+    const ch = new FakeClickhouse();
+    const q = await open(crashSnapshot(dir), ch, { flushSize: 100 });
+    await q.applied();
+    expect(ch.calls.map((c) => c.token)[0]).toBe(crashed.calls[1]!.token);
+    expect(ch.calls.map((c) => c.ids)).toEqual([ids(8, 8), ids(16, 4)]);
   });
 
   it('deletes applied segments at start-up and never reuses a segment number', async () => {

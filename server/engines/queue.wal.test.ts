@@ -5,10 +5,10 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../errors.ts';
 import { createMetrics } from '../metrics.ts';
-import { type WalQueue, type WalQueueOptions, createWalQueue } from './queue.wal.ts';
-import { listSegments } from './wal/segment-files.ts';
-import { FakeClickhouse, eventsBatch, idsOnDisk, tempDir } from './wal/wal.fixtures.ts';
 import { fixtureUuid } from '../store/clickhouse.fixtures.ts';
+import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
+import { listSegments } from './wal/segment-files.ts';
+import { eventsBatch, FakeClickhouse, idsOnDisk, tempDir } from './wal/wal.fixtures.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -82,6 +82,22 @@ describe('createWalQueue: applying', () => {
     expect(ch.calls).toHaveLength(0);
     await vi.waitFor(() => expect(ch.storedSizes()).toEqual([7]), { timeout: 2000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(145);
+  });
+
+  it('applied() resolves for what was pushed before it, while pushes keep coming', async () => {
+    const ch = new FakeClickhouse();
+    const { q } = await open({ writer: ch });
+    let stop = false;
+    let n = 0;
+    const loops = Array.from({ length: 20 }, async () => {
+      while (!stop) await q.push(eventsBatch(n++));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const before = n;
+    await q.applied();
+    stop = true;
+    await Promise.all(loops);
+    for (let i = 0; i < before; i++) expect(ch.rows.get(fixtureUuid(i + 1))).toBe(1);
   });
 
   it('names each chunk by its exact place in the log: contiguous ranges, one token each', async () => {

@@ -10,22 +10,31 @@
  * interrupted chunk is re-sent identically and ClickHouse drops it if it had already landed:
  * nothing acknowledged is lost or counted twice. Applied segments are deleted.
  *
+ * Limits worth knowing: the re-sent chunk is caught by the tables' deduplication window (the
+ * last 1000 inserts, db/clickhouse/*.sql), which it always falls inside since it is the most
+ * recent one. A push whose ack was lost in the crash may still be in the log and get applied;
+ * an SDK that then resends it relies on the ingest dedupe, which in the embedded shape does not
+ * survive a restart. Metrics: this queue records queueDepth, flushFailures and
+ * walAppendSeconds; flushRows and flushSeconds come from the writer (createWriter(ch, metrics)).
+ *
  * The files: `wal/record.ts` (byte format, torn-tail detection), `wal/appender.ts` (group
  * commit, rotation), `wal/applier.ts` (chunks, intent/commit, retries, deletion),
  * `wal/checkpoint.ts` (tokens, atomic checkpoint), `wal/recover.ts` (start-up rules).
  * One process per folder: keep `dir` inside the locked data folder (server/data-lock.ts).
  */
+
+import { batchSize, emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { type WriteBatch, batchSize, emptyBatch, mergeInto } from '../../shared/rows.ts';
-import type { BatchWriter } from './queue.memory.ts';
+import type { BatchWriter } from './queue.ts';
 import type { EventQueue } from './queue.ts';
 import { openAppender } from './wal/appender.ts';
 import { createApplier } from './wal/applier.ts';
 import { encodeRecord } from './wal/record.ts';
 import { recoverWal } from './wal/recover.ts';
 
+/** Options of `createWalQueue`; the first four are the ones that matter. */
 export interface WalQueueOptions {
   /** Folder of the log (created if missing); one process at a time. */
   dir: string;
@@ -103,6 +112,8 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   for (const n of rec.segments) applier.sealed(n);
 
   let closing: Promise<void> | null = null;
+  // The latest push's append: appends complete in order, so this settling means all earlier ones did.
+  let lastAppend: Promise<unknown> = Promise.resolve();
 
   return {
     push(batch) {
@@ -119,7 +130,9 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       depth += rows;
       setDepth();
       const end = opts.metrics?.walAppendSeconds.startTimer();
-      return appender.append(record, rows, { batch: copy, since: Date.now() }).then(
+      const appended = appender.append(record, rows, { batch: copy, since: Date.now() });
+      lastAppend = appended.catch(() => {});
+      return appended.then(
         () => {
           end?.();
         },
@@ -135,7 +148,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       return depth;
     },
     applied: async () => {
-      await appender.idle();
+      await lastAppend;
       await applier.applied();
     },
     close() {

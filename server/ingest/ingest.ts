@@ -11,7 +11,7 @@ import type { SessionStore } from '../engines/sessions.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DropReason } from '../../shared/drop-reasons.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
-import { type WriteBatch, emptyBatch } from '../../shared/rows.ts';
+import { type WriteBatch, batchSize, emptyBatch } from '../../shared/rows.ts';
 import { TrackBody } from '../../shared/track.ts';
 import { newDraft } from './draft.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -46,6 +46,17 @@ export interface IngestDeps {
    * and a resend is stored. Must exceed the time from claim to durable push.
    */
   dedupeLeaseMs?: number;
+  /**
+   * False while a store every accept needs is unreachable (Redis down): `accept` then fails
+   * at once with 503 instead of holding the request until Redis is back. Requests already
+   * past this check complete (durably) once it is.
+   */
+  available?: () => boolean;
+  /**
+   * Called with every batch of rows once it is durable (the live channel's tick feed). Must be
+   * cheap and synchronous; a throw is ignored so it can never fail an accepted batch.
+   */
+  onAccepted?: (caller: Caller, batch: WriteBatch) => void;
 }
 
 export type Ingest = ReturnType<typeof createIngest>;
@@ -78,6 +89,7 @@ export function createIngest(deps: IngestDeps) {
    * every accepted row is durable. Rejects (nothing acknowledged) if the queue could not take them.
    */
   async function accept(caller: Caller, request: RequestInfo, items: IngestItem[], transport: Transport): Promise<ItemResult[]> {
+    if (deps.available && !deps.available()) throw new AppError(503, 'internal', 'The event queue is unavailable; retry shortly');
     const results: Array<ItemResult | undefined> = new Array(items.length);
     const drafts: Array<{ i: number; draft: Draft }> = [];
     for (let i = 0; i < items.length; i++) {
@@ -132,6 +144,13 @@ export function createIngest(deps: IngestDeps) {
     } catch (err) {
       if (claimedHere.size) await deps.dedupe.release([...claimedHere]).catch(() => {});
       throw err;
+    }
+    if (deps.onAccepted && batchSize(batch) > 0) {
+      try {
+        deps.onAccepted(caller, batch);
+      } catch {
+        // the live view is best-effort; the batch is already durable and will be acknowledged
+      }
     }
     // A rejected event is not stored: its id must not answer a corrected resend as a duplicate.
     if (notStored.length) await deps.dedupe.release(notStored).catch(() => {});

@@ -11,7 +11,7 @@ import { JOB_NAMES, type JobPayload, QUEUES } from '../../shared/jobs.ts';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTestRedis, TEST_REDIS_URL, type TestRedis } from '../../tests/support/redis.ts';
 import { createBullmqQueue, openEventsQueue } from '../engines/queue.bullmq.ts';
-import type { BatchWriter } from '../engines/queue.memory.ts';
+import type { BatchWriter } from '../engines/queue.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';

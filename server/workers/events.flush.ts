@@ -37,7 +37,7 @@ import { z } from 'zod';
 import { type JobName, type JobPayload, parseJobPayload, QUEUES } from '../../shared/jobs.ts';
 import { emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { bullmqPrefix, openEventsQueue } from '../engines/queue.bullmq.ts';
-import type { BatchWriter } from '../engines/queue.memory.ts';
+import type { BatchWriter } from '../engines/queue.ts';
 import { defineScript } from '../engines/redis-script.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';

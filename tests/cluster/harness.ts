@@ -90,7 +90,14 @@ export interface TrackAnswer {
 }
 
 /** One browser `POST /track` (OpenPanel wire format) with the visitor's agent and address. */
-export async function track(nodeUrl: string, p: Project, v: Visitor, name: string, properties: Record<string, unknown> = {}): Promise<TrackAnswer> {
+export async function track(
+  nodeUrl: string,
+  p: Project,
+  v: Visitor,
+  name: string,
+  properties: Record<string, unknown> = {},
+  timeoutMs = 15_000,
+): Promise<TrackAnswer> {
   const res = await fetch(`${nodeUrl}/track`, {
     method: 'POST',
     headers: {
@@ -103,7 +110,7 @@ export async function track(nodeUrl: string, p: Project, v: Visitor, name: strin
       'openpanel-sdk-version': '1.0.0',
     },
     body: JSON.stringify({ type: 'track', payload: { name, properties: { __path: `${ORIGIN}/page`, ...properties } } }),
-    signal: AbortSignal.timeout(15_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   let body: TrackAnswer['body'] = null;
@@ -146,6 +153,7 @@ export class ResendingSocket {
   /** Seqs sent on the current socket → batch number. */
   private inFlight = new Map<number, number>();
   private unacked = new Map<number, Batch>();
+  private history = new Map<number, Batch>();
   private ws: WebSocket | null = null;
   private seq = 0;
   private batchNo = 0;
@@ -224,9 +232,18 @@ export class ResendingSocket {
       return { id, type: 'track', payload: { name: this.opts.name, properties: { __path: `${ORIGIN}/ws/${i % 5}`, eid: id, ...extra } } };
     });
     const batch: Batch = { ids, events, sends: 0 };
+    this.history.set(no, batch);
     this.unacked.set(no, batch);
     this.transmit(no, batch);
     return no;
+  }
+
+  /** Sends an already acknowledged batch again, same ids (as after an ack lost in transit). */
+  replay(no: number): void {
+    const batch = this.history.get(no);
+    if (!batch || this.unacked.has(no)) throw new Error(`batch ${no} is not an acknowledged batch`);
+    this.unacked.set(no, batch);
+    this.transmit(no, batch);
   }
 
   get pending(): number {
@@ -235,7 +252,12 @@ export class ResendingSocket {
 
   /** Resolves once every batch was acknowledged. */
   async settled(timeoutMs: number): Promise<void> {
-    await waitFor(async () => this.unacked.size === 0, timeoutMs, () => `${this.opts.label}: ${this.unacked.size} batches unacknowledged (${JSON.stringify(this.stats)})`, 50);
+    await waitFor(
+      async () => this.unacked.size === 0,
+      timeoutMs,
+      () => `${this.opts.label}: ${this.unacked.size} batches unacknowledged (${JSON.stringify(this.stats)})`,
+      50,
+    );
   }
 
   /** Waits until fewer than `max` batches are unacknowledged. */
@@ -258,7 +280,10 @@ export class ResendingSocket {
     ws.send(JSON.stringify({ type: 'batch', seq, events: b.events }));
   }
 
-  private onFrame(ws: WebSocket, f: { type: string; seq?: number; code?: string; accepted?: number; rejected?: unknown[]; dropped?: Array<{ reason: string }> }): void {
+  private onFrame(
+    ws: WebSocket,
+    f: { type: string; seq?: number; code?: string; accepted?: number; rejected?: unknown[]; dropped?: Array<{ reason: string }> },
+  ): void {
     if (ws !== this.ws || f.seq === undefined) return;
     const no = this.inFlight.get(f.seq);
     if (no === undefined) return;
@@ -285,7 +310,9 @@ export class ResendingSocket {
 }
 
 /** Opens the chDB folder of a stopped worker node for direct SQL. */
-export async function openEventStore(dataDir: string): Promise<{ ch: ClickHouseClient; rows<T>(query: string, params?: Record<string, unknown>): Promise<T[]> }> {
+export async function openEventStore(
+  dataDir: string,
+): Promise<{ ch: ClickHouseClient; rows<T>(query: string, params?: Record<string, unknown>): Promise<T[]> }> {
   const ch = await createClickhouse({ kind: 'chdb', dir: path.join(dataDir, 'ch'), database: 'livepanel' });
   return {
     ch,

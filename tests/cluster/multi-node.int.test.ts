@@ -27,16 +27,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
 import { openEventsQueue } from '../../server/engines/queue.bullmq.ts';
-import { type TestDatabase, createTestDatabase } from '../support/postgres.ts';
-import { type TestRedis, createTestRedis } from '../support/redis.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { createTestRedis, type TestRedis } from '../support/redis.ts';
 import {
-  type Project,
-  ResendingSocket,
   browserUa,
   countByName,
   createProject,
   freePorts,
   openEventStore,
+  type Project,
+  ResendingSocket,
   sleep,
   track,
   visitorIp,
@@ -155,8 +155,8 @@ describe('two ingest nodes and one worker,web node', () => {
         const { deviceId, sessionId } = answer!.body as { deviceId: string; sessionId: string };
         sent.trackAcked++;
         sent.trackDevices.add(deviceId);
-        let s = sent.trackSessions.get(deviceId);
-        if (!s) sent.trackSessions.set(deviceId, (s = new Set()));
+        const s = sent.trackSessions.get(deviceId) ?? new Set<string>();
+        sent.trackSessions.set(deviceId, s);
         s.add(sessionId);
         await sleep(40);
       }
@@ -166,7 +166,11 @@ describe('two ingest nodes and one worker,web node', () => {
 
     // Kill node 1 while its sockets have batches in flight.
     const onNode1 = clients.filter((_, i) => i % 2 === 0);
-    await waitFor(async () => onNode1.every((c) => c.pending >= 2) && clients.every((c) => c.acked.size > 0), 10_000, () => 'node-1 sockets never had batches in flight');
+    await waitFor(
+      async () => onNode1.every((c) => c.pending >= 2) && clients.every((c) => c.acked.size > 0),
+      10_000,
+      () => 'node-1 sockets never had batches in flight',
+    );
     inFlightAtKill = onNode1.reduce((n, c) => n + c.pending, 0);
     node1.child.kill('SIGKILL');
     killedAt = Date.now();
@@ -191,6 +195,12 @@ describe('two ingest nodes and one worker,web node', () => {
     }
     expect(killedAt).toBeGreaterThan(0);
     expect(inFlightAtKill).toBeGreaterThanOrEqual(onNode1.length * 2);
+    // An ack lost in transit: batches stored through node 1 are sent again, now to node 2.
+    const replayed = onNode1[0]!;
+    const dupsBefore = replayed.stats.droppedDuplicates;
+    for (const no of [0, 1, 2]) replayed.replay(no);
+    await replayed.settled(15_000);
+    expect(replayed.stats.droppedDuplicates - dupsBefore).toBe(3 * WS_BATCH_SIZE);
     for (const c of clients) c.close();
     const sum = (f: (c: ResendingSocket) => number) => onNode1.reduce((n, c) => n + f(c), 0);
     console.info(
@@ -229,7 +239,12 @@ describe('two ingest nodes and one worker,web node', () => {
     });
     // A burst of big batches; SIGTERM as soon as node 3 has answered one, while the rest are in flight.
     for (const c of clients) for (let b = 0; b < 6; b++) c.sendBatch(300);
-    await waitFor(async () => clients.some((c) => c.acked.size > 0), 10_000, () => 'no ack from node 3', 5);
+    await waitFor(
+      async () => clients.some((c) => c.acked.size > 0),
+      10_000,
+      () => 'no ack from node 3',
+      5,
+    );
     const pendingAtSignal = clients.reduce((n, c) => n + c.pending, 0);
     signalled.at = Date.now();
     const exited = node3.stop('SIGTERM');
@@ -269,7 +284,11 @@ describe('two ingest nodes and one worker,web node', () => {
     ).catch(() => console.warn(`stored counts never reached ${JSON.stringify(all)}; last seen ${JSON.stringify(seen)}; checking the rows`));
     // Sessions: every device's session times out and is closed by the reaper.
     const devices = TRACK_VISITORS + WS_CLIENTS_PER_NODE * 2 + DRAIN_CLIENTS;
-    await waitFor(async () => (await countByName(web, project, 'session_end')) >= devices && (await redis.client.zcard(`${redis.prefix}session-expiry`)) === 0, SESSION_TIMEOUT_MS + 20_000, () => 'sessions never all closed');
+    await waitFor(
+      async () => (await countByName(web, project, 'session_end')) >= devices && (await redis.client.zcard(`${redis.prefix}session-expiry`)) === 0,
+      SESSION_TIMEOUT_MS + 20_000,
+      () => 'sessions never all closed',
+    );
     await sleep(1000); // one more reaper round and flush: a second close would land now
     await queue.close();
     await cluster.stop();
@@ -283,7 +302,10 @@ describe('two ingest nodes and one worker,web node', () => {
         ['ws_click', sent.wsAcked, sent.wsSent],
         ['ws_drain', sent.drainAcked, sent.drainAcked],
       ] as const) {
-        const stored = await q<{ eid: string; n: number }>(`SELECT properties['eid'] AS eid, count() AS n FROM events WHERE name = {name:String} GROUP BY eid`, { name });
+        const stored = await q<{ eid: string; n: number }>(
+          `SELECT properties['eid'] AS eid, count() AS n FROM events WHERE name = {name:String} GROUP BY eid`,
+          { name },
+        );
         const doubled = stored.filter((r) => r.n !== 1);
         expect(doubled, `${name} stored more than once`).toEqual([]);
         const storedIds = new Set(stored.map((r) => r.eid));

@@ -20,10 +20,15 @@ export interface Credentials {
   clientSecret: string;
 }
 
-/** Read access to one project's stored data through `/api/v1` (root or read client). */
-export function reader(baseUrl: string, projectId: string, client: Credentials) {
+/**
+ * Read access to one project's stored data through `/api/v1` (root or read client). Acks mean
+ * durable (in the write-ahead log), not yet in ClickHouse: pass the server's `settle` so each
+ * read first waits until everything acknowledged so far has been applied.
+ */
+export function reader(baseUrl: string, projectId: string, client: Credentials, settle: () => Promise<void> = async () => {}) {
   const headers = { 'openpanel-client-id': client.clientId, 'openpanel-client-secret': client.clientSecret };
   const get = async <T>(path: string): Promise<{ status: number; body: T }> => {
+    await settle();
     const res = await fetch(`${baseUrl}/api/v1/projects/${projectId}${path}`, { headers });
     return { status: res.status, body: (await res.json()) as T };
   };

@@ -50,14 +50,22 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<RedisS
   let output = '';
 
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', opts.appendonly ? 'yes' : 'no',
-    '--appendfsync', 'always',
-    '--daemonize', 'no',
-    '--logfile', '',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
   ];
 
   async function ping(): Promise<boolean> {

@@ -12,13 +12,14 @@
  * event number), LP_TEST_CONCURRENCY, LP_TEST_FLUSH_SIZE, LP_TEST_FLUSH_INTERVAL_MS,
  * LP_TEST_SEGMENT_BYTES, LP_TEST_KILL_AFTER_WRITE.
  */
-import { emptyBatch, chTime } from '../../shared/rows.ts';
+
+import type { BatchWriter } from '../../server/engines/queue.ts';
 import { createWalQueue } from '../../server/engines/queue.wal.ts';
-import type { BatchWriter } from '../../server/engines/queue.memory.ts';
-import { createClickhouse } from '../../server/store/clickhouse.ts';
 import { makeEvent } from '../../server/store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../../server/store/clickhouse.migrate.ts';
+import { createClickhouse } from '../../server/store/clickhouse.ts';
 import { createWriter } from '../../server/store/writer.ts';
+import { chTime, emptyBatch } from '../../shared/rows.ts';
 
 const env = process.env;
 const num = (v: string | undefined, def: number) => (v ? Number(v) : def);

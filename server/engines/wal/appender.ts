@@ -25,6 +25,7 @@ export interface Appended<T> {
   tag: T;
 }
 
+/** Where and how to append, and whom to tell when records are durable or segments sealed. */
 export interface AppenderOptions<T> {
   dir: string;
   /** Number of the segment to create first (greater than any number the log ever used). */
@@ -37,6 +38,7 @@ export interface AppenderOptions<T> {
   onSealed(segment: number, end: number): void;
 }
 
+/** The writing end of the log (one per process and folder). */
 export interface Appender<T> {
   /** Appends one encoded record; resolves once it is durable, rejects if its write failed. */
   append(record: Buffer, rows: number, tag: T): Promise<void>;

@@ -7,17 +7,23 @@
  *   1. record the intent {segment, from, to} durably in the checkpoint;
  *   2. `writer.write(rows, token)` with the token derived from that exact range;
  *   3. record the committed position (end of the chunk), clearing the intent;
- * each step retried with backoff until it succeeds (same range, same token). A crash between
- * 1 and 3 is repaired at start-up by re-applying that very range first (see queue.wal.ts).
+ * each step retried with backoff until it succeeds (same range, same token). When the next
+ * chunk is already due at 3 (a backlog), its intent is saved together with the commit, so a
+ * busy applier pays one checkpoint save (≈ 2 fsyncs) per chunk, not two. A crash between 1
+ * and 3 is repaired at start-up by re-applying that very range first (wal/recover.ts).
  * Sealed segments whose records are all committed are deleted.
  */
-import { type WriteBatch, emptyBatch, mergeInto } from '../../../shared/rows.ts';
+import { emptyBatch, mergeInto, type WriteBatch } from '../../../shared/rows.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
-import type { BatchWriter } from '../queue.memory.ts';
-import { type Checkpoint, type Range, chunkToken, saveCheckpoint } from './checkpoint.ts';
+import type { BatchWriter } from '../queue.ts';
+import { type Checkpoint, chunkToken, type Range, saveCheckpoint } from './checkpoint.ts';
 import { decodeRecords } from './record.ts';
 import { readSegmentRange, removeSegment, syncDir } from './segment-files.ts';
+
+function sameRange(a: Range | null, b: Range): boolean {
+  return a !== null && a.segment === b.segment && a.from === b.from && a.to === b.to;
+}
 
 /** A durable record waiting to be applied. */
 export interface PendingRecord {
@@ -31,6 +37,7 @@ export interface PendingRecord {
   batch: WriteBatch | null;
 }
 
+/** Everything the applier needs; the queue passes its own options through. */
 export interface ApplierOptions {
   dir: string;
   writer: BatchWriter;
@@ -52,6 +59,7 @@ export interface ApplierOptions {
   onApplied(rows: number): void;
 }
 
+/** The reading end of the log: applies what it is handed, in order, exactly once. */
 export interface Applier {
   /** Hands over durable records, in log order. */
   add(records: PendingRecord[]): void;
@@ -73,6 +81,7 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
+/** An applier starting from `opts.checkpoint`; records arrive through `add`. */
 export function createApplier(opts: ApplierOptions): Applier {
   let cp = opts.checkpoint;
   let forced = opts.forced;
@@ -92,11 +101,13 @@ export function createApplier(opts: ApplierOptions): Applier {
   let sweeps: Promise<void> = Promise.resolve();
   const stats = { chunks: 0, rows: 0 };
 
-  function due(): boolean {
-    if (head >= recs.length || failure) return false;
-    if (forced || closing || hurryTo > done || pending >= opts.flushSize) return true;
-    return Date.now() >= recs[head]!.since + opts.flushIntervalMs;
+  /** Whether the chunk starting at recs[at] should be written now, given the rows and records left once all before `at` is committed. */
+  function dueAt(at: number, rowsLeft: number, doneThen: number, hasForced: boolean): boolean {
+    if (at >= recs.length || failure) return false;
+    if (hasForced || closing || hurryTo > doneThen || rowsLeft >= opts.flushSize) return true;
+    return Date.now() >= recs[at]!.since + opts.flushIntervalMs;
   }
+  const due = () => dueAt(head, pending, done, forced !== null);
 
   function schedule(): void {
     if (running) return;
@@ -123,13 +134,12 @@ export function createApplier(opts: ApplierOptions): Applier {
     for (const w of waiters.splice(0)) w.reject(err);
   }
 
-  /** The next chunk: the forced range, or records of one segment up to about flushSize rows. */
-  function takeChunk(): { range: Range; count: number; rows: number } {
-    const first = recs[head]!;
-    let i = head;
+  /** The chunk starting at recs[at]: exactly range `f` if given, else one segment's records up to about flushSize rows. */
+  function takeChunk(at: number, f: Range | null): { range: Range; count: number; rows: number } {
+    const first = recs[at]!;
+    let i = at;
     let rows = 0;
-    if (forced) {
-      const f = forced;
+    if (f) {
       while (i < recs.length && recs[i]!.segment === f.segment && recs[i]!.to <= f.to) rows += recs[i++]!.rows;
       if (first.segment !== f.segment || first.from !== f.from || recs[i - 1]?.to !== f.to) {
         throw new Error(`wal: the recorded intent ${JSON.stringify(f)} does not match the log's records`);
@@ -137,7 +147,7 @@ export function createApplier(opts: ApplierOptions): Applier {
     } else {
       while (i < recs.length && recs[i]!.segment === first.segment && rows < opts.flushSize) rows += recs[i++]!.rows;
     }
-    return { range: { segment: first.segment, from: first.from, to: recs[i - 1]!.to }, count: i - head, rows };
+    return { range: { segment: first.segment, from: first.from, to: recs[i - 1]!.to }, count: i - at, rows };
   }
 
   async function chunkBatch(range: Range, count: number): Promise<WriteBatch> {
@@ -153,21 +163,30 @@ export function createApplier(opts: ApplierOptions): Applier {
   }
 
   async function applyNext(): Promise<void> {
-    const { range, count, rows } = takeChunk();
+    const { range, count, rows } = takeChunk(head, forced);
+    forced = range; // until it is committed, this exact range is the next chunk
     const token = chunkToken(cp.logId, range);
-    const committed: Checkpoint = { ...cp, committed: { segment: range.segment, offset: range.to }, intent: null };
-    let phase: 'intent' | 'write' | 'commit' = 'intent';
+    let phase: 'intent' | 'write' | 'commit' = sameRange(cp.intent, range) ? 'write' : 'intent';
+    let next: Checkpoint | null = null;
     for (let attempt = 0; ; attempt++) {
       try {
         if (phase === 'intent') {
           await saveCheckpoint(opts.dir, { ...cp, intent: range });
+          cp = { ...cp, intent: range };
           phase = 'write';
         }
         if (phase === 'write') {
           await opts.writer.write(await chunkBatch(range, count), token);
           phase = 'commit';
         }
-        await saveCheckpoint(opts.dir, committed);
+        // The commit; when the following chunk is already due (a backlog), its intent goes
+        // into the same save — one checkpoint write per chunk instead of two.
+        if (!next) {
+          const at = head + count;
+          const following = dueAt(at, pending - rows, done + count, false) ? takeChunk(at, null).range : null;
+          next = { ...cp, committed: { segment: range.segment, offset: range.to }, intent: following };
+        }
+        await saveCheckpoint(opts.dir, next);
         break;
       } catch (err) {
         opts.metrics?.flushFailures.inc();
@@ -176,8 +195,8 @@ export function createApplier(opts: ApplierOptions): Applier {
         await new Promise((r) => setTimeout(r, Math.min(opts.retryBaseMs * 2 ** attempt, 5000)));
       }
     }
-    cp = committed;
-    forced = null;
+    cp = next;
+    forced = next.intent;
     for (let i = head; i < head + count; i++) {
       if (recs[i]!.batch) memRows -= recs[i]!.rows;
     }

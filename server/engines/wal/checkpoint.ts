@@ -29,9 +29,11 @@ const Checkpoint = z.object({
   committed: Position,
   intent: Range.nullable(),
 });
+/** A byte offset in one segment. */
 export type Position = z.infer<typeof Position>;
 /** Bytes [from, to) of one segment. */
 export type Range = z.infer<typeof Range>;
+/** The file's content (see the module comment). */
 export type Checkpoint = z.infer<typeof Checkpoint>;
 
 /** The checkpoint in `dir`, or null when the folder has none yet. Throws when it is unreadable. */

@@ -16,9 +16,11 @@
 import { crc32 } from 'node:zlib';
 import type { WriteBatch } from '../../../shared/rows.ts';
 
+/** First bytes of every segment file: ours, format version 1. */
 export const SEGMENT_MAGIC = Buffer.from('LPWAL01\n', 'latin1');
 /** Bytes before the first record of a segment. */
 export const SEGMENT_HEADER_BYTES = SEGMENT_MAGIC.length;
+/** length + rows + CRC, each a u32. */
 export const RECORD_HEADER_BYTES = 12;
 /** Larger lengths are treated as corruption (a push is at most a few MiB of JSON). */
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;

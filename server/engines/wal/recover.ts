@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../log.ts';
 import type { PendingRecord } from './applier.ts';
-import { type Checkpoint, type Range, isAfter, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { type Checkpoint, isAfter, loadCheckpoint, type Range, saveCheckpoint } from './checkpoint.ts';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
 import { listSegments, removeSegment, scanSegment, segmentName, syncDir } from './segment-files.ts';
 
@@ -35,6 +35,7 @@ export interface Recovered {
   nextSegment: number;
 }
 
+/** Applies the rules above to `dir` (creating it if needed) and says what to do next. */
 export async function recoverWal(dir: string, log?: Logger): Promise<Recovered> {
   await mkdir(dir, { recursive: true });
   const found = await listSegments(dir);

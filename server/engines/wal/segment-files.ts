@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { type RecordExtent, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, type ScanStop, scanRecords } from './record.ts';
+import { type RecordExtent, type ScanStop, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, scanRecords } from './record.ts';
 
 const SEGMENT_FILE = /^wal-(\d{12})\.seg$/;
 

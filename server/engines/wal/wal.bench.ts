@@ -13,13 +13,13 @@
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { percentile, saveResults } from '../../../bench/support.ts';
-import { type EventRow, chTime, emptyBatch } from '../../../shared/rows.ts';
-import { createClickhouse } from '../../store/clickhouse.ts';
+import { chTime, type EventRow, emptyBatch } from '../../../shared/rows.ts';
 import { fixtureUuid, makeEvent } from '../../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../../store/clickhouse.migrate.ts';
+import { createClickhouse } from '../../store/clickhouse.ts';
 import { createWriter } from '../../store/writer.ts';
-import type { BatchWriter } from '../queue.memory.ts';
-import { type WalQueue, createWalQueue } from '../queue.wal.ts';
+import type { BatchWriter } from '../queue.ts';
+import { createWalQueue, type WalQueue } from '../queue.wal.ts';
 import { crashSnapshot, tempDir } from './wal.fixtures.ts';
 
 const { values: args } = parseArgs({
@@ -106,7 +106,14 @@ async function withChdb() {
 
 async function replay(rows: number, flushSize: number) {
   const dir = tempDir('lp-wal-bench-');
-  const stuck = await createWalQueue({ dir, writer: { write: () => new Promise(() => {}) }, flushSize: 1e9, flushIntervalMs: 1e9, fsync: false, maxMemoryRows: 0 });
+  const stuck = await createWalQueue({
+    dir,
+    writer: { write: () => new Promise(() => {}) },
+    flushSize: 1e9,
+    flushIntervalMs: 1e9,
+    fsync: false,
+    maxMemoryRows: 0,
+  });
   for (let i = 0; i < rows; i += 1000) await Promise.all(Array.from({ length: 1000 }, () => stuck.push(oneEvent())));
   const snap = crashSnapshot(dir); // what a SIGKILL would leave; `stuck` is abandoned
   const { ch, dir: chDir, writer } = await openChdb();
@@ -123,12 +130,15 @@ async function replay(rows: number, flushSize: number) {
 
 const results: Record<string, unknown> = { seconds: SECONDS, concurrency: CONCURRENCY };
 const want = (name: string) => !args.only || args.only.split(',').includes(name);
-if (want('append-fsync')) console.log('append-fsync', (results.appendFsync = await appendOnly(true)));
-if (want('append-nofsync')) console.log('append-nofsync', (results.appendNoFsync = await appendOnly(false)));
-if (want('chdb')) console.log('chdb', (results.chdb = await withChdb()));
-if (want('replay')) {
-  console.log('replay', (results.replay1000 = await replay(200_000, 1000)));
-  console.log('replay', (results.replay10000 = await replay(200_000, 10_000)));
+async function run(key: string, name: string, fn: () => Promise<unknown>) {
+  if (!want(name)) return;
+  results[key] = await fn();
+  console.log(key, results[key]);
 }
+await run('appendFsync', 'append-fsync', () => appendOnly(true));
+await run('appendNoFsync', 'append-nofsync', () => appendOnly(false));
+await run('chdb', 'chdb', withChdb);
+await run('replay1000', 'replay', () => replay(200_000, 1000));
+await run('replay10000', 'replay', () => replay(200_000, 10_000));
 console.log('saved', saveResults('wal-queue', results));
 process.exit(0);

@@ -7,9 +7,9 @@
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type WriteBatch, batchSize, emptyBatch } from '../../../shared/rows.ts';
+import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent } from '../../store/clickhouse.fixtures.ts';
-import type { BatchWriter } from '../queue.memory.ts';
+import type { BatchWriter } from '../queue.ts';
 import { decodeRecords, SEGMENT_HEADER_BYTES } from './record.ts';
 import { listSegments, segmentName } from './segment-files.ts';
 
@@ -58,6 +58,7 @@ export function eventsBatch(from: number, n = 1): WriteBatch {
   return b;
 }
 
+/** A fresh folder under the OS temp dir. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -77,9 +78,4 @@ export async function idsOnDisk(dir: string): Promise<string[]> {
     for (const b of decodeRecords(buf.subarray(SEGMENT_HEADER_BYTES))) ids.push(...b.events.map((e) => e.id));
   }
   return ids;
-}
-
-/** Total rows of some batches. */
-export function rowsOf(batches: WriteBatch[]): number {
-  return batches.reduce((n, b) => n + batchSize(b), 0);
 }

@@ -1,0 +1,261 @@
+/**
+ * The live channel's socket.io side (ARCHITECTURE §6), attached to the process's uWS app.
+ * Dashboards authenticate in the handshake (a read/root client of the project), land in the
+ * project's room, and receive the ticks this node coalesces plus every other node's (through
+ * `@socket.io/redis-adapter` when Redis is given). Presence: this node's open SDK sockets per
+ * project go to the Presence engine (heartbeat), and each node pushes the cross-node total to
+ * its own dashboards when it changes. Contract: shared/live.ts.
+ */
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { Server, type Socket } from 'socket.io';
+import type { TemplatedApp } from 'uWebSockets.js';
+import {
+  type ClientToServerEvents,
+  type InterServerEvents,
+  LIVE_INTER_SERVER_EVENTS,
+  LIVE_PATH,
+  LiveAuth,
+  type LiveConnectError,
+  LiveSubscribe,
+  type LiveSubscribeResult,
+  type ServerToClientEvents,
+  type SocketData,
+  liveRoom,
+} from '../../shared/live.ts';
+import type { WriteBatch } from '../../shared/rows.ts';
+import type { Presence } from '../engines/presence.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createLiveMetrics } from './live-metrics.ts';
+import { createPresenceReporter } from './presence-report.ts';
+import { createTickCoalescer } from './ticks.ts';
+
+type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface AttachLiveOptions {
+  /** The process's uWS app; the channel is served at LIVE_PATH on it. */
+  app: TemplatedApp;
+  /** Distributed shape: the adapter duplicates two connections from `client` (pub + sub) and namespaces its channels with `prefix`. */
+  redis?: { client: Redis; prefix: string };
+  /** Checks a read/root client for a project (`auth.forRead`); throws an AppError to refuse. */
+  authenticateRead(credentials: { clientId?: string; secret?: string }, projectId: string): Promise<{ clientId: string; projectId: string }>;
+  presence: Presence;
+  /** Unique per process (presence reports and ticks are per node). */
+  nodeId: string;
+  log: Logger;
+  /** The process's metrics (only its registry is used). */
+  metrics?: { registry: Registry };
+  /** Tick period (default 100 ms). */
+  tickMs?: number;
+  /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
+  heartbeatMs?: number;
+}
+
+export interface Live {
+  /** Folds an accepted, durable batch into the project's next tick (never throws). */
+  record(projectId: string, batch: WriteBatch): void;
+  /** This node now holds `count` open SDK sockets for `projectId`. */
+  socketsChanged(projectId: string, count: number): void;
+  /** Reports 0 presence for this node, closes dashboard sockets and the adapter's connections, stops every timer. */
+  close(): Promise<void>;
+}
+
+/** Creates the socket.io server on `opts.app` and starts ticking. Resolves once the adapter listens. */
+export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
+  const log = opts.log.child({ module: 'live' });
+  const metrics = opts.metrics && createLiveMetrics(opts.metrics.registry);
+  const conns = opts.redis ? await connectPair(opts.redis.client, opts.nodeId, log) : undefined;
+  const io: LiveServer = new Server({
+    path: LIVE_PATH,
+    serveClient: false,
+    maxHttpBufferSize: 16 * 1024, // dashboards only send subscribe/unsubscribe
+    ...(conns && { adapter: createAdapter(conns.pub, conns.sub, { key: `${opts.redis!.prefix}live` }) }),
+  });
+  attachWithoutGlobalPatch(io, opts.app);
+  if (conns) await conns.sub.ping(); // answered after the adapter's (p)subscribe: cross-node messages now arrive
+  const clusterUp = () => conns?.pub.status === 'ready';
+  let closed = false;
+
+  // ---- ticks: emitted to the room; with Redis down, to this node's dashboards only (no backlog).
+  const ticks = createTickCoalescer({
+    nodeId: opts.nodeId,
+    tickMs: opts.tickMs,
+    emit(tick) {
+      const room = liveRoom(tick.projectId);
+      (conns && !clusterUp() ? io.local.to(room) : io.to(room)).emit('tick', tick);
+      metrics?.ticks.inc();
+    },
+    onError: (err, projectId) => log.error({ err, projectId }, 'tick emit failed'),
+  });
+  ticks.start();
+
+  // ---- presence totals pushed to local dashboards when they change.
+  const lastOnline = new Map<string, number>();
+  let reads = 0;
+  const newestRead = new Map<string, number>();
+  const watched = (p: string) => (io.of('/').adapter.rooms.get(liveRoom(p))?.size ?? 0) > 0;
+  io.of('/').adapter.on('delete-room', (room: string) => {
+    if (room.startsWith('project:')) lastOnline.delete(room.slice('project:'.length));
+  });
+
+  function refresh(projectIds: Iterable<string>) {
+    for (const p of projectIds) {
+      if (!watched(p)) continue;
+      const seq = ++reads;
+      opts.presence.count(p).then(
+        (online) => {
+          // An older read finishing late must not overwrite a newer total.
+          if (closed || !watched(p) || seq < (newestRead.get(p) ?? 0)) return;
+          newestRead.set(p, seq);
+          if (lastOnline.get(p) === online) return;
+          lastOnline.set(p, online);
+          io.local.to(liveRoom(p)).emit('presence', { projectId: p, online });
+          metrics?.presencePushes.inc();
+        },
+        (err) => log.warn({ err, projectId: p }, 'presence read failed'),
+      );
+    }
+  }
+
+  const reporter = createPresenceReporter({
+    presence: opts.presence,
+    nodeId: opts.nodeId,
+    heartbeatMs: opts.heartbeatMs,
+    log,
+    onReported(ids) {
+      refresh(ids);
+      // Other nodes re-read these totals for their dashboards now rather than at their next heartbeat.
+      if (clusterUp()) for (let i = 0; i < ids.length; i += 1000) io.serverSideEmit('presenceChanged', ids.slice(i, i + 1000));
+    },
+    onHeartbeat: () => refresh([...lastOnline.keys()]),
+  });
+  io.on('presenceChanged', (ids: unknown) => {
+    const parsed = LIVE_INTER_SERVER_EVENTS.presenceChanged.safeParse(ids);
+    if (parsed.success) refresh(parsed.data);
+  });
+
+  // ---- dashboards.
+  io.use((socket, next) => {
+    const parsed = LiveAuth.safeParse(socket.handshake.auth);
+    if (!parsed.success) return next(refusal('invalid_body', 'Handshake auth must be { clientId, clientSecret, projectId }'));
+    const { clientId, clientSecret, projectId } = parsed.data;
+    opts.authenticateRead({ clientId, secret: clientSecret }, projectId).then(
+      (caller) => {
+        socket.data = { clientId: caller.clientId, projectIds: [caller.projectId] };
+        next();
+      },
+      (err) => {
+        if (!(err instanceof AppError)) log.error({ err }, 'live handshake failed');
+        const code = err instanceof AppError ? err.code : 'internal';
+        metrics?.refused.inc({ code });
+        next(refusal(code, err instanceof AppError ? err.message : 'Internal error; retry'));
+      },
+    );
+  });
+
+  function join(socket: LiveSocket, projectId: string) {
+    socket.join(liveRoom(projectId));
+    const known = lastOnline.get(projectId);
+    if (known !== undefined) socket.emit('presence', { projectId, online: known });
+    else refresh([projectId]); // first dashboard here: the read pushes to the room
+  }
+
+  io.on('connection', (socket) => {
+    metrics?.dashboards.inc();
+    socket.on('disconnect', () => metrics?.dashboards.dec());
+    for (const p of socket.data.projectIds) join(socket, p);
+    socket.on('subscribe', (body, ack) => {
+      const p = authorised(socket, body);
+      if (typeof p !== 'string') return answer(ack, p);
+      join(socket, p);
+      answer(ack, { ok: true });
+    });
+    socket.on('unsubscribe', (body, ack) => {
+      const p = authorised(socket, body);
+      if (typeof p !== 'string') return answer(ack, p);
+      socket.leave(liveRoom(p));
+      answer(ack, { ok: true });
+    });
+  });
+
+  return {
+    record(projectId, batch) {
+      if (closed) return;
+      try {
+        ticks.record(projectId, batch);
+      } catch (err) {
+        log.error({ err, projectId }, 'tick record failed'); // the live view must never fail ingest
+      }
+    },
+    socketsChanged(projectId, count) {
+      if (!closed) reporter.changed(projectId, count);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      ticks.stop();
+      await reporter.close();
+      await io.close();
+      if (conns) await Promise.all([conns.pub, conns.sub].map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
+
+function refusal(code: LiveConnectError['code'], message: string): Error & { data: LiveConnectError } {
+  return Object.assign(new Error(message), { data: { code, message } });
+}
+
+function answer(ack: unknown, result: LiveSubscribeResult) {
+  if (typeof ack === 'function') ack(result);
+}
+
+/** The project a subscribe/unsubscribe names, if this socket may watch it; else the refusal. */
+function authorised(socket: LiveSocket, body: unknown): string | LiveSubscribeResult {
+  const parsed = LiveSubscribe.safeParse(body);
+  if (!parsed.success) return { ok: false, code: 'invalid_body', message: 'Expected { projectId }' };
+  if (!socket.data.projectIds.includes(parsed.data.projectId)) {
+    return { ok: false, code: 'forbidden', message: 'This connection is not authorised for that project' };
+  }
+  return parsed.data.projectId;
+}
+
+/** Pub and sub connections for the adapter, from the app's client (same server and options). */
+async function connectPair(client: Redis, nodeId: string, log: Logger) {
+  const name = (role: string) => `livepanel-live-${role}-${nodeId}`.replace(/\s/g, '_');
+  const pub = client.duplicate({ lazyConnect: true, connectionName: name('pub') });
+  const sub = client.duplicate({ lazyConnect: true, connectionName: name('sub') });
+  for (const c of [pub, sub]) {
+    let reported = false; // one line per outage, not one per reconnect attempt
+    c.on('error', (err) => {
+      if (!reported) log.warn({ err }, 'live channel lost Redis; ticks reach this node only until it is back');
+      reported = true;
+    });
+    c.on('ready', () => (reported = false));
+  }
+  try {
+    await Promise.all([pub.connect(), sub.connect()]);
+  } catch (err) {
+    pub.disconnect();
+    sub.disconnect();
+    throw err;
+  }
+  return { pub, sub };
+}
+
+/**
+ * socket.io's `attachApp` replaces process-wide `Adapter.prototype` methods with ones bound to
+ * *this* app (to broadcast with uWS' native publish). With a second server in the process the
+ * last app wins: measured, node A's dashboards got nothing and node B's got each broadcast
+ * twice. We put the originals back, so every server broadcasts through socket.io's ordinary
+ * per-socket path (one encode per broadcast, then one write per dashboard).
+ */
+function attachWithoutGlobalPatch(io: LiveServer, app: TemplatedApp) {
+  let proto: Record<string, unknown> | null = Object.getPrototypeOf(io.of('/').adapter);
+  while (proto && !Object.hasOwn(proto, 'addAll')) proto = Object.getPrototypeOf(proto);
+  const saved = proto && { addAll: proto.addAll, del: proto.del, broadcast: proto.broadcast };
+  io.attachApp(app);
+  if (proto && saved) Object.assign(proto, saved);
+}

@@ -1,0 +1,131 @@
+/**
+ * The live channel's wire contract (ARCHITECTURE §6): socket.io on the uWS app at
+ * `/socket.io/`, used by dashboards and TVs. Each schema here is tied to its event name, and
+ * the socket.io event maps are derived from them, so `Server<…>` / `Socket<…>` on both sides
+ * are typed from one source.
+ *
+ * Connect with `auth: { clientId, clientSecret, projectId }` (a `read` or `root` client of that
+ * project). A refused handshake ends in `connect_error` whose `data` is a `LiveConnectError`
+ * (stable `code` from shared/errors.ts). On connect the socket is already in the project's
+ * room: it receives `tick` (per node, about every 100 ms while the project has traffic) and
+ * `presence` (on join and whenever the total changes). Dashboards merge ticks from every node.
+ */
+import { z } from 'zod';
+import { ErrorCode } from './errors.ts';
+
+/** Engine.IO path the live channel is served at (socket.io's default, with the trailing slash). */
+export const LIVE_PATH = '/socket.io/';
+
+/** Room every dashboard of a project joins; ticks and presence are emitted to it. */
+export const liveRoom = (projectId: string): `project:${string}` => `project:${projectId}`;
+
+/** Caps on one tick, so a traffic spike cannot make a tick large. */
+export const LIVE_TICK_LIMITS = {
+  /** Event names kept (the most frequent). */
+  events: 50,
+  /** Paths kept (the most viewed). */
+  pages: 10,
+  referrers: 10,
+  countries: 20,
+  /** Most recent raw events for the feed. */
+  sample: 10,
+  /** Map points (one per device per tick). */
+  geo: 50,
+} as const;
+
+const ProjectId = z.string().min(1).max(64);
+const Count = z.number().int().nonnegative();
+const Counts = z.record(z.string(), Count);
+
+/** Handshake `auth` of a dashboard socket. Share tokens for TVs and embeds come later. */
+export const LiveAuth = z.object({
+  clientId: z.string().min(1).max(64),
+  clientSecret: z.string().min(1).max(256),
+  projectId: ProjectId,
+});
+export type LiveAuth = z.infer<typeof LiveAuth>;
+
+/** `data` of the `connect_error` a refused handshake produces. */
+export const LiveConnectError = z.object({ code: ErrorCode, message: z.string() });
+export type LiveConnectError = z.infer<typeof LiveConnectError>;
+
+/** One raw event of a tick's feed sample. */
+export const LiveSampleEvent = z.object({
+  name: z.string(),
+  path: z.string(),
+  country: z.string(),
+  city: z.string(),
+  browser: z.string(),
+  /** UTC 'YYYY-MM-DD hh:mm:ss.sss', as stored. */
+  created_at: z.string(),
+});
+export type LiveSampleEvent = z.infer<typeof LiveSampleEvent>;
+
+/**
+ * What one node saw for one project since its previous tick. Counts are deltas: dashboards
+ * add them up. `events` counts every stored event by name (including `session_start` and
+ * `session_end`); `pages` counts `screen_view`s by path; `referrers` counts sessions started
+ * by source name (direct visits are not listed: `sessionsStarted` minus the sum); `countries`
+ * counts events other than session_start/session_end by ISO code. Maps keep the top entries
+ * only (LIVE_TICK_LIMITS); past a per-tick key budget, new keys are counted under `(other)`.
+ */
+export const LiveTick = z.object({
+  projectId: ProjectId,
+  /** Id of the node that coalesced it (ticks from different nodes are separate deltas). */
+  node: z.string(),
+  /** When the node emitted it (epoch ms). */
+  at: z.number().int(),
+  events: Counts,
+  sessionsStarted: Count,
+  pages: Counts,
+  referrers: Counts,
+  countries: Counts,
+  sample: z.array(LiveSampleEvent).max(LIVE_TICK_LIMITS.sample),
+  geo: z.array(z.object({ lat: z.number(), lon: z.number() })).max(LIVE_TICK_LIMITS.geo),
+});
+export type LiveTick = z.infer<typeof LiveTick>;
+
+/** Open SDK sockets of the project right now, summed over every ingest node. */
+export const LivePresence = z.object({ projectId: ProjectId, online: Count });
+export type LivePresence = z.infer<typeof LivePresence>;
+
+/** Body of `subscribe` / `unsubscribe`. */
+export const LiveSubscribe = z.object({ projectId: ProjectId });
+export type LiveSubscribe = z.infer<typeof LiveSubscribe>;
+
+/** Answer (socket.io acknowledgement) to `subscribe` / `unsubscribe`. */
+export const LiveSubscribeResult = z.union([
+  z.object({ ok: z.literal(true) }),
+  z.object({ ok: z.literal(false), code: ErrorCode, message: z.string() }),
+]);
+export type LiveSubscribeResult = z.infer<typeof LiveSubscribeResult>;
+
+/** Server → dashboard: event name → payload schema. */
+export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence } as const;
+/** Dashboard → server: event name → body schema (each answered through an acknowledgement). */
+export const LIVE_CLIENT_EVENTS = { subscribe: LiveSubscribe, unsubscribe: LiveSubscribe } as const;
+/** Node → node (through the adapter): event name → payload schema. */
+export const LIVE_INTER_SERVER_EVENTS = {
+  /** These projects' presence changed: re-read the totals for local dashboards. */
+  presenceChanged: z.array(ProjectId).max(10_000),
+} as const;
+
+type Payload<M, K extends keyof M> = M[K] extends z.ZodType ? z.infer<M[K]> : never;
+
+/** `Server<…, ServerToClientEvents>` / client `Socket<ServerToClientEvents, …>`. */
+export type ServerToClientEvents = {
+  [K in keyof typeof LIVE_SERVER_EVENTS]: (payload: Payload<typeof LIVE_SERVER_EVENTS, K>) => void;
+};
+/** `Server<ClientToServerEvents>` / client `Socket<…, ClientToServerEvents>`. */
+export type ClientToServerEvents = {
+  [K in keyof typeof LIVE_CLIENT_EVENTS]: (body: Payload<typeof LIVE_CLIENT_EVENTS, K>, ack: (result: LiveSubscribeResult) => void) => void;
+};
+export type InterServerEvents = {
+  [K in keyof typeof LIVE_INTER_SERVER_EVENTS]: (payload: Payload<typeof LIVE_INTER_SERVER_EVENTS, K>) => void;
+};
+/** What the server keeps on each dashboard socket (`socket.data`). */
+export interface SocketData {
+  clientId: string;
+  /** Projects this socket was authorised for (today: the handshake's one). */
+  projectIds: string[];
+}
