@@ -94,10 +94,7 @@ export const LiveSubscribe = z.object({ projectId: ProjectId });
 export type LiveSubscribe = z.infer<typeof LiveSubscribe>;
 
 /** Answer (socket.io acknowledgement) to `subscribe` / `unsubscribe`. */
-export const LiveSubscribeResult = z.union([
-  z.object({ ok: z.literal(true) }),
-  z.object({ ok: z.literal(false), code: ErrorCode, message: z.string() }),
-]);
+export const LiveSubscribeResult = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), code: ErrorCode, message: z.string() })]);
 export type LiveSubscribeResult = z.infer<typeof LiveSubscribeResult>;
 
 /** Server → dashboard: event name → payload schema. */

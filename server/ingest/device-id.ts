@@ -10,6 +10,7 @@
  * (n²/2^129), where 64 bits would already give ≈ 3 %.
  */
 import { createHmac } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { normalizeIp } from './geoip.ts';
 
 export type { SaltSource } from './salts.ts';
@@ -25,7 +26,19 @@ export function cookielessDeviceId(salt: string, projectId: string, userAgent: s
   // An empty key would make the hash a public function of (UA, IP): the IPv4 space could be
   // searched in minutes. A missing salt is a bug upstream; fail loudly.
   if (!salt) throw new Error('device id salt is empty');
-  const canonicalIp = normalizeIp(ip)?.ip ?? ip;
   // Separators keep fields apart: ('ab','c') and ('a','bc') must not hash alike.
-  return createHmac('sha256', salt).update(`${projectId}\n${userAgent}\n${canonicalIp}`).digest('hex').slice(0, DEVICE_ID_HEX_LENGTH);
+  const input = `${projectId}\n${userAgent}\n${ip}`;
+  const key = `${salt}\n${input}`;
+  let id = recent.get(key);
+  if (id === undefined) {
+    const canonical = `${projectId}\n${userAgent}\n${normalizeIp(ip)?.ip ?? ip}`;
+    id = createHmac('sha256', salt).update(canonical).digest('hex').slice(0, DEVICE_ID_HEX_LENGTH);
+    recent.set(key, id);
+  }
+  return id;
 }
+
+// A visitor sends many events: two HMACs per event were ≈ 7 % of ingest CPU. The cache is
+// keyed by the salt too, so the midnight rotation needs no flush (its keys live in this
+// process's memory only, like the request they came from).
+const recent = new LRUCache<string, string>({ max: 20_000 });

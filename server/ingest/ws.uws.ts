@@ -42,6 +42,8 @@ export interface WsIngestDeps {
   /** How long past its last heartbeat a socket keeps its session open. */
   keepAliveMs: number;
   accepting: () => boolean;
+  /** Called after each open and close with this node's open SDK sockets for that project (live presence). */
+  onSocketsChanged?: (projectId: string, count: number) => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -59,6 +61,14 @@ const UWS_LIMIT_FACTOR = 2;
 export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const sockets = new Set<WebSocket<SocketData>>();
+  const perProject = new Map<string, number>();
+
+  function countSocket(projectId: string, delta: 1 | -1) {
+    const n = (perProject.get(projectId) ?? 0) + delta;
+    if (n > 0) perProject.set(projectId, n);
+    else perProject.delete(projectId);
+    deps.onSocketsChanged?.(projectId, Math.max(0, n));
+  }
 
   function sendFrame(ws: WebSocket<SocketData>, frame: ServerFrame) {
     const data = ws.getUserData();
@@ -170,6 +180,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     open(ws) {
       sockets.add(ws);
       deps.metrics?.openSockets.inc();
+      countSocket(ws.getUserData().caller.projectId, 1);
       keepAlive(ws.getUserData());
     },
     message: onMessage,
@@ -178,6 +189,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       data.closed = true;
       sockets.delete(ws);
       deps.metrics?.openSockets.dec();
+      countSocket(data.caller.projectId, -1);
       data.idle?.();
     },
   });
@@ -185,6 +197,8 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
   return {
     /** Open SDK sockets on this node. */
     count: () => sockets.size,
+    /** Open SDK sockets of one project on this node. */
+    countFor: (projectId: string) => perProject.get(projectId) ?? 0,
     /** Waits for every socket's in-flight batches, then closes it with 1012 (reconnect elsewhere). */
     async drain(): Promise<void> {
       await Promise.all(

@@ -11,7 +11,12 @@ export function createLiveMetrics(registry: Registry) {
   const r = [registry];
   return {
     dashboards: new Gauge({ name: 'livepanel_live_dashboards', help: 'Dashboard sockets connected to this node', registers: r }),
-    refused: new Counter({ name: 'livepanel_live_refused_total', help: 'Dashboard handshakes refused, by error code', labelNames: ['code'] as const, registers: r }),
+    refused: new Counter({
+      name: 'livepanel_live_refused_total',
+      help: 'Dashboard handshakes refused, by error code',
+      labelNames: ['code'] as const,
+      registers: r,
+    }),
     ticks: new Counter({ name: 'livepanel_live_ticks_total', help: 'Ticks this node emitted to project rooms', registers: r }),
     presencePushes: new Counter({ name: 'livepanel_live_presence_pushes_total', help: 'Presence totals pushed to local dashboards', registers: r }),
   };

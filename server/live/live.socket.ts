@@ -6,11 +6,12 @@
  * project go to the Presence engine (heartbeat), and each node pushes the cross-node total to
  * its own dashboards when it changes. Contract: shared/live.ts.
  */
+
+import type { TemplatedApp } from 'uWebSockets.js';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Server, type Socket } from 'socket.io';
-import type { TemplatedApp } from 'uWebSockets.js';
 import {
   type ClientToServerEvents,
   type InterServerEvents,
@@ -20,9 +21,9 @@ import {
   type LiveConnectError,
   LiveSubscribe,
   type LiveSubscribeResult,
+  liveRoom,
   type ServerToClientEvents,
   type SocketData,
-  liveRoom,
 } from '../../shared/live.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';

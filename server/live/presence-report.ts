@@ -29,7 +29,7 @@ export interface PresenceReporter {
   changed(projectId: string, count: number): void;
   /** This node's current count for `projectId`. */
   local(projectId: string): number;
-  /** Stops the timers and reports 0 for every project this node counted. */
+  /** Stops the timers and reports 0 for every project this node counted (then `onReported`). */
   close(): Promise<void>;
 }
 
@@ -100,7 +100,11 @@ export function createPresenceReporter(opts: PresenceReporterOptions): PresenceR
       const leaving = new Set([...counts.keys(), ...dirty]);
       counts.clear();
       dirty.clear();
-      const done = write([...leaving].map((p) => [p, 0]));
+      const ids = [...leaving];
+      const done = write(
+        ids.map((p) => [p, 0]),
+        () => ids.length > 0 && opts.onReported?.(ids),
+      );
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([done, new Promise<void>((r) => (timeout = setTimeout(r, opts.closeTimeoutMs ?? 2000)))]);
       clearTimeout(timeout);

@@ -157,7 +157,10 @@ export function createTickCoalescer(opts: TickCoalescerOptions): TickCoalescer {
     record(projectId, batch) {
       if (batch.events.length === 0) return;
       let p = pending.get(projectId);
-      if (!p) pending.set(projectId, (p = new Pending(limits)));
+      if (!p) {
+        p = new Pending(limits);
+        pending.set(projectId, p);
+      }
       for (const row of batch.events) p.add(row);
     },
     flush,
