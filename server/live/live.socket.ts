@@ -76,7 +76,13 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     ...(conns && { adapter: createAdapter(conns.pub, conns.sub, { key: `${opts.redis!.prefix}live` }) }),
   });
   attachWithoutGlobalPatch(io, opts.app);
-  if (conns) await conns.sub.ping(); // answered after the adapter's (p)subscribe: cross-node messages now arrive
+  try {
+    if (conns) await conns.sub.ping(); // answered after the adapter's (p)subscribe: cross-node messages now arrive
+  } catch (err) {
+    await io.close();
+    for (const c of [conns!.pub, conns!.sub]) c.disconnect();
+    throw err;
+  }
   const clusterUp = () => conns?.pub.status === 'ready';
   let closed = false;
 
@@ -95,8 +101,10 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
 
   // ---- presence totals pushed to local dashboards when they change.
   const lastOnline = new Map<string, number>();
-  let reads = 0;
-  const newestRead = new Map<string, number>();
+  // One read per project at a time (a Redis outage must not pile them up); a refresh asked for
+  // meanwhile runs once the read ends, so a change during a read is never missed.
+  const reading = new Set<string>();
+  const again = new Set<string>();
   const watched = (p: string) => (io.of('/').adapter.rooms.get(liveRoom(p))?.size ?? 0) > 0;
   io.of('/').adapter.on('delete-room', (room: string) => {
     if (room.startsWith('project:')) lastOnline.delete(room.slice('project:'.length));
@@ -104,20 +112,25 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
 
   function refresh(projectIds: Iterable<string>) {
     for (const p of projectIds) {
-      if (!watched(p)) continue;
-      const seq = ++reads;
-      opts.presence.count(p).then(
-        (online) => {
-          // An older read finishing late must not overwrite a newer total.
-          if (closed || !watched(p) || seq < (newestRead.get(p) ?? 0)) return;
-          newestRead.set(p, seq);
-          if (lastOnline.get(p) === online) return;
-          lastOnline.set(p, online);
-          io.local.to(liveRoom(p)).emit('presence', { projectId: p, online });
-          metrics?.presencePushes.inc();
-        },
-        (err) => log.warn({ err, projectId: p }, 'presence read failed'),
-      );
+      if (closed || !watched(p)) continue;
+      if (reading.has(p)) again.add(p);
+      else void readPresence(p);
+    }
+  }
+
+  async function readPresence(p: string) {
+    reading.add(p);
+    try {
+      const online = await opts.presence.count(p);
+      if (closed || !watched(p) || lastOnline.get(p) === online) return;
+      lastOnline.set(p, online);
+      io.local.to(liveRoom(p)).emit('presence', { projectId: p, online });
+      metrics?.presencePushes.inc();
+    } catch (err) {
+      log.warn({ err, projectId: p }, 'presence read failed');
+    } finally {
+      reading.delete(p);
+      if (again.delete(p)) refresh([p]);
     }
   }
 

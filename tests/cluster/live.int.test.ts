@@ -129,6 +129,28 @@ describe('live channel across nodes (Redis adapter)', () => {
     console.log(`[live] presence after a node stops: seen on node A after ${Date.now() - stopping} ms`);
   });
 
+  it('survives losing its adapter connections: local dashboards keep ticking, cross-node resumes', async () => {
+    const dA = await dashboard(a, reader);
+    const dB = await dashboard(b, reader);
+    // Cut node B's pub and sub connections (only ours, by name) as a Redis blip would.
+    const list = String(await redis.client.call('CLIENT', 'LIST')).split('\n');
+    const ids = list.filter((l) => l.includes(`livepanel-live-`) && l.includes(nodeIds.b)).map((l) => /\bid=(\d+)/.exec(l)![1]!);
+    expect(ids).toHaveLength(2);
+    for (const id of ids) await redis.client.call('CLIENT', 'KILL', 'ID', id);
+    b.live.record(P, eventsBatch(P, 1, 'during-blip'));
+    await dB.tick((t) => 'during-blip' in t.events); // its own dashboards never stop
+    // ioredis reconnects and resubscribes; then B's ticks reach A again.
+    const deadline = Date.now() + 5000;
+    let i = 0;
+    while (!dA.ticks.some((t) => t.node === nodeIds.b && Object.keys(t.events).some((n) => n.startsWith('after-blip')))) {
+      if (Date.now() > deadline) throw new Error('node B never reached node A again');
+      b.live.record(P, eventsBatch(P, 1, `after-blip-${i++}`));
+      await sleep(100);
+    }
+    a.live.record(P, eventsBatch(P, 1, 'a-to-b'));
+    await dB.tick((t) => 'a-to-b' in t.events); // and B hears A (its sub resubscribed)
+  });
+
   it('closing a node quits the adapter’s Redis connections', async () => {
     const named = async (id: string) => {
       const list = String(await redis.client.call('CLIENT', 'LIST'));
