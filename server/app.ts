@@ -5,6 +5,7 @@
  * tells SDK sockets to reconnect elsewhere, flushes what was accepted, and closes stores.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
@@ -26,6 +27,7 @@ import { createPipeline } from './ingest/pipeline.ts';
 import { createSaltSource } from './ingest/salts.ts';
 import { createSessionStep } from './ingest/steps/session.ts';
 import { registerWsIngest } from './ingest/ws.uws.ts';
+import { type Live, attachLive } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
@@ -90,6 +92,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const engines: Engines = createEngines({
       redis: redis && { client: redis, prefix: config.redis!.prefix },
       sessionTimeoutMs: config.sessionTimeoutMs,
+      // A node's SDK-socket counts stop counting 10 s after its last heartbeat (live.socket.ts beats every 2 s).
+      presenceTtlMs: 10_000,
       sessionSnapshotFile: path.join(config.dataDir, 'sessions.json'),
       log,
     });
@@ -125,6 +129,23 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const app = uWS.App();
     const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
 
+    // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
+    // come from ingest nodes and reach every node's dashboards through the Redis adapter.
+    let live: Live | undefined;
+    if (has('ingest') || has('web')) {
+      const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+      live = await attachLive({
+        app,
+        redis: redis && { client: redis, prefix: config.redis!.prefix },
+        authenticateRead: auth.forRead,
+        presence: engines.presence,
+        nodeId,
+        log,
+        metrics,
+      });
+      cleanups.push(() => live!.close());
+    }
+
     app.get('/healthz', (res) => {
       if (state.accepting) sendJson(res, 200, { status: 'ok', roles: config.roles });
       else sendJson(res, 503, { error: { code: 'not_ready', message: 'Starting or draining' } });
@@ -154,6 +175,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         dedupeTtlMs: config.dedupeTtlMs,
         // Redis down: refuse at once (503) rather than hold requests in ioredis' offline queue.
         available: redis ? () => redis!.status === 'ready' : undefined,
+        onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
       const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
       registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
@@ -168,6 +190,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         maxEventBytes: config.maxEventBytes,
         keepAliveMs: config.sessionGraceMs,
         accepting,
+        onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
     if (has('web') && ch) registerReadApi(app, { ch, auth, log });
