@@ -60,7 +60,7 @@ export interface Live {
   record(projectId: string, batch: WriteBatch): void;
   /** This node now holds `count` open SDK sockets for `projectId`. */
   socketsChanged(projectId: string, count: number): void;
-  /** Reports 0 presence for this node, closes dashboard sockets and the adapter's connections, stops every timer. */
+  /** Emits the pending ticks, reports 0 presence for this node, closes dashboard sockets and the adapter's connections, stops every timer. */
   close(): Promise<void>;
 }
 
@@ -211,6 +211,9 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       if (closed) return;
       closed = true;
       ticks.stop();
+      // Rows already acknowledged (a draining node's last batches) still reach the dashboards:
+      // ticks are deltas, so a dropped one would leave every dashboard's totals short for good.
+      ticks.flush();
       await reporter.close();
       await io.close();
       if (conns) await Promise.all([conns.pub, conns.sub].map((c) => c.quit().catch(() => c.disconnect())));

@@ -1,165 +1,329 @@
 /**
- * The live channel across nodes (ARCHITECTURE §6), on the shared Redis under this run's own
- * prefix: two nodes in this process, each with its own uWS app on its own port, its own Redis
- * connections, the Redis adapter and the Redis Presence engine — what two ingest processes
- * run. (app.ts does not mount the live channel yet; once it does, the same checks belong on
- * server/cluster/local-cluster.ts' real processes.)
+ * The live channel across real processes (ARCHITECTURE §6): server/cluster/local-cluster.ts'
+ * two `ingest` nodes and one `worker,web` node — each the real entry point, wired by app.ts —
+ * on the shared Redis (this run's own prefix) and PostgreSQL (a fresh database). Dashboards
+ * are socket.io-client sockets with a `read` client; events come in as a browser's `POST
+ * /track` and an SDK's `/ws` batches.
  *
- * Guards against: ticks that stay on the node that coalesced them; presence counting only the
- * node a dashboard is on, or keeping a dead node's sockets; adapter connections left open.
- * Prints the record → dashboard latency across nodes (p50/p99); timing is not asserted here.
+ * Guards against: ticks that stay on the node that received the events (or arrive twice);
+ * one project's traffic on another's dashboards; presence counting only the dashboard's node,
+ * keeping a SIGTERMed node's sockets until the TTL, or a SIGKILLed node's forever; a refused
+ * handshake without a stable code; cross-node ticks that never resume after the adapter's
+ * Redis connections drop. Timing is not asserted (bench/live.ts measures it); waits are
+ * generous, except that a SIGTERMed node must drop out well before the presence TTL would
+ * have dropped it anyway (that is the point of the check).
+ *
+ * One in-process case remains: that `close()` quits the adapter's own Redis connections (a
+ * process that exits closes them whatever the code does).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
 import { createRedisPresence } from '../../server/engines/presence.redis.ts';
-import { connectDashboard, type Dashboard, eventsBatch, type LiveNode, startLiveNode, testClients } from '../../server/live/live.fixtures.ts';
+import { connectDashboard, type Dashboard, eventsBatch, startLiveNode, testClients } from '../../server/live/live.fixtures.ts';
+import { createMetadata } from '../../server/store/metadata.ts';
+import { openMetadataDb } from '../../server/store/postgres.ts';
+import type { LiveTick } from '../../shared/live.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import { browserUa, createProject, freePorts, ORIGIN, type Project, ResendingSocket, sleep, track, visitorIp, waitFor } from './harness.ts';
 
-const PRESENCE_TTL_MS = 1500;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** app.ts' Presence TTL: a node's report stops counting this long after its last heartbeat (every 2 s). */
+const PRESENCE_TTL_MS = 10_000;
+const WAIT = 10_000; // generous: these arrive in about 100–200 ms
 
-const clients = testClients();
-const run = randomBytes(3).toString('hex');
-const P = `live-${run}`;
-const OTHER = `live-other-${run}`;
-const reader = clients.add(P, 'read');
-const otherReader = clients.add(OTHER, 'read');
 let redis: TestRedis;
-let a: LiveNode;
-let b: LiveNode;
-const nodeIds = { a: `a-${run}`, b: `b-${run}` };
+let db: TestDatabase;
+let dataDir: string;
+let cluster: LocalCluster;
+let spare: number[];
+const extra: NodeProcess[] = [];
+const run = randomBytes(3).toString('hex');
+
+type Auth = { clientId: string; clientSecret: string; projectId: string };
+let A: Project; // root client: what the SDKs send with
+let B: Project;
+let readA: Auth;
+let readB: Auth;
+let writeA: Auth;
+let disabledA: Auth;
+
 const open: Dashboard[] = [];
-const dashboard = async (node: LiveNode, auth: unknown) => {
+const sdkSockets: WebSocket[] = [];
+const dashboard = async (node: NodeProcess, auth: Auth) => {
   const d = await connectDashboard(node.url, auth);
   open.push(d);
   return d;
 };
+const node1 = () => cluster.ingest[0]!;
+const node2 = () => cluster.ingest[1]!;
+const web = () => cluster.worker;
 
-async function startNode(nodeId: string): Promise<LiveNode> {
-  const client = await redis.connect(); // one connection per "process"
-  return startLiveNode({
-    redis: { client, prefix: redis.prefix },
-    presence: createRedisPresence({ redis: client, prefix: redis.prefix, ttlMs: PRESENCE_TTL_MS }),
-    nodeId,
-    heartbeatMs: 300,
-    authenticateRead: clients.authenticateRead,
-  });
+/** Sum of `name`'s counts over the ticks a dashboard got (ticks are deltas). */
+const shown = (d: Dashboard, name: string) => d.ticks.reduce((n, t) => n + (t.events[name] ?? 0), 0);
+/** The node id app.ts gives a process: `<hostname>-<pid>-<random>`. */
+const fromProcess = (t: LiveTick, n: NodeProcess) => t.node.startsWith(`${os.hostname()}-${n.child.pid}-`);
+
+/** Opens `n` SDK sockets (browser-like: Origin, own device ids) on `node` for project A. */
+async function openSdkSockets(node: NodeProcess, n: number): Promise<WebSocket[]> {
+  const out = await Promise.all(
+    Array.from({ length: n }, (_, i) => {
+      const ws = new WebSocket(`${node.url.replace(/^http/, 'ws')}/ws?clientId=${A.clientId}&deviceId=pres-${randomUUID().slice(0, 8)}`, {
+        headers: { origin: ORIGIN, 'user-agent': browserUa(500 + i), 'x-forwarded-for': visitorIp(9, i) },
+      });
+      ws.on('error', () => {}); // a killed node: the close that follows is enough
+      return new Promise<WebSocket>((resolve, reject) => {
+        ws.once('open', () => resolve(ws));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`/ws upgrade refused: ${res.statusCode}`)));
+      });
+    }),
+  );
+  sdkSockets.push(...out);
+  return out;
 }
+
+const closeSocket = (ws: WebSocket) =>
+  new Promise<void>((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve();
+    ws.once('close', () => resolve());
+    ws.close(1000);
+  });
 
 beforeAll(async () => {
   redis = await createTestRedis();
-  a = await startNode(nodeIds.a);
-  b = await startNode(nodeIds.b);
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-live-cluster-'));
+  const [p1, p2, pw, p3, p4] = await freePorts(5);
+  spare = [p3!, p4!];
+  cluster = await startLocalCluster({
+    redisUrl: 'redis://127.0.0.1:6379',
+    redisPrefix: redis.prefix,
+    databaseUrl: db.url,
+    dataDir,
+    ingestPorts: [p1!, p2!],
+    workerPort: pw!,
+    env: { TRUST_PROXY: 'true', LOG_LEVEL: 'warn' },
+  });
+  A = await createProject(db.url, 'Live A');
+  B = await createProject(db.url, 'Live B');
+  const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
+  try {
+    const md = createMetadata(meta.db);
+    const client = async (p: Project, type: 'read' | 'write') => ({
+      projectId: p.projectId,
+      ...(await md.createClient({ projectId: p.projectId, type, origins: [] })),
+    });
+    readA = await client(A, 'read');
+    readB = await client(B, 'read');
+    writeA = await client(A, 'write');
+    disabledA = await client(A, 'read');
+    await md.disableClient(disabledA.clientId);
+  } finally {
+    await meta.close();
+  }
 });
+
 afterAll(async () => {
   for (const d of open) d.close();
-  await Promise.all([a?.stop(), b?.stop()]);
+  for (const ws of sdkSockets) ws.terminate();
+  await Promise.all(extra.map((n) => n.stop('SIGKILL')));
+  if (cluster) await cluster.stop().catch(() => {});
   await redis?.cleanup();
+  await db?.drop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-const pct = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
+  it('a dashboard on ingest node 2 (and on the web node) gets, exactly once, the ticks of events sent to ingest node 1 over /track and /ws', async () => {
+    const on2 = await dashboard(node2(), readA);
+    const onWeb = await dashboard(web(), readA);
+    const t = `t-${run}`;
+    const w = `w-${run}`;
+    const both = `both-${run}`;
 
-describe('live channel across nodes (Redis adapter)', () => {
-  it('a dashboard on node A gets the ticks of events recorded on node B (latency measured)', async () => {
-    const d = await dashboard(a, reader);
-    const N = 200;
-    const recordedAt = new Map<string, number>();
-    for (let i = 0; i < N; i++) {
-      const name = `m${i}`;
-      recordedAt.set(name, Date.now());
-      b.live.record(P, eventsBatch(P, 1, name));
-      await sleep(5 + Math.random() * 20); // spread over the tick phase
+    for (let i = 0; i < 3; i++) expect((await track(node1().url, A, { ua: browserUa(i), ip: visitorIp(1, i) }, t)).status).toBe(200);
+    const sdk = new ResendingSocket({
+      nodeUrls: () => [node1().url],
+      project: A,
+      visitor: { ua: browserUa(50), ip: visitorIp(1, 50) },
+      name: w,
+      label: `w${run}`,
+    });
+    try {
+      await sdk.connect();
+      sdk.sendBatch(4);
+      sdk.sendBatch(1);
+      await sdk.settled(WAIT);
+      expect(sdk.stats.rejected + sdk.stats.droppedOther.length).toBe(0);
+    } finally {
+      sdk.close();
     }
-    await d.tick((t) => `m${N - 1}` in t.events, 3000);
-    const fromB = d.ticks.filter((t) => t.node === nodeIds.b);
-    expect(fromB.length).toBeGreaterThan(0);
-    expect(d.ticks.every((t) => t.projectId === P)).toBe(true);
-    // Every event recorded on B is counted exactly once on A's dashboard.
-    const seen = new Map<string, number>();
-    for (const t of fromB) for (const [name, n] of Object.entries(t.events)) seen.set(name, (seen.get(name) ?? 0) + n);
-    expect(seen.size).toBe(N);
-    expect([...seen.values()].every((n) => n === 1)).toBe(true);
-
-    const latency = fromB.flatMap((t) => Object.keys(t.events).map((name) => t.receivedAt - recordedAt.get(name)!)).sort((x, y) => x - y);
-    const transit = fromB.map((t) => t.receivedAt - t.at).sort((x, y) => x - y);
-    const line = (xs: number[]) => `p50 ${pct(xs, 0.5)} ms, p99 ${pct(xs, 0.99)} ms, max ${xs.at(-1)} ms`;
-    console.log(`[live] record on B → dashboard on A, ${latency.length} events in ${fromB.length} ticks: ${line(latency)}`);
-    console.log(`[live] tick emitted on B → received on A (Redis hop): ${line(transit)}`);
-  });
-
-  it('ticks of one project from both nodes add up; other projects stay out', async () => {
-    const dA = await dashboard(a, reader);
-    const dB = await dashboard(b, reader);
-    const other = await dashboard(b, otherReader);
-    a.live.record(P, eventsBatch(P, 3, 'both'));
-    b.live.record(P, eventsBatch(P, 4, 'both'));
-    for (const d of [dA, dB]) {
-      await d.tick((t) => t.node === nodeIds.a && 'both' in t.events);
-      await d.tick((t) => t.node === nodeIds.b && 'both' in t.events);
-      const total = d.ticks.reduce((sum, t) => sum + (t.events.both ?? 0), 0);
-      expect(total).toBe(7);
+    // The same project's events on both ingest nodes add up on every dashboard.
+    for (let i = 0; i < 5; i++) {
+      const node = i % 2 === 0 ? node1() : node2();
+      expect((await track(node.url, A, { ua: browserUa(60 + i), ip: visitorIp(1, 60 + i) }, both)).status).toBe(200);
     }
-    await sleep(300);
-    expect(other.ticks).toHaveLength(0);
+
+    for (const d of [on2, onWeb]) {
+      await waitFor(
+        async () => shown(d, t) === 3 && shown(d, w) === 5 && shown(d, both) === 5,
+        WAIT,
+        () => `counts ${JSON.stringify({ t: shown(d, t), w: shown(d, w), both: shown(d, both) })}`,
+        20,
+      );
+    }
+    await sleep(500); // a tick delivered twice would show now
+    for (const d of [on2, onWeb]) {
+      expect({ t: shown(d, t), w: shown(d, w), both: shown(d, both) }).toEqual({ t: 3, w: 5, both: 5 });
+      expect(d.ticks.every((x) => x.projectId === A.projectId)).toBe(true);
+      // /track and /ws events sent to node 1 came in node 1's ticks, through Redis.
+      expect(d.ticks.filter((x) => t in x.events || w in x.events).every((x) => fromProcess(x, node1()))).toBe(true);
+      expect(new Set(d.ticks.filter((x) => both in x.events).map((x) => x.node)).size).toBe(2);
+      // The feed sample (the 10 most recent events of a tick) carries them too.
+      expect(d.ticks.flatMap((x) => x.sample).find((s) => s.name === t)).toMatchObject({ path: '/page', browser: 'Chrome' });
+    }
   });
 
-  it('presence sums open SDK sockets over nodes, on every node, and drops a node that leaves or dies', async () => {
-    const dA = await dashboard(a, reader);
-    const dB = await dashboard(b, reader);
-    await Promise.all([dA.online(0), dB.online(0)]);
-    a.live.socketsChanged(P, 3);
-    b.live.socketsChanged(P, 2);
-    await Promise.all([dA.online(5), dB.online(5)]);
-    b.live.socketsChanged(P, 1);
-    await Promise.all([dA.online(4), dB.online(4)]);
-
-    // A node that died without a goodbye: its report is never repeated and expires after the TTL.
-    const ghost = createRedisPresence({ redis: redis.client, prefix: redis.prefix, ttlMs: PRESENCE_TTL_MS });
-    await ghost.set(`ghost-${run}`, P, 10);
-    await Promise.all([dA.online(14, PRESENCE_TTL_MS + 2000), dB.online(14, PRESENCE_TTL_MS + 2000)]);
-    await Promise.all([dA.online(4, PRESENCE_TTL_MS + 2000), dB.online(4, PRESENCE_TTL_MS + 2000)]);
-
-    // A node that leaves cleanly reports 0 at once: the other node's dashboards follow.
-    const c = await startNode(`c-${run}`);
-    c.live.socketsChanged(P, 6);
-    await dA.online(10);
-    const stopping = Date.now();
-    await c.stop();
-    await dA.online(4, 250); // told at once, not at its next heartbeat
-    console.log(`[live] presence after a node stops: seen on node A after ${Date.now() - stopping} ms`);
+  it('rooms isolate projects, on every node', async () => {
+    const a2 = await dashboard(node2(), readA);
+    const b1 = await dashboard(node1(), readB);
+    const b2 = await dashboard(node2(), readB);
+    const bWeb = await dashboard(web(), readB);
+    const forA = `only-a-${run}`;
+    const forB = `only-b-${run}`;
+    expect((await track(node1().url, A, { ua: browserUa(70), ip: visitorIp(3, 1) }, forA)).status).toBe(200);
+    expect((await track(node2().url, B, { ua: browserUa(71), ip: visitorIp(3, 2) }, forB)).status).toBe(200);
+    await a2.tick((x) => forA in x.events, WAIT);
+    await Promise.all([b1, b2, bWeb].map((d) => d.tick((x) => forB in x.events, WAIT)));
+    await sleep(500);
+    for (const d of [b1, b2, bWeb]) {
+      expect(d.ticks.every((x) => x.projectId === B.projectId && !(forA in x.events))).toBe(true);
+      expect(shown(d, forB)).toBe(1);
+    }
+    expect(a2.ticks.every((x) => x.projectId === A.projectId && !(forB in x.events))).toBe(true);
+    // A dashboard cannot subscribe itself to another project's room.
+    const answer = await b2.socket.timeout(WAIT).emitWithAck('subscribe', { projectId: A.projectId });
+    expect(answer).toMatchObject({ ok: false, code: 'forbidden' });
   });
 
-  it('survives losing its adapter connections: local dashboards keep ticking, cross-node resumes', async () => {
-    const dA = await dashboard(a, reader);
-    const dB = await dashboard(b, reader);
-    // Cut node B's pub and sub connections (only ours, by name) as a Redis blip would.
+  it('presence adds up SDK sockets over the nodes; a SIGTERMed node drops out at once, a SIGKILLed one after the TTL', async () => {
+    const ds = await Promise.all([node1(), node2(), web()].map((n) => dashboard(n, readA)));
+    const online = (n: number, timeoutMs = WAIT) => Promise.all(ds.map((d) => d.online(n, timeoutMs)));
+    await online(0);
+
+    const on1 = await openSdkSockets(node1(), 2);
+    await openSdkSockets(node2(), 3);
+    await online(5);
+    await closeSocket(on1[0]!);
+    await online(4);
+
+    // Two more ingest nodes: one to drain, one to kill.
+    const [toTerm, toKill] = await Promise.all(
+      spare.map((port, i) => startNode(`ingest-${3 + i}`, { ...cluster.env, ROLE: 'ingest', PORT: String(port), TRUST_PROXY: 'true', LOG_LEVEL: 'warn' })),
+    );
+    extra.push(toTerm!, toKill!);
+    await openSdkSockets(toTerm!, 3);
+    await openSdkSockets(toKill!, 4);
+    await online(11);
+
+    // SIGTERM: the node drains, closes its SDK sockets (1012) and reports 0 as it leaves. Waiting
+    // less than the TTL is what tells this apart from its report merely expiring. An event it
+    // acknowledged just before is still in its pending tick: that tick must go out, not vanish.
+    const last = `last-${run}`;
+    expect((await track(toTerm!.url, A, { ua: browserUa(90), ip: visitorIp(5, 1) }, last)).status).toBe(200);
+    const termAt = Date.now();
+    expect(await toTerm!.stop('SIGTERM')).toBe(0);
+    await online(8, PRESENCE_TTL_MS - 4000);
+    const termMs = Date.now() - termAt;
+    await Promise.all(ds.map((d) => d.tick((x) => last in x.events, WAIT)));
+
+    // SIGKILL: no goodbye; its report stops counting after the TTL, and the surviving nodes
+    // notice at their next heartbeat.
+    const killAt = Date.now();
+    await toKill!.stop('SIGKILL');
+    await online(4, PRESENCE_TTL_MS + 10_000);
+    console.log(`[live] presence on every node's dashboards: SIGTERMed node gone after ${termMs} ms, SIGKILLed node after ${Date.now() - killAt} ms`);
+
+    for (const ws of sdkSockets) await closeSocket(ws);
+    await online(0);
+  });
+
+  it('refuses a bad handshake with connect_error and a stable code, on ingest and web nodes', async () => {
+    const cases: Array<[string, unknown, string]> = [
+      ['wrong secret', { ...readA, clientSecret: 'sec_wrong' }, 'bad_secret'],
+      ['unknown client', { ...readA, clientId: randomUUID() }, 'unknown_client'],
+      ['write client', writeA, 'forbidden'],
+      ["another project's reader", { ...readB, projectId: A.projectId }, 'forbidden'],
+      ['disabled client', disabledA, 'client_disabled'],
+      ['missing secret', { clientId: readA.clientId, projectId: A.projectId }, 'invalid_body'],
+      ['no auth', undefined, 'invalid_body'],
+    ];
+    for (const node of [node2(), web()]) {
+      for (const [what, auth, code] of cases) {
+        await expect(connectDashboard(node.url, auth), `${what} on ${node.name}`).rejects.toMatchObject({ code, message: expect.any(String) });
+      }
+      const metrics = await (await fetch(`${node.url}/metrics`)).text();
+      expect(metrics).toMatch(/livepanel_live_refused_total\{code="bad_secret"\} 1\b/);
+    }
+  });
+
+  it('cross-node ticks resume after a node loses its adapter connections; its own dashboards never stop', async () => {
+    const on1 = await dashboard(node1(), readA);
+    const on2 = await dashboard(node2(), readA);
+    // Cut node 2's adapter connections (only its own, by client name) as a Redis blip would.
+    const tag = `-${os.hostname()}-${node2().child.pid}-`.replace(/\s/g, '_');
     const list = String(await redis.client.call('CLIENT', 'LIST')).split('\n');
-    const ids = list.filter((l) => l.includes(`livepanel-live-`) && l.includes(nodeIds.b)).map((l) => /\bid=(\d+)/.exec(l)![1]!);
+    const ids = list.filter((l) => /\bname=livepanel-live-(pub|sub)-/.test(l) && l.includes(tag)).map((l) => /\bid=(\d+)/.exec(l)![1]!);
     expect(ids).toHaveLength(2);
     for (const id of ids) await redis.client.call('CLIENT', 'KILL', 'ID', id);
-    b.live.record(P, eventsBatch(P, 1, 'during-blip'));
-    await dB.tick((t) => 'during-blip' in t.events); // its own dashboards never stop
-    // ioredis reconnects and resubscribes; then B's ticks reach A again.
-    const deadline = Date.now() + 5000;
-    let i = 0;
-    while (!dA.ticks.some((t) => t.node === nodeIds.b && Object.keys(t.events).some((n) => n.startsWith('after-blip')))) {
-      if (Date.now() > deadline) throw new Error('node B never reached node A again');
-      b.live.record(P, eventsBatch(P, 1, `after-blip-${i++}`));
-      await sleep(100);
-    }
-    a.live.record(P, eventsBatch(P, 1, 'a-to-b'));
-    await dB.tick((t) => 'a-to-b' in t.events); // and B hears A (its sub resubscribed)
-  });
 
+    const during = `blip-${run}`;
+    expect((await track(node2().url, A, { ua: browserUa(80), ip: visitorIp(4, 1) }, during)).status).toBe(200);
+    await on2.tick((x) => during in x.events, WAIT);
+    // ioredis reconnects and resubscribes; then node 2's ticks reach node 1 again, and node 1's node 2.
+    let i = 0;
+    await waitFor(
+      async () => {
+        await track(node2().url, A, { ua: browserUa(81), ip: visitorIp(4, 2) }, `after-${run}-${i++}`);
+        return on1.ticks.some((x) => fromProcess(x, node2()) && Object.keys(x.events).some((n) => n.startsWith(`after-${run}-`)));
+      },
+      WAIT,
+      () => 'node 2 never reached node 1 again',
+      100,
+    );
+    const back = `back-${run}`;
+    expect((await track(node1().url, A, { ua: browserUa(82), ip: visitorIp(4, 3) }, back)).status).toBe(200);
+    await on2.tick((x) => back in x.events, WAIT);
+  });
+});
+
+describe('live channel in process', () => {
   it('closing a node quits the adapter’s Redis connections', async () => {
-    const named = async (id: string) => {
-      const list = String(await redis.client.call('CLIENT', 'LIST'));
-      return list.split('\n').filter((l) => l.includes('livepanel-live-') && l.includes(id));
-    };
-    const d = await startNode(`d-${run}`);
-    expect(await named(`d-${run}`)).toHaveLength(2); // pub + sub
-    await d.stop();
-    await sleep(100);
-    expect(await named(`d-${run}`)).toHaveLength(0);
+    const clients = testClients();
+    const client = await redis.connect();
+    const id = `closing-${run}`;
+    const named = async () =>
+      String(await redis.client.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((l) => l.includes('livepanel-live-') && l.includes(id));
+    const node = await startLiveNode({
+      redis: { client, prefix: redis.prefix },
+      presence: createRedisPresence({ redis: client, prefix: redis.prefix, ttlMs: 1500 }),
+      nodeId: id,
+      authenticateRead: clients.authenticateRead,
+    });
+    expect(await named()).toHaveLength(2); // pub + sub
+    node.live.record('p', eventsBatch('p', 1)); // a pending tick must not keep anything open
+    await node.stop();
+    await waitFor(
+      async () => (await named()).length === 0,
+      WAIT,
+      () => 'adapter connections still open',
+      50,
+    );
   });
 });
