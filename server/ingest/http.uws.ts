@@ -36,8 +36,22 @@ export function corsHeaders(req: RequestSnapshot): Record<string, string> {
   return origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { 'access-control-allow-origin': '*' };
 }
 
-export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): void {
+export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  // Requests being answered, so a drain can wait for them (their events must reach the live
+  // channel and the queue before those close).
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const tracked =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      inFlight++;
+      try {
+        await fn(...args);
+      } finally {
+        if (--inFlight === 0) idle?.();
+      }
+    };
   const preflight = (res: Parameters<Parameters<TemplatedApp['options']>[1]>[0], req: Parameters<Parameters<TemplatedApp['options']>[1]>[1]) => {
     const origin = req.getHeader('origin');
     const asked = req.getHeader('access-control-request-headers');
@@ -54,7 +68,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): voi
   app.options('/track', preflight);
   app.options('/batch', preflight);
 
-  app.post('/track', handle(deps.log, async (res, req) => {
+  app.post('/track', handle(deps.log, tracked(async (res, req) => {
     const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
     const cors = corsHeaders(req);
     if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
@@ -67,9 +81,9 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): voi
     if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
     else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
     else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
-  }, { headers: corsHeaders }));
+  }), { headers: corsHeaders }));
 
-  app.post('/batch', handle(deps.log, async (res, req) => {
+  app.post('/batch', handle(deps.log, tracked(async (res, req) => {
     const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
     const cors = corsHeaders(req);
     if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
@@ -83,7 +97,17 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps): voi
     const out = summarize(results, items.map((x) => x.index), invalid);
     const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
     sendJson(res, status, out, cors);
-  }, { headers: corsHeaders }));
+  }), { headers: corsHeaders }));
+
+  return {
+    /** Resolves once every request already received has been answered. */
+    drain(): Promise<void> {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => {
+        idle = resolve;
+      });
+    },
+  };
 }
 
 function credentials(req: RequestSnapshot, body: Record<string, unknown> | null): Credentials {
