@@ -38,6 +38,7 @@ import { createWriter } from './store/writer.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
 import { checkRoles } from './roles.ts';
+import { mountDashboard } from './web/dashboard.uws.ts';
 
 export interface Running {
   /** The port actually listened on (useful with PORT=0). */
@@ -160,6 +161,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     registerAdminHttp(app, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
 
     let ws: ReturnType<typeof registerWsIngest> | undefined;
+    let httpIngest: ReturnType<typeof registerHttpIngest> | undefined;
     if (has('ingest')) {
       const geoip = await openGeoip({ cityDbPath: config.geoipCityDb });
       const salts = await createSaltSource(metadata.getSalts, log);
@@ -178,7 +180,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
       const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
-      registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
+      httpIngest = registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
       ws = registerWsIngest(app, {
         ingest,
         auth,
@@ -194,6 +196,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
     }
     if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
+    if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {
       const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics, intervalMs: config.sessionReapIntervalMs });
       reaper.start();
@@ -219,7 +223,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         stopping ??= (async () => {
           state.accepting = false;
           uWS.us_listen_socket_close(listenSocket);
-          await ws?.drain();
+          await Promise.all([ws?.drain(), httpIngest?.drain()]);
           await cleanup();
           (app as { close?: () => void }).close?.();
           log.info('livepanel stopped');

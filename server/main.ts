@@ -40,6 +40,7 @@ async function main() {
       '',
       `  Livepanel is running (${config.roles.join(', ')})`,
       has('ingest') && `  ingest     POST ${running.url}/track   POST ${running.url}/batch   ${ws}/ws`,
+      has('web') && `  dashboard  ${running.url}/`,
       has('web') && `  read API   ${running.url}/api/v1/projects/:projectId/events`,
       `  health     ${running.url}/healthz      metrics ${running.url}/metrics`,
       embedded.length > 0 && `  data       ${config.dataDir} (${embedded.join(' + ')})`,

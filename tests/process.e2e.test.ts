@@ -118,6 +118,7 @@ describe('livepanel as a process', () => {
     expect(banner).toEqual([
       '  Livepanel is running (ingest, worker, web)',
       `  ingest     POST ${base}/track   POST ${base}/batch   ws://localhost:${port}/ws`,
+      `  dashboard  ${base}/`,
       `  read API   ${base}/api/v1/projects/:projectId/events`,
       `  health     ${base}/healthz      metrics ${base}/metrics`,
       `  data       ${dataDir} (PGlite + chDB)`,

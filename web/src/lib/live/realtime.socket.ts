@@ -1,0 +1,67 @@
+/**
+ * Connects a RealtimeState to the live channel (socket.io at /socket.io/ on the same origin,
+ * README "Live channel"): authenticates with the project's read client, feeds `tick` and
+ * `presence` into the state, and keeps the connection state honest. Self-healing: socket.io
+ * reconnects by itself after network loss (with backoff); a server-side disconnect (a node
+ * draining) or a refusal that is not about the credentials (`not_ready`, `internal`, …) is
+ * retried here; only a refusal of the credentials stops, asking to sign in again.
+ */
+import type { ClientToServerEvents, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
+import { io, type Socket } from 'socket.io-client';
+import type { Credentials } from '../credentials.ts';
+import type { RealtimeState } from './realtime.svelte.ts';
+
+type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Refusals no retry can fix (shared/errors.ts codes). */
+const CREDENTIAL_ERRORS = new Set(['invalid_body', 'unknown_client', 'client_disabled', 'bad_secret', 'forbidden']);
+const RETRY_MS = 3000;
+
+export interface WatchOptions {
+  /** Livepanel's origin (default: the page's). */
+  url?: string;
+}
+
+/** Starts watching; returns the function that stops (closes the socket, timers and frames). */
+export function watchRealtime(state: RealtimeState, creds: Credentials, opts: WatchOptions = {}): () => void {
+  const options = { auth: { ...creds }, reconnectionDelayMax: 10_000 };
+  const socket: LiveSocket = opts.url ? io(opts.url, options) : io(options);
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const retryLater = () => {
+    clearTimeout(retry);
+    retry = setTimeout(() => socket.connect(), RETRY_MS);
+  };
+
+  state.setConnection({ status: 'connecting' });
+  socket.on('connect', () => state.setConnection({ status: 'live' }));
+  socket.on('disconnect', (reason) => {
+    if (reason === 'io client disconnect') return; // we closed it
+    state.setConnection({ status: 'reconnecting', detail: reason });
+    // socket.io leaves reconnecting to us only when the server closed the socket.
+    if (!socket.active) retryLater();
+  });
+  socket.on('connect_error', (err: Error & { data?: LiveConnectError }) => {
+    if (socket.active) {
+      state.setConnection({ status: 'reconnecting', detail: err.message }); // transport trouble: socket.io retries
+    } else if (err.data && CREDENTIAL_ERRORS.has(err.data.code)) {
+      state.setConnection({ status: 'refused', code: err.data.code, message: err.data.message });
+    } else {
+      state.setConnection({ status: 'reconnecting', detail: err.data?.message ?? err.message });
+      retryLater();
+    }
+  });
+  socket.on('tick', (tick) => {
+    if (tick.projectId === creds.projectId) state.addTick(tick);
+  });
+  socket.on('presence', (p) => {
+    if (p.projectId === creds.projectId) state.setPresence(p);
+  });
+  const clock = setInterval(() => state.refresh(), 1000);
+
+  return () => {
+    clearInterval(clock);
+    clearTimeout(retry);
+    socket.disconnect();
+    state.dispose();
+  };
+}
