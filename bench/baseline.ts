@@ -9,15 +9,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { emptyBatch } from '../shared/rows.ts';
 import { createBullmqQueue } from '../server/engines/queue.bullmq.ts';
 import type { EventQueue } from '../server/engines/queue.ts';
-import { createClickhouse } from '../server/store/clickhouse.ts';
+import { countEvents } from '../server/stats/events.ts';
 import { makeEvent } from '../server/store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
+import { createClickhouse } from '../server/store/clickhouse.ts';
 import { createWriter } from '../server/store/writer.ts';
-import { countEvents } from '../server/stats/events.ts';
 import { createEventsFlushWorker } from '../server/workers/events.flush.ts';
+import { emptyBatch } from '../shared/rows.ts';
 import { createPerEventQueue, createPerEventWorker } from './per-event.ts';
 
 async function pushAndStore(queue: EventQueue, n: number, stored: () => Promise<number>, projectId: string, limitMs: number) {
@@ -40,7 +40,13 @@ async function pushAndStore(queue: EventQueue, n: number, stored: () => Promise<
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { events: n, stored: count, queuedPerSecond: Math.round(n / queuedSeconds), seconds: Math.round(seconds * 10) / 10, storedPerSecond: Math.round(count / seconds) };
+  return {
+    events: n,
+    stored: count,
+    queuedPerSecond: Math.round(n / queuedSeconds),
+    seconds: Math.round(seconds * 10) / 10,
+    storedPerSecond: Math.round(count / seconds),
+  };
 }
 
 export async function runBaseline(o: { redisUrl: string; prefix: string; events: number }) {

@@ -19,11 +19,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUES } from '../shared/jobs.ts';
 import { type NodeProcess, startLocalCluster, startNode } from '../server/cluster/local-cluster.ts';
 import { bullmqPrefix } from '../server/engines/queue.bullmq.ts';
 import { createMetadata } from '../server/store/metadata.ts';
 import { openMetadataDb } from '../server/store/postgres.ts';
+import { QUEUES } from '../shared/jobs.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deletePrefix, runBaseline } from './baseline.ts';
 import { type Creds, trackLoad, wsLoad } from './load.ts';
@@ -173,7 +173,9 @@ function summary(shape: string, phases: Awaited<ReturnType<typeof runPhases>>) {
     'stored/s': r.storedPerSecond,
     'p50 ms': r.latencyMs.p50,
     'p99 ms': r.latencyMs.p99,
-    'CPU cores': Object.values(r.processes).reduce((a, p) => a + p.cpuCores, 0).toFixed(2),
+    'CPU cores': Object.values(r.processes)
+      .reduce((a, p) => a + p.cpuCores, 0)
+      .toFixed(2),
     'peak RSS MB': Object.values(r.processes).reduce((a, p) => a + p.peakRssMb, 0),
     'stored == acked': r.storedEqualsAcked,
   }));
@@ -196,7 +198,8 @@ async function main() {
   const file = saveResults(`ingest-${shape}`, result);
   console.log('');
   console.table(rows);
-  const b = (result.distributed as { baseline?: { ratio: number; perEvent: { storedPerSecond: number }; batched: { storedPerSecond: number } } } | undefined)?.baseline;
+  const b = (result.distributed as { baseline?: { ratio: number; perEvent: { storedPerSecond: number }; batched: { storedPerSecond: number } } } | undefined)
+    ?.baseline;
   if (b) console.log(`batching gain: ${b.batched.storedPerSecond} vs ${b.perEvent.storedPerSecond} events/s stored = ${b.ratio}x`);
   console.log(`saved ${file}`);
 }

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bullmqPrefix, EVENTS_JOB_OPTIONS } from '../server/engines/queue.bullmq.ts';
-import type { BatchWriter } from '../server/engines/queue.ts';
-import type { EventQueue } from '../server/engines/queue.ts';
+import type { BatchWriter, EventQueue } from '../server/engines/queue.ts';
 import { JOB_NAMES, type JobName, type JobPayload, parseJobPayload, QUEUES } from '../shared/jobs.ts';
 import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
 

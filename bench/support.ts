@@ -5,10 +5,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { readDataLock } from '../server/data-lock.ts';
 import { ROOT } from '../server/cluster/local-cluster.ts';
+import { readDataLock } from '../server/data-lock.ts';
 
 export { ROOT };
+
 const TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds (user+system) and resident memory of a process, from /proc. */
@@ -42,7 +43,13 @@ export function sampleProcesses(pids: Record<string, number>) {
       return Object.fromEntries(
         Object.entries(pids).map(([k, pid]) => {
           const end = procStats(pid);
-          return [k, { cpuCores: Math.round(((end.cpuSeconds - start[k]!.cpuSeconds) / wall) * 100) / 100, peakRssMb: Math.round(Math.max(peak[k]!, end.rssBytes) / 2 ** 20) }];
+          return [
+            k,
+            {
+              cpuCores: Math.round(((end.cpuSeconds - start[k]!.cpuSeconds) / wall) * 100) / 100,
+              peakRssMb: Math.round(Math.max(peak[k]!, end.rssBytes) / 2 ** 20),
+            },
+          ];
         }),
       );
     },

@@ -4,20 +4,21 @@
  * on one uWebSockets.js app and starts listening. `stop()` drains: it stops accepting,
  * tells SDK sockets to reconnect elsewhere, flushes what was accepted, and closes stores.
  */
+
+import uWS from 'uWebSockets.js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import uWS from 'uWebSockets.js';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
-import { type Engines, createEngines } from './engines/create.ts';
-import type { EventQueue } from './engines/queue.ts';
+import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
+import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
-import { sendJson, send } from './http/uws.ts';
+import { send, sendJson } from './http/uws.ts';
 import { createAuthenticator } from './ingest/auth.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
@@ -27,18 +28,18 @@ import { createPipeline } from './ingest/pipeline.ts';
 import { createSaltSource } from './ingest/salts.ts';
 import { createSessionStep } from './ingest/steps/session.ts';
 import { registerWsIngest } from './ingest/ws.uws.ts';
-import { type Live, attachLive } from './live/live.socket.ts';
+import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
+import { checkRoles } from './roles.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
+import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createMetadata, verifySecret } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createWriter } from './store/writer.ts';
+import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
-import { checkRoles } from './roles.ts';
-import { mountDashboard } from './web/dashboard.uws.ts';
 
 export interface Running {
   /** The port actually listened on (useful with PORT=0). */
@@ -106,7 +107,15 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
       if (has('worker')) {
         const writer = createWriter(ch!, metrics);
-        const flusher = createEventsFlushWorker({ connection: redis, prefix: config.redis.prefix, writer, maxRows: config.workerFlushSize, maxWaitMs: config.flushIntervalMs, metrics, log });
+        const flusher = createEventsFlushWorker({
+          connection: redis,
+          prefix: config.redis.prefix,
+          writer,
+          maxRows: config.workerFlushSize,
+          maxWaitMs: config.flushIntervalMs,
+          metrics,
+          log,
+        });
         cleanups.push(() => flusher.close());
       }
     } else {

@@ -36,7 +36,12 @@ const Env = z.object({
   ROLE: z
     .string()
     .default('all')
-    .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum([...ROLES, 'all'])).min(1))
     .transform((rs): Role[] => (rs.includes('all') ? [...ROLES] : [...new Set(rs as Role[])])),
   GEOIP_CITY_DB: z.string().optional(),
@@ -44,7 +49,12 @@ const Env = z.object({
   IP_HEADERS: z
     .string()
     .default('openpanel-client-ip,true-client-ip,cf-connecting-ip,x-real-ip,x-forwarded-for')
-    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   SESSION_TIMEOUT_MS: int(30 * 60_000, 1000),
   SESSION_GRACE_MS: int(60_000, 0),
   SESSION_REAP_INTERVAL_MS: int(5000, 100),

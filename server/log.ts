@@ -1,5 +1,5 @@
 /** Structured logging (pino). Entry points create the root logger; modules take a child. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

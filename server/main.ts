@@ -2,8 +2,9 @@
  * Entry point: `npm start`. Reads the configuration, starts this process's roles and prints
  * where to find them; SIGINT/SIGTERM drain gracefully (everything accepted is written first).
  */
-import { ConfigError, loadConfig } from './config.ts';
+
 import { startLivepanel } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { RoleError } from './roles.ts';
 
@@ -30,10 +31,9 @@ async function main() {
     throw err;
   }
   const has = (r: string) => config.roles.includes(r as never);
-  const embedded = [
-    config.postgres.kind === 'pglite' && 'PGlite',
-    config.clickhouse.kind === 'chdb' && (has('worker') || has('web')) && 'chDB',
-  ].filter(Boolean);
+  const embedded = [config.postgres.kind === 'pglite' && 'PGlite', config.clickhouse.kind === 'chdb' && (has('worker') || has('web')) && 'chDB'].filter(
+    Boolean,
+  );
   const ws = running.url.replace('http', 'ws');
   console.log(
     [

@@ -3,7 +3,7 @@
  * point and handed to whoever records; nothing here is global, so tests can run several
  * servers in one process.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -13,17 +13,60 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
   const r = [registry];
   return {
     registry,
-    eventsAccepted: new Counter({ name: 'livepanel_events_accepted_total', help: 'Events accepted, by transport and type', labelNames: ['transport', 'type'] as const, registers: r }),
-    eventsDropped: new Counter({ name: 'livepanel_events_dropped_total', help: 'Events dropped without error, by reason', labelNames: ['reason'] as const, registers: r }),
-    eventsRejected: new Counter({ name: 'livepanel_events_rejected_total', help: 'Requests, frames or events rejected, by error code', labelNames: ['transport', 'code'] as const, registers: r }),
-    stepSeconds: new Histogram({ name: 'livepanel_pipeline_step_seconds', help: 'Time per pipeline step', labelNames: ['step'] as const, buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1], registers: r }),
-    flushRows: new Histogram({ name: 'livepanel_flush_rows', help: 'Rows per ClickHouse insert', labelNames: ['table'] as const, buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000], registers: r }),
-    flushSeconds: new Histogram({ name: 'livepanel_flush_seconds', help: 'Duration of one flush to ClickHouse', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
+    eventsAccepted: new Counter({
+      name: 'livepanel_events_accepted_total',
+      help: 'Events accepted, by transport and type',
+      labelNames: ['transport', 'type'] as const,
+      registers: r,
+    }),
+    eventsDropped: new Counter({
+      name: 'livepanel_events_dropped_total',
+      help: 'Events dropped without error, by reason',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
+    eventsRejected: new Counter({
+      name: 'livepanel_events_rejected_total',
+      help: 'Requests, frames or events rejected, by error code',
+      labelNames: ['transport', 'code'] as const,
+      registers: r,
+    }),
+    stepSeconds: new Histogram({
+      name: 'livepanel_pipeline_step_seconds',
+      help: 'Time per pipeline step',
+      labelNames: ['step'] as const,
+      buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1],
+      registers: r,
+    }),
+    flushRows: new Histogram({
+      name: 'livepanel_flush_rows',
+      help: 'Rows per ClickHouse insert',
+      labelNames: ['table'] as const,
+      buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
+      registers: r,
+    }),
+    flushSeconds: new Histogram({
+      name: 'livepanel_flush_seconds',
+      help: 'Duration of one flush to ClickHouse',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
     flushFailures: new Counter({ name: 'livepanel_flush_failures_total', help: 'Failed flushes (retried)', registers: r }),
     queueDepth: new Gauge({ name: 'livepanel_queue_depth', help: 'Rows accepted and not yet written', registers: r }),
-    walAppendSeconds: new Histogram({ name: 'livepanel_wal_append_seconds', help: 'Time from push to durable in the write-ahead log (group wait + write + fdatasync)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
+    walAppendSeconds: new Histogram({
+      name: 'livepanel_wal_append_seconds',
+      help: 'Time from push to durable in the write-ahead log (group wait + write + fdatasync)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: r,
+    }),
     openSockets: new Gauge({ name: 'livepanel_open_sockets', help: 'Open SDK WebSockets', registers: r }),
-    ackSeconds: new Histogram({ name: 'livepanel_ack_seconds', help: 'Time from receiving a batch to acknowledging it', labelNames: ['transport'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r }),
+    ackSeconds: new Histogram({
+      name: 'livepanel_ack_seconds',
+      help: 'Time from receiving a batch to acknowledging it',
+      labelNames: ['transport'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
     sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };

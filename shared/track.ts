@@ -73,10 +73,7 @@ export const TRACK_TYPES = ['track', 'identify', 'increment', 'decrement', 'grou
  * A body with a client-made id: the unit of `/batch` and `/ws`. The id makes resends
  * idempotent: the server drops repeats of an id it already accepted for the project.
  */
-export const ClientEvent = z.intersection(
-  z.object({ id: z.string().min(1).max(64).optional() }),
-  TrackBody,
-);
+export const ClientEvent = z.intersection(z.object({ id: z.string().min(1).max(64).optional() }), TrackBody);
 export type ClientEvent = z.infer<typeof ClientEvent>;
 
 /** `POST /batch`: `{ events: [...] }`, at most 1000 per request. */

@@ -260,7 +260,11 @@ describe("drain (last: it stops the file's server)", () => {
       // (acked), after it (refused), or after the socket closed (unanswered; the SDK resends).
       const first = frames.filter((f) => f.seq === 1);
       expect(first.length).toBeLessThanOrEqual(1);
-      if (first[0]) expect([{ type: 'ack', seq: 1, accepted: 20, rejected: [], dropped: [] }, { type: 'error', seq: 1, ...refused }]).toContainEqual(first[0]);
+      if (first[0])
+        expect([
+          { type: 'ack', seq: 1, accepted: 20, rejected: [], dropped: [] },
+          { type: 'error', seq: 1, ...refused },
+        ]).toContainEqual(first[0]);
       acked = first[0]?.type === 'ack' ? 20 : 0;
       for (const f of frames.filter((x) => x.seq === 2)) expect(f).toEqual({ type: 'error', seq: 2, ...refused });
     } finally {

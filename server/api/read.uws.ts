@@ -4,16 +4,20 @@
  * project. Authenticated by a
  * `read` or `root` client of that project (`openpanel-client-id` + `openpanel-client-secret`).
  */
-import type { ClickHouseClient } from '@clickhouse/client';
+
 import type { TemplatedApp } from 'uWebSockets.js';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { AppError, zodIssues } from '../errors.ts';
-import { type RequestSnapshot, handle, sendJson } from '../http/uws.ts';
+import { handle, type RequestSnapshot, sendJson } from '../http/uws.ts';
 import type { Authenticator } from '../ingest/auth.ts';
 import type { Logger } from '../log.ts';
 import { countEvents, countEventsAndIds, getGroup, getProfile, listEvents } from '../stats/events.ts';
 
-const IsoDate = z.iso.datetime({ offset: true }).or(z.iso.date()).transform((s) => new Date(s));
+const IsoDate = z.iso
+  .datetime({ offset: true })
+  .or(z.iso.date())
+  .transform((s) => new Date(s));
 
 const CountQuery = z.object({
   from: IsoDate.optional(),
@@ -31,35 +35,63 @@ export function registerReadApi(app: TemplatedApp, deps: { ch: ClickHouseClient;
     return projectId;
   };
 
-  app.get('/api/v1/projects/:projectId/events/count', handle(deps.log, async (res, req) => {
-    const projectId = await authed(req);
-    const q = parse(CountQuery, req.query);
-    const filter = { projectId, from: q.from, to: q.to, name: q.name };
-    if (q.distinct === 'id') sendJson(res, 200, await countEventsAndIds(deps.ch, filter));
-    else sendJson(res, 200, { count: await countEvents(deps.ch, filter) });
-  }, { params: 1 }));
+  app.get(
+    '/api/v1/projects/:projectId/events/count',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const q = parse(CountQuery, req.query);
+        const filter = { projectId, from: q.from, to: q.to, name: q.name };
+        if (q.distinct === 'id') sendJson(res, 200, await countEventsAndIds(deps.ch, filter));
+        else sendJson(res, 200, { count: await countEvents(deps.ch, filter) });
+      },
+      { params: 1 },
+    ),
+  );
 
-  app.get('/api/v1/projects/:projectId/events', handle(deps.log, async (res, req) => {
-    const projectId = await authed(req);
-    const q = parse(ListQuery, req.query);
-    sendJson(res, 200, { data: await listEvents(deps.ch, { projectId, limit: q.limit }) });
-  }, { params: 1 }));
+  app.get(
+    '/api/v1/projects/:projectId/events',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const q = parse(ListQuery, req.query);
+        sendJson(res, 200, { data: await listEvents(deps.ch, { projectId, limit: q.limit }) });
+      },
+      { params: 1 },
+    ),
+  );
 
-  app.get('/api/v1/projects/:projectId/profiles/:profileId', handle(deps.log, async (res, req) => {
-    const projectId = await authed(req);
-    const profileId = param(req.params[1]!);
-    const profile = await getProfile(deps.ch, projectId, profileId);
-    if (!profile) throw new AppError(404, 'not_found', `No profile ${JSON.stringify(profileId)} in this project`);
-    sendJson(res, 200, { data: profile });
-  }, { params: 2 }));
+  app.get(
+    '/api/v1/projects/:projectId/profiles/:profileId',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const profileId = param(req.params[1]!);
+        const profile = await getProfile(deps.ch, projectId, profileId);
+        if (!profile) throw new AppError(404, 'not_found', `No profile ${JSON.stringify(profileId)} in this project`);
+        sendJson(res, 200, { data: profile });
+      },
+      { params: 2 },
+    ),
+  );
 
-  app.get('/api/v1/projects/:projectId/groups/:groupId', handle(deps.log, async (res, req) => {
-    const projectId = await authed(req);
-    const groupId = param(req.params[1]!);
-    const group = await getGroup(deps.ch, projectId, groupId);
-    if (!group) throw new AppError(404, 'not_found', `No group ${JSON.stringify(groupId)} in this project`);
-    sendJson(res, 200, { data: group });
-  }, { params: 2 }));
+  app.get(
+    '/api/v1/projects/:projectId/groups/:groupId',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const groupId = param(req.params[1]!);
+        const group = await getGroup(deps.ch, projectId, groupId);
+        if (!group) throw new AppError(404, 'not_found', `No group ${JSON.stringify(groupId)} in this project`);
+        sendJson(res, 200, { data: group });
+      },
+      { params: 2 },
+    ),
+  );
 }
 
 /** A percent-decoded path segment; a malformed escape is the caller's mistake (400), not a 500. */

@@ -43,7 +43,13 @@ export async function startNode(name: string, env: Record<string, string>, opts:
       child.kill('SIGKILL');
       throw new Error(`${name} did not become healthy:\n${out}`);
     }
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 150));
   }
   return {
@@ -84,7 +90,9 @@ export async function startLocalCluster(o: ClusterOptions): Promise<LocalCluster
   const env = { REDIS_URL: o.redisUrl, REDIS_PREFIX: o.redisPrefix, DATABASE_URL: o.databaseUrl, DATA_DIR: o.dataDir, ...o.env };
   // The worker first: it migrates ClickHouse and PostgreSQL before the ingest nodes arrive.
   const worker = await startNode('worker', { ...env, ROLE: 'worker,web', PORT: String(o.workerPort) }, { echo: o.echo });
-  const ingest = await Promise.all(o.ingestPorts.map((port, i) => startNode(`ingest-${i + 1}`, { ...env, ROLE: 'ingest', PORT: String(port) }, { echo: o.echo })));
+  const ingest = await Promise.all(
+    o.ingestPorts.map((port, i) => startNode(`ingest-${i + 1}`, { ...env, ROLE: 'ingest', PORT: String(port) }, { echo: o.echo })),
+  );
   return {
     worker,
     ingest,

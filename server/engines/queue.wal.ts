@@ -27,8 +27,7 @@ import { batchSize, emptyBatch, mergeInto, type WriteBatch } from '../../shared/
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { BatchWriter } from './queue.ts';
-import type { EventQueue } from './queue.ts';
+import type { BatchWriter, EventQueue } from './queue.ts';
 import { openAppender } from './wal/appender.ts';
 import { createApplier } from './wal/applier.ts';
 import { encodeRecord } from './wal/record.ts';

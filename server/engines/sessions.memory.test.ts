@@ -1,8 +1,8 @@
 // Runs the SessionStore contract against the in-process store.
-import { existsSync, mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { memoryHarness } from './harness.ts';
 import { describeSessionStore } from './sessions.contract.ts';
 import { createMemorySessionStore } from './sessions.memory.ts';
@@ -33,8 +33,36 @@ describe('memory sessions snapshot', () => {
 });
 
 const seed = {
-  id: 's1', projectId: 'p1', deviceId: 'd1', profileId: '', startedAt: 0, lastSeenAt: 0, keepAliveUntil: 0, eventCount: 1,
-  screenViewCount: 1, revenue: 0, entryPath: '/a', entryOrigin: 'https://x.com', exitPath: '/a', exitOrigin: 'https://x.com',
-  referrer: '', referrerName: '', referrerType: '', utmSource: '', utmMedium: '', utmCampaign: '', utmTerm: '', utmContent: '',
-  country: '', region: '', city: '', os: '', osVersion: '', browser: '', browserVersion: '', device: '', brand: '', model: '',
+  id: 's1',
+  projectId: 'p1',
+  deviceId: 'd1',
+  profileId: '',
+  startedAt: 0,
+  lastSeenAt: 0,
+  keepAliveUntil: 0,
+  eventCount: 1,
+  screenViewCount: 1,
+  revenue: 0,
+  entryPath: '/a',
+  entryOrigin: 'https://x.com',
+  exitPath: '/a',
+  exitOrigin: 'https://x.com',
+  referrer: '',
+  referrerName: '',
+  referrerType: '',
+  utmSource: '',
+  utmMedium: '',
+  utmCampaign: '',
+  utmTerm: '',
+  utmContent: '',
+  country: '',
+  region: '',
+  city: '',
+  os: '',
+  osVersion: '',
+  browser: '',
+  browserVersion: '',
+  device: '',
+  brand: '',
+  model: '',
 };

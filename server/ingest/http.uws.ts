@@ -5,10 +5,10 @@
  * expects: 200 JSON on success, 202 for bots, 401 (never retried) on auth failures.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
-import { AppError, zodIssues } from '../errors.ts';
-import { type RequestSnapshot, handle, parseJson, readBody, sendJson } from '../http/uws.ts';
-import type { Logger } from '../log.ts';
 import { BatchBody } from '../../shared/track.ts';
+import { AppError, zodIssues } from '../errors.ts';
+import { handle, parseJson, type RequestSnapshot, readBody, sendJson } from '../http/uws.ts';
+import type { Logger } from '../log.ts';
 import type { Authenticator, Credentials } from './auth.ts';
 import { type ClientIpOptions, clientIp } from './client-ip.ts';
 import type { Ingest, IngestItem } from './ingest.ts';
@@ -68,36 +68,59 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   app.options('/track', preflight);
   app.options('/batch', preflight);
 
-  app.post('/track', handle(deps.log, tracked(async (res, req) => {
-    const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
-    const cors = corsHeaders(req);
-    if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
-    const bytes = await raw;
-    if (bytes.length > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
-    const body = parseJson(bytes) as Record<string, unknown> | null;
-    const caller = await deps.auth.forIngest(credentials(req, body));
-    const [result] = await deps.ingest.accept(caller, requestInfo(req, deps.ip), [{ body }], 'track');
-    if (!result) throw new AppError(500, 'internal', 'No result');
-    if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
-    else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
-    else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
-  }), { headers: corsHeaders }));
+  app.post(
+    '/track',
+    handle(
+      deps.log,
+      tracked(async (res, req) => {
+        const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
+        const cors = corsHeaders(req);
+        if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+        const bytes = await raw;
+        if (bytes.length > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
+        const body = parseJson(bytes) as Record<string, unknown> | null;
+        const caller = await deps.auth.forIngest(credentials(req, body));
+        const [result] = await deps.ingest.accept(caller, requestInfo(req, deps.ip), [{ body }], 'track');
+        if (!result) throw new AppError(500, 'internal', 'No result');
+        if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
+        else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
+        else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
+      }),
+      { headers: corsHeaders },
+    ),
+  );
 
-  app.post('/batch', handle(deps.log, tracked(async (res, req) => {
-    const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
-    const cors = corsHeaders(req);
-    if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
-    const bytes = await raw;
-    const json = parseJson(bytes) as Record<string, unknown> | null;
-    const parsed = BatchBody.safeParse(json);
-    if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
-    const caller = await deps.auth.forIngest(credentials(req, json));
-    const { items, invalid } = toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes });
-    const results = await deps.ingest.accept(caller, requestInfo(req, deps.ip), items.map((x) => x.item), 'batch');
-    const out = summarize(results, items.map((x) => x.index), invalid);
-    const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
-    sendJson(res, status, out, cors);
-  }), { headers: corsHeaders }));
+  app.post(
+    '/batch',
+    handle(
+      deps.log,
+      tracked(async (res, req) => {
+        const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
+        const cors = corsHeaders(req);
+        if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+        const bytes = await raw;
+        const json = parseJson(bytes) as Record<string, unknown> | null;
+        const parsed = BatchBody.safeParse(json);
+        if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
+        const caller = await deps.auth.forIngest(credentials(req, json));
+        const { items, invalid } = toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes });
+        const results = await deps.ingest.accept(
+          caller,
+          requestInfo(req, deps.ip),
+          items.map((x) => x.item),
+          'batch',
+        );
+        const out = summarize(
+          results,
+          items.map((x) => x.index),
+          invalid,
+        );
+        const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
+        sendJson(res, status, out, cors);
+      }),
+      { headers: corsHeaders },
+    ),
+  );
 
   return {
     /** Resolves once every request already received has been answered. */
@@ -173,4 +196,3 @@ export function summarize(results: Awaited<ReturnType<Ingest['accept']>>, indexe
   rejected.sort((a, b) => a.index - b.index);
   return { accepted, rejected, dropped };
 }
-

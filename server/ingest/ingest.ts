@@ -4,19 +4,20 @@
  * and queues them. `accept` resolves once the accepted rows are durable — only then may a
  * transport acknowledge. One invalid event is rejected on its own; its neighbours are stored.
  */
-import { AppError, zodIssues } from '../errors.ts';
+
+import type { DropReason } from '../../shared/drop-reasons.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import { batchSize, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
+import { TrackBody } from '../../shared/track.ts';
 import type { Dedupe } from '../engines/dedupe.ts';
 import type { EventQueue } from '../engines/queue.ts';
 import type { SessionStore } from '../engines/sessions.ts';
+import { AppError, zodIssues } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import type { DropReason } from '../../shared/drop-reasons.ts';
-import type { ErrorCode } from '../../shared/errors.ts';
-import { type WriteBatch, batchSize, emptyBatch } from '../../shared/rows.ts';
-import { TrackBody } from '../../shared/track.ts';
 import { newDraft } from './draft.ts';
 import type { Pipeline } from './pipeline.ts';
 import { toRows } from './rows.ts';
-import { type Caller, type Draft, type RequestInfo, type Step, isDropped } from './types.ts';
+import { type Caller, type Draft, isDropped, type RequestInfo, type Step } from './types.ts';
 
 /** One event as a transport received it: an unvalidated `{type, payload}` body and its client id. */
 export interface IngestItem {

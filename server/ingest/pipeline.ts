@@ -5,7 +5,7 @@
  * `sampleEvery` so the measuring does not cost more than the steps themselves.
  */
 import type { Metrics } from '../metrics.ts';
-import { type Draft, type Dropped, type Step, isDropped } from './types.ts';
+import { type Draft, type Dropped, isDropped, type Step } from './types.ts';
 
 export type Pipeline = (draft: Draft) => Promise<Draft | Dropped>;
 

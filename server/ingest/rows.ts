@@ -4,7 +4,7 @@
  * `increment`, `decrement` and `assign_group` become profile changes; `group` a group row;
  * `replay` a replay chunk attached to the device's open session.
  */
-import { type WriteBatch, chTime } from '../../shared/rows.ts';
+import { chTime, type WriteBatch } from '../../shared/rows.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { sessionEndEvent, sessionRow, sessionStartEvent } from './session-rows.ts';
 import type { Draft } from './types.ts';

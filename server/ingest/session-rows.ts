@@ -4,7 +4,7 @@
  * Used by the session step (a hit finding an expired session) and the session reaper.
  */
 import { randomUUID } from 'node:crypto';
-import { type EventRow, type SessionRow, chTime } from '../../shared/rows.ts';
+import { chTime, type EventRow, type SessionRow } from '../../shared/rows.ts';
 import { RESERVED_EVENTS } from '../../shared/track.ts';
 import type { OpenSession } from '../engines/sessions.ts';
 

@@ -6,13 +6,13 @@
  * 1012 after their in-flight batches are acknowledged, so SDKs reconnect elsewhere.
  */
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
-import { AppError, zodIssues } from '../errors.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
+import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
 import type { SessionStore } from '../engines/sessions.ts';
+import { AppError, zodIssues } from '../errors.ts';
 import { sendError, snapshot, trackAbort } from '../http/uws.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { ErrorCode } from '../../shared/errors.ts';
-import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
 import type { Authenticator } from './auth.ts';
 import type { ClientIpOptions } from './client-ip.ts';
 import { DEFAULT_MAX_EVENT_BYTES, requestInfo, summarize, toItems } from './http.uws.ts';
@@ -89,10 +89,19 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     const { items, invalid } = toItems(events, { bytes, maxEventBytes });
     const request = { ...data.request, receivedAt: Date.now() };
     try {
-      const results = await deps.ingest.accept(data.caller, request, items.map((x) => x.item), 'ws');
+      const results = await deps.ingest.accept(
+        data.caller,
+        request,
+        items.map((x) => x.item),
+        'ws',
+      );
       const last = results.findLast((r) => r.status === 'accepted');
       if (last?.status === 'accepted' && last.deviceId) data.deviceId = last.deviceId;
-      const s = summarize(results, items.map((x) => x.index), invalid);
+      const s = summarize(
+        results,
+        items.map((x) => x.index),
+        invalid,
+      );
       sendFrame(ws, { type: 'ack', seq, accepted: s.accepted, rejected: s.rejected as never, dropped: s.dropped as never });
       deps.metrics?.ackSeconds.observe({ transport: 'ws' }, (performance.now() - started) / 1000);
     } catch (err) {
@@ -122,7 +131,9 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     if (!parsed.success) {
       const seq = typeof (frame as { seq?: unknown })?.seq === 'number' ? (frame as { seq: number }).seq : undefined;
       deps.metrics?.eventsRejected.inc({ transport: 'ws', code: 'invalid_body' });
-      const detail = zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ');
+      const detail = zodIssues(parsed.error)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join('; ');
       sendFrame(ws, { type: 'error', seq, code: 'invalid_body', message: `Frame does not match the protocol (${detail})` });
       return;
     }

@@ -4,12 +4,13 @@
  * `claimExpired` hands a session to exactly one reaper, so several worker processes may run
  * this side by side. Runs in the `worker` role.
  */
+
+import { emptyBatch } from '../../shared/rows.ts';
 import type { EventQueue } from '../engines/queue.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { sessionEndEvent, sessionRow } from '../ingest/session-rows.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { emptyBatch } from '../../shared/rows.ts';
 
 export interface ReaperDeps {
   sessions: SessionStore;

@@ -290,7 +290,12 @@ describe('@openpanel/web tracker against Livepanel in Chromium', () => {
       // The tracker sends data-track clicks and outgoing links without a page (no __path, see
       // `super.track` in @openpanel/web): like upstream OpenPanel, Livepanel fills path and origin
       // from the page the session is on.
-      expect(byName('cta_click')[0]).toMatchObject({ path: '/', origin: site.origin, profile_id: '', properties: { position: 'hero', buttonLabel: 'Start free' } });
+      expect(byName('cta_click')[0]).toMatchObject({
+        path: '/',
+        origin: site.origin,
+        profile_id: '',
+        properties: { position: 'hero', buttonLabel: 'Start free' },
+      });
       expect(byName('link_out')[0]).toMatchObject({
         path: '/',
         origin: site.origin,

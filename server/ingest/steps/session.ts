@@ -7,7 +7,7 @@
  * previous day's id keeps its events.
  */
 import { RESERVED_EVENTS } from '../../../shared/track.ts';
-import { type SessionStore, expiresAt, isExpiredAt } from '../../engines/sessions.ts';
+import { expiresAt, isExpiredAt, type SessionStore } from '../../engines/sessions.ts';
 import { seedSession } from '../session-rows.ts';
 import type { Draft, Step } from '../types.ts';
 
