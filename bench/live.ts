@@ -38,18 +38,17 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { type NodeProcess, startLocalCluster, startNode } from '../server/cluster/local-cluster.ts';
 import { readDataLock } from '../server/data-lock.ts';
 import { createMetadata } from '../server/store/metadata.ts';
 import { openMetadataDb } from '../server/store/postgres.ts';
-import type { LiveTick, ServerToClientEvents } from '../shared/live.ts';
 import { freePorts } from '../tests/cluster/harness.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deleteKeys } from '../tests/support/redis.ts';
-import { UA } from './load.ts';
-import { createProject, percentile, sampleProcesses, saveResults } from './support.ts';
+import { type Creds, connectDashboard, type Dash, stats, until } from './live-dashboards.ts';
+import { type LiveLoadOptions, ORIGIN, type SentEvent, trackLoad, visitorHeaders, wsLoad } from './live-load.ts';
+import { createProject, sampleProcesses, saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -74,8 +73,6 @@ const PRESENCE = Number(args.presence);
 const DRAIN_MS = Number(args['drain-ms']);
 const TARGET_MS = 200;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ORIGIN = 'https://bench.example';
-const VISITORS = 64;
 
 for (const [k, v] of Object.entries({ SECONDS, RATE, DASHBOARDS, SOCKETS, WS_FLUSH_MS, SLOT_MS, PRESENCE, DRAIN_MS })) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`bad --${k.toLowerCase()}: ${v}`);
@@ -103,226 +100,11 @@ function abort(code: number) {
   void Promise.race([cleanups, sleep(5000)]).then(() => process.exit(code));
 }
 
-// ---------------------------------------------------------------- dashboards
-
-interface Creds {
-  projectId: string;
-  clientId: string;
-  clientSecret: string;
-}
-
-interface Dash {
-  /** Index of the node it is connected to (same numbering as the ingest nodes; the web node last). */
-  node: number;
-  socket: Socket<ServerToClientEvents>;
-  ticks: Array<{ receivedAt: number; wall: number; tick: LiveTick }>;
-  presence: Array<{ receivedAt: number; online: number }>;
-  /** Events of the current phase shown so far (sum of its names' counts). */
-  shown: number;
-}
-
+const loadOptions: LiveLoadOptions = { rate: RATE, seconds: SECONDS, slotMs: SLOT_MS, wsFlushMs: WS_FLUSH_MS, sockets: SOCKETS };
 let phasePrefix = '\0';
-
-function connectDashboard(url: string, node: number, auth: Creds): Promise<Dash> {
-  const socket: Socket<ServerToClientEvents> = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, timeout: 10_000 });
-  const d: Dash = { node, socket, ticks: [], presence: [], shown: 0 };
-  socket.on('tick', (tick) => {
-    const receivedAt = performance.now();
-    d.ticks.push({ receivedAt, wall: Date.now(), tick });
-    for (const name in tick.events) if (name.startsWith(phasePrefix)) d.shown += tick.events[name]!;
-  });
-  socket.on('presence', (p) => d.presence.push({ receivedAt: performance.now(), online: p.online }));
-  return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(d));
-    socket.once('connect_error', (err: Error & { data?: unknown }) => {
-      socket.close();
-      reject(new Error(`dashboard on ${url} refused: ${JSON.stringify(err.data ?? err.message)}`));
-    });
-  });
-}
-
-async function until(pred: () => boolean, timeoutMs: number, everyMs = 5): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!pred()) {
-    if (performance.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-  return true;
-}
-
-// ---------------------------------------------------------------- load
-
-interface SentEvent {
-  node: number;
-  name: string;
-  sentAt: number;
-  ackedAt?: number;
-}
-
-interface LoadResult {
-  sent: SentEvent[];
-  failed: number;
-  failures: string[];
-}
-
-const visitorHeaders = (v: number) => ({ 'user-agent': UA.replace('124.0.0.0', `124.0.${v}.0`), 'x-forwarded-for': `83.${(v >> 8) & 255}.${v & 255}.7` });
-
-/** Calls `send(n, node)` for event n at a steady RATE for SECONDS (each send on time, not in bursts). */
-function steady(nodes: number, send: (n: number, node: number) => void): Promise<void> {
-  const total = Math.round(RATE * SECONDS);
-  const t0 = performance.now();
-  let n = 0;
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
-      while (n < due) {
-        send(n, n % nodes);
-        n++;
-      }
-      if (n >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
-  });
-}
-
-const slotName = (prefix: string, node: number, at: number, t0: number) => `${prefix}n${node}_${Math.floor((at - t0) / SLOT_MS)}`;
-
-async function trackLoad(urls: string[], creds: Creds, prefix: string): Promise<LoadResult> {
-  const sent: SentEvent[] = [];
-  const failures: string[] = [];
-  const pending = new Set<Promise<void>>();
-  const t0 = performance.now();
-  await steady(urls.length, (n, node) => {
-    const sentAt = performance.now();
-    const ev: SentEvent = { node, name: slotName(prefix, node, sentAt, t0), sentAt };
-    sent.push(ev);
-    const p = fetch(`${urls[node]}/track`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: ORIGIN, 'openpanel-client-id': creds.clientId, ...visitorHeaders(n % VISITORS) },
-      body: JSON.stringify({ type: 'track', payload: { name: ev.name, properties: { __path: `${ORIGIN}/live/${n % 7}`, n } } }),
-      signal: AbortSignal.timeout(15_000),
-    }).then(
-      async (res) => {
-        await res.arrayBuffer();
-        if (res.status === 200) ev.ackedAt = performance.now();
-        else failures.push(`HTTP ${res.status}`);
-      },
-      (err: Error) => void failures.push(err.name),
-    );
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-  });
-  await Promise.all(pending);
-  return { sent, failed: failures.length, failures: [...new Set(failures)] };
-}
-
-async function wsLoad(urls: string[], creds: Creds, prefix: string): Promise<LoadResult> {
-  const sent: SentEvent[] = [];
-  const failures: string[] = [];
-  const t0 = performance.now();
-  const sockets = await Promise.all(
-    Array.from({ length: SOCKETS }, async (_, s) => {
-      const node = s % urls.length;
-      const ws = new WebSocket(`${urls[node]!.replace(/^http/, 'ws')}/ws?clientId=${creds.clientId}&deviceId=bench-${prefix}${s}&sdk=bench&sdkVersion=1`, {
-        headers: { origin: ORIGIN, ...visitorHeaders(200 + s) },
-      });
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-      });
-      const inFlight = new Map<number, SentEvent[]>();
-      let queued = 0;
-      let seq = 0;
-      ws.on('message', (data) => {
-        const f = JSON.parse(String(data)) as {
-          type: string;
-          seq?: number;
-          code?: string;
-          rejected?: Array<{ index: number }>;
-          dropped?: Array<{ index: number }>;
-        };
-        const batch = f.seq === undefined ? undefined : inFlight.get(f.seq);
-        if (!batch) return;
-        inFlight.delete(f.seq!);
-        if (f.type !== 'ack') {
-          failures.push(`error frame ${f.code}`);
-          return;
-        }
-        const bad = new Set([...(f.rejected ?? []), ...(f.dropped ?? [])].map((x) => x.index));
-        const now = performance.now();
-        batch.forEach((ev, i) => {
-          if (bad.has(i)) failures.push('rejected or dropped');
-          else ev.ackedAt = now;
-        });
-      });
-      ws.on('close', (code) => {
-        if (inFlight.size > 0) failures.push(`socket closed ${code} with ${inFlight.size} batches unanswered`);
-      });
-      // The SDK's batching: every WS_FLUSH_MS (staggered over the sockets) whatever was generated goes as one frame.
-      const flush = () => {
-        if (queued === 0 || ws.readyState !== WebSocket.OPEN) return;
-        const sentAt = performance.now();
-        const name = slotName(prefix, node, sentAt, t0);
-        const batch = Array.from({ length: queued }, (): SentEvent => ({ node, name, sentAt }));
-        queued = 0;
-        const s2 = seq++;
-        inFlight.set(s2, batch);
-        sent.push(...batch);
-        const events = batch.map((_, i) => ({
-          id: `${prefix}${s}-${s2}-${i}`,
-          type: 'track',
-          payload: { name, properties: { __path: `${ORIGIN}/ws/${i % 7}` } },
-        }));
-        ws.send(JSON.stringify({ type: 'batch', seq: s2, events }));
-      };
-      let timer: NodeJS.Timeout | undefined;
-      const start = setTimeout(() => (timer = setInterval(flush, WS_FLUSH_MS)), (s * WS_FLUSH_MS) / SOCKETS);
-      return {
-        node,
-        add: () => void queued++,
-        async finish() {
-          clearTimeout(start);
-          clearInterval(timer);
-          flush();
-          await until(() => inFlight.size === 0 || ws.readyState !== WebSocket.OPEN, 15_000, 10);
-          ws.close(1000);
-        },
-      };
-    }),
-  );
-  const byNode = urls.map((_, node) => sockets.filter((s) => s.node === node));
-  await steady(urls.length, (n, node) => {
-    const mine = byNode[node]!;
-    mine[Math.floor(n / urls.length) % mine.length]!.add();
-  });
-  await Promise.all(sockets.map((s) => s.finish()));
-  return { sent, failed: failures.length, failures: [...new Set(failures)] };
-}
+const inPhase = (name: string) => name.startsWith(phasePrefix);
 
 // ---------------------------------------------------------------- analysis
-
-interface Stats {
-  samples: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  underTargetPct: number;
-}
-
-function stats(xs: number[]): Stats {
-  xs.sort((a, b) => a - b);
-  return {
-    samples: xs.length,
-    p50: round(percentile(xs, 50)),
-    p95: round(percentile(xs, 95)),
-    p99: round(percentile(xs, 99)),
-    max: round(xs.at(-1) ?? 0),
-    underTargetPct: xs.length ? round((100 * xs.filter((x) => x < TARGET_MS).length) / xs.length) : 0,
-  };
-}
 
 /** Matches every dashboard's ticks with the acknowledged events of the phase (see the header). */
 function analyse(prefix: string, dashes: Dash[], sent: SentEvent[]) {
@@ -362,9 +144,12 @@ function analyse(prefix: string, dashes: Dash[], sent: SentEvent[]) {
   return {
     events: { sent: sent.length, acked: acked.length },
     deliveries: { expected: acked.length * dashes.length, missing, extra },
-    latencyMs: { sameNode: latency.same.length ? stats(latency.same) : null, crossNode: latency.cross.length ? stats(latency.cross) : null },
-    ackMs: stats(ack),
-    tickTransitMs: stats(transit),
+    latencyMs: {
+      sameNode: latency.same.length ? stats(latency.same, TARGET_MS) : null,
+      crossNode: latency.cross.length ? stats(latency.cross, TARGET_MS) : null,
+    },
+    ackMs: stats(ack, TARGET_MS),
+    tickTransitMs: stats(transit, TARGET_MS),
   };
 }
 
@@ -382,7 +167,9 @@ interface Target {
 }
 
 async function runShape(t: Target) {
-  const dashes = await Promise.all(Array.from({ length: DASHBOARDS }, (_, i) => connectDashboard(t.live[i % t.live.length]!.url, i % t.live.length, t.reader)));
+  const dashes = await Promise.all(
+    Array.from({ length: DASHBOARDS }, (_, i) => connectDashboard(t.live[i % t.live.length]!.url, i % t.live.length, t.reader, inPhase)),
+  );
   try {
     const phases = [];
     for (const transport of ['track', 'ws'] as const) {
@@ -396,7 +183,7 @@ async function runShape(t: Target) {
       lag.enable();
       const sampler = sampleProcesses(t.pids);
       const t0 = performance.now();
-      const load = transport === 'track' ? await trackLoad(t.ingest, t.writer, prefix) : await wsLoad(t.ingest, t.writer, prefix);
+      const load = transport === 'track' ? await trackLoad(t.ingest, t.writer, prefix, loadOptions) : await wsLoad(t.ingest, t.writer, prefix, loadOptions);
       const sendSeconds = (performance.now() - t0) / 1000;
       const acked = load.sent.filter((e) => e.ackedAt !== undefined).length;
       // Wait for the last ticks (every dashboard shown every acknowledged event), at most DRAIN_MS.
@@ -468,7 +255,7 @@ async function presenceCheck(t: Target, dashes: Dash[]) {
   const seen = dashes.flatMap((d, i) => d.presence.slice(mark[i]).map((p) => p.online));
   const ms = (xs: Array<number | undefined>, from: number) => {
     const v = xs.filter((x): x is number => x !== undefined).map((x) => x - from);
-    return v.length ? stats(v) : null;
+    return v.length ? stats(v, TARGET_MS) : null;
   };
   return {
     sdkSockets: PRESENCE,
