@@ -156,6 +156,52 @@ export const WriteBatch = z.object({
 });
 export type WriteBatch = z.infer<typeof WriteBatch>;
 
+/** An event row with every column empty (ids, names, places, devices), for builders to fill in. */
+export function blankEventRow(over: Partial<EventRow> = {}): EventRow {
+  // Formatting the time costs on the ingest hot path: only when the caller gives none.
+  const now = over.created_at && over.received_at ? over.created_at : chTime(Date.now());
+  return {
+    id: '',
+    project_id: '',
+    name: '',
+    device_id: '',
+    profile_id: '',
+    session_id: '',
+    created_at: now,
+    received_at: now,
+    path: '',
+    origin: '',
+    title: '',
+    referrer: '',
+    referrer_name: '',
+    referrer_type: '',
+    utm_source: '',
+    utm_medium: '',
+    utm_campaign: '',
+    utm_term: '',
+    utm_content: '',
+    revenue: 0,
+    duration: 0,
+    properties: {},
+    groups: [],
+    country: '',
+    region: '',
+    city: '',
+    latitude: null,
+    longitude: null,
+    os: '',
+    os_version: '',
+    browser: '',
+    browser_version: '',
+    device: '',
+    brand: '',
+    model: '',
+    sdk_name: '',
+    sdk_version: '',
+    ...over,
+  };
+}
+
 export function emptyBatch(): WriteBatch {
   return { events: [], sessions: [], profiles: [], groups: [], replays: [] };
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryHarness } from './harness.ts';
 import { describeSessionStore } from './sessions.contract.ts';
 import { createMemorySessionStore } from './sessions.memory.ts';
+import { blankSession } from './sessions.ts';
 
 describeSessionStore('memory', async ({ timeoutMs }) => memoryHarness(createMemorySessionStore({ timeoutMs })));
 
@@ -32,37 +33,14 @@ describe('memory sessions snapshot', () => {
   });
 });
 
-const seed = {
+const seed = blankSession({
   id: 's1',
   projectId: 'p1',
   deviceId: 'd1',
-  profileId: '',
-  startedAt: 0,
-  lastSeenAt: 0,
-  keepAliveUntil: 0,
   eventCount: 1,
   screenViewCount: 1,
-  revenue: 0,
   entryPath: '/a',
   entryOrigin: 'https://x.com',
   exitPath: '/a',
   exitOrigin: 'https://x.com',
-  referrer: '',
-  referrerName: '',
-  referrerType: '',
-  utmSource: '',
-  utmMedium: '',
-  utmCampaign: '',
-  utmTerm: '',
-  utmContent: '',
-  country: '',
-  region: '',
-  city: '',
-  os: '',
-  osVersion: '',
-  browser: '',
-  browserVersion: '',
-  device: '',
-  brand: '',
-  model: '',
-};
+});

@@ -14,7 +14,7 @@
 import type { Redis } from 'ioredis';
 import { defineScript, type RedisArg } from './redis-script.ts';
 import { CLAIM_LUA, KEEP_ALIVE_LUA, TOUCH_LUA } from './sessions.redis.lua.ts';
-import { expiresAt, type OpenSession, type SessionStore, type TouchResult } from './sessions.ts';
+import { blankSession, expiresAt, type OpenSession, type SessionStore, type TouchResult } from './sessions.ts';
 
 export interface RedisSessionStoreOptions {
   /** Owned by the caller: `close()` does not quit it. */
@@ -34,41 +34,8 @@ const touchScript = defineScript(TOUCH_LUA);
 const keepAliveScript = defineScript(KEEP_ALIVE_LUA);
 const claimScript = defineScript(CLAIM_LUA);
 
-/** Every field with its type; the compiler keeps it in step with OpenSession. */
-const BLANK: OpenSession = {
-  id: '',
-  projectId: '',
-  deviceId: '',
-  profileId: '',
-  startedAt: 0,
-  lastSeenAt: 0,
-  keepAliveUntil: 0,
-  eventCount: 0,
-  screenViewCount: 0,
-  revenue: 0,
-  entryPath: '',
-  entryOrigin: '',
-  exitPath: '',
-  exitOrigin: '',
-  referrer: '',
-  referrerName: '',
-  referrerType: '',
-  utmSource: '',
-  utmMedium: '',
-  utmCampaign: '',
-  utmTerm: '',
-  utmContent: '',
-  country: '',
-  region: '',
-  city: '',
-  os: '',
-  osVersion: '',
-  browser: '',
-  browserVersion: '',
-  device: '',
-  brand: '',
-  model: '',
-};
+/** Every field with its type (the field list and types of the Redis hash). */
+const BLANK = blankSession();
 
 function encode(s: OpenSession): string[] {
   const out: string[] = [];

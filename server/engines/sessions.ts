@@ -89,6 +89,45 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
+/** A session with every field empty; the compiler keeps it in step with OpenSession. */
+export function blankSession(over: Partial<OpenSession> = {}): OpenSession {
+  return {
+    id: '',
+    projectId: '',
+    deviceId: '',
+    profileId: '',
+    startedAt: 0,
+    lastSeenAt: 0,
+    keepAliveUntil: 0,
+    eventCount: 0,
+    screenViewCount: 0,
+    revenue: 0,
+    entryPath: '',
+    entryOrigin: '',
+    exitPath: '',
+    exitOrigin: '',
+    referrer: '',
+    referrerName: '',
+    referrerType: '',
+    utmSource: '',
+    utmMedium: '',
+    utmCampaign: '',
+    utmTerm: '',
+    utmContent: '',
+    country: '',
+    region: '',
+    city: '',
+    os: '',
+    osVersion: '',
+    browser: '',
+    browserVersion: '',
+    device: '',
+    brand: '',
+    model: '',
+    ...over,
+  };
+}
+
 /** When the session closes if nothing else happens. */
 export function expiresAt(s: OpenSession, timeoutMs: number): number {
   return Math.max(s.lastSeenAt + timeoutMs, s.keepAliveUntil);

@@ -4,7 +4,7 @@
  * starts empty and is filled by the enrichment steps.
  */
 import { randomUUID } from 'node:crypto';
-import { chTime, type EventRow } from '../../shared/rows.ts';
+import { blankEventRow, chTime } from '../../shared/rows.ts';
 import type { TrackBody } from '../../shared/track.ts';
 import type { Caller, Draft, RequestInfo } from './types.ts';
 
@@ -19,45 +19,16 @@ export function newDraft(caller: Caller, request: RequestInfo, body: TrackBody, 
   const profileId = 'profileId' in payload && payload.profileId !== undefined ? String(payload.profileId) : '';
   const properties = 'properties' in payload && payload.properties ? payload.properties : {};
   const received = chTime(request.receivedAt);
-  const row: EventRow = {
+  const row = blankEventRow({
     id: randomUUID(),
     project_id: caller.projectId,
     name: body.type === 'track' ? body.payload.name : body.type,
-    device_id: '',
     profile_id: profileId,
-    session_id: '',
     created_at: received,
     received_at: received,
-    path: '',
-    origin: '',
-    title: '',
-    referrer: '',
-    referrer_name: '',
-    referrer_type: '',
-    utm_source: '',
-    utm_medium: '',
-    utm_campaign: '',
-    utm_term: '',
-    utm_content: '',
-    revenue: 0,
-    duration: 0,
-    properties: {},
-    groups: [],
-    country: '',
-    region: '',
-    city: '',
-    latitude: null,
-    longitude: null,
-    os: '',
-    os_version: '',
-    browser: '',
-    browser_version: '',
-    device: '',
-    brand: '',
-    model: '',
     sdk_name: request.sdkName,
     sdk_version: request.sdkVersion,
-  };
+  });
   return {
     caller,
     request,

@@ -8,7 +8,7 @@ import uWS from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import type { ClientToServerEvents, LiveAuth, LiveConnectError, LivePresence, LiveTick, ServerToClientEvents } from '../../shared/live.ts';
-import { chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
+import { blankEventRow, chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { type ClientRecord, createAuthenticator } from '../ingest/auth.ts';
 import { silentLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
@@ -145,46 +145,26 @@ export function eventsBatch(projectId: string, n: number, name = 'screen_view', 
   const now = chTime(Date.now());
   const events = Array.from(
     { length: n },
-    (_, i): EventRow => ({
-      id: randomUUID(),
-      project_id: projectId,
-      name,
-      device_id: `dev-${i}`,
-      profile_id: '',
-      session_id: '',
-      created_at: now,
-      received_at: now,
-      path: `/page/${i % 3}`,
-      origin: 'https://example.com',
-      title: '',
-      referrer: '',
-      referrer_name: '',
-      referrer_type: '',
-      utm_source: '',
-      utm_medium: '',
-      utm_campaign: '',
-      utm_term: '',
-      utm_content: '',
-      revenue: 0,
-      duration: 0,
-      properties: {},
-      groups: [],
-      country: 'FR',
-      region: '',
-      city: 'Paris',
-      latitude: 48.85,
-      longitude: 2.35,
-      os: '',
-      os_version: '',
-      browser: 'Firefox',
-      browser_version: '',
-      device: 'desktop',
-      brand: '',
-      model: '',
-      sdk_name: 'test',
-      sdk_version: '1',
-      ...over,
-    }),
+    (_, i): EventRow =>
+      blankEventRow({
+        id: randomUUID(),
+        project_id: projectId,
+        name,
+        device_id: `dev-${i}`,
+        created_at: now,
+        received_at: now,
+        path: `/page/${i % 3}`,
+        origin: 'https://example.com',
+        country: 'FR',
+        city: 'Paris',
+        latitude: 48.85,
+        longitude: 2.35,
+        browser: 'Firefox',
+        device: 'desktop',
+        sdk_name: 'test',
+        sdk_version: '1',
+        ...over,
+      }),
   );
   return { ...emptyBatch(), events };
 }

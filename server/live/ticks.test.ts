@@ -2,50 +2,32 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveTick } from '../../shared/live.ts';
-import { chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
+import { blankEventRow, chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTickCoalescer, OTHER_KEY } from './ticks.ts';
 
 function row(over: Partial<EventRow> = {}): EventRow {
-  return {
+  return blankEventRow({
     id: randomUUID(),
     project_id: 'p1',
     name: 'screen_view',
     device_id: 'd1',
-    profile_id: '',
     session_id: 's1',
     created_at: chTime(Date.now()),
     received_at: chTime(Date.now()),
     path: '/home',
     origin: 'https://example.com',
-    title: '',
-    referrer: '',
-    referrer_name: '',
-    referrer_type: '',
-    utm_source: '',
-    utm_medium: '',
-    utm_campaign: '',
-    utm_term: '',
-    utm_content: '',
-    revenue: 0,
-    duration: 0,
-    properties: {},
-    groups: [],
     country: 'SE',
-    region: '',
     city: 'Stockholm',
     latitude: 59.33,
     longitude: 18.07,
     os: 'Linux',
-    os_version: '',
     browser: 'Chrome',
     browser_version: '126',
     device: 'desktop',
-    brand: '',
-    model: '',
     sdk_name: 'web',
     sdk_version: '1',
     ...over,
-  };
+  });
 }
 
 const batch = (...events: EventRow[]): WriteBatch => ({ ...emptyBatch(), events });
