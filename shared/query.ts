@@ -28,10 +28,7 @@ import {
 
 const L = QUERY_LIMITS;
 
-const IsoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')
-  .describe('A whole day in the query time zone');
+const IsoDate = z.iso.date().describe('A whole day (YYYY-MM-DD) in the query time zone');
 const IsoDateTime = z.iso.datetime({ offset: true }).describe('An instant, with its offset (Z or ±hh:mm)');
 const RangeBound = z.union([IsoDate, IsoDateTime]);
 /** `[from, to]`: dates are whole local days, both included; date-times are instants, `to` excluded. */

@@ -28,7 +28,7 @@ import { type DimensionDef, dimension, timeBucketSql } from './dimensions.ts';
 import { dimensionOf, type PositiveOp, positiveSql, treeSql } from './filters.ts';
 import { invalidQuery } from './invalid.ts';
 import { type MetricDef, metric, type VisitMode } from './metrics.ts';
-import type { Range } from './range.ts';
+import { buckets, type Range } from './range.ts';
 import { literal, Params } from './sql.ts';
 
 /** How far before the range a session may have started and still own events in it. */
@@ -39,7 +39,7 @@ const DAY = 86_400_000;
 export interface CompileOptions {
   range: Range;
   tz: string;
-  /** Bucket starts of the time dimension (epoch ms), when there is one: decides rollup alignment. */
+  /** Bucket starts of the time dimension (epoch ms), when the caller has them (else computed): decide rollup alignment. */
   bucketStarts?: number[];
   /** Conditions added to the query's (comparison queries restricting to the rows shown). */
   extraFilters?: FilterTree[];
@@ -200,7 +200,8 @@ function chooseEventTable(
   const exact =
     part.metrics.every((m) => m.def.rollup) && dims.every((d) => d.scope === 'time' || d.rollup) && leaves.every((l) => l.def.rollup) && grain !== 'minute';
   if (!exact) return 'events';
-  const instants = [opts.range.from, opts.range.to, ...(opts.bucketStarts ?? [])];
+  const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
+  const instants = [opts.range.from, opts.range.to, ...starts];
   if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return 'rollup_daily';
   if (instants.every((t) => t % HOUR === 0)) return 'rollup_hourly';
   return 'events';
@@ -259,9 +260,8 @@ function nameIn(names: string[]): string {
 
 function buildRollup(part: Part, ctx: BuildContext): BuiltPart {
   const { p, dims, grain } = ctx;
-  const tz = p.tz(ctx.opts.tz);
   const table = part.table === 'rollup_daily' ? 'events_daily' : 'events_hourly';
-  const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', tz) : d.rollup!} AS d${i}`);
+  const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : d.rollup!} AS d${i}`);
   for (const m of part.metrics) selects.push(`${m.def.rollup!(part.mode)} AS ${m.column}`);
   const where = [`project_id = ${p.bind(ctx.q.project_id)}`, rangeWhere(ctx, 'bucket')];
   const names = prefilterNames(part);
