@@ -18,7 +18,7 @@ import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
-import { send, sendJson } from './http/uws.ts';
+import { send, sendError, sendJson } from './http/uws.ts';
 import { createAuthenticator } from './ingest/auth.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
@@ -164,7 +164,10 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       res.onAborted(() => {
         res.aborted = true;
       });
-      metrics.registry.metrics().then((text) => send(res, 200, text, {}, metrics.registry.contentType));
+      metrics.registry.metrics().then(
+        (text) => send(res, 200, text, {}, metrics.registry.contentType),
+        (err) => sendError(res, err, log),
+      );
     });
     // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
     registerAdminHttp(app, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
