@@ -8,9 +8,9 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
+import type { Authenticator } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, type RequestSnapshot, sendJson } from '../http/uws.ts';
-import type { Authenticator } from '../ingest/auth.ts';
 import type { Logger } from '../log.ts';
 import { countEvents, countEventsAndIds, getGroup, getProfile, listEvents } from '../stats/events.ts';
 

@@ -6,10 +6,10 @@
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { BatchBody } from '../../shared/track.ts';
+import type { Authenticator, Credentials } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, parseJson, type RequestSnapshot, readBody, sendJson } from '../http/uws.ts';
 import type { Logger } from '../log.ts';
-import type { Authenticator, Credentials } from './auth.ts';
 import { type ClientIpOptions, clientIp } from './client-ip.ts';
 import type { Ingest, IngestItem } from './ingest.ts';
 import type { RequestInfo } from './types.ts';

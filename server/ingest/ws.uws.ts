@@ -8,12 +8,12 @@
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
+import type { Authenticator } from '../auth/clients.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { sendError, snapshot, trackAbort } from '../http/uws.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Authenticator } from './auth.ts';
 import type { ClientIpOptions } from './client-ip.ts';
 import { DEFAULT_MAX_EVENT_BYTES, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
