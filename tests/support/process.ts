@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { readDataLock } from '../../server/data-lock.ts';
-import { waitUntil } from './e2e.ts';
+import { admin, waitUntil } from './e2e.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -115,16 +114,7 @@ export async function serverProcess(env: Record<string, string> = {}): Promise<S
       if (!self.proc.dead()) self.proc.child.kill('SIGTERM');
       return (await self.proc.exited).code;
     },
-    async admin<T>(command: string, body: unknown): Promise<T> {
-      const token = readDataLock(dataDir)?.adminToken ?? '';
-      const res = await fetch(`${base}/api/admin/${command}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': token },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`admin ${command}: ${res.status} ${await res.text()}`);
-      return (await res.json()) as T;
-    },
+    admin: <T>(command: string, body: unknown) => admin<T>(dataDir, command, body),
     async destroy() {
       if (self.proc && !self.proc.dead()) await self.kill();
       rmSync(dataDir, { recursive: true, force: true });
