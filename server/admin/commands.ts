@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { CLIENT_TYPES } from '../../db/schema.ts';
+import { normalizeOrigin } from '../auth/origin.ts';
 import { AppError, zodIssues } from '../errors.ts';
-import { normalizeOrigin } from '../ingest/origin.ts';
 import type { Metadata, NewClient, ProjectSummary } from '../store/metadata.ts';
 
 const text = z.string().trim().min(1).max(200);

@@ -4,8 +4,9 @@
  * `openpanel-client-secret` headers. Signed-in users and share tokens plug in here, so the
  * read API, the query API and the export change together.
  */
+
+import type { Authenticator } from '../auth/clients.ts';
 import type { RequestSnapshot } from '../http/uws.ts';
-import type { Authenticator } from '../ingest/auth.ts';
 
 /** The principal allowed to read `projectId`, or a thrown AppError (401/403). */
 export interface ReadPrincipal {

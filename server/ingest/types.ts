@@ -7,16 +7,11 @@
 import type { DropReason } from '../../shared/drop-reasons.ts';
 import type { EventRow } from '../../shared/rows.ts';
 import type { TrackBody } from '../../shared/track.ts';
+import type { Caller } from '../auth/clients.ts';
 import type { OpenSession } from '../engines/sessions.ts';
 
-/** Who sent the request, as established by authentication. */
-export interface Caller {
-  projectId: string;
-  clientId: string;
-  clientType: 'write' | 'read' | 'root';
-  /** True when the request proved the client secret (server SDKs): allows `__ip` overrides. */
-  viaSecret: boolean;
-}
+/** Who sent the request, as established by the auth module (`server/auth/clients.ts`). */
+export type { Caller };
 
 /** Facts about the request an event arrived in (one per HTTP request or socket). */
 export interface RequestInfo {

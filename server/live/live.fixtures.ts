@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import type { ClientToServerEvents, LiveAuth, LiveConnectError, LivePresence, LiveTick, ServerToClientEvents } from '../../shared/live.ts';
 import { blankEventRow, chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
-import { type ClientRecord, createAuthenticator } from '../ingest/auth.ts';
+import { type ClientRecord, createAuthenticator } from '../auth/clients.ts';
 import { silentLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { hashSecret, verifySecret } from '../store/metadata.ts';

@@ -6,8 +6,8 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { type CLIENT_TYPES, clients, projects, salts } from '../../db/schema.ts';
+import { normalizeOrigin } from '../auth/origin.ts';
 import { AppError } from '../errors.ts';
-import { normalizeOrigin } from '../ingest/origin.ts';
 import type { MetadataDb } from './postgres.ts';
 
 export type ClientType = (typeof CLIENT_TYPES)[number];
@@ -19,7 +19,7 @@ export interface ClientAuth {
   type: ClientType;
   /** SHA-256 hex of the secret, null for a client without one */
   secretHash: string | null;
-  /** normalized entries, see `server/ingest/origin.ts` */
+  /** normalized entries, see `server/auth/origin.ts` */
   allowedOrigins: string[];
   disabled: boolean;
 }

@@ -1,5 +1,6 @@
 /**
- * Authenticates ingest and read requests by API client. Browser SDKs send only a client id
+ * Authenticates ingest and read requests by API client (part of the auth module, which turns
+ * every request into a principal). Browser SDKs send only a client id
  * and are authorised by their page's Origin against the client's allowed origins; server SDKs
  * prove the client secret. Client records are cached briefly (every request needs one), and
  * unknown ids are cached too so a flood of bad ids does not reach the database.
@@ -7,7 +8,15 @@
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.ts';
 import { originAllowed } from './origin.ts';
-import type { Caller } from './types.ts';
+
+/** An API client, as established by authentication: the project it acts for and how it proved itself. */
+export interface Caller {
+  projectId: string;
+  clientId: string;
+  clientType: 'write' | 'read' | 'root';
+  /** True when the request proved the client secret (server SDKs): allows `__ip` overrides. */
+  viaSecret: boolean;
+}
 
 export interface ClientRecord {
   id: string;
