@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import { registerQueryApi } from './api/query.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
@@ -61,6 +62,17 @@ export interface Running {
   settle(): Promise<void>;
   /** Graceful drain and shutdown; safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** Hands a batch that may span projects to the live channel, one project at a time. */
+function recordByProject(live: Live, batch: WriteBatch): void {
+  const byProject = new Map<string, WriteBatch>();
+  for (const e of batch.events) {
+    let b = byProject.get(e.project_id);
+    if (!b) byProject.set(e.project_id, (b = emptyBatch()));
+    b.events.push(e);
+  }
+  for (const [projectId, b] of byProject) live.record(projectId, b);
 }
 
 export async function startLivepanel(config: Config, log: Logger): Promise<Running> {
@@ -147,10 +159,11 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const app = uWS.App();
     const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
 
-    // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
-    // come from ingest nodes and reach every node's dashboards through the Redis adapter.
+    // Live channel (README "Live channel"): dashboards may connect to any node; ticks come from
+    // ingest nodes (accepted events) and workers (sessions the reaper closed) and reach every
+    // node's dashboards through the Redis adapter.
     let live: Live | undefined;
-    if (has('ingest') || has('web')) {
+    if (has('ingest') || has('web') || has('worker')) {
       const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
       live = await attachLive({
         app,
@@ -232,7 +245,14 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {
-      const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics, intervalMs: config.sessionReapIntervalMs });
+      const reaper = createSessionReaper({
+        sessions: engines.sessions,
+        queue,
+        log,
+        metrics,
+        intervalMs: config.sessionReapIntervalMs,
+        onClosed: live && ((batch) => recordByProject(live!, batch)),
+      });
       reaper.start();
       cleanups.push(() => reaper.stop());
     }
