@@ -6,8 +6,9 @@
  * draining) or a refusal that is not about the credentials (`not_ready`, `internal`, …) is
  * retried here; only a refusal of the credentials stops, asking to sign in again.
  */
-import type { ClientToServerEvents, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
+
 import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
 import type { Credentials } from '../credentials.ts';
 import type { RealtimeState } from './realtime.svelte.ts';
 
