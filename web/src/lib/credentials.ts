@@ -1,7 +1,8 @@
 /**
  * The dashboard's sign-in until user accounts exist: a read client of one project (id +
  * secret), kept in this tab's sessionStorage — gone when the tab closes, never sent anywhere
- * but this Livepanel's live channel. One entry per project, so two tabs can watch two projects.
+ * but this Livepanel (its live channel and read API, through api.ts). One entry per project,
+ * so two tabs can watch two projects.
  */
 import type { LiveAuth } from '$shared/live.ts';
 
