@@ -116,9 +116,9 @@ export const OVERVIEW_GROUPS = {
 } satisfies Record<string, Panel[]>;
 const OVERVIEW_LIMIT: Partial<Record<keyof typeof OVERVIEW_GROUPS, number>> = { countries: 250 };
 
-/** The series chart of a view: visitors and page views per time bucket. */
+/** The series chart of a view: every card metric per time bucket (switching the charted metric needs no new query). */
 export function seriesQuery(projectId: string, view: View): QueryInput {
-  return viewQuery(projectId, view, { metrics: ['visitors', 'pageviews'], dimensions: [`time:${grainFor(view.range)}`] });
+  return viewQuery(projectId, view, { metrics: CARD_METRICS, dimensions: [`time:${grainFor(view.range)}`] });
 }
 
 /** Every query the overview page runs when it opens: cards, series, and each group's first tab. */

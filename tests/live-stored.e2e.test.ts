@@ -7,9 +7,9 @@
  * per country.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDashboard, type Dashboard } from '../server/live/live.fixtures.ts';
 import type { LiveTick } from '../shared/live.ts';
 import type { QueryResponse } from '../shared/query.ts';
-import { connectDashboard, type Dashboard } from '../server/live/live.fixtures.ts';
 import { CHROME_UA, IPHONE_UA, post, waitUntil } from './support/e2e.ts';
 import { startTestServer, type TestServer } from './support/livepanel.ts';
 
@@ -31,7 +31,11 @@ function stream() {
   for (let v = 0; v < 12; v++) {
     const common = { __deviceId: `visitor-${v}`, __userAgent: v % 2 ? IPHONE_UA : CHROME_UA, __ip: ips[v % ips.length] };
     for (let p = 0; p <= v % 3; p++) {
-      const props = { ...common, __path: `https://shop.example.com${paths[(v + p) % paths.length]}`, ...(p === 0 && refs[v % 4] ? { __referrer: refs[v % 4] } : {}) };
+      const props = {
+        ...common,
+        __path: `https://shop.example.com${paths[(v + p) % paths.length]}`,
+        ...(p === 0 && refs[v % 4] ? { __referrer: refs[v % 4] } : {}),
+      };
       events.push({ type: 'track', payload: { name: 'screen_view', properties: props } });
     }
     if (v % 3 === 0) events.push({ type: 'track', payload: { name: 'purchase', properties: { ...common, __revenue: 1000 + v } } });
@@ -46,11 +50,21 @@ function added(ticks: LiveTick[]) {
     for (const t of ticks) for (const [k, n] of Object.entries(pick(t))) out[k] = (out[k] ?? 0) + n;
     return out;
   };
-  return { totals: sum((t) => t.totals), names: sum((t) => t.events), pages: sum((t) => t.pages), referrers: sum((t) => t.referrers), countries: sum((t) => t.countries) };
+  return {
+    totals: sum((t) => t.totals),
+    names: sum((t) => t.events),
+    pages: sum((t) => t.pages),
+    referrers: sum((t) => t.referrers),
+    countries: sum((t) => t.countries),
+  };
 }
 
 async function query(body: object): Promise<QueryResponse> {
-  const r = await post(`${server.url}/api/v1/query`, { project_id: project.projectId, date_range: [new Date(from).toISOString(), new Date(to).toISOString()], ...body }, headers(read));
+  const r = await post(
+    `${server.url}/api/v1/query`,
+    { project_id: project.projectId, date_range: [new Date(from).toISOString(), new Date(to).toISOString()], ...body },
+    headers(read),
+  );
   expect(r.status, r.text).toBe(200);
   return r.json;
 }
