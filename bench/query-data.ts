@@ -24,7 +24,10 @@ function rng(seed: number) {
 function weighted<T>(items: Array<[T, number]>) {
   const cum: number[] = [];
   let sum = 0;
-  for (const [, w] of items) cum.push((sum += w));
+  for (const [, w] of items) {
+    sum += w;
+    cum.push(sum);
+  }
   return (r: number): T => {
     const x = r * sum;
     let lo = 0;

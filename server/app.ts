@@ -69,7 +69,10 @@ function recordByProject(live: Live, batch: WriteBatch): void {
   const byProject = new Map<string, WriteBatch>();
   for (const e of batch.events) {
     let b = byProject.get(e.project_id);
-    if (!b) byProject.set(e.project_id, (b = emptyBatch()));
+    if (!b) {
+      b = emptyBatch();
+      byProject.set(e.project_id, b);
+    }
     b.events.push(e);
   }
   for (const [projectId, b] of byProject) live.record(projectId, b);
