@@ -19,6 +19,7 @@ import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
+import { createHealth, type StorageHealth } from './health.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
@@ -106,29 +107,33 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     });
     cleanups.push(() => engines.close());
 
+    // One writer per process that opens ClickHouse: its quarantine also serves the admin commands.
+    const writer = ch && createWriter(ch, metrics);
     let queue: EventQueue;
     let settle = async () => {};
+    let storageHealth: (() => StorageHealth) | undefined;
     if (redis && config.redis) {
       queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
       if (has('worker')) {
-        const writer = createWriter(ch!, metrics);
         const flusher = createEventsFlushWorker({
           connection: redis,
           prefix: config.redis.prefix,
-          writer,
+          writer: writer!,
+          quarantine: writer!.quarantine,
           maxRows: config.workerFlushSize,
           maxWaitMs: config.flushIntervalMs,
           metrics,
           log,
         });
         cleanups.push(() => flusher.close());
+        storageHealth = flusher.health;
       }
     } else {
       // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
       // the data lock), applied to chDB in large inserts in the background, exactly once.
       const wal = await createWalQueue({
         dir: path.join(config.dataDir, 'wal'),
-        writer: createWriter(ch!, metrics),
+        writer: writer!,
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
         metrics,
@@ -136,6 +141,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
       queue = wal;
       settle = () => wal.applied();
+      storageHealth = wal.health;
     }
     cleanups.push(() => queue.close());
 
@@ -161,9 +167,19 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       cleanups.push(() => live!.close());
     }
 
+    const health = createHealth({
+      accepting,
+      storage: storageHealth,
+      redisReady: redis && (() => redis!.status === 'ready'),
+      maxLagMs: config.readyMaxLagMs,
+    });
     app.get('/healthz', (res) => {
-      if (state.accepting) sendJson(res, 200, { status: 'ok', roles: config.roles });
-      else sendJson(res, 503, { error: { code: 'not_ready', message: 'Starting or draining' } });
+      const h = health.healthz({ roles: config.roles });
+      sendJson(res, h.status, h.body);
+    });
+    app.get('/readyz', (res) => {
+      const h = health.readyz();
+      sendJson(res, h.status, h.body);
     });
     app.get('/metrics', (res) => {
       res.onAborted(() => {
@@ -180,7 +196,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     if (lock) {
       adminApp = uWS.App();
       // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-      registerAdminHttp(adminApp, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+      registerAdminHttp(adminApp, {
+        metadata,
+        adminToken,
+        log,
+        onClientDisabled: (id) => auth.forget(id),
+        store: writer && { quarantine: writer.quarantine, insertRows: writer.insertRows },
+      });
       adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
     }
 

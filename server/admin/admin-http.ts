@@ -8,7 +8,7 @@ import type { ErrorBody } from '../../shared/errors.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metadata } from '../store/metadata.ts';
-import { type AdminCommand, type AdminResults, runAdminCommand } from './commands.ts';
+import { type AdminCommand, type AdminResults, type AdminStore, runAdminCommand } from './commands.ts';
 
 /** Header carrying the admin token. */
 export const ADMIN_TOKEN_HEADER = 'x-livepanel-admin-token';
@@ -45,6 +45,7 @@ export async function handleAdminRequest(
   tokenHeader: string | undefined,
   bodyText: string,
   log?: Logger,
+  store?: AdminStore,
 ): Promise<AdminResponse> {
   try {
     if (!adminToken || !tokenHeader || !tokensEqual(tokenHeader, adminToken)) {
@@ -58,7 +59,7 @@ export async function handleAdminRequest(
         throw new AppError(400, 'invalid_json', 'body is not JSON');
       }
     }
-    return { status: 200, body: await runAdminCommand(metadata, command, args) };
+    return { status: 200, body: await runAdminCommand(metadata, command, args, store) };
   } catch (err) {
     if (err instanceof AppError) return { status: err.status, body: err.toBody() };
     log?.error({ err, command }, 'admin command failed');

@@ -12,12 +12,13 @@ import { normalizeIp } from '../ingest/client-ip.ts';
 import type { Logger } from '../log.ts';
 import type { Metadata } from '../store/metadata.ts';
 import { handleAdminRequest } from './admin-http.ts';
+import type { AdminStore } from './commands.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '0000:0000:0000:0000:0000:0000:0000:0001']);
 
 export function registerAdminHttp(
   app: TemplatedApp,
-  deps: { metadata: Metadata; adminToken: string; log: Logger; onClientDisabled?: (clientId: string) => void },
+  deps: { metadata: Metadata; adminToken: string; log: Logger; onClientDisabled?: (clientId: string) => void; store?: AdminStore },
 ) {
   app.post(
     '/api/admin/:command',
@@ -33,6 +34,7 @@ export function registerAdminHttp(
           req.headers['x-livepanel-admin-token'],
           (await body).toString('utf8'),
           deps.log,
+          deps.store,
         );
         if (out.status === 200 && req.params[0] === 'disable-client') deps.onClientDisabled?.((out.body as { clientId: string }).clientId);
         sendJson(res, out.status, out.body);

@@ -8,6 +8,8 @@ import { CLIENT_TYPES } from '../../db/schema.ts';
 import { normalizeOrigin } from '../auth/origin.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import type { Metadata, NewClient, ProjectSummary } from '../store/metadata.ts';
+import { type Quarantine, type QuarantineEntry, type ReplayResult, replayQuarantine } from '../store/quarantine.ts';
+import type { Writer } from '../store/writer.ts';
 
 const text = z.string().trim().min(1).max(200);
 const domain = text.refine((v) => ![null, '*'].includes(normalizeOrigin(v)), 'not a domain (e.g. example.com)');
@@ -26,6 +28,15 @@ const argSchemas = {
   }),
   'list-projects': z.strictObject({}),
   'disable-client': z.strictObject({ client: text }),
+  'quarantine-list': z.strictObject({ project: text.optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+  'quarantine-replay': z.strictObject({
+    project: text.optional(),
+    ids: z.array(text).max(10_000).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  }),
+  'quarantine-drop': z
+    .strictObject({ ids: z.array(text).max(10_000).optional(), all: z.boolean().optional() })
+    .refine((a) => (a.ids !== undefined) !== (a.all === true), 'give --id (one or more) or --all'),
 } as const;
 
 export type AdminCommand = keyof typeof argSchemas;
@@ -40,6 +51,15 @@ export interface AdminResults {
   'create-client': NewClient;
   'list-projects': ProjectSummary[];
   'disable-client': { clientId: string; disabled: true };
+  'quarantine-list': { count: number; entries: QuarantineEntry[] };
+  'quarantine-replay': ReplayResult;
+  'quarantine-drop': { dropped: number };
+}
+
+/** The event store, for the quarantine commands (held by the process that opens ClickHouse). */
+export interface AdminStore {
+  quarantine: Quarantine;
+  insertRows: Writer['insertRows'];
 }
 
 /** True when `command` names an admin command. */
@@ -65,7 +85,13 @@ export function parseAdminArgs(command: string, args: unknown): AdminArgs[AdminC
   return parsed.data;
 }
 
-const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C]) => Promise<AdminResults[C]> } = {
+function needStore(store: AdminStore | undefined): AdminStore {
+  if (!store)
+    throw new AppError(503, 'not_ready', 'This process does not hold the event store; run the command where ClickHouse is opened (the worker or web role)');
+  return store;
+}
+
+const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C], store?: AdminStore) => Promise<AdminResults[C]> } = {
   'create-project': (md, a) => md.createProject({ name: a.name, domain: a.domain }),
   'create-client': (md, a) => md.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
   'list-projects': (md) => md.listProjects(),
@@ -73,13 +99,27 @@ const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C]) => Pro
     await md.disableClient(a.client);
     return { clientId: a.client, disabled: true as const };
   },
+  'quarantine-list': async (_md, a, store) => {
+    const q = needStore(store).quarantine;
+    return { count: await q.count(), entries: await q.list({ projectId: a.project, limit: a.limit }) };
+  },
+  'quarantine-replay': async (_md, a, store) => {
+    const { quarantine, insertRows } = needStore(store);
+    let entries = await quarantine.list({ projectId: a.project, limit: a.ids ? 10_000 : a.limit });
+    if (a.ids) entries = entries.filter((e) => a.ids!.includes(e.id));
+    return replayQuarantine(quarantine, insertRows, entries);
+  },
+  'quarantine-drop': async (_md, a, store) => ({ dropped: await needStore(store).quarantine.drop(a.all ? undefined : a.ids) }),
 };
 
+/** True for the commands that need the event store (AdminStore) rather than the metadata database. */
+export const needsStore = (command: string) => command.startsWith('quarantine-');
+
 /** Validates `args` and runs `command` against the metadata store; throws AppError on bad input. */
-export async function runAdminCommand<C extends AdminCommand>(metadata: Metadata, command: C, args: unknown): Promise<AdminResults[C]>;
-export async function runAdminCommand(metadata: Metadata, command: string, args: unknown): Promise<AdminResults[AdminCommand]>;
-export async function runAdminCommand(metadata: Metadata, command: string, args: unknown): Promise<AdminResults[AdminCommand]> {
+export async function runAdminCommand<C extends AdminCommand>(metadata: Metadata, command: C, args: unknown, store?: AdminStore): Promise<AdminResults[C]>;
+export async function runAdminCommand(metadata: Metadata, command: string, args: unknown, store?: AdminStore): Promise<AdminResults[AdminCommand]>;
+export async function runAdminCommand(metadata: Metadata, command: string, args: unknown, store?: AdminStore): Promise<AdminResults[AdminCommand]> {
   const parsed = parseAdminArgs(command, args);
-  const handler = handlers[command as AdminCommand] as (md: Metadata, a: typeof parsed) => Promise<AdminResults[AdminCommand]>;
-  return handler(metadata, parsed);
+  const handler = handlers[command as AdminCommand] as (md: Metadata, a: typeof parsed, store?: AdminStore) => Promise<AdminResults[AdminCommand]>;
+  return handler(metadata, parsed, store);
 }

@@ -160,6 +160,8 @@ export function applyHit(s: OpenSession, hit: SessionHit): void {
   }
   s.eventCount += 1;
   if (hit.isScreenView) s.screenViewCount += 1;
-  s.revenue += hit.revenue;
+  // Saturating: the column is UInt64 and a JS sum past 2^53 loses precision (then serialises
+  // as `1e+21`, which ClickHouse refuses); no session legitimately comes near it.
+  s.revenue = Math.min(s.revenue + hit.revenue, Number.MAX_SAFE_INTEGER);
   if (hit.profileId && !s.profileId) s.profileId = hit.profileId;
 }

@@ -7,6 +7,8 @@
 import { chTime, type WriteBatch } from '../../shared/rows.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { sessionEndEvent, sessionRow, sessionStartEvent } from './session-rows.ts';
+import { parseTimestamp } from './steps/normalize.ts';
+import { MAX_FUTURE_SKEW_MS } from './steps/timestamp.ts';
 import type { Draft } from './types.ts';
 
 export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore): Promise<void> {
@@ -59,8 +61,8 @@ export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore)
         session_id: open?.id ?? '',
         device_id: row.device_id,
         chunk_index: p.chunk_index,
-        started_at: toChTime(p.started_at, d.at),
-        ended_at: toChTime(p.ended_at, d.at),
+        started_at: toChTime(p.started_at, d.at, d.request.receivedAt),
+        ended_at: toChTime(p.ended_at, d.at, d.request.receivedAt),
         events_count: p.events_count,
         is_full_snapshot: p.is_full_snapshot ? 1 : 0,
         payload: p.payload,
@@ -70,7 +72,11 @@ export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore)
   }
 }
 
-function toChTime(iso: string, fallback: number): string {
-  const t = Date.parse(iso);
-  return chTime(Number.isFinite(t) ? t : fallback);
+/**
+ * A replay chunk's time, by the same rule as an event's (`__timestamp`, timestamp step): an
+ * unreadable time, or one past the clock-skew allowance, is the event's own time.
+ */
+function toChTime(iso: string, fallback: number, receivedAt: number): string {
+  const t = parseTimestamp(iso);
+  return chTime(t === undefined || t > receivedAt + MAX_FUTURE_SKEW_MS ? fallback : t);
 }
