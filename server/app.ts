@@ -103,12 +103,15 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       // A node's SDK-socket counts stop counting 10 s after its last heartbeat (live.socket.ts beats every 2 s).
       presenceTtlMs: 10_000,
       sessionSnapshotFile: path.join(config.dataDir, 'sessions.json'),
+      maxOpenSessions: config.maxOpenSessions,
+      maxOpenSessionsPerProject: config.maxOpenSessionsPerProject,
+      dedupeMaxKeysPerProject: config.dedupeMaxIdsPerProject,
       log,
     });
     cleanups.push(() => engines.close());
 
     // One writer per process that opens ClickHouse: its quarantine also serves the admin commands.
-    const writer = ch && createWriter(ch, metrics);
+    const writer = ch && createWriter(ch, metrics, { maxProfileProperties: config.maxProfileProperties });
     let queue: EventQueue;
     let settle = async () => {};
     let storageHealth: (() => StorageHealth) | undefined;
@@ -148,7 +151,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const state = { accepting: false };
     const accepting = () => state.accepting;
     const app = uWS.App();
-    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret, maxUnknownIds: config.maxUnknownClientIds });
 
     // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
     // come from ingest nodes and reach every node's dashboards through the Redis adapter.

@@ -61,6 +61,11 @@ export interface TouchResult {
   started: boolean;
   /** An expired session this hit found and closed in passing; the caller writes it. */
   closed?: OpenSession;
+  /**
+   * Sessions the store closed early to stay within its bounds (the in-process store's
+   * `maxSessions`/`maxPerProject`); the caller writes them like `closed` ones.
+   */
+  evicted?: OpenSession[];
 }
 
 export interface SessionStore {

@@ -17,9 +17,9 @@ export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore)
   const base = { project_id: row.project_id, at };
   switch (body.type) {
     case 'track':
-      if (d.closedSession) {
-        into.sessions.push(sessionRow(d.closedSession));
-        into.events.push(sessionEndEvent(d.closedSession));
+      for (const s of d.closedSession ? [d.closedSession, ...(d.evictedSessions ?? [])] : (d.evictedSessions ?? [])) {
+        into.sessions.push(sessionRow(s));
+        into.events.push(sessionEndEvent(s));
       }
       if (d.sessionStarted) into.events.push(sessionStartEvent(row, d.at));
       row.groups = body.payload.groups ?? [];

@@ -97,7 +97,7 @@ const PARTITION_OF: Partial<Record<Table, (row: Record<string, unknown>) => stri
 };
 
 /** A writer on `ch` (its default database holds the tables); records flush metrics if given. */
-export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
+export function createWriter(ch: ClickHouseClient, metrics?: Metrics, opts: { maxProfileProperties?: number } = {}): Writer {
   const quarantine = createQuarantine(ch);
   // Profile ops read, modify and write; two batches touching one profile at once would each
   // start from the same version and one change would be lost. Serialized per writer, which
@@ -149,7 +149,7 @@ export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
     if (batch.profiles.length === 0) return;
     const run = profileChain.then(async () => {
       const current = await readProfiles(batch);
-      await insert('profiles', applyProfileOps(current, batch.profiles), token, splits);
+      await insert('profiles', applyProfileOps(current, batch.profiles, opts.maxProfileProperties), token, splits);
     });
     profileChain = run.catch(() => {});
     return run;
