@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { registerAdminHttp } from './admin/admin.uws.ts';
+import { registerQueryApi } from './api/query.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
+import { createReadAuthorizer } from './api/read-auth.ts';
 import { createAuthenticator } from './auth/clients.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -33,6 +35,7 @@ import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
+import { createQueryEngine } from './stats/query-engine.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createMetadata, verifySecret } from './store/metadata.ts';
@@ -244,7 +247,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    if (has('web') && ch) {
+      const authorize = createReadAuthorizer(auth);
+      registerReadApi(app, { ch, authorize, log });
+      const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+      const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
+      registerQueryApi(app, { ch, queries, authorize, limiter, log });
+    }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {

@@ -97,6 +97,9 @@ const Env = z.object({
   MAX_PROFILE_PROPERTIES: int(1000, 1),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
+  QUERY_RATE_LIMIT: int(600, 1),
+  QUERY_CACHE_TTL_MS: int(600_000, 0),
+  QUERY_CACHE_LIVE_TTL_MS: int(5_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
 });
@@ -143,6 +146,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxProfileProperties: e.MAX_PROFILE_PROPERTIES,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
+    queryRateLimit: e.QUERY_RATE_LIMIT,
+    queryCacheTtlMs: e.QUERY_CACHE_TTL_MS,
+    queryCacheLiveTtlMs: e.QUERY_CACHE_LIVE_TTL_MS,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
   };
