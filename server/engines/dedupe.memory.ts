@@ -23,7 +23,10 @@ export function createMemoryDedupe(opts: MemoryDedupeOptions = {}): Dedupe {
     const colon = key.indexOf(':');
     const p = colon < 0 ? '' : key.slice(0, colon);
     let c = partitions.get(p);
-    if (!c && create) partitions.set(p, (c = new LRUCache<string, Entry>({ max, ttlAutopurge: false })));
+    if (!c && create) {
+      c = new LRUCache<string, Entry>({ max, ttlAutopurge: false });
+      partitions.set(p, c);
+    }
     return c;
   };
   return {

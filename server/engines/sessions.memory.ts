@@ -41,7 +41,10 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
 
   const touchOrder = (s: OpenSession, key: string) => {
     let keys = byProject.get(s.projectId);
-    if (!keys) byProject.set(s.projectId, (keys = new Map()));
+    if (!keys) {
+      keys = new Map();
+      byProject.set(s.projectId, keys);
+    }
     keys.delete(key);
     keys.set(key, true);
   };

@@ -67,7 +67,9 @@ describe.skipIf(!mounted)('WAL on a full disk (tmpfs)', () => {
       // Pushes of different sizes, some concurrent, so failures hit whole and partial writes.
       const group = [i * 3, i * 3 + 1, i * 3 + 2];
       const results = await Promise.allSettled(group.map((n) => q.push(fat(n, 3000 + (n % 7) * 1500))));
-      results.forEach((r, k) => (r.status === 'fulfilled' ? acked : refused).push(group[k]!));
+      results.forEach((r, k) => {
+        (r.status === 'fulfilled' ? acked : refused).push(group[k]!);
+      });
     }
     expect(refused.length).toBeGreaterThan(50);
     expect(acked.length).toBeGreaterThan(10);
