@@ -11,8 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { registerAdminHttp } from './admin/admin.uws.ts';
-import { registerReadApi } from './api/read.uws.ts';
-import { createAuthenticator } from './auth/clients.ts';
+import { buildApi, mountApi } from './api/api.ts';
+import { createAuth } from './auth/auth.ts';
+import { createLiveGate } from './auth/live-gate.ts';
+import { createMailer } from './auth/mailer.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
@@ -20,6 +22,7 @@ import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
 import { send, sendJson } from './http/uws.ts';
+import { clientIp } from './ingest/client-ip.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
 import { registerHttpIngest } from './ingest/http.uws.ts';
@@ -32,10 +35,14 @@ import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
+import { createAccounts } from './store/accounts.ts';
+import { createAuditLog } from './store/audit.ts';
+import { createAuthSessionStore } from './store/auth-sessions.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
-import { createMetadata, verifySecret } from './store/metadata.ts';
+import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
+import { createShareStore } from './store/shares.ts';
 import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
@@ -137,7 +144,21 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const state = { accepting: false };
     const accepting = () => state.accepting;
     const app = uWS.App();
-    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+    const accounts = createAccounts(meta.db);
+    const shareStore = createShareStore(meta.db);
+    const audit = createAuditLog(meta.db);
+    const auth = await createAuth({
+      metadata,
+      accounts,
+      sessionStore: createAuthSessionStore(meta.db),
+      shareStore,
+      rateLimits: engines.rateLimit,
+      bus: engines.bus,
+      log,
+      sessionTtlMs: config.authSessionTtlMs,
+    });
+    cleanups.push(() => auth.close());
+    const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
 
     // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
     // come from ingest nodes and reach every node's dashboards through the Redis adapter.
@@ -147,7 +168,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       live = await attachLive({
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
-        authenticateRead: auth.forRead,
+        gate: createLiveGate(auth, { ownOrigins }),
         presence: engines.presence,
         nodeId,
         log,
@@ -166,8 +187,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
       metrics.registry.metrics().then((text) => send(res, 200, text, {}, metrics.registry.contentType));
     });
-    // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-    registerAdminHttp(app, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+    // A client disabled (or a password reset) here is revoked on every node at once, through the bus.
+    registerAdminHttp(app, { admin: { metadata, accounts, sessions: createAuthSessionStore(meta.db), audit, revoke: (r) => auth.revoke(r) }, adminToken, log });
 
     let ws: ReturnType<typeof registerWsIngest> | undefined;
     let httpIngest: ReturnType<typeof registerHttpIngest> | undefined;
@@ -189,10 +210,18 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
       const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
-      httpIngest = registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
+      httpIngest = registerHttpIngest(app, {
+        ingest,
+        auth: auth.clients,
+        log,
+        ip,
+        maxBodyBytes: config.maxBodyBytes,
+        maxEventBytes: config.maxEventBytes,
+        accepting,
+      });
       ws = registerWsIngest(app, {
         ingest,
-        auth,
+        auth: auth.clients,
         sessions: engines.sessions,
         log,
         metrics,
@@ -204,7 +233,28 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    if (has('web')) {
+      // The dashboard API (accounts, organisations, projects, clients, share links, read API) on its Hono router.
+      const api = buildApi({
+        auth,
+        accounts,
+        metadata,
+        audit,
+        shareStore,
+        rateLimits: engines.rateLimit,
+        mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
+        ch,
+        log,
+        publicUrl: config.publicUrl,
+        invitationTtlMs: config.invitationTtlMs,
+        resolveIp: (remoteIp, headers) => clientIp(remoteIp, headers, { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders }),
+      });
+      mountApi(app, api, { log, publicUrl: config.publicUrl });
+      // Expired dashboard sessions are deleted now and then (reads already ignore them).
+      const sweep = setInterval(() => auth.sessions.deleteExpired().catch((err) => log.warn({ err }, 'deleting expired sessions failed')), 3_600_000);
+      sweep.unref();
+      cleanups.push(() => clearInterval(sweep));
+    }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {

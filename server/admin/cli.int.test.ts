@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../tests/support/postgres.ts';
 import { acquireDataLock, type DataLock, LOCK_FILE } from '../data-lock.ts';
-import { createMetadata, type Metadata } from '../store/metadata.ts';
+import type { Metadata } from '../store/metadata.ts';
 import { type OpenMetadataDb, openMetadataDb } from '../store/postgres.ts';
 import { handleAdminRequest, newAdminToken } from './admin-http.ts';
+import { type AdminContext, adminContext } from './commands.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -132,13 +133,15 @@ describe('admin CLI, embedded, while a server holds the data lock', () => {
     const token = newAdminToken();
     let handle: OpenMetadataDb;
     let md: Metadata;
+    let admin: AdminContext;
     let lock: DataLock;
     let server: Server;
 
     beforeAll(async () => {
       lock = acquireDataLock(dataDir, { port: 0, adminToken: token });
       handle = await openMetadataDb({ kind: 'pglite', dir: path.join(dataDir, 'pg') });
-      md = createMetadata(handle.db);
+      admin = adminContext(handle.db);
+      md = admin.metadata;
       // a stand-in for the uWS route the lead mounts: same handler, plain node:http
       server = createServer((req, res) => {
         let body = '';
@@ -148,7 +151,7 @@ describe('admin CLI, embedded, while a server holds the data lock', () => {
         req.on('end', async () => {
           const command = (req.url ?? '').replace(/^\/api\/admin\//, '');
           const header = req.headers['x-livepanel-admin-token'];
-          const out = await handleAdminRequest(md, token, command, typeof header === 'string' ? header : undefined, body);
+          const out = await handleAdminRequest(admin, token, command, typeof header === 'string' ? header : undefined, body);
           res.writeHead(out.status, { 'content-type': 'application/json' }).end(JSON.stringify(out.body));
         });
       });
@@ -178,22 +181,22 @@ describe('admin CLI, embedded, while a server holds the data lock', () => {
     });
 
     it('the endpoint checks the token, the command and the body', async () => {
-      expect(await handleAdminRequest(md, token, 'list-projects', undefined, '')).toMatchObject({ status: 401, body: { error: { code: 'bad_secret' } } });
-      expect(await handleAdminRequest(md, token, 'list-projects', `${token}x`, '')).toMatchObject({ status: 401 });
-      expect(await handleAdminRequest(md, token, 'list-projects', token.slice(1), '')).toMatchObject({ status: 401 });
-      expect(await handleAdminRequest(md, '', 'list-projects', '', '')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, token, 'list-projects', undefined, '')).toMatchObject({ status: 401, body: { error: { code: 'bad_secret' } } });
+      expect(await handleAdminRequest(admin, token, 'list-projects', `${token}x`, '')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, token, 'list-projects', token.slice(1), '')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, '', 'list-projects', '', '')).toMatchObject({ status: 401 });
       // the token is checked before the command name is revealed
-      expect(await handleAdminRequest(md, token, 'drop-everything', 'wrong', '{}')).toMatchObject({ status: 401 });
-      expect(await handleAdminRequest(md, token, 'drop-everything', token, '{}')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
-      expect(await handleAdminRequest(md, token, 'create-project', token, '{"name":')).toMatchObject({
+      expect(await handleAdminRequest(admin, token, 'drop-everything', 'wrong', '{}')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, token, 'drop-everything', token, '{}')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+      expect(await handleAdminRequest(admin, token, 'create-project', token, '{"name":')).toMatchObject({
         status: 400,
         body: { error: { code: 'invalid_json' } },
       });
-      expect(await handleAdminRequest(md, token, 'create-project', token, '{"name":"x"}')).toMatchObject({
+      expect(await handleAdminRequest(admin, token, 'create-project', token, '{"name":"x"}')).toMatchObject({
         status: 400,
         body: { error: { code: 'invalid_body' } },
       });
-      const ok = await handleAdminRequest(md, token, 'list-projects', token, '');
+      const ok = await handleAdminRequest(admin, token, 'list-projects', token, '');
       expect(ok.status).toBe(200);
       expect(Array.isArray(ok.body)).toBe(true);
     });

@@ -1,0 +1,44 @@
+/**
+ * The dashboard API: one Hono router with every route module mounted, served on the uWS app
+ * under `/api/auth/`, `/api/v1/` and `/api/share/` through the Request/Response bridge. The
+ * ingest paths (`/track`, `/batch`, `/ws`) stay on uWS' own handlers.
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { serveFetch } from '../http/fetch.uws.ts';
+import { snapshot } from '../http/uws.ts';
+import { authRoutes } from './auth.routes.ts';
+import type { ApiDeps } from './deps.ts';
+import { orgRoutes } from './orgs.routes.ts';
+import { projectRoutes } from './projects.routes.ts';
+import { readRoutes } from './read.routes.ts';
+import { createRouter, type RouterDeps } from './router.ts';
+import { type ShareRouteOptions, shareRoutes } from './shares.routes.ts';
+
+/** URL prefixes the router answers (everything under them, every method). */
+export const API_PREFIXES = ['/api/auth/', '/api/v1/', '/api/share/'] as const;
+
+export function buildApi(deps: ApiDeps & Pick<RouterDeps, 'resolveIp'>, opts: ShareRouteOptions = {}) {
+  const router = createRouter({
+    auth: deps.auth,
+    log: deps.log,
+    ownOrigins: deps.publicUrl ? [new URL(deps.publicUrl).origin] : [],
+    resolveIp: deps.resolveIp,
+  });
+  authRoutes(router, deps);
+  orgRoutes(router, deps);
+  projectRoutes(router, deps);
+  shareRoutes(router, deps, opts);
+  readRoutes(router, deps);
+  return router;
+}
+
+/** Mounts the router on the uWS app for every API prefix. */
+export function mountApi(app: TemplatedApp, router: ReturnType<typeof buildApi>, opts: { log: ApiDeps['log']; publicUrl?: string }): void {
+  const handler = (res: Parameters<Parameters<TemplatedApp['any']>[1]>[0], req: Parameters<Parameters<TemplatedApp['any']>[1]>[1]) =>
+    serveFetch(res, snapshot(res, req), (request, ip) => Promise.resolve(router.app.fetch(request, { ip })), {
+      log: opts.log,
+      publicUrl: opts.publicUrl,
+      maxBodyBytes: 64 * 1024,
+    });
+  for (const prefix of API_PREFIXES) app.any(`${prefix}*`, handler);
+}
