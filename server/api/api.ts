@@ -11,7 +11,7 @@ import type { ApiDeps } from './deps.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { projectRoutes } from './projects.routes.ts';
 import { readRoutes } from './read.routes.ts';
-import { createRouter, type RouterDeps } from './router.ts';
+import { createRouter, type RouteSpec, type Router, type RouterDeps } from './router.ts';
 import { type ShareRouteOptions, shareRoutes } from './shares.routes.ts';
 
 /** URL prefixes the router answers (everything under them, every method). */
@@ -30,6 +30,19 @@ export function buildApi(deps: ApiDeps & Pick<RouterDeps, 'resolveIp'>, opts: Sh
   shareRoutes(router, deps, opts);
   readRoutes(router, deps);
   return router;
+}
+
+/** Every route the API declares, with its access rule (for the tenant-isolation test and docs); builds nothing. */
+export function listApiRoutes(): RouteSpec[] {
+  const specs: RouteSpec[] = [];
+  const recorder = { route: (spec: RouteSpec) => specs.push(spec) } as unknown as Router;
+  const deps = { rateLimits: { limiter: () => ({}) } } as unknown as ApiDeps;
+  authRoutes(recorder, deps);
+  orgRoutes(recorder, deps);
+  projectRoutes(recorder, deps);
+  shareRoutes(recorder, deps);
+  readRoutes(recorder, deps);
+  return specs;
 }
 
 /** Mounts the router on the uWS app for every API prefix. */
