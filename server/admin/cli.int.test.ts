@@ -26,13 +26,19 @@ interface CliRun {
 
 /** Runs the CLI with only the given environment (so a DATABASE_URL of the caller never leaks in). */
 function cli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+  return cliWithInput(env, undefined, ...args);
+}
+
+/** The same, with `input` piped to the CLI's standard input. */
+function cliWithInput(env: Record<string, string>, input: string | undefined, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ['--import', 'tsx', 'server/admin/cli.ts', ...args],
       { cwd: REPO, env: { LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
+    child.stdin?.end(input ?? '');
   });
 }
 
@@ -90,6 +96,37 @@ describe('admin CLI, embedded (PGlite, nobody holds the lock)', () => {
       ['write', ['app.shop.example', '*.cdn.example']],
     ]);
     expect(r.stdout).not.toMatch(/sec_|secret|hash/i);
+  });
+
+  it('create-user: the first user owns the organisation of existing projects; the password comes from stdin or is generated once', { timeout: 240_000 }, async () => {
+    const first = await cliWithInput(env, 'a long enough password\n', 'create-user', '--email', 'Owner@Shop.example', '--password-stdin');
+    expect(first.stderr).toBe('');
+    const owner = oneJsonLine(first.stdout) as Record<string, string>;
+    expect(owner).toMatchObject({ email: 'owner@shop.example', role: 'owner' });
+    expect(owner.password).toBeUndefined();
+    const projects = oneJsonLine((await cli(env, 'list-projects')).stdout) as Array<{ orgId: string }>;
+    expect(projects[0]?.orgId).toBe(owner.orgId);
+
+    const second = oneJsonLine((await cli(env, 'create-user', '--email', 'viewer@shop.example', '--role', 'viewer')).stdout) as Record<string, string>;
+    expect(second).toMatchObject({ role: 'viewer', orgId: owner.orgId });
+    expect(second.password).toMatch(/^[\w-]{20,}$/);
+
+    const dup = await cli(env, 'create-user', '--email', 'viewer@shop.example');
+    expect(oneJsonLine(dup.stderr)).toMatchObject({ error: { code: 'conflict' } });
+    const short = await cliWithInput(env, 'short\n', 'create-user', '--email', 'x@shop.example', '--password-stdin');
+    expect(oneJsonLine(short.stderr)).toMatchObject({ error: { code: 'invalid_body' } });
+
+    const reset = oneJsonLine((await cli(env, 'reset-password', '--email', 'viewer@shop.example')).stdout) as Record<string, unknown>;
+    expect(reset).toMatchObject({ email: 'viewer@shop.example', sessionsEnded: 0 });
+    expect(reset.password).toEqual(expect.any(String));
+    expect(oneJsonLine((await cli(env, 'reset-password', '--email', 'nobody@shop.example')).stderr)).toMatchObject({ error: { code: 'not_found' } });
+
+    const users = oneJsonLine((await cli(env, 'list-users')).stdout) as Array<{ email: string; memberships: Array<{ role: string }> }>;
+    expect(users.map((u) => [u.email, u.memberships.map((m) => m.role)])).toEqual([
+      ['owner@shop.example', ['owner']],
+      ['viewer@shop.example', ['viewer']],
+    ]);
+    expect(JSON.stringify(users)).not.toMatch(/argon2|hash|password/i);
   });
 
   it.each([

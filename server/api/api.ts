@@ -11,7 +11,7 @@ import type { ApiDeps } from './deps.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { projectRoutes } from './projects.routes.ts';
 import { readRoutes } from './read.routes.ts';
-import { createRouter, type RouteSpec, type Router, type RouterDeps } from './router.ts';
+import { createRouter, type Router, type RouterDeps, type RouteSpec } from './router.ts';
 import { type ShareRouteOptions, shareRoutes } from './shares.routes.ts';
 
 /** URL prefixes the router answers (everything under them, every method). */

@@ -150,15 +150,32 @@ describe.each(flavours)('auth on $name', (flavour) => {
     const org = (await s.accounts.firstOrg())!;
     const [owner] = await s.accounts.listUsers();
     const token = newToken('lpi');
-    await s.accounts.createInvitation({ orgId: org.id, email: 'Bob@Example.com', role: 'viewer', tokenHash: hashToken(token), invitedBy: owner!.id, expiresAt: new Date(Date.now() + DAY) });
+    await s.accounts.createInvitation({
+      orgId: org.id,
+      email: 'Bob@Example.com',
+      role: 'viewer',
+      tokenHash: hashToken(token),
+      invitedBy: owner!.id,
+      expiresAt: new Date(Date.now() + DAY),
+    });
     const newUser = { newUser: { email: 'bob@example.com', name: 'Bob', passwordHash: await hashPassword('bob password 123') } };
-    const twice = await Promise.all([code(s.accounts.acceptInvitation(hashToken(token), new Date(), newUser)), code(s.accounts.acceptInvitation(hashToken(token), new Date(), newUser))]);
+    const twice = await Promise.all([
+      code(s.accounts.acceptInvitation(hashToken(token), new Date(), newUser)),
+      code(s.accounts.acceptInvitation(hashToken(token), new Date(), newUser)),
+    ]);
     expect(twice.sort()).toEqual(['410 expired', 'ok']);
     const bob = await s.accounts.getUserByEmail('bob@example.com');
     expect(await s.accounts.roleIn(org.id, bob!.id)).toBe('viewer');
 
     const old = newToken('lpi');
-    await s.accounts.createInvitation({ orgId: org.id, email: 'carol@example.com', role: 'member', tokenHash: hashToken(old), invitedBy: null, expiresAt: new Date(Date.now() - 1) });
+    await s.accounts.createInvitation({
+      orgId: org.id,
+      email: 'carol@example.com',
+      role: 'member',
+      tokenHash: hashToken(old),
+      invitedBy: null,
+      expiresAt: new Date(Date.now() - 1),
+    });
     expect(await code(s.accounts.openInvitation(hashToken(old), new Date()))).toBe('410 expired');
     expect(await code(s.accounts.openInvitation(hashToken(newToken('lpi')), new Date()))).toBe('404 not_found');
 
@@ -204,7 +221,11 @@ describe.each(flavours)('auth on $name', (flavour) => {
       return { token, share };
     };
     const open = await make({});
-    expect(await s.auth.fromRequest({ headers: { 'x-livepanel-share': open.token } })).toMatchObject({ kind: 'share', projectId: p.projectId, target: { kind: 'realtime' } });
+    expect(await s.auth.fromRequest({ headers: { 'x-livepanel-share': open.token } })).toMatchObject({
+      kind: 'share',
+      projectId: p.projectId,
+      target: { kind: 'realtime' },
+    });
     expect(JSON.stringify(await s.shareStore.list(p.projectId))).not.toContain(open.token);
 
     const locked = await make({ password: 'share password 1' });

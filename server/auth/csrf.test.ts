@@ -21,11 +21,17 @@ describe('CSRF checks', () => {
   it('needs the own origin and the session’s token on a change', () => {
     const good = { origin: OWN, [CSRF_HEADER]: csrfToken(token) };
     expect(code(() => checkCsrf({ method: 'POST', headers: good, ownOrigins: [OWN], sessionToken: token }))).toBe('ok');
-    expect(code(() => checkCsrf({ method: 'DELETE', headers: { ...good, origin: 'https://evil.example' }, ownOrigins: [OWN], sessionToken: token }))).toBe('403 csrf_failed');
+    expect(code(() => checkCsrf({ method: 'DELETE', headers: { ...good, origin: 'https://evil.example' }, ownOrigins: [OWN], sessionToken: token }))).toBe(
+      '403 csrf_failed',
+    );
     expect(code(() => checkCsrf({ method: 'POST', headers: { origin: OWN }, ownOrigins: [OWN], sessionToken: token }))).toBe('403 csrf_failed');
-    expect(code(() => checkCsrf({ method: 'PATCH', headers: { origin: OWN, [CSRF_HEADER]: csrfToken('lps_other') }, ownOrigins: [OWN], sessionToken: token }))).toBe('403 csrf_failed');
+    expect(
+      code(() => checkCsrf({ method: 'PATCH', headers: { origin: OWN, [CSRF_HEADER]: csrfToken('lps_other') }, ownOrigins: [OWN], sessionToken: token })),
+    ).toBe('403 csrf_failed');
     // no Origin and no Referer: refused (browsers send Origin on every cross-origin and same-origin POST)
-    expect(code(() => checkCsrf({ method: 'POST', headers: { [CSRF_HEADER]: csrfToken(token) }, ownOrigins: [OWN], sessionToken: token }))).toBe('403 csrf_failed');
+    expect(code(() => checkCsrf({ method: 'POST', headers: { [CSRF_HEADER]: csrfToken(token) }, ownOrigins: [OWN], sessionToken: token }))).toBe(
+      '403 csrf_failed',
+    );
   });
 
   it('accepts the request’s own Host as an origin, and a same-origin Referer without Origin', () => {

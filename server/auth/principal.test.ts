@@ -21,9 +21,7 @@ describe('scopes', () => {
   it('names each credential kind the way revocations do', () => {
     expect(credentialKey({ kind: 'client', clientId: 'c1', projectId: 'p', clientType: 'read', viaSecret: true })).toBe('client:c1');
     expect(credentialKey({ kind: 'share', shareId: 's1', projectId: 'p', target: { kind: 'realtime' }, filter: null, expiresAt: null })).toBe('share-token:s1');
-    expect(
-      credentialKey({ kind: 'user', userId: 'u', email: 'e', sessionId: 'x1', sessionToken: 't', sessionExpiresAt: new Date() }),
-    ).toBe('user-session:x1');
+    expect(credentialKey({ kind: 'user', userId: 'u', email: 'e', sessionId: 'x1', sessionToken: 't', sessionExpiresAt: new Date() })).toBe('user-session:x1');
   });
 
   it('tokens have a fixed, checkable shape per kind', () => {
