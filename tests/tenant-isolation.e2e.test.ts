@@ -210,10 +210,6 @@ const FIXTURES: Record<string, Fixture> = {
     body: { name: unique('share'), target: { kind: 'overview' } },
   }),
   'DELETE /api/v1/projects/:projectId/shares/:shareId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/shares/${await freshShare(o)}` }),
-  'GET /api/v1/projects/:projectId/events/count': async (o) => ({ path: `/api/v1/projects/${o.projectId}/events/count` }),
-  'GET /api/v1/projects/:projectId/events': async (o) => ({ path: `/api/v1/projects/${o.projectId}/events?limit=5` }),
-  'GET /api/v1/projects/:projectId/profiles/:profileId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/profiles/p1` }),
-  'GET /api/v1/projects/:projectId/groups/:groupId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/groups/g1` }),
 };
 
 /** Routes acting on the caller only (no tenant in the path): nobody → 401, clients and shares → 403, a user → 2xx. */
@@ -231,6 +227,27 @@ const SELF: Record<string, (s: Session) => Target> = {
 const SPECIAL = new Set(['POST /api/v1/orgs/:orgId/leave']);
 
 const key = (s: RouteSpec) => `${s.method} ${s.path}`;
+
+/**
+ * The row-level read API and the query API are uWS routes (not in the router) that ask the auth
+ * module through read-auth.ts: signed-in users of the project's organisation and its read/root
+ * clients; never share links.
+ */
+const READ: RouteSpec['access'] = { kind: 'project', level: 'read', principals: ['user', 'client'] };
+const READ_ROUTES: RouteSpec[] = [
+  { method: 'GET', path: '/api/v1/projects/:projectId/events/count', access: READ, summary: '' },
+  { method: 'GET', path: '/api/v1/projects/:projectId/events', access: READ, summary: '' },
+  { method: 'GET', path: '/api/v1/projects/:projectId/profiles/:profileId', access: READ, summary: '' },
+  { method: 'GET', path: '/api/v1/projects/:projectId/profiles', access: READ, summary: '' },
+  { method: 'GET', path: '/api/v1/projects/:projectId/sessions', access: READ, summary: '' },
+  { method: 'GET', path: '/api/v1/projects/:projectId/groups/:groupId', access: READ, summary: '' },
+];
+FIXTURES['GET /api/v1/projects/:projectId/events/count'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/events/count` });
+FIXTURES['GET /api/v1/projects/:projectId/events'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/events?limit=5` });
+FIXTURES['GET /api/v1/projects/:projectId/profiles/:profileId'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/profiles/p1` });
+FIXTURES['GET /api/v1/projects/:projectId/profiles'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/profiles` });
+FIXTURES['GET /api/v1/projects/:projectId/sessions'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/sessions` });
+FIXTURES['GET /api/v1/projects/:projectId/groups/:groupId'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/groups/g1` });
 
 function principals(): Principal[] {
   const list: Principal[] = [{ name: 'nobody', kind: 'anon' }];
@@ -293,7 +310,7 @@ afterAll(async () => {
   await lp?.destroy();
 });
 
-const routes = listApiRoutes();
+const routes = [...listApiRoutes(), ...READ_ROUTES];
 
 describe('tenant isolation: every route, every role, two organisations', () => {
   it('every declared route has a fixture here (or is public, self-only or tested on its own)', () => {

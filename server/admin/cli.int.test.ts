@@ -98,7 +98,9 @@ describe('admin CLI, embedded (PGlite, nobody holds the lock)', () => {
     expect(r.stdout).not.toMatch(/sec_|secret|hash/i);
   });
 
-  it('create-user: the first user owns the organisation of existing projects; the password comes from stdin or is generated once', { timeout: 240_000 }, async () => {
+  it('create-user: the first user owns the organisation of existing projects; the password comes from stdin or is generated once', {
+    timeout: 240_000,
+  }, async () => {
     const first = await cliWithInput(env, 'a long enough password\n', 'create-user', '--email', 'Owner@Shop.example', '--password-stdin');
     expect(first.stderr).toBe('');
     const owner = oneJsonLine(first.stdout) as Record<string, string>;

@@ -1,7 +1,9 @@
 /**
  * The dashboard API: one Hono router with every route module mounted, served on the uWS app
  * under `/api/auth/`, `/api/v1/` and `/api/share/` through the Request/Response bridge. The
- * ingest paths (`/track`, `/batch`, `/ws`) stay on uWS' own handlers.
+ * ingest paths (`/track`, `/batch`, `/ws`) stay on uWS' own handlers, and so, for now, do the
+ * row-level read API and the query API (`read.uws.ts`, `query.uws.ts`; uWS prefers their
+ * exact routes to the router's wildcard), which ask the auth module through `read-auth.ts`.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { serveFetch } from '../http/fetch.uws.ts';
@@ -10,7 +12,6 @@ import { authRoutes } from './auth.routes.ts';
 import type { ApiDeps } from './deps.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { projectRoutes } from './projects.routes.ts';
-import { readRoutes } from './read.routes.ts';
 import { createRouter, type Router, type RouterDeps, type RouteSpec } from './router.ts';
 import { type ShareRouteOptions, shareRoutes } from './shares.routes.ts';
 
@@ -28,7 +29,6 @@ export function buildApi(deps: ApiDeps & Pick<RouterDeps, 'resolveIp'>, opts: Sh
   orgRoutes(router, deps);
   projectRoutes(router, deps);
   shareRoutes(router, deps, opts);
-  readRoutes(router, deps);
   return router;
 }
 
@@ -41,7 +41,6 @@ export function listApiRoutes(): RouteSpec[] {
   orgRoutes(recorder, deps);
   projectRoutes(recorder, deps);
   shareRoutes(recorder, deps);
-  readRoutes(recorder, deps);
   return specs;
 }
 

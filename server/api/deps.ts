@@ -22,7 +22,7 @@ export interface ApiDeps {
   rateLimits: RateLimits;
   /** null without SMTP_URL: invitation links are only shown */
   mailer: Mailer | null;
-  /** ClickHouse, on processes with the `web` role (read API; deleting a project's events) */
+  /** ClickHouse, on processes with the `web` role (deleting a project's events) */
   ch?: ClickHouseClient;
   log: Logger;
   publicUrl?: string;

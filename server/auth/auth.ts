@@ -162,7 +162,9 @@ export async function createAuth(o: AuthOptions) {
       const access = await this.projectAccess(p, projectId);
       if (!access) {
         if (p.kind === 'user') throw new AppError(404, 'not_found', 'No such project');
-        throw new AppError(403, 'forbidden', p.kind === 'client' && p.projectId === projectId ? 'A write client cannot read' : 'Not allowed on this project');
+        if (p.kind === 'client')
+          throw new AppError(403, 'forbidden', p.projectId === projectId ? 'A write client cannot read' : 'This client belongs to another project');
+        throw new AppError(403, 'forbidden', 'This share link is for another project');
       }
       if (!levelAtLeast(access.level, level)) throw new AppError(403, 'forbidden', `This needs ${level} access to the project`);
       return access;

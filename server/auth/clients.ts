@@ -101,7 +101,7 @@ export function createAuthenticator(deps: AuthDeps) {
   /** Who is calling the API with a client id and secret (any type; the caller checks project and type). */
   async function forApi(c: Credentials): Promise<Caller> {
     const client = await known(c.clientId);
-    if (!c.secret || !checkSecret(client, c.secret)) throw new AppError(401, 'bad_secret', 'The API needs the client id and secret');
+    if (!c.secret || !checkSecret(client, c.secret)) throw new AppError(401, 'bad_secret', 'Reading needs the client id and secret');
     return caller(client, true);
   }
 
