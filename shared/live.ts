@@ -50,7 +50,7 @@ export type LiveClientAuth = z.infer<typeof LiveClientAuth>;
 export const LiveShareAuth = z.object({ share: z.string().min(1).max(200), grant: z.string().max(200).optional() });
 
 /** Handshake `auth` of the dashboard: the signed-in user's session cookie travels with the handshake. */
-export const LiveUserAuth = z.object({ projectId: ProjectId });
+export const LiveUserAuth = z.strictObject({ projectId: ProjectId });
 
 /** Handshake `auth` of any live socket: an API client, a share link, or the signed-in user. */
 export const LiveAuth = z.union([LiveClientAuth, LiveShareAuth, LiveUserAuth]);
