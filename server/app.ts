@@ -12,17 +12,22 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
+import { buildApi, mountApi } from './api/api.ts';
 import { registerQueryApi } from './api/query.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
 import { createReadAuthorizer } from './api/read-auth.ts';
-import { createAuthenticator } from './auth/clients.ts';
+import { createAuth } from './auth/auth.ts';
+import { createLiveGate } from './auth/live-gate.ts';
+import { createMailer } from './auth/mailer.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
+import { createHealth, type StorageHealth } from './health.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
+import { clientIp } from './ingest/client-ip.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
 import { registerHttpIngest } from './ingest/http.uws.ts';
@@ -36,10 +41,14 @@ import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
 import { createQueryEngine } from './stats/query-engine.ts';
+import { createAccounts } from './store/accounts.ts';
+import { createAuditLog } from './store/audit.ts';
+import { createAuthSessionStore } from './store/auth-sessions.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
-import { createMetadata, verifySecret } from './store/metadata.ts';
+import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
+import { createShareStore } from './store/shares.ts';
 import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
@@ -120,33 +129,40 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       // A node's SDK-socket counts stop counting 10 s after its last heartbeat (live.socket.ts beats every 2 s).
       presenceTtlMs: 10_000,
       sessionSnapshotFile: path.join(config.dataDir, 'sessions.json'),
+      maxOpenSessions: config.maxOpenSessions,
+      maxOpenSessionsPerProject: config.maxOpenSessionsPerProject,
+      dedupeMaxKeysPerProject: config.dedupeMaxIdsPerProject,
       log,
     });
     cleanups.push(() => engines.close());
 
+    // One writer per process that opens ClickHouse: its quarantine also serves the admin commands.
+    const writer = ch && createWriter(ch, metrics, { maxProfileProperties: config.maxProfileProperties });
     let queue: EventQueue;
     let settle = async () => {};
+    let storageHealth: (() => StorageHealth) | undefined;
     if (redis && config.redis) {
       queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
       if (has('worker')) {
-        const writer = createWriter(ch!, metrics);
         const flusher = createEventsFlushWorker({
           connection: redis,
           prefix: config.redis.prefix,
-          writer,
+          writer: writer!,
+          quarantine: writer!.quarantine,
           maxRows: config.workerFlushSize,
           maxWaitMs: config.flushIntervalMs,
           metrics,
           log,
         });
         cleanups.push(() => flusher.close());
+        storageHealth = flusher.health;
       }
     } else {
       // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
       // the data lock), applied to chDB in large inserts in the background, exactly once.
       const wal = await createWalQueue({
         dir: path.join(config.dataDir, 'wal'),
-        writer: createWriter(ch!, metrics),
+        writer: writer!,
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
         metrics,
@@ -154,13 +170,29 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
       queue = wal;
       settle = () => wal.applied();
+      storageHealth = wal.health;
     }
     cleanups.push(() => queue.close());
 
     const state = { accepting: false };
     const accepting = () => state.accepting;
     const app = uWS.App();
-    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+    const accounts = createAccounts(meta.db);
+    const shareStore = createShareStore(meta.db);
+    const audit = createAuditLog(meta.db);
+    const auth = await createAuth({
+      metadata,
+      accounts,
+      sessionStore: createAuthSessionStore(meta.db),
+      shareStore,
+      rateLimits: engines.rateLimit,
+      bus: engines.bus,
+      log,
+      sessionTtlMs: config.authSessionTtlMs,
+      maxUnknownClientIds: config.maxUnknownClientIds,
+    });
+    cleanups.push(() => auth.close());
+    const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
 
     // Live channel (README "Live channel"): dashboards may connect to any node; ticks come from
     // ingest nodes (accepted events) and workers (sessions the reaper closed) and reach every
@@ -171,7 +203,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       live = await attachLive({
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
-        authenticateRead: auth.forRead,
+        gate: createLiveGate(auth, { ownOrigins }),
         presence: engines.presence,
         nodeId,
         log,
@@ -180,9 +212,19 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       cleanups.push(() => live!.close());
     }
 
+    const health = createHealth({
+      accepting,
+      storage: storageHealth,
+      redisReady: redis && (() => redis!.status === 'ready'),
+      maxLagMs: config.readyMaxLagMs,
+    });
     app.get('/healthz', (res) => {
-      if (state.accepting) sendJson(res, 200, { status: 'ok', roles: config.roles });
-      else sendJson(res, 503, { error: { code: 'not_ready', message: 'Starting or draining' } });
+      const h = health.healthz({ roles: config.roles });
+      sendJson(res, h.status, h.body);
+    });
+    app.get('/readyz', (res) => {
+      const h = health.readyz();
+      sendJson(res, h.status, h.body);
     });
     app.get('/metrics', (res) => {
       res.onAborted(() => {
@@ -198,8 +240,19 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     let adminApp: uWS.TemplatedApp | undefined;
     if (lock) {
       adminApp = uWS.App();
-      // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-      registerAdminHttp(adminApp, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+      // A client disabled (or a password reset) here is revoked on every node at once, through the bus.
+      registerAdminHttp(adminApp, {
+        admin: {
+          metadata,
+          accounts,
+          sessions: createAuthSessionStore(meta.db),
+          audit,
+          revoke: (r) => auth.revoke(r),
+          store: writer && { quarantine: writer.quarantine, insertRows: writer.insertRows },
+        },
+        adminToken,
+        log,
+      });
       adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
     }
 
@@ -223,10 +276,18 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
       const ip = config.clientIp;
-      httpIngest = registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
+      httpIngest = registerHttpIngest(app, {
+        ingest,
+        auth: auth.clients,
+        log,
+        ip,
+        maxBodyBytes: config.maxBodyBytes,
+        maxEventBytes: config.maxEventBytes,
+        accepting,
+      });
       ws = registerWsIngest(app, {
         ingest,
-        auth,
+        auth: auth.clients,
         sessions: engines.sessions,
         log,
         metrics,
@@ -238,12 +299,34 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) {
-      const authorize = createReadAuthorizer(auth);
-      registerReadApi(app, { ch, authorize, log });
-      const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
-      const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
-      registerQueryApi(app, { ch, queries, authorize, limiter, log });
+    if (has('web')) {
+      // The dashboard API (accounts, organisations, projects, clients, share links, read API) on its Hono router.
+      const api = buildApi({
+        auth,
+        accounts,
+        metadata,
+        audit,
+        shareStore,
+        rateLimits: engines.rateLimit,
+        mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
+        ch,
+        log,
+        publicUrl: config.publicUrl,
+        invitationTtlMs: config.invitationTtlMs,
+        resolveIp: (remoteIp, headers) => clientIp(remoteIp, headers, config.clientIp),
+      });
+      mountApi(app, api, { log, publicUrl: config.publicUrl });
+      // Expired dashboard sessions are deleted now and then (reads already ignore them).
+      const sweep = setInterval(() => auth.sessions.deleteExpired().catch((err) => log.warn({ err }, 'deleting expired sessions failed')), 3_600_000);
+      sweep.unref();
+      cleanups.push(() => clearInterval(sweep));
+      if (ch) {
+        const authorize = createReadAuthorizer(auth, { ownOrigins });
+        registerReadApi(app, { ch, authorize, log });
+        const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+        const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
+        registerQueryApi(app, { ch, queries, authorize, limiter, log });
+      }
     }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });

@@ -89,6 +89,12 @@ const Env = z.object({
   FLUSH_INTERVAL_MS: int(1000, 1),
   WORKER_FLUSH_SIZE: int(10_000, 1),
   DEDUPE_TTL_MS: int(3_600_000, 1000),
+  READY_MAX_LAG_MS: int(60_000, 1000),
+  MAX_OPEN_SESSIONS: int(200_000, 1),
+  MAX_OPEN_SESSIONS_PER_PROJECT: int(100_000, 1),
+  DEDUPE_MAX_IDS_PER_PROJECT: int(200_000, 1),
+  MAX_UNKNOWN_CLIENT_IDS: int(10_000, 1),
+  MAX_PROFILE_PROPERTIES: int(1000, 1),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
   QUERY_RATE_LIMIT: int(600, 1),
@@ -96,6 +102,10 @@ const Env = z.object({
   QUERY_CACHE_LIVE_TTL_MS: int(5_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
+  AUTH_SESSION_DAYS: int(30, 1),
+  INVITATION_TTL_HOURS: int(72, 1),
+  SMTP_URL: url(['smtp:', 'smtps:']),
+  SMTP_FROM: z.string().default('Livepanel <livepanel@localhost>'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -132,6 +142,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
     workerFlushSize: e.WORKER_FLUSH_SIZE,
     dedupeTtlMs: e.DEDUPE_TTL_MS,
+    readyMaxLagMs: e.READY_MAX_LAG_MS,
+    maxOpenSessions: e.MAX_OPEN_SESSIONS,
+    maxOpenSessionsPerProject: e.MAX_OPEN_SESSIONS_PER_PROJECT,
+    dedupeMaxIdsPerProject: e.DEDUPE_MAX_IDS_PER_PROJECT,
+    maxUnknownClientIds: e.MAX_UNKNOWN_CLIENT_IDS,
+    maxProfileProperties: e.MAX_PROFILE_PROPERTIES,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
     queryRateLimit: e.QUERY_RATE_LIMIT,
@@ -139,5 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queryCacheLiveTtlMs: e.QUERY_CACHE_LIVE_TTL_MS,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
+    authSessionTtlMs: e.AUTH_SESSION_DAYS * 86_400_000,
+    invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
   };
 }

@@ -15,12 +15,14 @@ export interface TestServer extends Running {
   dataDir: string;
   createProject(name?: string, domain?: string): Promise<{ projectId: string; clientId: string; clientSecret: string }>;
   createClient(projectId: string, type: 'write' | 'read' | 'root', origins?: string[]): Promise<{ clientId: string; clientSecret: string }>;
+  /** Runs an admin command through the running server (as `npm run admin` does). */
+  admin<T>(command: string, body: unknown): Promise<T>;
   /** Stops the server and removes its data folder. */
   destroy(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-test-'));
+/** Starts a server on a new temporary data folder, or on `dataDir` (a folder a stopped test server left). */
+export async function startTestServer(env: Record<string, string> = {}, dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-test-'))): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', FLUSH_INTERVAL_MS: '50', ...env });
   const running = await startLivepanel(config, silentLogger);
   const admin = async <T>(command: string, body: unknown): Promise<T> => {
@@ -37,6 +39,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     dataDir,
     createProject: (name = 'Test', domain = 'example.com') => admin('create-project', { name, domain }),
     createClient: (projectId, type, origins = []) => admin('create-client', { project: projectId, type, origins }),
+    admin,
     async destroy() {
       await running.stop();
       rmSync(dataDir, { recursive: true, force: true });
