@@ -323,7 +323,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       if (ch) {
         const authorize = createReadAuthorizer(auth, { ownOrigins });
         registerReadApi(app, { ch, authorize, log });
-        const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+        const queries = createQueryEngine({
+          ch,
+          cache: engines.cache,
+          pastTtlMs: config.queryCacheTtlMs,
+          liveTtlMs: config.queryCacheLiveTtlMs,
+          projectTimezone: async (id) => (await metadata.getProject(id))?.timezone,
+        });
         const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
         registerQueryApi(app, { ch, queries, authorize, limiter, log });
       }

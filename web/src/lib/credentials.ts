@@ -4,9 +4,9 @@
  * but this Livepanel (its live channel and read API, through api.ts). One entry per project,
  * so two tabs can watch two projects.
  */
-import type { LiveAuth } from '$shared/live.ts';
+import type { LiveClientAuth } from '$shared/live.ts';
 
-export type Credentials = LiveAuth;
+export type Credentials = LiveClientAuth;
 
 const key = (projectId: string) => `livepanel:credentials:${projectId}`;
 
