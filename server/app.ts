@@ -317,7 +317,17 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       }
     }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
-    if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
+    if (has('web')) {
+      await mountDashboard(app, {
+        log,
+        publicUrl: config.publicUrl,
+        // Share pages may be embedded where their link allows; every other page nowhere.
+        frameAncestors: async (pathname) => {
+          const m = /^\/share\/([^/]+)\/?$/.exec(pathname);
+          return m ? auth.shares.frameAncestors(decodeURIComponent(m[1]!)) : "'none'";
+        },
+      });
+    }
     if (has('worker')) {
       const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics, intervalMs: config.sessionReapIntervalMs });
       reaper.start();
