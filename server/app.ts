@@ -150,9 +150,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         writer: writer!,
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
+        dedupeTtlMs: config.dedupeTtlMs,
         metrics,
         log,
       });
+      // The dedupe survives a restart: ids accepted within DEDUPE_TTL_MS come back from the log,
+      // so an SDK resending what it never saw acknowledged before a crash is not stored twice.
+      for (const { ids, ttlMs } of wal.recoveredIds()) await engines.dedupe.confirm(ids, ttlMs);
       queue = wal;
       settle = () => wal.applied();
       storageHealth = wal.health;
