@@ -165,9 +165,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         writer: writer!,
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
+        dedupeTtlMs: config.dedupeTtlMs,
         metrics,
         log,
       });
+      // The dedupe survives a restart: ids accepted within DEDUPE_TTL_MS come back from the log,
+      // so an SDK resending what it never saw acknowledged before a crash is not stored twice.
+      for (const { ids, ttlMs } of wal.recoveredIds()) await engines.dedupe.confirm(ids, ttlMs);
       queue = wal;
       settle = () => wal.applied();
       storageHealth = wal.health;
@@ -335,7 +339,17 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       }
     }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
-    if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
+    if (has('web')) {
+      await mountDashboard(app, {
+        log,
+        publicUrl: config.publicUrl,
+        // Share pages may be embedded where their link allows; every other page nowhere.
+        frameAncestors: async (pathname) => {
+          const m = /^\/share\/([^/]+)\/?$/.exec(pathname);
+          return m ? auth.shares.frameAncestors(decodeURIComponent(m[1]!)) : "'none'";
+        },
+      });
+    }
     if (has('worker')) {
       const reaper = createSessionReaper({
         sessions: engines.sessions,

@@ -1,5 +1,5 @@
 /**
- * The analytics pages in headless Chromium on a seeded project: sign in and land on the
+ * The analytics pages in headless Chromium on a seeded project: a signed-in user opens the
  * overview (cards, chart, breakdowns, map), click a source row to filter the whole view,
  * change the range, reload and get the same view back, then open a profile and a session.
  * Also the empty state of a project without events. Every number on screen comes from
@@ -17,6 +17,7 @@ let browser: Browser;
 let lp: TestServer;
 let project: { projectId: string; clientId: string; clientSecret: string };
 let read: { clientId: string; clientSecret: string };
+const USER = { email: 'analyst@example.com', password: 'reading the numbers' };
 const WAIT_MS = 20_000;
 const shots = process.env.LP_SCREENSHOT_DIR;
 
@@ -70,6 +71,7 @@ beforeAll(async () => {
   lp = await startTestServer({ SESSION_REAP_INTERVAL_MS: '200', QUERY_CACHE_LIVE_TTL_MS: '0' });
   project = await lp.createProject('Shop', 'shop.example.com');
   read = await lp.createClient(project.projectId, 'read');
+  await lp.admin('create-user', USER); // the first user: owner of the organisation the project is in
   const r = await post(`${lp.url}/batch`, { events: seed() }, { 'openpanel-client-id': project.clientId, 'openpanel-client-secret': project.clientSecret });
   expect(r.status, r.text).toBe(200);
   // Every visit is long over: the reaper closes them all.
@@ -104,13 +106,15 @@ async function waitForText(page: Page, selector: string, ok: (t: string) => bool
 
 const card = (metric: string) => `[data-metric="${metric}"] .value`;
 
+/** Opens a project page signed out: sign-in, then back to that page. */
 async function signIn(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(`${lp.url}/projects/${project.projectId}/${path}`);
-  await page.waitForSelector('form input[name="clientId"]');
-  await page.fill('input[name="clientId"]', read.clientId);
-  await page.fill('input[name="clientSecret"]', read.clientSecret);
+  await page.waitForURL((u) => u.pathname === '/sign-in');
+  await page.fill('input[name="email"]', USER.email);
+  await page.fill('input[name="password"]', USER.password);
   await page.click('button[type="submit"]');
+  await page.waitForURL((u) => u.pathname === `/projects/${project.projectId}/${path}`);
   return page;
 }
 
@@ -202,14 +206,10 @@ describe('analytics pages in Chromium', () => {
       await page.click('[data-testid="event-properties"] .keys button:has-text("plan")');
       await waitForText(page, '[data-testid="breakdown-prop-plan"]', (t) => t.includes('pro'), 'signups by plan');
 
+      // A project of the same organisation with nothing sent yet.
       const empty = await lp.createProject('Empty', 'empty.example.com');
-      const emptyRead = await lp.createClient(empty.projectId, 'read');
-      const other = await context.newPage();
-      await other.goto(`${lp.url}/?project=${empty.projectId}`);
-      await other.fill('input[name="clientId"]', emptyRead.clientId);
-      await other.fill('input[name="clientSecret"]', emptyRead.clientSecret);
-      await other.click('button[type="submit"]');
-      await waitForText(other, '[data-testid="empty-project"]', (t) => t.includes('No events yet'), 'the empty state');
+      await page.goto(`${lp.url}/projects/${empty.projectId}/overview`);
+      await waitForText(page, '[data-testid="empty-project"]', (t) => t.includes('No events yet'), 'the empty state');
       expect(problems).toEqual([]);
     } finally {
       await context.close();

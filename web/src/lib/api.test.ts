@@ -1,10 +1,8 @@
-// The API client: credentials on every request, JSON bodies, parameters, and server errors
-// turned into ApiError with the stable code.
+// The analytics pages' API client: same-origin requests with the session cookie and the CSRF
+// token on the query POST, list parameters, and server errors as ApiError with the stable code.
 import { describe, expect, it } from 'vitest';
-import { ApiError, createApi } from './api.ts';
+import { ApiError, projectApi, setCsrfToken } from './api.ts';
 import { Loader } from './loader.svelte.ts';
-
-const creds = { projectId: 'p 1', clientId: 'cid', clientSecret: 'sec' };
 
 function fake(status: number, body: unknown) {
   const calls: Array<{ url: string; init: RequestInit }> = [];
@@ -15,32 +13,31 @@ function fake(status: number, body: unknown) {
   return { calls, impl };
 }
 
-describe('createApi', () => {
-  it('posts queries with the read client’s headers', async () => {
+describe('projectApi', () => {
+  it('posts queries with the session cookie and the CSRF token', async () => {
+    setCsrfToken('csrf-1');
     const f = fake(200, { results: [], meta: {} });
-    await createApi(creds, f.impl).query({ project_id: 'p 1', date_range: '7d', metrics: ['visitors'] });
+    await projectApi('p 1', f.impl).query({ project_id: 'p 1', date_range: '7d', metrics: ['visitors'] });
     expect(f.calls[0]!.url).toBe('/api/v1/query');
-    expect(f.calls[0]!.init.method).toBe('POST');
-    expect(f.calls[0]!.init.headers).toMatchObject({ 'openpanel-client-id': 'cid', 'openpanel-client-secret': 'sec', 'content-type': 'application/json' });
+    expect(f.calls[0]!.init).toMatchObject({ method: 'POST', credentials: 'same-origin' });
+    expect(f.calls[0]!.init.headers).toMatchObject({ 'x-livepanel-csrf': 'csrf-1', 'content-type': 'application/json' });
+    expect(JSON.parse(String(f.calls[0]!.init.body))).toMatchObject({ project_id: 'p 1', metrics: ['visitors'] });
   });
 
   it('builds list URLs under the project, leaving out empty parameters', async () => {
     const f = fake(200, { data: [] });
-    await createApi(creds, f.impl).get('sessions', { limit: 20, before: undefined, profile_id: '' });
+    await projectApi('p 1', f.impl).get('sessions', { limit: 20, before: undefined, profile_id: '' });
     expect(f.calls[0]!.url).toBe('/api/v1/projects/p%201/sessions?limit=20');
+    expect(f.calls[0]!.init.method).toBe('GET');
   });
 
-  it('turns error bodies into ApiError', async () => {
-    const f = fake(400, { error: { code: 'invalid_query', message: 'bad' } });
-    const err = await createApi(creds, f.impl)
+  it('turns error bodies into ApiError with the issues', async () => {
+    const f = fake(400, { error: { code: 'invalid_query', message: 'bad', issues: [{ path: 'metrics.0', message: 'unknown' }] } });
+    const err = await projectApi('p', f.impl)
       .query({ project_id: 'p', date_range: '7d', metrics: ['visitors'] })
       .catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
-    expect(err).toMatchObject({ status: 400, code: 'invalid_query', message: 'bad' });
-    const down = (async () => {
-      throw new TypeError('fetch failed');
-    }) as typeof fetch;
-    await expect(createApi(creds, down).get('events')).rejects.toMatchObject({ code: 'network' });
+    expect(err).toMatchObject({ status: 400, code: 'invalid_query', message: 'bad', issues: [{ path: 'metrics.0', message: 'unknown' }] });
   });
 });
 

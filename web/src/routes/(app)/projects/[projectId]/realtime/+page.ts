@@ -1,4 +1,4 @@
-// Thin load: the TV flag (the project layout has checked the sign-in).
+// Thin load: which project, and the TV flag (the layout has checked the sign-in).
 import type { PageLoad } from './$types';
 
-export const load: PageLoad = ({ url }) => ({ tv: url.searchParams.get('tv') === '1' });
+export const load: PageLoad = ({ params, url }) => ({ projectId: params.projectId, tv: url.searchParams.get('tv') === '1' });
