@@ -79,10 +79,10 @@ beforeAll(async () => {
   const r = await post(`${server.url}/batch`, { events: stream() }, headers(project));
   expect(r.json.accepted).toBe(stream().length);
   // Every visit ends (2 s without events) and its session_end reaches the dashboard.
-  await waitUntil(() => (added(dashboard.ticks).names.session_end ?? 0) === 12, 30_000);
+  await waitUntil(() => (added(dashboard.ticks).names.session_end ?? 0) === 12, 60_000);
   await server.settle();
   to = Date.now() + 60_000;
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   dashboard?.close();
