@@ -8,11 +8,11 @@
  * on their own project, with their fixed filter added to every query.
  */
 
+import type { FilterTree } from '../../shared/query.ts';
 import type { Auth } from '../auth/auth.ts';
 import { checkCsrf } from '../auth/csrf.ts';
 import { AppError } from '../errors.ts';
 import type { RequestSnapshot } from '../http/uws.ts';
-import type { FilterTree } from '../../shared/query.ts';
 
 /** The principal allowed to read `projectId`, or a thrown AppError (401/403/404). */
 export interface ReadPrincipal {
