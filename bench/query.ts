@@ -4,7 +4,7 @@
  * 1. Seeds a realistic stream (bench/query-data.ts: default 1M events over 90 days, ~5k
  *    visitors; `--events 10000000` for the full run, ~50k visitors) into chDB through the real
  *    writer (dedup tokens, rollup views), on the schema as it was before the query-speed
- *    migrations (001–005), and reports seeding rows/s.
+ *    migrations (001–006), and reports seeding rows/s.
  * 2. Baseline: times the overview page's queries (shared/overview.ts) and filtered breakdowns,
  *    cold (no result cache: every run reaches ClickHouse) — p50/p95 per query and for the whole
  *    overview run the way the page runs it (all at once).
@@ -54,7 +54,7 @@ const DB = 'bench';
 const END = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
 const NOW = END - 3_600_000;
 const MIGRATIONS = fileURLToPath(new URL('../db/clickhouse', import.meta.url));
-const BASELINE_LAST = 5; // 001–005: the schema before the query-speed migrations
+const BASELINE_LAST = 6; // 001–006: the schema before the query-speed migrations (007+)
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -213,7 +213,7 @@ async function main() {
       `seeded ${seeding.events.toLocaleString()} events + ${seeding.sessions.toLocaleString()} sessions in ${seeding.seconds} s: ${seeding.rowsPerSecond.toLocaleString()} rows/s`,
     );
     const baselineDisk = await disk(ch, seeding.events);
-    const baseline = await measure(ch, 'baseline (migrations 001–005)', args.tz!);
+    const baseline = await measure(ch, 'baseline (migrations 001–006)', args.tz!);
     let optimized: Awaited<ReturnType<typeof measure>> | undefined;
     let migrate: { applied: string[]; seconds: number } | undefined;
     let optimizedDisk: Awaited<ReturnType<typeof disk>> | undefined;

@@ -74,7 +74,7 @@ export interface Plan {
 }
 
 interface Part {
-  table: 'events' | 'rollup_hourly' | 'rollup_daily' | 'sessions';
+  table: 'events' | RollupTable | 'sessions';
   metrics: Array<{ def: MetricDef; column: string }>;
   mode: VisitMode;
 }
@@ -153,7 +153,10 @@ export function compile(q: Query, opts: CompileOptions): Plan {
     sql = `SELECT ${select}${total}\nFROM ${from}`;
   }
   sql += `\nORDER BY ${order}${page}`;
-  sql += `\nSETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0`;
+  // sessions FINAL: a session's rows share created_at, so they share a partition (by month);
+  // merging within partitions only is exact and lets ClickHouse work on partitions in parallel.
+  const final = sources.includes('sessions') ? ', do_not_merge_across_partitions_select_final = 1' : '';
+  sql += `\nSETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0${final}`;
   return { sql, params: p.values, dimensions: dimNames, columns, timeIndex, grain, paged, sources };
 }
 
@@ -189,7 +192,18 @@ export function stripEventConditions(trees: readonly FilterTree[]): FilterTree[]
   return trees.map(strip).filter((x): x is FilterTree => x !== null);
 }
 
-/** The rollup that answers the events part exactly, else raw events. */
+/**
+ * Rollup families, smallest first: each keeps aggregate states per hour or UTC day and the
+ * listed columns (005_rollups.sql, 007_page_rollups.sql).
+ */
+const ROLLUPS = [
+  { family: 'events', columns: ['name'] },
+  { family: 'pages', columns: ['name', 'path'] },
+] as const;
+type RollupTable = `${(typeof ROLLUPS)[number]['family']}_${'hourly' | 'daily'}`;
+const isRollup = (t: Part['table']): t is RollupTable => t !== 'events' && t !== 'sessions';
+
+/** The smallest rollup that answers the events part exactly, else raw events. */
 function chooseEventTable(
   part: Part,
   dims: DimensionDef[],
@@ -200,10 +214,13 @@ function chooseEventTable(
   const exact =
     part.metrics.every((m) => m.def.rollup) && dims.every((d) => d.scope === 'time' || d.rollup) && leaves.every((l) => l.def.rollup) && grain !== 'minute';
   if (!exact) return 'events';
+  const needed = new Set([...dims, ...leaves.map((l) => l.def)].flatMap((d) => (d.rollup ? [d.rollup] : [])));
+  const family = ROLLUPS.find((r) => [...needed].every((c) => (r.columns as readonly string[]).includes(c)))?.family;
+  if (!family) return 'events';
   const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
   const instants = [opts.range.from, opts.range.to, ...starts];
-  if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return 'rollup_daily';
-  if (instants.every((t) => t % HOUR === 0)) return 'rollup_hourly';
+  if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return `${family}_daily`;
+  if (instants.every((t) => t % HOUR === 0)) return `${family}_hourly`;
   return 'events';
 }
 
@@ -226,7 +243,7 @@ interface BuiltPart {
 }
 
 function buildPart(part: Part, ctx: BuildContext): BuiltPart {
-  if (part.table === 'rollup_hourly' || part.table === 'rollup_daily') return buildRollup(part, ctx);
+  if (isRollup(part.table)) return buildRollup(part, ctx);
   if (part.table === 'sessions') return buildSessions(part, ctx);
   return buildEvents(part, ctx);
 }
@@ -260,7 +277,7 @@ function nameIn(names: string[]): string {
 
 function buildRollup(part: Part, ctx: BuildContext): BuiltPart {
   const { p, dims, grain } = ctx;
-  const table = part.table === 'rollup_daily' ? 'events_daily' : 'events_hourly';
+  const table = part.table as RollupTable;
   const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : d.rollup!} AS d${i}`);
   for (const m of part.metrics) selects.push(`${m.def.rollup!(part.mode)} AS ${m.column}`);
   const where = [`project_id = ${p.bind(ctx.q.project_id)}`, rangeWhere(ctx, 'bucket')];

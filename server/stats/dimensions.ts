@@ -37,7 +37,7 @@ export interface DimensionDef {
   sessions: SqlOf | null;
   /** The value on a `profiles` row (profile properties only). */
   profiles?: SqlOf;
-  /** The rollups' column for it (only the event name is kept there). */
+  /** The rollups' column for it (event name and path: see ROLLUPS in compile.ts). */
   rollup?: string;
   /**
    * The value on an in-memory event row (shared/rows.ts), as the SQL reads it: the ticks and
@@ -120,6 +120,7 @@ const FIXED: Record<FixedDimension, DimensionDef> = {
     description: 'Path of the page the event happened on (no query string)',
     events: col('path'),
     sessions: null,
+    rollup: 'path',
     row: (r) => r.path,
     session: null,
   },

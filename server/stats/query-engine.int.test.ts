@@ -324,10 +324,12 @@ describe('tables', () => {
       { metrics: ['visitors', 'sessions', 'events'], dimensions: ['event:name'] },
       { metrics: ['visitors', 'sessions'], filters: [['is', 'event:name', ['signup', 'purchase']]] },
       { metrics: ['visitors', 'pageviews'], dimensions: ['time:hour'], timezone: 'Europe/Berlin', date_range: ['2024-05-01', '2024-05-01'] },
+      { metrics: ['visitors', 'pageviews', 'sessions'], dimensions: ['event:path'], filters: [['is', 'event:name', ['screen_view']]] },
+      { metrics: ['visitors', 'events'], dimensions: ['time:day'], filters: [['contains', 'event:path', ['pric']]], timezone: 'Europe/Berlin' },
     ];
     for (const q of cases) {
       const rolled = await run(q);
-      expect(rolled.meta.sources[0]).toMatch(/^events_(hourly|daily)$/);
+      expect(rolled.meta.sources[0]).toMatch(/^(events|pages)_(hourly|daily)$/);
       const raw = await run({ ...q, filters: [...(q.filters ?? []), ...everything] });
       expect(raw.meta.sources[0]).toMatch(/^events/);
       expect(raw.meta.sources[0]).not.toMatch(/hourly|daily/);
