@@ -45,6 +45,8 @@ export interface CompileOptions {
   extraFilters?: FilterTree[];
   /** Drop the query's event conditions (the visitors a conversion rate divides by). */
   withoutEventConditions?: boolean;
+  /** Rollup families the compiler may read (default: all; the benchmark's baseline passes ['events']). */
+  rollups?: readonly string[];
   /** Compute these metrics instead of the query's. */
   metrics?: string[];
   /** Group by these dimensions instead of the query's. */
@@ -215,7 +217,7 @@ function chooseEventTable(
     part.metrics.every((m) => m.def.rollup) && dims.every((d) => d.scope === 'time' || d.rollup) && leaves.every((l) => l.def.rollup) && grain !== 'minute';
   if (!exact) return 'events';
   const needed = new Set([...dims, ...leaves.map((l) => l.def)].flatMap((d) => (d.rollup ? [d.rollup] : [])));
-  const family = ROLLUPS.find((r) => [...needed].every((c) => (r.columns as readonly string[]).includes(c)))?.family;
+  const family = ROLLUPS.find((r) => (opts.rollups ?? [r.family]).includes(r.family) && [...needed].every((c) => (r.columns as readonly string[]).includes(c)))?.family;
   if (!family) return 'events';
   const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
   const instants = [opts.range.from, opts.range.to, ...starts];

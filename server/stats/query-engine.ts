@@ -32,6 +32,8 @@ export interface QueryEngineOptions {
   /** Cache lifetime of answers whose range reaches now (default 5 s). */
   liveTtlMs?: number;
   now?: () => number;
+  /** Rollup families to read (default: all; see compile.ts). */
+  rollups?: readonly string[];
 }
 
 export interface QueryEngine {
@@ -129,7 +131,7 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
 
   /** One range's answer: the main rows plus what derived metrics divide by. */
   async function answer(q: Query, range: Range, tz: string, bks: Bucket[] | undefined, restrict: FilterTree[] | undefined): Promise<Answer> {
-    const base = { range, tz, bucketStarts: bks?.map((b) => b.start), extraFilters: restrict };
+    const base = { range, tz, bucketStarts: bks?.map((b) => b.start), extraFilters: restrict, rollups: opts.rollups };
     const dims = q.dimensions ?? [];
     const plan = compile(q, base);
     const wantsTotals = q.metrics.includes('percentage') || q.include?.totals;
