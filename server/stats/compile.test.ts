@@ -8,8 +8,6 @@ import { compile } from './compile.ts';
 const MAY = { from: Date.parse('2024-05-01T00:00:00Z'), to: Date.parse('2024-05-04T00:00:00Z') };
 const T = "DateTime64(3, 'UTC')";
 const TAIL = 'SETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0';
-/** With sessions FINAL: merge within partitions only (a session's rows share one). */
-const TAIL_FINAL = `${TAIL}, do_not_merge_across_partitions_select_final = 1`;
 const plan = (q: Partial<QueryInput>, opts: Partial<Parameters<typeof compile>[1]> = {}) =>
   compile(Query.parse({ project_id: 'p1', date_range: '7d', ...q }), { range: MAY, tz: 'UTC', ...opts });
 
@@ -67,7 +65,7 @@ WHERE project_id = {p4:String}
   AND country = {p7:String}
 GROUP BY d0) AS t1 USING (d0)
 ORDER BY m0 DESC, d0 ASC LIMIT {p8:UInt32} OFFSET {p9:UInt32}
-${TAIL_FINAL}`,
+${TAIL}`,
   },
   {
     name: 'page views by a property, for visits of a campaign: the session condition as a subquery on starts',
@@ -105,7 +103,7 @@ WHERE project_id = {p0:String}
   AND created_at >= {p1:${T}} AND created_at < {p2:${T}}
   AND id IN (SELECT session_id FROM events WHERE project_id = {p0:String} AND created_at >= {p3:${T}} AND created_at < {p4:${T}} AND name = {p5:String})
 ORDER BY m0 DESC LIMIT {p6:UInt32} OFFSET {p7:UInt32}
-${TAIL_FINAL}`,
+${TAIL}`,
   },
   {
     name: 'events by a profile property with a numeric property condition and a row count',

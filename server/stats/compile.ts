@@ -155,10 +155,7 @@ export function compile(q: Query, opts: CompileOptions): Plan {
     sql = `SELECT ${select}${total}\nFROM ${from}`;
   }
   sql += `\nORDER BY ${order}${page}`;
-  // sessions FINAL: a session's rows share created_at, so they share a partition (by month);
-  // merging within partitions only is exact and lets ClickHouse work on partitions in parallel.
-  const final = sources.includes('sessions') ? ', do_not_merge_across_partitions_select_final = 1' : '';
-  sql += `\nSETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0${final}`;
+  sql += `\nSETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0`;
   return { sql, params: p.values, dimensions: dimNames, columns, timeIndex, grain, paged, sources };
 }
 
@@ -217,7 +214,9 @@ function chooseEventTable(
     part.metrics.every((m) => m.def.rollup) && dims.every((d) => d.scope === 'time' || d.rollup) && leaves.every((l) => l.def.rollup) && grain !== 'minute';
   if (!exact) return 'events';
   const needed = new Set([...dims, ...leaves.map((l) => l.def)].flatMap((d) => (d.rollup ? [d.rollup] : [])));
-  const family = ROLLUPS.find((r) => (opts.rollups ?? [r.family]).includes(r.family) && [...needed].every((c) => (r.columns as readonly string[]).includes(c)))?.family;
+  const family = ROLLUPS.find(
+    (r) => (opts.rollups ?? [r.family]).includes(r.family) && [...needed].every((c) => (r.columns as readonly string[]).includes(c)),
+  )?.family;
   if (!family) return 'events';
   const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
   const instants = [opts.range.from, opts.range.to, ...starts];
