@@ -1,0 +1,236 @@
+/**
+ * The Livepanel client every SDK shares: the public API (same names on every platform),
+ * global properties, identity, consent, `beforeSend`, local validation, and event ids. The
+ * platform packages (web, Node, React Native) give it a socket factory, an HTTP sender and
+ * storage, and add what only they know (page views, app state).
+ */
+import { Transport, type Post, type SocketLike, type TransportStats } from './transport.ts';
+import { type EventBody, type IdentifyPayload, LIMITS, type GroupPayload, type Properties } from './wire.ts';
+
+export interface LivepanelOptions {
+  /** Livepanel's URL, e.g. `https://livepanel.example.com`. */
+  apiUrl: string;
+  /** A `write` client of the project. */
+  clientId: string;
+  /** Start without tracking or connecting until `optIn()` (consent banners). */
+  disabled?: boolean;
+  /** Log what the SDK does (and why it drops anything) to the console. */
+  debug?: boolean;
+  /** Sees every event before it is queued: return it (changed or not), or `null` to drop it. */
+  beforeSend?: (event: EventBody) => EventBody | null | undefined;
+  /** Properties added to every event. */
+  globalProperties?: Properties;
+  /** Most unacknowledged events kept (in memory and persisted); the oldest are dropped past it. Default 1000. */
+  maxQueue?: number;
+  /** Largest event as JSON; larger ones are refused locally. Default 64 KB (the server's MAX_EVENT_BYTES). */
+  maxEventBytes?: number;
+}
+
+/** Synchronous key-value storage (localStorage, or a cache in front of AsyncStorage). */
+export interface KeyValue {
+  get(key: string): string | null | undefined;
+  set(key: string, value: string | null): void;
+}
+
+/** What a platform package provides. */
+export interface Platform {
+  sdk: string;
+  sdkVersion: string;
+  socket?: (url: string) => SocketLike;
+  post?: Post;
+  storage?: KeyValue;
+  /** Where the unacknowledged queue is saved; its events are restored at start. */
+  queue?: { load(): string[]; save(events: string[]): void };
+  /** Keep the socket open while idle (presence). */
+  keepOpen: boolean;
+  /** Has a device id of its own (browsers, apps); servers let Livepanel derive one. */
+  device: boolean;
+  timer?: (fn: () => void, ms: number) => unknown;
+}
+
+/** Keys of what the SDK remembers between page loads. */
+const DEVICE = 'lp_d';
+const PROFILE = 'lp_p';
+const OPTED_OUT = 'lp_o';
+
+/** A random base-36 id of about `2 × 52` bits. */
+export const randomId = (): string => Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+
+/**
+ * Why properties would be refused by the server (too deep, too many keys), checked before
+ * anything is serialised so a cyclic object is caught too; undefined when fine.
+ */
+export function checkProperties(props: unknown): 'too_deep' | 'too_many_properties' | undefined {
+  let keys = 0;
+  const walk = (v: unknown, depth: number): 'too_deep' | 'too_many_properties' | undefined => {
+    if (v === null || v === undefined) return;
+    if (typeof v !== 'object') return ++keys > LIMITS.maxKeys ? 'too_many_properties' : undefined;
+    if (depth >= LIMITS.maxDepth) return 'too_deep';
+    for (const k in v) {
+      const why = walk((v as Record<string, unknown>)[k], depth + 1);
+      if (why) return why;
+    }
+  };
+  return walk(props, 0);
+}
+
+export class Livepanel {
+  profileId?: string;
+  deviceId?: string;
+  groups: string[] = [];
+  global: Properties;
+  protected t: Transport;
+  protected disabled: boolean;
+  private _tab = randomId().slice(0, 12);
+  private _n = 0;
+
+  constructor(
+    readonly options: LivepanelOptions,
+    protected platform: Platform,
+  ) {
+    const s = platform.storage;
+    this.global = { ...options.globalProperties };
+    this.disabled = !!options.disabled || s?.get(OPTED_OUT) === '1';
+    this.profileId = s?.get(PROFILE) || undefined;
+    this.t = new Transport({
+      apiUrl: options.apiUrl.replace(/\/+$/, ''),
+      clientId: options.clientId,
+      sdk: platform.sdk,
+      sdkVersion: platform.sdkVersion,
+      socket: platform.socket,
+      post: platform.post,
+      keepOpen: platform.keepOpen,
+      maxQueue: options.maxQueue ?? 1000,
+      persist: platform.queue?.save,
+      log: (...a) => this.log(...a),
+      timer: platform.timer,
+    });
+    if (platform.device) this._device(s?.get(DEVICE));
+    if (platform.queue) this.t.restore(platform.queue.load());
+    if (!this.disabled) this.t.start();
+  }
+
+  /** Tracks an event. `profileId` and `groups` in the properties override the client's for this event. */
+  track(name: string, properties?: Properties & { profileId?: string; groups?: string[] }): void {
+    const { profileId, groups, ...rest } = properties ?? {};
+    const g = [...new Set([...this.groups, ...(groups ?? [])])];
+    this.send({
+      type: 'track',
+      payload: { name, profileId: profileId ?? this.profileId, groups: g.length ? g : undefined, properties: { ...this.global, ...rest } },
+    });
+  }
+
+  /** Names the visitor: later events carry the profile id; the other fields update the profile. */
+  identify(payload: IdentifyPayload): void {
+    this._set(PROFILE, (this.profileId = String(payload.profileId)));
+    if (Object.keys(payload).length > 1) this.send({ type: 'identify', payload: { ...payload, profileId: this.profileId, properties: { ...this.global, ...payload.properties } } });
+  }
+
+  /** Adds `value` (default 1) to a numeric profile property of the identified profile (or `profileId`). */
+  increment(property: string, value = 1, profileId = this.profileId): void {
+    this.count('increment', property, value, profileId);
+  }
+
+  decrement(property: string, value = 1, profileId = this.profileId): void {
+    this.count('decrement', property, value, profileId);
+  }
+
+  /** Records revenue in the smallest currency unit (cents): a `revenue` event with `__revenue`. */
+  revenue(amount: number, properties?: Properties): void {
+    this.track('revenue', { ...properties, __revenue: amount });
+  }
+
+  /** Creates or updates a group (a company, a team…). */
+  group(payload: GroupPayload): void {
+    this.send({ type: 'group', payload });
+  }
+
+  /** Puts the identified profile in groups; later events carry them. */
+  assignGroup(groupIds: string | string[]): void {
+    const ids = ([] as string[]).concat(groupIds);
+    this.groups = [...new Set([...this.groups, ...ids])];
+    this.send({ type: 'assign_group', payload: { groupIds: ids, profileId: this.profileId } });
+  }
+
+  setGlobalProperties(properties: Properties): void {
+    Object.assign(this.global, properties);
+  }
+
+  /** Logout: forgets the profile and groups and starts a new anonymous device. */
+  reset(): void {
+    this._set(PROFILE, (this.profileId = undefined));
+    this.groups = [];
+    if (this.platform.device) this._device();
+  }
+
+  /** Resolves once every event tracked so far is acknowledged by Livepanel (or dropped). */
+  flush(): Promise<void> {
+    return this.t.flush();
+  }
+
+  /** Flushes (waiting at most `timeoutMs`), then closes the socket. */
+  async shutdown(timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.flush(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    this.t.stop();
+  }
+
+  /** Stops tracking, forgets queued events and closes the socket; remembered across page loads. */
+  optOut(): void {
+    this._set(OPTED_OUT, '1');
+    this.disabled = true;
+    this.t.clear();
+    this.t.stop();
+  }
+
+  optIn(): void {
+    this._set(OPTED_OUT);
+    this.disabled = false;
+    this.t.start();
+  }
+
+  stats(): TransportStats {
+    return this.t.stats();
+  }
+
+  protected count(type: 'increment' | 'decrement', property: string, value: number, profileId?: string): void {
+    if (!profileId) return this.log('no profile', type);
+    this.send({ type, payload: { profileId, property, value } });
+  }
+
+  /** beforeSend, validation, id, queue. */
+  protected send(body: EventBody): void {
+    if (this.disabled) return;
+    if (body.type === 'track') body.payload.properties = { ...body.payload.properties, __timestamp: new Date().toISOString() };
+    const b = this.options.beforeSend ? this.options.beforeSend(body) : body;
+    if (!b) return this.log('beforeSend dropped', body);
+    // Refused locally, never sent: what the server would refuse (too deep, too many keys, too
+    // large) or cannot be serialised at all (a cycle is caught as too deep, a BigInt throws).
+    let why: string | undefined = checkProperties((b.payload as { properties?: unknown }).properties);
+    let json = '';
+    try {
+      json = JSON.stringify({ id: this._tab + (this._n++).toString(36), ...b });
+    } catch {
+      why = 'invalid_event';
+    }
+    // UTF-8 bytes, counted high: every non-ASCII UTF-16 unit as 3 bytes.
+    if (json.length + 2 * (json.match(/[^\0-\x7f]/g)?.length ?? 0) > (this.options.maxEventBytes ?? LIMITS.maxEventBytes)) why = 'payload_too_large';
+    if (why) return this.log('refused', why, b);
+    this.t.enqueue(json);
+  }
+
+  private _set(key: string, value: string | null = null): void {
+    this.platform.storage?.set(key, value);
+  }
+
+  /** Takes the stored device id, or starts a new one. */
+  private _device(id?: string | null): void {
+    this._set(DEVICE, (this.deviceId = id || randomId()));
+    this.t.setDevice(this.deviceId);
+  }
+
+  protected log(...args: unknown[]): void {
+    if (this.options.debug) console.log('[livepanel]', ...args);
+  }
+}

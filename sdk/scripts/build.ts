@@ -1,0 +1,66 @@
+/**
+ * Builds the SDK packages with esbuild: each to `dist/index.js` (ESM, dependencies and
+ * framework peers left external) plus `dist/*.d.ts` (one tsc run over all packages), and the
+ * browser script tag to `sdk/web/dist/lp.js` (minified IIFE) and `lp.<hash>.js`.
+ *
+ *   tsx sdk/scripts/build.ts                 every package, then print sizes
+ *   tsx sdk/scripts/build.ts web react       some packages
+ *   tsx sdk/scripts/build.ts --script-only --if-stale   just lp.js, when its sources changed
+ *                                            (npm start / npm test run this first)
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { buildScript, PACKAGES, SDK_DIR, scriptStale } from './script-build.ts';
+import { printSizes } from './sizes.ts';
+
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith('--')));
+const wanted = args.filter((a) => !a.startsWith('--'));
+
+if (flags.has('--script-only')) {
+  if (!flags.has('--if-stale') || scriptStale()) {
+    const out = await buildScript();
+    console.log(`sdk: built ${path.relative(process.cwd(), out)}`);
+  }
+  process.exit(0);
+}
+
+const pkgs = wanted.length ? wanted : Object.keys(PACKAGES);
+for (const name of pkgs) {
+  const spec = PACKAGES[name];
+  if (!spec) throw new Error(`unknown SDK package ${name}; one of ${Object.keys(PACKAGES).join(', ')}`);
+  const dir = path.join(SDK_DIR, name);
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), ...(spec.external ?? [])];
+  await build({
+    entryPoints: Object.fromEntries(spec.entries.map((e) => [e.replace(/\.tsx?$/, ''), path.join(dir, 'src', e)])),
+    outdir: path.join(dir, 'dist'),
+    bundle: true,
+    format: 'esm',
+    platform: spec.platform ?? 'neutral',
+    target: 'es2022',
+    external: external.flatMap((e) => [e, `${e}/*`]),
+    define: { __VERSION__: JSON.stringify(pkg.version) },
+    jsx: 'automatic',
+    logLevel: 'warning',
+  });
+  if (name === 'web') await buildScript();
+}
+
+// Declarations: one tsc run over the packages, then each package's share copied into its dist.
+const typesDir = path.join(SDK_DIR, '.types');
+rmSync(typesDir, { recursive: true, force: true });
+const tsc = path.join(SDK_DIR, '..', 'node_modules', 'typescript', 'bin', 'tsc');
+execFileSync(process.execPath, [tsc, '-p', path.join(SDK_DIR, 'tsconfig.build.json')], { stdio: 'inherit' });
+for (const name of pkgs) {
+  const from = path.join(typesDir, name, 'src');
+  mkdirSync(path.join(SDK_DIR, name, 'dist'), { recursive: true });
+  cpSync(from, path.join(SDK_DIR, name, 'dist'), { recursive: true });
+}
+rmSync(typesDir, { recursive: true, force: true });
+await printSizes();
+void [existsSync, readdirSync, statSync, fileURLToPath];

@@ -1,0 +1,62 @@
+/**
+ * The browser platform: the page's WebSocket (absent when blocked or removed: HTTP only),
+ * `fetch` for `POST /batch` with a plain-text body (a CORS "simple" request: no preflight,
+ * and the client id travels in the body, so it also works as the keepalive send of a page
+ * going away), and localStorage, which may be full or disabled (private mode): then the SDK
+ * keeps working from memory.
+ *
+ * Each tab saves its unacknowledged queue under its own key; a page that starts takes over
+ * every saved queue (its own earlier page's, or a closed tab's). A live tab's queue taken
+ * over this way is sent by both tabs with the same ids, and the server keeps one copy.
+ */
+import { type KeyValue, type Platform, type PostResult, randomId } from '@livepanel/core';
+
+declare const __VERSION__: string;
+
+const QUEUE = 'lp_q';
+
+export const storage: KeyValue = {
+  get(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch {}
+  },
+  set(key, value) {
+    try {
+      if (value === null) localStorage.removeItem(key);
+      else localStorage.setItem(key, value);
+    } catch {}
+  },
+};
+
+function loadQueues(): string[] {
+  const out: string[] = [];
+  try {
+    for (const key of Object.keys(localStorage)) {
+      if (!key.startsWith(QUEUE)) continue;
+      for (const e of JSON.parse(localStorage.getItem(key)!)) out.push(JSON.stringify(e));
+      localStorage.removeItem(key);
+    }
+  } catch {}
+  return out;
+}
+
+async function post(url: string, body: string, unload: boolean): Promise<PostResult> {
+  const r = await fetch(url, { method: 'POST', body, keepalive: unload });
+  const answer = await r.json().catch(() => {});
+  return { status: r.status, answer: answer?.rejected && answer, retryAfter: Number(r.headers.get('retry-after')) || undefined };
+}
+
+export function browserPlatform(): Platform {
+  const key = QUEUE + randomId();
+  return {
+    sdk: 'web',
+    sdkVersion: __VERSION__,
+    socket: typeof WebSocket === 'function' ? (url) => new WebSocket(url) as never : undefined,
+    post,
+    storage,
+    queue: { load: loadQueues, save: (q) => storage.set(key, q.length ? `[${q}]` : null) },
+    keepOpen: true,
+    device: true,
+  };
+}
