@@ -5,7 +5,7 @@
  * storage, and add what only they know (page views, app state).
  */
 import { Transport, type Post, type SocketLike, type TransportStats } from './transport.ts';
-import { type EventBody, type IdentifyPayload, LIMITS, type GroupPayload, type Properties } from './wire.ts';
+import { type EventBody, type GroupPayload, type IdentifyPayload, MAX_DEPTH, MAX_EVENT_BYTES, MAX_KEYS, type Properties } from './wire.ts';
 
 export interface LivepanelOptions {
   /** Livepanel's URL, e.g. `https://livepanel.example.com`. */
@@ -41,8 +41,6 @@ export interface Platform {
   storage?: KeyValue;
   /** Where the unacknowledged queue is saved; its events are restored at start. */
   queue?: { load(): string[]; save(events: string[]): void };
-  /** Keep the socket open while idle (presence). */
-  keepOpen: boolean;
   /** Has a device id of its own (browsers, apps); servers let Livepanel derive one. */
   device: boolean;
   timer?: (fn: () => void, ms: number) => unknown;
@@ -64,8 +62,8 @@ export function checkProperties(props: unknown): 'too_deep' | 'too_many_properti
   let keys = 0;
   const walk = (v: unknown, depth: number): 'too_deep' | 'too_many_properties' | undefined => {
     if (v === null || v === undefined) return;
-    if (typeof v !== 'object') return ++keys > LIMITS.maxKeys ? 'too_many_properties' : undefined;
-    if (depth >= LIMITS.maxDepth) return 'too_deep';
+    if (typeof v !== 'object') return ++keys > MAX_KEYS ? 'too_many_properties' : undefined;
+    if (depth >= MAX_DEPTH) return 'too_deep';
     for (const k in v) {
       const why = walk((v as Record<string, unknown>)[k], depth + 1);
       if (why) return why;
@@ -93,20 +91,13 @@ export class Livepanel {
     this.disabled = !!options.disabled || s?.get(OPTED_OUT) === '1';
     this.profileId = s?.get(PROFILE) || undefined;
     this.t = new Transport({
+      ...platform,
       apiUrl: options.apiUrl.replace(/\/+$/, ''),
       clientId: options.clientId,
-      sdk: platform.sdk,
-      sdkVersion: platform.sdkVersion,
-      socket: platform.socket,
-      post: platform.post,
-      keepOpen: platform.keepOpen,
       maxQueue: options.maxQueue ?? 1000,
-      persist: platform.queue?.save,
       log: (...a) => this.log(...a),
-      timer: platform.timer,
     });
     if (platform.device) this._device(s?.get(DEVICE));
-    if (platform.queue) this.t.restore(platform.queue.load());
     if (!this.disabled) this.t.start();
   }
 
@@ -116,7 +107,13 @@ export class Livepanel {
     const g = [...new Set([...this.groups, ...(groups ?? [])])];
     this.send({
       type: 'track',
-      payload: { name, profileId: profileId ?? this.profileId, groups: g.length ? g : undefined, properties: { ...this.global, ...rest } },
+      payload: {
+        name,
+        profileId: profileId ?? this.profileId,
+        groups: g.length ? g : undefined,
+        // The event's time: it may be sent much later (offline, a server restart).
+        properties: { ...this.global, __timestamp: new Date().toISOString(), ...rest },
+      },
     });
   }
 
@@ -168,11 +165,9 @@ export class Livepanel {
     return this.t.flush();
   }
 
-  /** Flushes (waiting at most `timeoutMs`), then closes the socket. */
-  async shutdown(timeoutMs = 10_000): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.flush(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+  /** Flushes, then closes the socket (the Node SDK bounds the wait). */
+  async shutdown(): Promise<void> {
+    await this.flush();
     this.t.stop();
   }
 
@@ -202,7 +197,6 @@ export class Livepanel {
   /** beforeSend, validation, id, queue. */
   protected send(body: EventBody): void {
     if (this.disabled) return;
-    if (body.type === 'track') body.payload.properties = { ...body.payload.properties, __timestamp: new Date().toISOString() };
     const b = this.options.beforeSend ? this.options.beforeSend(body) : body;
     if (!b) return this.log('beforeSend dropped', body);
     // Refused locally, never sent: what the server would refuse (too deep, too many keys, too
@@ -214,8 +208,8 @@ export class Livepanel {
     } catch {
       why = 'invalid_event';
     }
-    // UTF-8 bytes, counted high: every non-ASCII UTF-16 unit as 3 bytes.
-    if (json.length + 2 * (json.match(/[^\0-\x7f]/g)?.length ?? 0) > (this.options.maxEventBytes ?? LIMITS.maxEventBytes)) why = 'payload_too_large';
+    // Its size in UTF-8 bytes, as the server counts it.
+    if (unescape(encodeURIComponent(json)).length > (this.options.maxEventBytes ?? MAX_EVENT_BYTES)) why = 'payload_too_large';
     if (why) return this.log('refused', why, b);
     this.t.enqueue(json);
   }

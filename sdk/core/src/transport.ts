@@ -12,7 +12,7 @@
  * - While the socket cannot open, batches go over `POST /batch`; the socket keeps retrying.
  * - The queue is bounded (`maxQueue`): past it the oldest event is dropped and counted.
  */
-import { LIMITS, type BatchAnswer, type ServerFrame, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
+import { type BatchAnswer, WS_BATCH, type ServerFrame, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
 
 /** The subset of the browser's WebSocket the transport uses (the `ws` package and React Native match it). */
 export interface SocketLike {
@@ -28,8 +28,9 @@ export interface SocketLike {
 /** What a `POST /batch` came back with; a network failure rejects instead. */
 export interface PostResult {
   status: number;
-  answer?: BatchAnswer;
-  /** Seconds, from a 429/503's `Retry-After`. */
+  /** The JSON answer: a BatchAnswer when the batch was read, an error body otherwise. */
+  answer?: Partial<BatchAnswer>;
+  /** Seconds, from a 429/503's `Retry-After` (0 or NaN when absent). */
   retryAfter?: number;
 }
 /** Sends a `/batch` body. `unload` marks a send made while the page goes away (keepalive, not awaited). */
@@ -43,12 +44,10 @@ export interface TransportOptions {
   /** Opens a socket; absent where the platform has none (everything then goes over HTTP). */
   socket?: (url: string) => SocketLike;
   post?: Post;
-  /** Stay connected while idle (browsers and apps: the open socket is the visitor's live presence). */
-  keepOpen: boolean;
   /** Most events kept unacknowledged; past it the oldest are dropped. */
   maxQueue: number;
-  /** Saves the queue (debounced); the platform decides where. */
-  persist?: (events: string[]) => void;
+  /** Where the queue is saved (debounced) and restored from; the platform decides. */
+  queue?: { load(): string[]; save(events: string[]): void };
   log: (...args: unknown[]) => void;
   /** Timer factory (Node unrefs its timers so a forgotten client does not hold the process open). */
   timer?: (fn: () => void, ms: number) => unknown;
@@ -73,15 +72,14 @@ const HEARTBEAT_MS = 20_000;
 const MAX_BACKOFF_MS = 30_000;
 /** Batches sent and not acknowledged on one socket (the server refuses past 256). */
 const MAX_IN_FLIGHT = 16;
-/** Bytes of events per frame/request, well under the server's 1 MB body limit. */
+/** Bytes of events per frame/request (at most WS_BATCH events either way), well under the server's 1 MB body limit. */
 const MAX_BATCH_BYTES = 256 * 1024;
 /** A page going away may send about 64 KB with keepalive; what does not fit stays saved. */
 const UNLOAD_BYTES = 60_000;
-const IDLE_CLOSE_MS = 10_000;
 /** Error codes for a batch that would fail again (malformed, too large): dropped. Any other (overloaded, rate_limited, shutting_down, internal…) is resent later. */
 const FINAL_CODES = /^(invalid|payload|too_)/;
 
-type TimerKey = 'flush' | 'retry' | 'conn' | 'beat' | 'save' | 'idle';
+type TimerKey = 'flush' | 'retry' | 'conn' | 'beat' | 'save';
 
 export class Transport {
   /** Events not sent yet (or put back after a failure), oldest first, as JSON strings with their ids. */
@@ -95,8 +93,6 @@ export class Transport {
   private _open = false;
   /** The socket could not open: send over HTTP until it does. */
   private _http = false;
-  /** Seq of the batch whose HTTP request is in flight (one at a time), 0 when none. */
-  private _posting = 0;
   /** Failures since the last success: of connecting, and of sending batches. */
   private _attempt = 0;
   private _retries = 0;
@@ -109,7 +105,10 @@ export class Transport {
   private _rejected = 0;
   deviceId?: string;
 
-  constructor(private o: TransportOptions) {}
+  constructor(private o: TransportOptions) {
+    this._q = o.queue?.load() ?? [];
+    this._trim();
+  }
 
   /** Queues one event (a JSON string with its id) and schedules its batch. */
   enqueue(event: string): void {
@@ -117,12 +116,6 @@ export class Transport {
     this._trim();
     this._save();
     if (!this._tm.flush || this._q.length >= BATCH_EVENTS) this._at('flush', () => this._send(), this._q.length < BATCH_EVENTS ? BATCH_DELAY_MS : 0);
-  }
-
-  /** Puts events saved by an earlier page or run in front of the queue (ids deduplicated). */
-  restore(events: string[]): void {
-    this._q = [...new Set([...events, ...this._q])];
-    this._trim();
   }
 
   /** Sends what is queued now; resolves once nothing is left unacknowledged. */
@@ -137,7 +130,7 @@ export class Transport {
     if (this._ws || this._stopped) return;
     let ws: SocketLike | undefined;
     try {
-      ws = this.o.socket?.(`${this.o.apiUrl.replace(/^http/, 'ws')}${WS_PATH}?${new URLSearchParams(this._who())}`);
+      ws = this.o.socket?.(this.o.apiUrl.replace(/^http/, 'ws') + WS_PATH + this._who());
     } catch {}
     if (!ws) {
       // No WebSocket here (or it threw): HTTP only, trying the socket again later.
@@ -152,11 +145,10 @@ export class Transport {
       this._attempt = 0;
       this._beat();
       this._send();
-      this._closeIdle();
     };
     ws.onmessage = (m) => {
       try {
-        this._frame(JSON.parse(String(m.data)) as ServerFrame);
+        this._frame(JSON.parse(m.data as string) as ServerFrame);
       } catch {}
     };
     // Without a handler Node's `ws` turns a socket error into an uncaught exception; `onclose` follows anyway.
@@ -167,11 +159,12 @@ export class Transport {
       this._ws = undefined;
       this._open = false;
       this._beat();
-      // Everything sent on this socket and not acknowledged goes back to the queue.
-      for (const seq of [...this._wait.keys()].reverse()) if (seq !== this._posting) this._release(seq);
-      this.o.log('closed', c.code);
+      // Everything sent and not acknowledged goes back to the queue, in order, to be resent with the same ids.
+      this._q = this._all();
+      this._wait.clear();
+      this._n = 0;
       if (!opened) this._http = !!this.o.post;
-      if (this.o.keepOpen || this._size()) this._reconnect(c.code === WS_CLOSE_RESTART && opened ? 0 : this._backoff(this._attempt++));
+      this._reconnect(c.code === WS_CLOSE_RESTART && opened ? 0 : this._backoff(this._attempt++));
       this._send();
     };
   }
@@ -200,7 +193,7 @@ export class Transport {
     this._saveNow();
     let bytes = 0;
     const batch = this._all().filter((e) => (bytes += e.length) < UNLOAD_BYTES);
-    if (batch.length) this.o.post?.(`${this.o.apiUrl}/batch`, this._body(batch), true).catch(() => {});
+    if (batch.length && this.o.post) this._postBatch(batch, true).catch(() => {});
   }
 
   /** Forgets every queued event (opt-out) and the saved copy. */
@@ -212,19 +205,19 @@ export class Transport {
     this._settle();
   }
 
-  /** Closes the socket and stops every timer; `start()` undoes it. */
+  /** Closes the socket and sends nothing more (timers still pending find it stopped); `start()` reconnects. */
   stop(): void {
     this._stopped = true;
-    for (const k of ['flush', 'retry', 'conn', 'beat', 'idle'] as const) this._at(k);
     this._saveNow();
     this._drop();
   }
 
+  /** Connects, and stays connected (reconnecting) until `stop()`: the open socket is the visitor's live presence. */
   start(): void {
     this._stopped = false;
-    if (this.o.keepOpen) this.connect();
-    this._send();
+    this.connect();
   }
+
 
   stats(): TransportStats {
     return { queued: this._size(), inFlight: this._n, dropped: this._dropped, rejected: this._rejected, connected: this._open };
@@ -248,18 +241,26 @@ export class Transport {
     }
   }
 
-  private _who(): Record<string, string> {
-    return { clientId: this.o.clientId, deviceId: this.deviceId ?? '', sdk: this.o.sdk, sdkVersion: this.o.sdkVersion };
+  /**
+   * Who is sending, as a query string for `/ws` and `/batch` alike: in the URL rather than
+   * headers, so a browser's `/batch` is a CORS "simple" request (no preflight) and works as
+   * the keepalive send of a page going away.
+   */
+  private _who(): string {
+    return `?${new URLSearchParams({ clientId: this.o.clientId, deviceId: this.deviceId ?? '', sdk: this.o.sdk, sdkVersion: this.o.sdkVersion })}`;
   }
 
-  /** The `/batch` body: client id (and device) inside it, so no custom header, no CORS preflight. */
-  private _body(batch: string[]): string {
-    return `{"events":[${batch}],${JSON.stringify(this._who()).slice(1)}`;
+  private _postBatch(batch: string[], unload: boolean): Promise<PostResult> {
+    return this.o.post!(`${this.o.apiUrl}/batch${this._who()}`, `{"events":[${batch}]}`, unload);
   }
 
+  /** Closes the socket now, running its close handler at once (not when the close completes). */
   private _drop(): void {
-    this._ws?.onclose?.({ code: 1000 });
-    this._ws?.close(1000);
+    const ws = this._ws;
+    if (ws) {
+      ws.onclose!({ code: 1000 });
+      ws.close();
+    }
   }
 
   /** (Re)sets the timer `k` to run `fn` in `ms`, or just clears it without `fn`. */
@@ -290,71 +291,51 @@ export class Transport {
     this._at('beat', () => this._beat(), HEARTBEAT_MS);
   }
 
-  /** Node: close an idle socket so a finished script can exit; browsers keep theirs (presence). */
-  private _closeIdle(): void {
-    if (!this.o.keepOpen && !this._size()) this._at('idle', () => this._size() || this._drop(), IDLE_CLOSE_MS);
-  }
-
   private _send(): void {
     this._at('flush');
     if (this._stopped || this._tm.retry || !this._q.length) return;
     const ws = this._open && this._ws;
     if (!ws && !this._http) return this.connect();
-    while (this._q.length && (ws ? this._wait.size < MAX_IN_FLIGHT : !this._posting)) {
+    // Over HTTP one request at a time.
+    while (this._q.length && this._wait.size < (ws ? MAX_IN_FLIGHT : 1)) {
       let bytes = 0;
       let k = 0;
-      while (k < this._q.length && k < (ws ? LIMITS.wsBatch : LIMITS.httpBatch) && bytes < MAX_BATCH_BYTES) bytes += this._q[k++]!.length;
+      while (k < this._q.length && k < WS_BATCH && bytes < MAX_BATCH_BYTES) bytes += this._q[k++]!.length;
       const batch = this._q.splice(0, k);
       const seq = ++this._seq;
       this._wait.set(seq, batch);
       this._n += k;
       if (ws) ws.send(`{"type":"batch","seq":${seq},"events":[${batch}]}`);
-      else this._post(seq, batch);
+      else
+        this._postBatch(batch, false).then(
+          // 429 and 5xx are worth retrying; any other answer (200, 400 all-rejected, 401, 413…) is final.
+          (r) => this._result(seq, r.answer?.rejected && (r.answer as BatchAnswer), r.status === 429 || r.status > 499, r.retryAfter! * 1000),
+          () => this._result(seq, undefined, true),
+        );
     }
-  }
-
-  private _post(seq: number, batch: string[]): void {
-    this._posting = seq;
-    const retry = (ms: number) => {
-      this._posting = 0;
-      this._release(seq);
-      this._retry(ms);
-    };
-    this.o.post!(`${this.o.apiUrl}/batch`, this._body(batch), false).then(
-      (r) => {
-        // 429 and 5xx are worth retrying; any other answer (200, 400 all-rejected, 401, 413…) is final.
-        if (r.status === 429 || r.status > 499) return retry(r.retryAfter ? r.retryAfter * 1000 : this._backoff(this._retries++));
-        this._posting = 0;
-        this._done(seq, r.answer);
-      },
-      (err) => {
-        this.o.log('failed', err);
-        retry(this._backoff(this._retries++));
-      },
-    );
-  }
-
-  private _retry(ms: number): void {
-    this._at('retry', () => this._send(), ms);
   }
 
   private _frame(f: ServerFrame): void {
-    if (f.type === 'ack') return this._done(f.seq, f);
+    if (f.type === 'ack') return this._result(f.seq, f);
     this.o.log(f.code, f.message);
-    if (f.seq === undefined || !this._wait.has(f.seq)) return;
-    if (FINAL_CODES.test(f.code)) this._done(f.seq);
-    else {
-      this._release(f.seq);
-      this._retry(this._backoff(this._retries++));
-    }
+    if (f.seq !== undefined) this._result(f.seq, undefined, !FINAL_CODES.test(f.code));
   }
 
-  /** A batch is answered: its events leave the queue, whatever the server made of each (no answer: refused whole). */
-  private _done(seq: number, a?: BatchAnswer): void {
+  /**
+   * A batch is answered. Retry: its events go back to the front of the queue, to be resent
+   * with the same ids after a backoff (or `after` ms). Otherwise they leave the queue, whatever
+   * the server made of each (no answer: refused whole).
+   */
+  private _result(seq: number, a?: BatchAnswer, retry?: boolean, after?: number): void {
     const batch = this._wait.get(seq);
     if (!batch) return;
     this._wait.delete(seq);
     this._n -= batch.length;
+    if (retry) {
+      this._q.unshift(...batch);
+      this._at('retry', () => this._send(), after || this._backoff(this._retries++));
+      return;
+    }
     this._retries = 0;
     const rejected = a ? a.rejected.length : batch.length;
     if (rejected) {
@@ -363,16 +344,7 @@ export class Transport {
     }
     this._save();
     this._settle();
-    this._closeIdle();
     this._send();
-  }
-
-  /** A batch failed as a whole: its events go back to the front of the queue, to be resent with the same ids. */
-  private _release(seq: number): void {
-    const batch = this._wait.get(seq) ?? [];
-    this._wait.delete(seq);
-    this._n -= batch.length;
-    this._q.unshift(...batch);
   }
 
   /** Resolves flush() once nothing is left. */
@@ -381,11 +353,11 @@ export class Transport {
   }
 
   private _save(): void {
-    if (this.o.persist && !this._tm.save) this._at('save', () => this._saveNow(), 100);
+    if (this.o.queue && !this._tm.save) this._at('save', () => this._saveNow(), 100);
   }
 
   private _saveNow(): void {
     this._at('save');
-    this.o.persist?.(this._all());
+    this.o.queue?.save(this._all());
   }
 }

@@ -8,7 +8,7 @@ import type { AssignGroupPayload as ZAssign, GroupPayload as ZGroup, IdentifyPay
 import type { ClientFrame as ZClientFrame, ServerFrame as ZServerFrame } from '../../../shared/ws-protocol.ts';
 import { WS_CLOSE_RESTART as Z_RESTART, WS_MAX_EVENTS_PER_BATCH as Z_BATCH, WS_PATH as Z_PATH } from '../../../shared/ws-protocol.ts';
 import type { AssignGroupPayload, ClientFrame, GroupPayload, IdentifyPayload, IncrementPayload, ServerFrame, TrackPayload, WireEvent } from './wire.ts';
-import type { LIMITS, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
+import type { WS_BATCH, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
 
 /** What the SDK sends must be accepted by the server's schema (input side: before transforms). */
 type Accepts<Schema extends z.ZodType, T extends z.input<Schema>> = T;
@@ -30,7 +30,7 @@ export type WireChecks = [
   Sub<typeof WS_PATH, typeof Z_PATH>,
   Sub<typeof Z_RESTART, typeof WS_CLOSE_RESTART>,
   Sub<typeof WS_CLOSE_RESTART, typeof Z_RESTART>,
-  Sub<typeof Z_BATCH, (typeof LIMITS)['wsBatch']>,
-  Sub<(typeof LIMITS)['wsBatch'], typeof Z_BATCH>,
+  Sub<typeof Z_BATCH, typeof WS_BATCH>,
+  Sub<typeof WS_BATCH, typeof Z_BATCH>,
 ];
 type Sub<A, B extends A> = [A, B];

@@ -72,15 +72,13 @@ export type ClientFrame = { type: 'batch'; seq: number; events: WireEvent[] } | 
 export const WS_PATH = '/ws';
 export const WS_CLOSE_RESTART = 1012;
 /** Limits the server enforces, mirrored so the SDK never sends what it would refuse. */
-export const LIMITS = {
-  /** Events per `/ws` batch frame. */
-  wsBatch: 500,
-  /** Events per `POST /batch`. */
-  httpBatch: 1000,
-  /** Nesting depth of properties, counted in key segments (`a.b.c` is 3). */
-  maxDepth: 8,
-  /** Flattened property keys per event. */
-  maxKeys: 500,
-  /** Largest event as JSON (the server's MAX_EVENT_BYTES default). */
-  maxEventBytes: 64 * 1024,
-} as const;
+/** Events per `/ws` batch frame. */
+export const WS_BATCH = 500;
+/** Events per `POST /batch`. */
+export const HTTP_BATCH = 1000;
+/** Nesting depth of properties, counted in key segments (`a.b.c` is 3). */
+export const MAX_DEPTH = 8;
+/** Flattened property keys per event. */
+export const MAX_KEYS = 500;
+/** Largest event as JSON (the server's MAX_EVENT_BYTES default). */
+export const MAX_EVENT_BYTES = 64 * 1024;

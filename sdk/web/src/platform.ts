@@ -34,7 +34,7 @@ function loadQueues(): string[] {
   try {
     for (const key of Object.keys(localStorage)) {
       if (!key.startsWith(QUEUE)) continue;
-      for (const e of JSON.parse(localStorage.getItem(key)!)) out.push(JSON.stringify(e));
+      out.push(...JSON.parse(localStorage.getItem(key)!));
       localStorage.removeItem(key);
     }
   } catch {}
@@ -43,8 +43,7 @@ function loadQueues(): string[] {
 
 async function post(url: string, body: string, unload: boolean): Promise<PostResult> {
   const r = await fetch(url, { method: 'POST', body, keepalive: unload });
-  const answer = await r.json().catch(() => {});
-  return { status: r.status, answer: answer?.rejected && answer, retryAfter: Number(r.headers.get('retry-after')) || undefined };
+  return { status: r.status, answer: await r.json().catch(() => {}), retryAfter: +r.headers.get('retry-after')! };
 }
 
 export function browserPlatform(): Platform {
@@ -55,8 +54,7 @@ export function browserPlatform(): Platform {
     socket: typeof WebSocket === 'function' ? (url) => new WebSocket(url) as never : undefined,
     post,
     storage,
-    queue: { load: loadQueues, save: (q) => storage.set(key, q.length ? `[${q}]` : null) },
-    keepOpen: true,
+    queue: { load: loadQueues, save: (q) => storage.set(key, q.length ? JSON.stringify(q) : null) },
     device: true,
   };
 }

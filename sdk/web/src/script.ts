@@ -9,11 +9,11 @@
 import { LivepanelWeb } from './web.ts';
 
 type Call = [string, ...unknown[]];
-type Stub = ((...args: Call) => void) & { q?: ArrayLike<unknown>[] };
+type Stub = ((...args: Call) => void) & { q?: IArguments[] };
 
 const w = window as unknown as { lp?: Stub };
 const tag = document.currentScript as HTMLScriptElement | null;
-const queued = [...(w.lp?.q ?? [])].map((a) => Array.from(a) as Call);
+const queued = w.lp?.q ?? [];
 let client: LivepanelWeb | undefined;
 const waiting: Call[] = [];
 
@@ -24,17 +24,16 @@ const lp = (...[method, ...args]: Call): unknown => {
     return;
   }
   if (!client) return void waiting.push([method, ...args]);
-  const fn = (client as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
-  return typeof fn === 'function' ? fn.apply(client, args) : undefined;
+  return (client as unknown as Record<string, ((...a: unknown[]) => unknown) | undefined>)[method]?.(...args);
 };
 w.lp = lp;
 
 const data = tag?.dataset ?? {};
 if (data.clientId) {
+  // data-x="false" turns an option off; a bare data-x (or any other value) is the value itself, or true.
   const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(data)) options[k] = v === 'false' ? false : v === 'true' || v === '' ? true : v;
+  for (const [k, v] of Object.entries(data)) options[k] = v === 'false' ? false : v || true;
   lp('init', options);
 }
-// An init made through the stub goes first, whatever its place in the queue.
-for (const c of queued.filter((c) => c[0] === 'init')) lp(...c);
-for (const c of queued.filter((c) => c[0] !== 'init')) lp(...c);
+// Calls queued before an init made through the stub wait for it, in order.
+for (const c of queued) lp(...(c as Iterable<unknown> as Call));

@@ -56,16 +56,16 @@ export class LivepanelWeb extends Livepanel {
       this.screenView();
     }
     on(document, 'click', (e) => {
-      const el = e.target instanceof Element ? e.target : null;
-      const a = el?.closest('a');
-      const tracked = el?.closest<HTMLElement>('[data-track]');
+      const el = e.target as Element;
+      const a = el.closest?.('a');
+      const tracked = el.closest?.<HTMLElement>('[data-track]');
       if (tracked && web.trackAttributes !== false) {
         // dataset camel-cases the other data-* attributes: data-plan-name="pro" → planName.
         const { track, ...props } = tracked.dataset;
         this.track(track!, props);
       }
-      if (a?.href && web.trackOutgoingLinks !== false && a.host !== location.host && a.protocol.startsWith('http')) {
-        this.track('link_out', { href: a.href, text: a.innerText.trim() || a.title || undefined });
+      if (a && web.trackOutgoingLinks !== false && a.host !== location.host && /^http/.test(a.href)) {
+        this.track('link_out', { href: a.href, text: a.innerText || a.title });
       }
     });
   }
