@@ -4,7 +4,7 @@
  * platform packages (web, Node, React Native) give it a socket factory, an HTTP sender and
  * storage, and add what only they know (page views, app state).
  */
-import { Transport, type Post, type SocketLike, type TransportStats } from './transport.ts';
+import { type Post, type SocketLike, Transport, type TransportStats } from './transport.ts';
 import { type EventBody, type GroupPayload, type IdentifyPayload, MAX_DEPTH, MAX_EVENT_BYTES, MAX_KEYS, type Properties } from './wire.ts';
 
 export interface LivepanelOptions {
@@ -22,8 +22,6 @@ export interface LivepanelOptions {
   globalProperties?: Properties;
   /** Most unacknowledged events kept (in memory and persisted); the oldest are dropped past it. Default 1000. */
   maxQueue?: number;
-  /** Largest event as JSON; larger ones are refused locally. Default 64 KB (the server's MAX_EVENT_BYTES). */
-  maxEventBytes?: number;
 }
 
 /** Synchronous key-value storage (localStorage, or a cache in front of AsyncStorage). */
@@ -37,7 +35,7 @@ export interface Platform {
   sdk: string;
   sdkVersion: string;
   socket?: (url: string) => SocketLike;
-  post?: Post;
+  post: Post;
   storage?: KeyValue;
   /** Where the unacknowledged queue is saved; its events are restored at start. */
   queue?: { load(): string[]; save(events: string[]): void };
@@ -51,19 +49,19 @@ const DEVICE = 'lp_d';
 const PROFILE = 'lp_p';
 const OPTED_OUT = 'lp_o';
 
-/** A random base-36 id of about `2 × 52` bits. */
-export const randomId = (): string => Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+/** A random base-36 id of about 52 bits (Math.random: crypto.getRandomValues is not everywhere, and ids need no secrecy). */
+export const randomId = (): string => Math.random().toString(36).slice(2);
 
 /**
  * Why properties would be refused by the server (too deep, too many keys), checked before
  * anything is serialised so a cyclic object is caught too; undefined when fine.
  */
-export function checkProperties(props: unknown): 'too_deep' | 'too_many_properties' | undefined {
+export function checkProperties(props: unknown): 'too deep' | 'too many keys' | undefined {
   let keys = 0;
-  const walk = (v: unknown, depth: number): 'too_deep' | 'too_many_properties' | undefined => {
+  const walk = (v: unknown, depth: number): 'too deep' | 'too many keys' | undefined => {
     if (v === null || v === undefined) return;
-    if (typeof v !== 'object') return ++keys > MAX_KEYS ? 'too_many_properties' : undefined;
-    if (depth >= MAX_DEPTH) return 'too_deep';
+    if (typeof v !== 'object') return ++keys > MAX_KEYS ? 'too many keys' : undefined;
+    if (depth >= MAX_DEPTH) return 'too deep';
     for (const k in v) {
       const why = walk((v as Record<string, unknown>)[k], depth + 1);
       if (why) return why;
@@ -79,7 +77,8 @@ export class Livepanel {
   global: Properties;
   protected t: Transport;
   protected disabled: boolean;
-  private _tab = randomId().slice(0, 12);
+  /** Event ids: this client's random prefix and a counter. */
+  private _tab = `${randomId()}.`;
   private _n = 0;
 
   constructor(
@@ -101,16 +100,15 @@ export class Livepanel {
     if (!this.disabled) this.t.start();
   }
 
-  /** Tracks an event. `profileId` and `groups` in the properties override the client's for this event. */
+  /** Tracks an event. `profileId` and `groups` among the properties replace the client's for this event. */
   track(name: string, properties?: Properties & { profileId?: string; groups?: string[] }): void {
     const { profileId, groups, ...rest } = properties ?? {};
-    const g = [...new Set([...this.groups, ...(groups ?? [])])];
     this.send({
       type: 'track',
       payload: {
         name,
         profileId: profileId ?? this.profileId,
-        groups: g.length ? g : undefined,
+        groups: groups ?? (this.groups.length ? this.groups : undefined),
         // The event's time: it may be sent much later (offline, a server restart).
         properties: { ...this.global, __timestamp: new Date().toISOString(), ...rest },
       },
@@ -119,8 +117,9 @@ export class Livepanel {
 
   /** Names the visitor: later events carry the profile id; the other fields update the profile. */
   identify(payload: IdentifyPayload): void {
-    this._set(PROFILE, (this.profileId = String(payload.profileId)));
-    if (Object.keys(payload).length > 1) this.send({ type: 'identify', payload: { ...payload, profileId: this.profileId, properties: { ...this.global, ...payload.properties } } });
+    this.profileId = String(payload.profileId);
+    this._set(PROFILE, this.profileId);
+    if (Object.keys(payload).length > 1) this.send({ type: 'identify', payload: { ...payload, profileId: this.profileId } });
   }
 
   /** Adds `value` (default 1) to a numeric profile property of the identified profile (or `profileId`). */
@@ -155,7 +154,8 @@ export class Livepanel {
 
   /** Logout: forgets the profile and groups and starts a new anonymous device. */
   reset(): void {
-    this._set(PROFILE, (this.profileId = undefined));
+    this.profileId = undefined;
+    this._set(PROFILE);
     this.groups = [];
     if (this.platform.device) this._device();
   }
@@ -190,15 +190,18 @@ export class Livepanel {
   }
 
   protected count(type: 'increment' | 'decrement', property: string, value: number, profileId?: string): void {
-    if (!profileId) return this.log('no profile', type);
-    this.send({ type, payload: { profileId, property, value } });
+    if (profileId) this.send({ type, payload: { profileId, property, value } });
+    else this.log('no profile', type);
   }
 
   /** beforeSend, validation, id, queue. */
   protected send(body: EventBody): void {
     if (this.disabled) return;
     const b = this.options.beforeSend ? this.options.beforeSend(body) : body;
-    if (!b) return this.log('beforeSend dropped', body);
+    if (!b) {
+      this.log('dropped', body);
+      return;
+    }
     // Refused locally, never sent: what the server would refuse (too deep, too many keys, too
     // large) or cannot be serialised at all (a cycle is caught as too deep, a BigInt throws).
     let why: string | undefined = checkProperties((b.payload as { properties?: unknown }).properties);
@@ -206,12 +209,12 @@ export class Livepanel {
     try {
       json = JSON.stringify({ id: this._tab + (this._n++).toString(36), ...b });
     } catch {
-      why = 'invalid_event';
+      why = 'not JSON';
     }
     // Its size in UTF-8 bytes, as the server counts it.
-    if (unescape(encodeURIComponent(json)).length > (this.options.maxEventBytes ?? MAX_EVENT_BYTES)) why = 'payload_too_large';
-    if (why) return this.log('refused', why, b);
-    this.t.enqueue(json);
+    if (unescape(encodeURIComponent(json)).length > MAX_EVENT_BYTES) why = 'too large';
+    if (why) this.log('refused', why, b);
+    else this.t.enqueue(json);
   }
 
   private _set(key: string, value: string | null = null): void {
@@ -220,7 +223,8 @@ export class Livepanel {
 
   /** Takes the stored device id, or starts a new one. */
   private _device(id?: string | null): void {
-    this._set(DEVICE, (this.deviceId = id || randomId()));
+    this.deviceId = id || randomId() + randomId();
+    this._set(DEVICE, this.deviceId);
     this.t.setDevice(this.deviceId);
   }
 

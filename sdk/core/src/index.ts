@@ -4,5 +4,17 @@
  */
 export { checkProperties, type KeyValue, Livepanel, type LivepanelOptions, type Platform, randomId } from './client.ts';
 export { type Post, type PostResult, type SocketLike, Transport, type TransportOptions, type TransportStats } from './transport.ts';
-export type { AssignGroupPayload, BatchAnswer, ClientFrame, EventBody, GroupPayload, IdentifyPayload, IncrementPayload, Properties, ServerFrame, TrackPayload, WireEvent } from './wire.ts';
+export type {
+  AssignGroupPayload,
+  BatchAnswer,
+  ClientFrame,
+  EventBody,
+  GroupPayload,
+  IdentifyPayload,
+  IncrementPayload,
+  Properties,
+  ServerFrame,
+  TrackPayload,
+  WireEvent,
+} from './wire.ts';
 export { HTTP_BATCH, MAX_DEPTH, MAX_EVENT_BYTES, MAX_KEYS, WS_BATCH, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';

@@ -12,7 +12,7 @@
  * - While the socket cannot open, batches go over `POST /batch`; the socket keeps retrying.
  * - The queue is bounded (`maxQueue`): past it the oldest event is dropped and counted.
  */
-import { type BatchAnswer, WS_BATCH, type ServerFrame, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
+import { type BatchAnswer, type ServerFrame, WS_BATCH, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
 
 /** The subset of the browser's WebSocket the transport uses (the `ws` package and React Native match it). */
 export interface SocketLike {
@@ -41,9 +41,9 @@ export interface TransportOptions {
   clientId: string;
   sdk: string;
   sdkVersion: string;
-  /** Opens a socket; absent where the platform has none (everything then goes over HTTP). */
+  /** Opens a socket; absent (or throwing: no WebSocket, blocked) where there is none, and everything goes over HTTP. */
   socket?: (url: string) => SocketLike;
-  post?: Post;
+  post: Post;
   /** Most events kept unacknowledged; past it the oldest are dropped. */
   maxQueue: number;
   /** Where the queue is saved (debounced) and restored from; the platform decides. */
@@ -56,8 +56,6 @@ export interface TransportOptions {
 export interface TransportStats {
   /** Events not acknowledged yet (sent or not). */
   queued: number;
-  /** Of those, events in a batch waiting for its ack. */
-  inFlight: number;
   /** Events dropped because the queue was full. */
   dropped: number;
   /** Events the server rejected or that could not be sent at all (see the debug log for why). */
@@ -83,20 +81,20 @@ type TimerKey = 'flush' | 'retry' | 'conn' | 'beat' | 'save';
 
 export class Transport {
   /** Events not sent yet (or put back after a failure), oldest first, as JSON strings with their ids. */
-  private _q: string[] = [];
+  private _q: string[];
   /** Sent batches waiting for their ack, by seq. */
   private _wait = new Map<number, string[]>();
   /** Events in `_wait`. */
   private _n = 0;
   private _seq = 0;
   private _ws?: SocketLike;
-  private _open = false;
+  private _open?: boolean;
   /** The socket could not open: send over HTTP until it does. */
-  private _http = false;
+  private _http?: boolean;
   /** Failures since the last success: of connecting, and of sending batches. */
   private _attempt = 0;
   private _retries = 0;
-  private _active = false;
+  private _active?: boolean;
   private _stopped = true;
   /** Pending timers by purpose (plain keys: the minifier renames `_` members, never strings). */
   private _tm: Partial<Record<TimerKey, unknown>> = {};
@@ -134,9 +132,10 @@ export class Transport {
     } catch {}
     if (!ws) {
       // No WebSocket here (or it threw): HTTP only, trying the socket again later.
-      this._http = !!this.o.post;
-      if (this.o.socket) this._reconnect(this._backoff(this._attempt++));
-      return this._send();
+      this._http = true;
+      this._reconnect(this._backoff(this._attempt++));
+      this._send();
+      return;
     }
     this._ws = ws;
     ws.onopen = () => {
@@ -163,7 +162,7 @@ export class Transport {
       this._q = this._all();
       this._wait.clear();
       this._n = 0;
-      if (!opened) this._http = !!this.o.post;
+      if (!opened) this._http = true;
       this._reconnect(c.code === WS_CLOSE_RESTART && opened ? 0 : this._backoff(this._attempt++));
       this._send();
     };
@@ -178,10 +177,8 @@ export class Transport {
   /** New device (after a reset): reconnect announcing it. */
   setDevice(id: string | undefined): void {
     this.deviceId = id;
-    if (this._ws) {
-      this._drop();
-      this.connect();
-    }
+    this._drop();
+    this.connect();
   }
 
   /**
@@ -192,8 +189,11 @@ export class Transport {
   unload(): void {
     this._saveNow();
     let bytes = 0;
-    const batch = this._all().filter((e) => (bytes += e.length) < UNLOAD_BYTES);
-    if (batch.length && this.o.post) this._postBatch(batch, true).catch(() => {});
+    const batch = this._all().filter((e) => {
+      bytes += e.length;
+      return bytes < UNLOAD_BYTES;
+    });
+    if (batch.length) this._postBatch(batch, true).catch(() => {});
   }
 
   /** Forgets every queued event (opt-out) and the saved copy. */
@@ -218,9 +218,8 @@ export class Transport {
     this.connect();
   }
 
-
   stats(): TransportStats {
-    return { queued: this._size(), inFlight: this._n, dropped: this._dropped, rejected: this._rejected, connected: this._open };
+    return { queued: this._size(), dropped: this._dropped, rejected: this._rejected, connected: !!this._open };
   }
 
   private _size(): number {
@@ -251,7 +250,7 @@ export class Transport {
   }
 
   private _postBatch(batch: string[], unload: boolean): Promise<PostResult> {
-    return this.o.post!(`${this.o.apiUrl}/batch${this._who()}`, `{"events":[${batch}]}`, unload);
+    return this.o.post(`${this.o.apiUrl}/batch${this._who()}`, `{"events":[${batch}]}`, unload);
   }
 
   /** Closes the socket now, running its close handler at once (not when the close completes). */
@@ -285,17 +284,18 @@ export class Transport {
   }
 
   private _beat(): void {
-    this._at('beat');
-    if (!this._active || !this._open) return;
-    this._ws!.send('{"type":"heartbeat"}');
-    this._at('beat', () => this._beat(), HEARTBEAT_MS);
+    if (this._active && this._open) this._ws!.send('{"type":"heartbeat"}');
+    this._at('beat', this._active && this._open ? () => this._beat() : undefined, HEARTBEAT_MS);
   }
 
   private _send(): void {
     this._at('flush');
     if (this._stopped || this._tm.retry || !this._q.length) return;
     const ws = this._open && this._ws;
-    if (!ws && !this._http) return this.connect();
+    if (!ws && !this._http) {
+      this.connect();
+      return;
+    }
     // Over HTTP one request at a time.
     while (this._q.length && this._wait.size < (ws ? MAX_IN_FLIGHT : 1)) {
       let bytes = 0;
@@ -316,9 +316,8 @@ export class Transport {
   }
 
   private _frame(f: ServerFrame): void {
-    if (f.type === 'ack') return this._result(f.seq, f);
-    this.o.log(f.code, f.message);
-    if (f.seq !== undefined) this._result(f.seq, undefined, !FINAL_CODES.test(f.code));
+    if (f.type === 'ack') this._result(f.seq, f);
+    else if (f.seq !== undefined) this._result(f.seq, undefined, !FINAL_CODES.test(f.code));
   }
 
   /**

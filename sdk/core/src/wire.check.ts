@@ -4,11 +4,33 @@
  * alone. Type-only imports: nothing here exists at run time, and no zod reaches a bundle.
  */
 import type { z } from 'zod';
-import type { AssignGroupPayload as ZAssign, GroupPayload as ZGroup, IdentifyPayload as ZIdentify, IncrementPayload as ZIncrement, TrackPayload as ZTrack } from '../../../shared/track.ts';
-import type { ClientFrame as ZClientFrame, ServerFrame as ZServerFrame } from '../../../shared/ws-protocol.ts';
-import { WS_CLOSE_RESTART as Z_RESTART, WS_MAX_EVENTS_PER_BATCH as Z_BATCH, WS_PATH as Z_PATH } from '../../../shared/ws-protocol.ts';
-import type { AssignGroupPayload, ClientFrame, GroupPayload, IdentifyPayload, IncrementPayload, ServerFrame, TrackPayload, WireEvent } from './wire.ts';
-import type { WS_BATCH, WS_CLOSE_RESTART, WS_PATH } from './wire.ts';
+import type {
+  AssignGroupPayload as ZAssign,
+  GroupPayload as ZGroup,
+  IdentifyPayload as ZIdentify,
+  IncrementPayload as ZIncrement,
+  TrackPayload as ZTrack,
+} from '../../../shared/track.ts';
+import type {
+  WS_MAX_EVENTS_PER_BATCH as Z_BATCH,
+  WS_PATH as Z_PATH,
+  WS_CLOSE_RESTART as Z_RESTART,
+  ClientFrame as ZClientFrame,
+  ServerFrame as ZServerFrame,
+} from '../../../shared/ws-protocol.ts';
+import type {
+  AssignGroupPayload,
+  ClientFrame,
+  GroupPayload,
+  IdentifyPayload,
+  IncrementPayload,
+  ServerFrame,
+  TrackPayload,
+  WireEvent,
+  WS_BATCH,
+  WS_CLOSE_RESTART,
+  WS_PATH,
+} from './wire.ts';
 
 /** What the SDK sends must be accepted by the server's schema (input side: before transforms). */
 type Accepts<Schema extends z.ZodType, T extends z.input<Schema>> = T;

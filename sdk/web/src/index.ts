@@ -4,7 +4,7 @@
  */
 import { LivepanelWeb, type WebOptions } from './web.ts';
 
-export type { EventBody, IdentifyPayload, GroupPayload, Properties, TransportStats } from '@livepanel/core';
+export type { EventBody, GroupPayload, IdentifyPayload, Properties, TransportStats } from '@livepanel/core';
 export { LivepanelWeb, type WebOptions } from './web.ts';
 
 let instance: LivepanelWeb | undefined;

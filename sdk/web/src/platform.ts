@@ -51,7 +51,8 @@ export function browserPlatform(): Platform {
   return {
     sdk: 'web',
     sdkVersion: __VERSION__,
-    socket: typeof WebSocket === 'function' ? (url) => new WebSocket(url) as never : undefined,
+    // Throws where WebSocket is missing or blocked: the transport then falls back to HTTP.
+    socket: (url) => new WebSocket(url) as never,
     post,
     storage,
     queue: { load: loadQueues, save: (q) => storage.set(key, q.length ? JSON.stringify(q) : null) },

@@ -1,7 +1,8 @@
 /**
  * Livepanel in the browser: the shared client plus page views (load, History API and hash
  * navigation), outgoing link clicks, `data-track` attributes, the page lifecycle (a hidden
- * or closing page saves its queue and sends what is pending with keepalive; a visible one
+ * or closing page — browsers fire `visibilitychange` to hidden before `pagehide`, also when
+ * navigating away — saves its queue and sends what is pending with keepalive; a visible one
  * heartbeats so its session stays open and it counts as online) and Global Privacy Control.
  */
 import { Livepanel, type LivepanelOptions, type Properties } from '@livepanel/core';
@@ -25,8 +26,14 @@ export class LivepanelWeb extends Livepanel {
   private _timer?: ReturnType<typeof setTimeout>;
 
   constructor(readonly web: WebOptions) {
-    super({ ...web, disabled: web.disabled || (web.respectGpc && (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl) }, browserPlatform());
-    this.global.__referrer ??= document.referrer || undefined;
+    super(
+      {
+        ...web,
+        globalProperties: { __referrer: document.referrer || undefined, ...web.globalProperties },
+        disabled: web.disabled || (web.respectGpc && (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl),
+      },
+      browserPlatform(),
+    );
     const on = (target: EventTarget, type: string, fn: (e: Event) => void) => target.addEventListener(type, fn, true);
     const lifecycle = () => {
       const visible = document.visibilityState === 'visible';
@@ -34,7 +41,6 @@ export class LivepanelWeb extends Livepanel {
       this.t.setActive(visible && web.heartbeat !== false);
     };
     on(document, 'visibilitychange', lifecycle);
-    on(window, 'pagehide', () => this.t.unload());
     on(window, 'online', () => this.t.connect());
     lifecycle();
 
@@ -65,7 +71,7 @@ export class LivepanelWeb extends Livepanel {
         this.track(track!, props);
       }
       if (a && web.trackOutgoingLinks !== false && a.host !== location.host && /^http/.test(a.href)) {
-        this.track('link_out', { href: a.href, text: a.innerText || a.title });
+        this.track('link_out', { href: a.href, text: a.textContent || a.title });
       }
     });
   }
