@@ -100,7 +100,7 @@ async function embedded() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-'));
   const node = await startNode('livepanel', { PORT: String(freePort()), DATA_DIR: dataDir, TRUST_PROXY: 'true', LOG_LEVEL: 'warn' });
   try {
-    const creds = await createProject(node.url, dataDir);
+    const creds = await createProject(dataDir);
     console.log(`\n== embedded shape on ${node.url}, ${SECONDS}s per phase`);
     return await runPhases({ ingestUrls: [node.url], readUrl: node.url, creds, pids: { livepanel: node.child.pid! } });
   } finally {

@@ -40,7 +40,6 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { type NodeProcess, startLocalCluster, startNode } from '../server/cluster/local-cluster.ts';
-import { readDataLock } from '../server/data-lock.ts';
 import { createMetadata } from '../server/store/metadata.ts';
 import { openMetadataDb } from '../server/store/postgres.ts';
 import { freePorts } from '../tests/cluster/harness.ts';
@@ -48,7 +47,7 @@ import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deleteKeys } from '../tests/support/redis.ts';
 import { type Creds, connectDashboard, type Dash, stats, until } from './live-dashboards.ts';
 import { type LiveLoadOptions, ORIGIN, type SentEvent, trackLoad, visitorHeaders, wsLoad } from './live-load.ts';
-import { createProject, sampleProcesses, saveResults } from './support.ts';
+import { adminCommand, createProject, sampleProcesses, saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -283,8 +282,11 @@ async function embedded() {
   const fin = async () => rmSync(dataDir, { recursive: true, force: true });
   finalizers.add(fin);
   try {
-    const writer = await createProject(node.url, dataDir);
-    const reader = { projectId: writer.projectId, ...(await admin(node.url, dataDir, 'create-client', { project: writer.projectId, type: 'read' })) };
+    const writer = await createProject(dataDir);
+    const reader = {
+      projectId: writer.projectId,
+      ...(await adminCommand<{ clientId: string; clientSecret: string }>(dataDir, 'create-client', { project: writer.projectId, type: 'read' })),
+    };
     console.log(`\n== embedded shape on ${node.url}: ${DASHBOARDS} dashboards, ${RATE} events/s for ${SECONDS} s per transport`);
     return await runShape({
       shape: 'embedded',
@@ -300,16 +302,6 @@ async function embedded() {
     await fin();
     finalizers.delete(fin);
   }
-}
-
-async function admin(url: string, dataDir: string, command: string, body: unknown): Promise<{ clientId: string; clientSecret: string }> {
-  const res = await fetch(`${url}/api/admin/${command}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': readDataLock(dataDir)?.adminToken ?? '' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${command}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { clientId: string; clientSecret: string };
 }
 
 async function distributed() {

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../server/cluster/local-cluster.ts';
-import { readDataLock } from '../server/data-lock.ts';
+import { adminEndpoint } from '../server/data-lock.ts';
 
 export { ROOT };
 
@@ -56,16 +56,22 @@ export function sampleProcesses(pids: Record<string, number>) {
   };
 }
 
-/** Creates a project through the running server's admin route (as `npm run admin` does). */
-export async function createProject(url: string, dataDir: string) {
-  const token = readDataLock(dataDir)?.adminToken ?? '';
-  const res = await fetch(`${url}/api/admin/create-project`, {
+/** Runs an admin command on the server holding `dataDir`, through its loopback admin listener (as `npm run admin` does). */
+export async function adminCommand<T>(dataDir: string, command: string, body: unknown): Promise<T> {
+  const endpoint = adminEndpoint(dataDir);
+  if (!endpoint) throw new Error(`no admin listener for ${dataDir}`);
+  const res = await fetch(`${endpoint.url}/api/admin/${command}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': token },
-    body: JSON.stringify({ name: 'bench', domain: 'bench.example' }),
+    headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': endpoint.token },
+    body: JSON.stringify(body),
   });
-  if (!res.ok) throw new Error(`create-project: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { projectId: string; clientId: string; clientSecret: string };
+  if (!res.ok) throw new Error(`${command}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Creates a project on the server holding `dataDir`. */
+export async function createProject(dataDir: string) {
+  return adminCommand<{ projectId: string; clientId: string; clientSecret: string }>(dataDir, 'create-project', { name: 'bench', domain: 'bench.example' });
 }
 
 export async function countStored(url: string, creds: { projectId: string; clientId: string; clientSecret: string }, name: string): Promise<number> {

@@ -19,7 +19,7 @@ import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
-import { send, sendJson } from './http/uws.ts';
+import { send, sendError, sendJson } from './http/uws.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
 import { registerHttpIngest } from './ingest/http.uws.ts';
@@ -41,10 +41,15 @@ import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
 
+/** The admin listener binds here only: loopback, so nothing off this machine (or forwarded by a proxy) reaches it. */
+const ADMIN_HOST = '127.0.0.1';
+
 export interface Running {
   /** The port actually listened on (useful with PORT=0). */
   port: number;
   url: string;
+  /** The loopback-only admin listener (`http://127.0.0.1:<port>`), when this process holds the data lock. */
+  adminUrl?: string;
   /**
    * Resolves once everything acknowledged so far is in ClickHouse (embedded shape: the
    * write-ahead log is applied). In the distributed shape, workers in other processes do the
@@ -70,7 +75,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const adminToken = randomBytes(24).toString('base64url');
     let lock: ReturnType<typeof acquireDataLock> | undefined;
     if (config.postgres.kind === 'pglite' || opensChdb) {
-      lock = acquireDataLock(config.dataDir, { port: config.port, adminToken });
+      lock = acquireDataLock(config.dataDir, { port: 0, adminToken }); // port: the admin listener's, once it listens
       cleanups.push(() => lock!.release());
     }
 
@@ -164,10 +169,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       res.onAborted(() => {
         res.aborted = true;
       });
-      metrics.registry.metrics().then((text) => send(res, 200, text, {}, metrics.registry.contentType));
+      metrics.registry.metrics().then(
+        (text) => send(res, 200, text, {}, metrics.registry.contentType),
+        (err) => sendError(res, err, log),
+      );
     });
-    // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-    registerAdminHttp(app, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+    // The admin endpoint the CLI talks to lives on its own loopback-only listener (below), never
+    // on the public app: a reverse proxy on this machine forwards to the public port only.
+    let adminApp: uWS.TemplatedApp | undefined;
+    if (lock) {
+      adminApp = uWS.App();
+      // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
+      registerAdminHttp(adminApp, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+      adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
+    }
 
     let ws: ReturnType<typeof registerWsIngest> | undefined;
     let httpIngest: ReturnType<typeof registerHttpIngest> | undefined;
@@ -188,7 +203,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         available: redis ? () => redis!.status === 'ready' : undefined,
         onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
-      const ip = { trustProxy: config.trustProxy, ipHeaders: config.ipHeaders };
+      const ip = config.clientIp;
       httpIngest = registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
       ws = registerWsIngest(app, {
         ingest,
@@ -214,11 +229,24 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     }
     app.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
 
+    let adminListen: uWS.us_listen_socket | undefined;
+    let adminUrl: string | undefined;
+    if (adminApp && lock) {
+      adminListen = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+        adminApp!.listen(ADMIN_HOST, config.adminPort, (s) =>
+          s ? resolve(s) : reject(new Error(`Cannot listen on ${ADMIN_HOST}:${config.adminPort} (ADMIN_PORT in use?)`)),
+        ),
+      );
+      const listening = adminListen;
+      cleanups.push(() => uWS.us_listen_socket_close(listening));
+      const adminPort = uWS.us_socket_local_port(adminListen as unknown as uWS.us_socket);
+      adminUrl = `http://${ADMIN_HOST}:${adminPort}`;
+      lock.update({ port: adminPort }); // the admin CLI finds the admin listener through the lock
+    }
     const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
       app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`Cannot listen on ${config.host}:${config.port} (port in use?)`)))),
     );
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
-    lock?.update({ port }); // the admin CLI finds the server through the lock
     state.accepting = true;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     log.info({ url, roles: config.roles }, 'livepanel ready');
@@ -227,6 +255,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     return {
       port,
       url,
+      adminUrl,
       settle: () => settle(),
       stop() {
         stopping ??= (async () => {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { compileTrust, type TrustProxySetting } from './ingest/client-ip.ts';
 
 export const ROLES = ['ingest', 'worker', 'web'] as const;
 export type Role = (typeof ROLES)[number];
@@ -25,6 +26,7 @@ const url = (protocols: string[]) =>
 const Env = z.object({
   PORT: int(3000, 0).refine((p) => p < 65536, 'must be a port number'),
   HOST: z.string().default('0.0.0.0'),
+  ADMIN_PORT: int(0, 0).refine((p) => p < 65536, 'must be a port number'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   CLICKHOUSE_URL: url(['http:', 'https:']),
@@ -45,15 +47,40 @@ const Env = z.object({
     .pipe(z.array(z.enum([...ROLES, 'all'])).min(1))
     .transform((rs): Role[] => (rs.includes('all') ? [...ROLES] : [...new Set(rs as Role[])])),
   GEOIP_CITY_DB: z.string().optional(),
-  TRUST_PROXY: bool(false),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((s, ctx): TrustProxySetting => {
+      const v = s.trim().toLowerCase();
+      if (['false', 'no', '0', 'off'].includes(v)) return false;
+      // `true` once meant "believe the left-most X-Forwarded-For entry" (spoofable); now one proxy hop.
+      if (['true', 'yes', 'on'].includes(v)) return { hops: 1 };
+      if (/^\d+$/.test(v)) return { hops: Number(v) };
+      const addresses = v
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean);
+      try {
+        compileTrust({ addresses });
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `a hop count, or proxy addresses/subnets (${(err as Error).message})` });
+        return z.NEVER;
+      }
+      return { addresses };
+    }),
+  IP_HEADER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9-]+$/, 'one header name')
+    .refine((h) => h !== 'x-forwarded-for', 'X-Forwarded-For is used by default; leave IP_HEADER unset')
+    .optional(),
   IP_HEADERS: z
     .string()
-    .default('openpanel-client-ip,true-client-ip,cf-connecting-ip,x-real-ip,x-forwarded-for')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
+    .optional()
+    .refine(
+      (v) => v === undefined,
+      'replaced: set TRUST_PROXY to the number of proxies in front (or their addresses) and, if your proxy sets one, IP_HEADER to its client-address header (see README "Client IP behind a proxy")',
     ),
   SESSION_TIMEOUT_MS: int(30 * 60_000, 1000),
   SESSION_GRACE_MS: int(60_000, 0),
@@ -85,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
+    adminPort: e.ADMIN_PORT,
     dataDir,
     roles: e.ROLE,
     postgres: e.DATABASE_URL ? { kind: 'postgres' as const, url: e.DATABASE_URL } : { kind: 'pglite' as const, dir: path.join(dataDir, 'pg') },
@@ -93,8 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       : { kind: 'chdb' as const, dir: path.join(dataDir, 'ch'), database: e.CLICKHOUSE_DATABASE },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : undefined,
     geoipCityDb: e.GEOIP_CITY_DB,
-    trustProxy: e.TRUST_PROXY,
-    ipHeaders: e.IP_HEADERS,
+    clientIp: { trust: e.TRUST_PROXY, ipHeader: e.IP_HEADER },
     sessionTimeoutMs: e.SESSION_TIMEOUT_MS,
     sessionGraceMs: e.SESSION_GRACE_MS,
     sessionReapIntervalMs: e.SESSION_REAP_INTERVAL_MS,

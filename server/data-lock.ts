@@ -1,8 +1,8 @@
 /**
  * The data-folder lock: PGlite and chDB silently lose writes when two processes open one
  * folder, so whoever opens DATA_DIR (the server, or the admin CLI when no server runs) first
- * holds `DATA_DIR/livepanel.lock`. The file also tells the admin CLI where the holding server
- * listens and which token its admin endpoint wants. A lock whose pid is gone is stale.
+ * holds `DATA_DIR/livepanel.lock`. The file also tells the admin CLI where the holding server's
+ * admin listener is and which token it wants. A lock whose pid is gone is stale.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,7 +20,10 @@ const LockInfo = z.object({
   adminToken: z.string(),
   startedAt: z.string(),
 });
-/** Contents of the lock file. `port` 0 means the holder serves no admin endpoint (the CLI). */
+/**
+ * Contents of the lock file. `port` is the holder's loopback-only admin listener
+ * (`127.0.0.1:port`); 0 while it has none (a server starting, or the CLI itself).
+ */
 export type DataLockInfo = z.infer<typeof LockInfo>;
 
 /** Thrown when a live process holds the lock; `holder` says who and where. */
@@ -159,4 +162,10 @@ export function acquireDataLock(dataDir: string, info: { port: number; adminToke
       released = true;
     },
   };
+}
+
+/** The admin listener of the process holding `dataDir`'s lock, or null when none answers admin commands. */
+export function adminEndpoint(dataDir: string): { url: string; token: string } | null {
+  const info = readDataLock(dataDir);
+  return info && info.port !== 0 ? { url: `http://127.0.0.1:${info.port}`, token: info.adminToken } : null;
 }

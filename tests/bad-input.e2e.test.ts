@@ -52,7 +52,7 @@ describe('each bad request answers its status, code and message, and stores noth
 
   beforeAll(async () => {
     disabled = await server.createClient(project.projectId, 'write');
-    await admin(server.url, server.dataDir, 'disable-client', { client: disabled.clientId });
+    await admin(server.dataDir, 'disable-client', { client: disabled.clientId });
     noOrigins = await server.createClient(project.projectId, 'write');
     readOnly = await server.createClient(project.projectId, 'read');
   });

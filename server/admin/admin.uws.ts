@@ -1,7 +1,9 @@
 /**
- * Mounts the admin commands on the running server, for the CLI: in the embedded shape the
- * CLI must not open the data folder a server holds, so it sends its command here instead.
- * Loopback callers only, with the token the server wrote into its data lock file.
+ * Mounts the admin commands for the CLI: in the embedded shape the CLI must not open the data
+ * folder a server holds, so it sends its command here instead. Mounted on the server's own
+ * admin listener, which binds 127.0.0.1 only (never on the public app, so a reverse proxy on
+ * the same machine cannot forward to it); loopback peers only as a second check, and the
+ * token the server wrote into its data lock file.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { AppError } from '../errors.ts';

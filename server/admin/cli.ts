@@ -67,7 +67,11 @@ async function runLocally(pg: Config['postgres'], command: AdminCommand, args: u
 /** Sends the command to the live server that holds the data lock. */
 async function runRemotely(holder: DataLockInfo, command: AdminCommand, args: unknown): Promise<unknown> {
   if (holder.port === 0) {
-    throw new AppError(503, 'not_ready', `another admin command (pid ${holder.pid}) is using the data folder; try again when it has finished`);
+    throw new AppError(
+      503,
+      'not_ready',
+      `process ${holder.pid} holds the data folder and does not take admin commands yet (a server starting, or another admin command); try again shortly`,
+    );
   }
   const url = `http://127.0.0.1:${holder.port}${ADMIN_PATH_PREFIX}${command}`;
   let res: Response;

@@ -1,23 +1,74 @@
 import { describe, expect, it } from 'vitest';
-import { clientIp, normalizeIp } from './client-ip.ts';
+import { loadConfig } from '../config.ts';
+import { type ClientIpOptions, clientIp, normalizeIp } from './client-ip.ts';
 
-const opts = { trustProxy: true, ipHeaders: ['openpanel-client-ip', 'cf-connecting-ip', 'x-forwarded-for'] };
+const oneHop: ClientIpOptions = { trust: { hops: 1 } };
 
 describe('clientIp', () => {
   it('ignores proxy headers unless TRUST_PROXY is set (spoofing guard)', () => {
-    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '8.8.8.8' }, { ...opts, trustProxy: false })).toBe('10.0.0.1');
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '8.8.8.8' }, { trust: false })).toBe('10.0.0.1');
+    expect(clientIp('10.0.0.1', { 'cf-connecting-ip': '8.8.8.8' }, { trust: false, ipHeader: 'cf-connecting-ip' })).toBe('10.0.0.1');
   });
-  it('takes the first configured header present, left-most forwarded entry', () => {
-    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '8.8.8.8, 10.0.0.2' }, opts)).toBe('8.8.8.8');
-    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '1.1.1.1', 'cf-connecting-ip': '9.9.9.9' }, opts)).toBe('9.9.9.9');
+
+  it('believes only the hops it trusts, counted from the right: a client cannot prepend its own address', () => {
+    // One proxy in front: it appended the peer it saw (1.1.1.1); the client claimed 6.6.6.6 itself.
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '6.6.6.6, 1.1.1.1' }, oneHop)).toBe('1.1.1.1');
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '1.1.1.1' }, oneHop)).toBe('1.1.1.1');
+    // Two proxies (CDN → load balancer): the CDN appended the visitor, the balancer the CDN.
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '6.6.6.6, 1.1.1.1, 203.0.113.9' }, { trust: { hops: 2 } })).toBe('1.1.1.1');
+    // Fewer entries than hops: the left-most one there is.
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '1.1.1.1' }, { trust: { hops: 3 } })).toBe('1.1.1.1');
+    expect(clientIp('10.0.0.1', {}, oneHop)).toBe('10.0.0.1');
   });
-  it('skips garbage header values and strips ports', () => {
-    expect(clientIp('10.0.0.1', { 'openpanel-client-ip': 'nope', 'x-forwarded-for': '8.8.4.4:5555' }, opts)).toBe('8.8.4.4');
-    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '[2001:4860:4860::8888]:443' }, opts)).toBe('2001:4860:4860::8888');
+
+  it('trusts listed proxy addresses and subnets only', () => {
+    const lan: ClientIpOptions = { trust: { addresses: ['loopback', '10.0.0.0/8'] } };
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '6.6.6.6, 1.1.1.1, 10.0.0.7' }, lan)).toBe('1.1.1.1');
+    // A peer that is not a listed proxy is the client, whatever it claims.
+    expect(clientIp('8.8.8.8', { 'x-forwarded-for': '1.1.1.1' }, lan)).toBe('8.8.8.8');
+    expect(clientIp('::ffff:127.0.0.1', { 'x-forwarded-for': '1.1.1.1' }, lan)).toBe('1.1.1.1');
+    expect(clientIp('0000:0000:0000:0000:0000:0000:0000:0001', { 'x-forwarded-for': '2.2.2.2' }, lan)).toBe('2.2.2.2');
   });
+
+  it('uses the one configured header, only from a trusted peer', () => {
+    const cf: ClientIpOptions = { trust: { addresses: ['10.0.0.0/8'] }, ipHeader: 'cf-connecting-ip' };
+    expect(clientIp('10.0.0.1', { 'cf-connecting-ip': '9.9.9.9', 'x-forwarded-for': '1.1.1.1' }, cf)).toBe('9.9.9.9');
+    expect(clientIp('8.8.8.8', { 'cf-connecting-ip': '9.9.9.9' }, cf)).toBe('8.8.8.8');
+    // Header missing or garbage: X-Forwarded-For by the trust rules.
+    expect(clientIp('10.0.0.1', { 'cf-connecting-ip': 'nope', 'x-forwarded-for': '1.1.1.1' }, cf)).toBe('1.1.1.1');
+  });
+
+  it('never takes headers a client can set just because they come first', () => {
+    // The old default list began with openpanel-client-ip; nothing reads it now.
+    expect(clientIp('10.0.0.1', { 'openpanel-client-ip': '6.6.6.6', 'true-client-ip': '6.6.6.6', 'x-forwarded-for': '1.1.1.1' }, oneHop)).toBe('1.1.1.1');
+  });
+
+  it('skips garbage entries and strips ports', () => {
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': 'nope' }, oneHop)).toBe('10.0.0.1');
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '8.8.4.4:5555' }, oneHop)).toBe('8.8.4.4');
+    expect(clientIp('10.0.0.1', { 'x-forwarded-for': '[2001:4860:4860::8888]:443' }, oneHop)).toBe('2001:4860:4860::8888');
+  });
+
   it('unmaps IPv4-mapped IPv6 peers', () => {
     expect(normalizeIp('::ffff:8.8.8.8')).toBe('8.8.8.8');
     expect(normalizeIp('0000:0000:0000:0000:0000:ffff:0808:0808')).toBe('8.8.8.8');
     expect(normalizeIp('2001:db8::1')).toBe('2001:db8::1');
+  });
+});
+
+describe('TRUST_PROXY and IP_HEADER settings', () => {
+  const trust = (env: Record<string, string>) => loadConfig(env).clientIp;
+  it('parses off, hop counts, legacy true (one hop) and address lists', () => {
+    expect(trust({}).trust).toBe(false);
+    expect(trust({ TRUST_PROXY: 'false' }).trust).toBe(false);
+    expect(trust({ TRUST_PROXY: 'true' }).trust).toEqual({ hops: 1 });
+    expect(trust({ TRUST_PROXY: '2' }).trust).toEqual({ hops: 2 });
+    expect(trust({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trust).toEqual({ addresses: ['loopback', '10.0.0.0/8'] });
+    expect(trust({ TRUST_PROXY: '1', IP_HEADER: 'CF-Connecting-IP' })).toEqual({ trust: { hops: 1 }, ipHeader: 'cf-connecting-ip' });
+  });
+  it('refuses bad values and the replaced IP_HEADERS list, naming the variable', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'not-an-ip' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfig({ IP_HEADER: 'a,b' })).toThrow(/IP_HEADER/);
+    expect(() => loadConfig({ IP_HEADERS: 'x-real-ip,x-forwarded-for' })).toThrow(/IP_HEADERS: replaced/);
   });
 });

@@ -1,26 +1,67 @@
 /**
- * The client's IP for enrichment. Proxy headers are believed only when TRUST_PROXY is set
- * (otherwise anyone could claim any address); the first header present in IP_HEADERS order
- * wins, and for `x-forwarded-for` the left-most entry is the client.
+ * The client's IP for enrichment and per-IP limits. Proxy headers are believed only as far as
+ * `TRUST_PROXY` says, following Express's `trust proxy` rules through `proxy-addr`: walking
+ * `X-Forwarded-For` from the RIGHT (the entry the nearest proxy appended), each trusted hop is
+ * skipped and the first untrusted address is the client. A client can prepend whatever it
+ * likes to the header; it cannot change what the proxies in front of us append, so the
+ * left-most entry is never believed just for being first.
+ *
+ * Trust is either a number of proxy hops (`1`: one reverse proxy in front, which appends the
+ * peer it saw) or a list of proxy addresses/subnets (`10.0.0.0/8`, `loopback`, …). Optionally
+ * one header a trusted proxy sets to the client address (`IP_HEADER`, e.g. `cf-connecting-ip`)
+ * is used instead of `X-Forwarded-For`, and only when the peer itself is a trusted proxy.
  */
 import net from 'node:net';
+import proxyaddr from 'proxy-addr';
+
+/** `TRUST_PROXY` as configured: nothing, a hop count, or proxy addresses/subnets. */
+export type TrustProxySetting = false | { hops: number } | { addresses: string[] };
 
 export interface ClientIpOptions {
-  trustProxy: boolean;
-  ipHeaders: string[];
+  trust: TrustProxySetting;
+  /** A header a trusted proxy sets to the client's address (lower case); X-Forwarded-For when absent. */
+  ipHeader?: string;
+}
+
+type TrustFn = (addr: string, hop: number) => boolean;
+
+/** Compiled trust functions, per options object (the hot path must not recompile). */
+const compiled = new WeakMap<ClientIpOptions, TrustFn | null>();
+
+/** Turns a TRUST_PROXY setting into proxy-addr's trust function; throws TypeError on a bad address. */
+export function compileTrust(setting: TrustProxySetting): TrustFn | null {
+  if (setting === false) return null;
+  if ('hops' in setting) {
+    const n = setting.hops;
+    return n <= 0 ? null : (_addr, hop) => hop < n;
+  }
+  return proxyaddr.compile(setting.addresses);
+}
+
+function trustOf(opts: ClientIpOptions): TrustFn | null {
+  let fn = compiled.get(opts);
+  if (fn === undefined) {
+    fn = compileTrust(opts.trust);
+    compiled.set(opts, fn);
+  }
+  return fn;
 }
 
 export function clientIp(remoteIp: string, headers: Record<string, string | undefined>, opts: ClientIpOptions): string {
-  if (opts.trustProxy) {
-    for (const name of opts.ipHeaders) {
-      const value = headers[name];
-      if (!value) continue;
-      const first = value.split(',')[0]!.trim();
-      const ip = stripPort(first);
-      if (net.isIP(ip)) return ip;
+  const peer = normalizeIp(remoteIp);
+  const trust = trustOf(opts);
+  if (!trust) return peer;
+  if (opts.ipHeader) {
+    const value = headers[opts.ipHeader];
+    if (value && trust(peer, 0)) {
+      const ip = stripPort(value.trim());
+      if (net.isIP(ip)) return normalizeIp(ip);
     }
   }
-  return normalizeIp(remoteIp);
+  const xff = headers['x-forwarded-for'];
+  if (!xff) return peer;
+  const found = stripPort(proxyaddr({ headers: { 'x-forwarded-for': xff }, connection: { remoteAddress: peer } } as never, trust));
+  return net.isIP(found) ? normalizeIp(found) : peer;
 }
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; uWS gives IPv4 peers in mapped form. */

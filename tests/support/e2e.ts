@@ -4,7 +4,7 @@
  * endpoints. Nothing here talks to the stores directly: what a test sees is what a user of
  * the read API would see.
  */
-import { readDataLock } from '../../server/data-lock.ts';
+import { adminEndpoint } from '../../server/data-lock.ts';
 import type { ProfileRow } from '../../server/store/profile-ops.ts';
 import type { EventRow, GroupRow } from '../../shared/rows.ts';
 
@@ -89,10 +89,11 @@ export async function waitUntil(fn: () => boolean | Promise<boolean>, timeoutMs 
   }
 }
 
-/** Runs an admin command on the server holding `dataDir`, as `npm run admin` does (loopback + lock token). */
-export async function admin<T = unknown>(baseUrl: string, dataDir: string, command: string, args: unknown): Promise<T> {
-  const token = readDataLock(dataDir)?.adminToken ?? '';
-  const r = await post(`${baseUrl}/api/admin/${command}`, args, { 'x-livepanel-admin-token': token });
+/** Runs an admin command on the server holding `dataDir`, as `npm run admin` does (its loopback admin listener + lock token). */
+export async function admin<T = unknown>(dataDir: string, command: string, args: unknown): Promise<T> {
+  const endpoint = adminEndpoint(dataDir);
+  if (!endpoint) throw new Error(`no admin listener for ${dataDir}`);
+  const r = await post(`${endpoint.url}/api/admin/${command}`, args, { 'x-livepanel-admin-token': endpoint.token });
   if (r.status !== 200) throw new Error(`admin ${command}: ${r.status} ${r.text}`);
   return r.json as T;
 }

@@ -24,10 +24,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', FLUSH_INTERVAL_MS: '50', ...env });
   const running = await startLivepanel(config, silentLogger);
   const admin = async <T>(command: string, body: unknown): Promise<T> => {
-    const token = readDataLock(dataDir)?.adminToken ?? '';
-    const res = await fetch(`${running.url}/api/admin/${command}`, {
+    const res = await fetch(`${running.adminUrl}/api/admin/${command}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': token },
+      headers: { 'content-type': 'application/json', 'x-livepanel-admin-token': readDataLock(dataDir)?.adminToken ?? '' },
       body: JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`admin ${command}: ${res.status} ${await res.text()}`);
