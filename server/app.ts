@@ -38,6 +38,8 @@ import { createMetadata, verifySecret } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
+import { loadSdkScript } from './web/sdk-script.ts';
+import { registerSdkScript } from './web/sdk-script.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
 
@@ -220,6 +222,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
     }
     if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    // The browser SDK's script tag, from every node a site may point its <script> at.
+    if (has('ingest') || has('web')) registerSdkScript(app, loadSdkScript());
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {

@@ -5,13 +5,14 @@
  *
  *   tsx sdk/scripts/build.ts                 every package, then print sizes
  *   tsx sdk/scripts/build.ts web react       some packages
- *   tsx sdk/scripts/build.ts --script-only --if-stale   just lp.js, when its sources changed
- *                                            (npm start / npm test run this first)
+ *   tsx sdk/scripts/build.ts --script-only --if-stale [--soft]
+ *                                            just lp.js, when its sources changed (npm start and
+ *                                            npm test run this first; --soft: a failure only warns,
+ *                                            and Livepanel serves /lp.js as 503 until it is built)
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { buildScript, PACKAGES, SDK_DIR, scriptStale } from './script-build.ts';
 import { printSizes } from './sizes.ts';
@@ -21,9 +22,14 @@ const flags = new Set(args.filter((a) => a.startsWith('--')));
 const wanted = args.filter((a) => !a.startsWith('--'));
 
 if (flags.has('--script-only')) {
-  if (!flags.has('--if-stale') || scriptStale()) {
-    const out = await buildScript();
-    console.log(`sdk: built ${path.relative(process.cwd(), out)}`);
+  try {
+    if (!flags.has('--if-stale') || scriptStale()) {
+      const out = await buildScript();
+      console.log(`sdk: built ${path.relative(process.cwd(), out)}`);
+    }
+  } catch (err) {
+    console.warn(`sdk: could not build the /lp.js script tag: ${(err as Error).message}`);
+    process.exit(flags.has('--soft') ? 0 : 1);
   }
   process.exit(0);
 }
@@ -58,9 +64,15 @@ const tsc = path.join(SDK_DIR, '..', 'node_modules', 'typescript', 'bin', 'tsc')
 execFileSync(process.execPath, [tsc, '-p', path.join(SDK_DIR, 'tsconfig.build.json')], { stdio: 'inherit' });
 for (const name of pkgs) {
   const from = path.join(typesDir, name, 'src');
-  mkdirSync(path.join(SDK_DIR, name, 'dist'), { recursive: true });
-  cpSync(from, path.join(SDK_DIR, name, 'dist'), { recursive: true });
+  const dist = path.join(SDK_DIR, name, 'dist');
+  mkdirSync(dist, { recursive: true });
+  cpSync(from, dist, { recursive: true });
+  // Relative imports are written `./x.ts` in the sources; a published .d.ts says `./x.js`.
+  for (const f of readdirSync(dist, { recursive: true }) as string[]) {
+    if (!f.endsWith('.d.ts')) continue;
+    const file = path.join(dist, f);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(from\s+['"]\.{1,2}\/[^'"]+)\.tsx?(['"])/g, '$1.js$2'));
+  }
 }
 rmSync(typesDir, { recursive: true, force: true });
 await printSizes();
-void [existsSync, readdirSync, statSync, fileURLToPath];

@@ -11,7 +11,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { minify } from 'terser';
 
 export const SDK_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCRIPT_PATH = path.join(SDK_DIR, 'web', 'dist', 'lp.js');
@@ -57,8 +56,11 @@ export async function buildScript(): Promise<string> {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  const squeezed = await minify(r.outputFiles[0]!.text, { ecma: 2020, compress: { passes: 2, pure_getters: true }, mangle: true });
-  const code = new TextEncoder().encode(squeezed.code!);
+  let text = r.outputFiles[0]!.text;
+  // terser is a devDependency: a production install (esbuild comes with tsx) builds without it, a little larger.
+  const terser = await import('terser').catch(() => undefined);
+  if (terser) text = (await terser.minify(text, { ecma: 2020, compress: { passes: 2, pure_getters: true }, mangle: true })).code!;
+  const code = new TextEncoder().encode(text);
   const dist = path.dirname(SCRIPT_PATH);
   mkdirSync(dist, { recursive: true });
   for (const f of existsSync(dist) ? readdirSync(dist) : []) if (/^lp\.[0-9a-f]+\.js$/.test(f)) rmSync(path.join(dist, f));

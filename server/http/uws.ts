@@ -92,6 +92,7 @@ const STATUS: Record<number, string> = {
   200: '200 OK',
   202: '202 Accepted',
   204: '204 No Content',
+  304: '304 Not Modified',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',

@@ -103,11 +103,14 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         const json = parseJson(bytes) as Record<string, unknown> | null;
         const parsed = BatchBody.safeParse(json);
         if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
-        const caller = await deps.auth.forIngest(credentials(req, json));
+        // Livepanel's SDKs say who they are in the query string, as on /ws: a browser's request
+        // then needs no custom header (no CORS preflight) and works as a page-unload keepalive.
+        const query = new URLSearchParams(req.query);
+        const caller = await deps.auth.forIngest(credentials(req, json, query));
         const { items, invalid } = toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes });
         const results = await deps.ingest.accept(
           caller,
-          requestInfo(req, deps.ip),
+          withSdkQuery(requestInfo(req, deps.ip), query),
           items.map((x) => x.item),
           'batch',
         );
@@ -134,13 +137,22 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   };
 }
 
-function credentials(req: RequestSnapshot, body: Record<string, unknown> | null): Credentials {
+function credentials(req: RequestSnapshot, body: Record<string, unknown> | null, query?: URLSearchParams): Credentials {
   const fromBody = (k: string) => (body && typeof body[k] === 'string' ? (body[k] as string) : undefined);
   return {
-    clientId: req.headers['openpanel-client-id'] || fromBody('clientId'),
+    clientId: req.headers['openpanel-client-id'] || fromBody('clientId') || query?.get('clientId') || undefined,
     secret: req.headers['openpanel-client-secret'] || fromBody('clientSecret'),
     origin: req.headers.origin,
   };
+}
+
+/** `sdk`, `sdkVersion` and `deviceId` (≤ 64 characters) from a `/ws` or `/batch` query string. */
+export function withSdkQuery(request: RequestInfo, q: URLSearchParams): RequestInfo {
+  request.sdkName = q.get('sdk') || request.sdkName;
+  request.sdkVersion = q.get('sdkVersion') || request.sdkVersion;
+  const deviceId = q.get('deviceId');
+  if (deviceId && deviceId.length <= 64) request.deviceId = deviceId;
+  return request;
 }
 
 export function requestInfo(req: RequestSnapshot, ip: ClientIpOptions): RequestInfo {

@@ -15,7 +15,7 @@ import { sendError, snapshot, trackAbort } from '../http/uws.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ClientIpOptions } from './client-ip.ts';
-import { DEFAULT_MAX_EVENT_BYTES, requestInfo, summarize, toItems } from './http.uws.ts';
+import { DEFAULT_MAX_EVENT_BYTES, requestInfo, summarize, toItems, withSdkQuery } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
 import type { Caller, RequestInfo } from './types.ts';
 
@@ -181,11 +181,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
           secret: snap.headers['openpanel-client-secret'] || q.get('secret') || undefined,
           origin: snap.headers.origin,
         });
-        const request = requestInfo(snap, deps.ip);
-        request.sdkName = q.get('sdk') || request.sdkName;
-        request.sdkVersion = q.get('sdkVersion') || request.sdkVersion;
-        const deviceId = q.get('deviceId');
-        if (deviceId && deviceId.length <= 64) request.deviceId = deviceId;
+        const request = withSdkQuery(requestInfo(snap, deps.ip), q);
         if (res.aborted) return;
         res.aborted = true;
         res.cork(() => res.upgrade<SocketData>({ caller, request, inFlight: 0, closed: false }, key, protocol, extensions, context));

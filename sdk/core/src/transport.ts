@@ -143,6 +143,8 @@ export class Transport {
       this._http = false;
       this._attempt = 0;
       this._beat();
+      // A retry waiting after failed HTTP requests need not wait any more.
+      this._at('retry');
       this._send();
     };
     ws.onmessage = (m) => {
@@ -292,10 +294,8 @@ export class Transport {
     this._at('flush');
     if (this._stopped || this._tm.retry || !this._q.length) return;
     const ws = this._open && this._ws;
-    if (!ws && !this._http) {
-      this.connect();
-      return;
-    }
+    // No socket yet (connecting, or waiting to reconnect) and no reason to fall back to HTTP: the open sends.
+    if (!ws && !this._http) return;
     // Over HTTP one request at a time.
     while (this._q.length && this._wait.size < (ws ? MAX_IN_FLIGHT : 1)) {
       let bytes = 0;

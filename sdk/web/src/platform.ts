@@ -1,9 +1,9 @@
 /**
- * The browser platform: the page's WebSocket (absent when blocked or removed: HTTP only),
- * `fetch` for `POST /batch` with a plain-text body (a CORS "simple" request: no preflight,
- * and the client id travels in the body, so it also works as the keepalive send of a page
- * going away), and localStorage, which may be full or disabled (private mode): then the SDK
- * keeps working from memory.
+ * The browser platform: the page's WebSocket (missing or blocked: HTTP only), `fetch` for
+ * `POST /batch` with a plain-text body and the client id in the query string (a CORS "simple"
+ * request: no preflight, so it also works as the keepalive send of a page going away), and
+ * localStorage, which may be full or disabled (private mode): then the SDK keeps working
+ * from memory.
  *
  * Each tab saves its unacknowledged queue under its own key; a page that starts takes over
  * every saved queue (its own earlier page's, or a closed tab's). A live tab's queue taken
