@@ -28,7 +28,7 @@ const CHROMIUM_ARGS = [
 ];
 
 /** Launches headless Chromium; throws (never skips) when it is not installed or will not start. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}. The browser tests need it: install it with ` +
@@ -36,7 +36,7 @@ export async function launchChromium(): Promise<Browser> {
     );
   }
   try {
-    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
   } catch (err) {
     throw new Error(`Chromium at ${CHROMIUM_PATH} failed to start: ${(err as Error).message}`);
   }
@@ -49,6 +49,15 @@ export async function launchChromium(): Promise<Browser> {
  */
 export function desktopChromeUserAgent(browser: Browser): string {
   return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${browser.version()} Safari/537.36`;
+}
+
+/**
+ * Headless Chromium that says it is a desktop Chrome in every request, including keepalive
+ * requests a page sends while it unloads (the per-context override does not reach those, and
+ * bot filters rightly drop `HeadlessChrome`).
+ */
+export function launchDesktopChromium(): Promise<Browser> {
+  return launchChromium(['--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36']);
 }
 
 /** The published browser tracker (`@openpanel/web`'s IIFE build, what the CDN serves as op1.js). */
