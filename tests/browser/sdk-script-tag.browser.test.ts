@@ -177,7 +177,7 @@ describe('the /lp.js script tag in Chromium', () => {
       });
       await expect.poll(() => framesSwallowed, { timeout: 10_000 }).toBeGreaterThan(1);
       await page.evaluate((to) => {
-        location.href = to;
+        (globalThis as unknown as { location: { href: string } }).location.href = to;
       }, `${site.origin}/elsewhere`);
       await page.waitForURL(`${site.origin}/elsewhere`);
       const rows = await waitForRows(
@@ -202,7 +202,9 @@ describe('the /lp.js script tag in Chromium', () => {
         tabs.push(tab);
         await presence.waitFor(i + 1);
       }
-      const devices = await Promise.all(tabs.map((tab) => tab.evaluate(() => localStorage.getItem('lp_d'))));
+      const devices = await Promise.all(
+        tabs.map((tab) => tab.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('lp_d'))),
+      );
       expect(new Set(devices).size).toBe(1);
       expect(devices[0]).toBeTruthy();
       for (const tab of tabs) await tab.close();
