@@ -7,7 +7,7 @@
  * `window.WebSocket` removed (everything over `POST /batch`); leaving the page with events
  * still pending (they arrive); N tabs → presence N, closed → 0; two tabs share a device.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchDesktopChromium, type StaticSite, startStaticSite } from '../support/browser.ts';
 import { type Reader, reader } from '../support/e2e.ts';
@@ -141,12 +141,12 @@ describe('the /lp.js script tag in Chromium', () => {
     const context = await newContext();
     try {
       await context.addInitScript(() => {
-        delete (window as { WebSocket?: unknown }).WebSocket;
+        delete (globalThis as { WebSocket?: unknown }).WebSocket;
       });
       const page = await context.newPage();
       const t = traffic(page);
       await page.goto(`${site.origin}/plain?no-ws`);
-      await page.waitForFunction(() => typeof (window as { lp?: { q?: unknown } }).lp === 'function' && !(window as { lp?: { q?: unknown } }).lp!.q);
+      await page.waitForFunction(() => typeof (globalThis as { lp?: { q?: unknown } }).lp === 'function' && !(globalThis as { lp?: { q?: unknown } }).lp!.q);
       for (let i = 0; i < 30; i++) await lpCall(page, 'track', 'no_socket', { i });
       const rows = await waitForRows(
         () => read.events(),
@@ -170,9 +170,9 @@ describe('the /lp.js script tag in Chromium', () => {
       let framesSwallowed = 0;
       await page.routeWebSocket(/\/ws\?/, (ws) => ws.onMessage(() => framesSwallowed++));
       await page.goto(`${site.origin}/plain?leaving`);
-      await page.waitForFunction(() => !(window as { lp?: { q?: unknown } }).lp!.q);
+      await page.waitForFunction(() => !(globalThis as { lp?: { q?: unknown } }).lp!.q);
       await page.evaluate(() => {
-        const lp = (window as unknown as { lp: (...a: unknown[]) => void }).lp;
+        const lp = (globalThis as unknown as { lp: (...a: unknown[]) => void }).lp;
         for (let i = 0; i < 25; i++) lp('track', 'before_leaving', { i });
       });
       await expect.poll(() => framesSwallowed, { timeout: 10_000 }).toBeGreaterThan(1);
