@@ -93,7 +93,7 @@ describe('the /lp.js script tag in Chromium', () => {
       await page.click('#cta');
       await page.click('#out', { modifiers: ['Control'] }).catch(() => {});
       await page.click('#spa');
-      await page.waitForFunction(() => document.title === 'Settings');
+      await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'Settings');
       await page.click('#hash');
       await lpCall(page, 'track', 'signup', { plan: 'pro' });
       await lpCall(page, 'revenue', 1999, { currency: 'EUR' });
