@@ -5,7 +5,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // The SDK packages import each other by name; tests run their sources (like tsconfig's paths).
-  resolve: { alias: [{ find: /^@livepanel\/([a-z-]+)$/, replacement: path.resolve('sdk/$1/src/index') }] },
+  resolve: {
+    alias: [
+      { find: /^@livepanel\/([a-z-]+)$/, replacement: path.resolve('sdk/$1/src/index') },
+      { find: /^@livepanel\/([a-z-]+)\/([a-z-]+)$/, replacement: path.resolve('sdk/$1/src/$2') },
+    ],
+  },
   test: {
     include: ['server/**/*.test.ts', 'shared/**/*.test.ts', 'db/**/*.test.ts', 'sdk/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 60_000,

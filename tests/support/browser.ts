@@ -75,6 +75,8 @@ export interface StaticSite {
   origin: string;
   /** Serves `html` at `pathname` (replacing what was there). */
   page(pathname: string, html: string): void;
+  /** Serves `body` as `contentType` at `pathname` (a bundle, a script). */
+  asset(pathname: string, body: string, contentType: string): void;
   /** Paths requested so far, in order (method and path). */
   readonly requests: string[];
   close(): Promise<void>;
@@ -87,6 +89,7 @@ export interface StaticSite {
 export async function startStaticSite(): Promise<StaticSite> {
   const tracker = readFileSync(trackerScriptPath());
   const pages = new Map<string, string>();
+  const assets = new Map<string, { body: string; type: string }>();
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://site').pathname;
@@ -96,6 +99,9 @@ export async function startStaticSite(): Promise<StaticSite> {
       res.writeHead(405).end();
     } else if (pathname === '/op1.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(tracker);
+    } else if (assets.has(pathname)) {
+      const a = assets.get(pathname)!;
+      res.writeHead(200, { 'content-type': a.type, 'cache-control': 'no-store' }).end(a.body);
     } else if (pathname === '/favicon.ico') {
       res.writeHead(204).end();
     } else if (html !== undefined) {
@@ -114,6 +120,9 @@ export async function startStaticSite(): Promise<StaticSite> {
     origin: `http://127.0.0.1:${port}`,
     page: (pathname, html) => {
       pages.set(pathname, html);
+    },
+    asset: (pathname, body, type) => {
+      assets.set(pathname, { body, type });
     },
     requests,
     close: () =>

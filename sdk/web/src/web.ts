@@ -59,7 +59,8 @@ export class LivepanelWeb extends Livepanel {
       }
       on(window, 'popstate', nav);
       on(window, 'hashchange', nav);
-      this.screenView();
+      // The first one waits too: single-page apps set the title in their first render.
+      nav();
     }
     on(document, 'click', (e) => {
       const el = e.target as Element;
