@@ -43,10 +43,10 @@ describe('@livepanel/react in a React Router app', () => {
       await page.goto(`${site.origin}/`);
       await page.click('#signup');
       await page.click('#nav-pricing');
-      await page.waitForFunction(() => (globalThis as unknown as { document: Document }).document.title.startsWith('Pricing'));
+      await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title.startsWith('Pricing'));
       await page.click('[data-track="plan_chosen"]');
       await page.goBack();
-      await page.waitForFunction(() => (globalThis as unknown as { document: Document }).document.title.startsWith('Home'));
+      await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title.startsWith('Home'));
       await page.click('#login');
       await page.click('#signup');
       await page.click('#logout');
