@@ -37,7 +37,7 @@ function nodePlatform(o: NodeOptions): Platform {
           },
     post: async (url, body): Promise<PostResult> => {
       const r = await fetch(url, { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } });
-      return { status: r.status, answer: await r.json().catch(() => undefined), retryAfter: Number(r.headers.get('retry-after')) };
+      return { status: r.status, answer: (await r.json().catch(() => undefined)) as PostResult['answer'], retryAfter: Number(r.headers.get('retry-after')) };
     },
     device: false,
     // Timers never hold the process open either.

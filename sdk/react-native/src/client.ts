@@ -82,7 +82,7 @@ export function createNativeClient(options: LivepanelOptions, deps: NativeDeps):
     socket: deps.socket,
     post: async (url, body): Promise<PostResult> => {
       const r = await deps.fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-      return { status: r.status, answer: await r.json().catch(() => undefined), retryAfter: Number(r.headers.get('retry-after')) };
+      return { status: r.status, answer: (await r.json().catch(() => undefined)) as PostResult['answer'], retryAfter: Number(r.headers.get('retry-after')) };
     },
     storage,
     queue: { load: () => JSON.parse(cache.get('lp_q') ?? '[]'), save: (q) => storage.set('lp_q', q.length ? JSON.stringify(q) : null) },
