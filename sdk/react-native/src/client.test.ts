@@ -130,7 +130,13 @@ describe('@livepanel/react-native', () => {
     a.last().open();
     let route = { name: 'Home' };
     const listeners: Array<() => void> = [];
-    const ref: NavigationRefLike = { getCurrentRoute: () => route, addListener: (_t, l) => (listeners.push(l), () => {}) };
+    const ref: NavigationRefLike = {
+      getCurrentRoute: () => route,
+      addListener: (_t, l) => {
+        listeners.push(l);
+        return () => {};
+      },
+    };
     trackNavigation(a.client, ref);
     for (const name of ['Home', 'Settings', 'Settings', 'Home']) {
       route = { name };

@@ -81,6 +81,7 @@ export function useLivepanel(): LivepanelApi {
  */
 export function usePageView(url: string): void {
   const lp = useLivepanel();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `url` is the trigger: the effect reads the address bar itself.
   useEffect(() => {
     lp.screenView();
   }, [url, lp]);

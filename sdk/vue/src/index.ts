@@ -25,7 +25,7 @@ export const LIVEPANEL: InjectionKey<LivepanelWeb | undefined> = Symbol('livepan
 /** Counts a page view after each successful navigation of `router`. Returns the unsubscribe function. */
 export function trackRouter(client: Pick<LivepanelWeb, 'screenView'>, router: RouterLike): () => void {
   return router.afterEach((_to, _from, failure) => {
-    if (!failure) nextTick(() => client.screenView());
+    if (!failure) nextTick().then(() => client.screenView());
   });
 }
 

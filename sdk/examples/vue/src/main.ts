@@ -21,6 +21,7 @@ const page = (title: string, body: () => ReturnType<typeof h>[]) =>
 
 const Home = defineComponent({
   setup() {
+    // biome-ignore lint/correctness/useHookAtTopLevel: a Vue composable, called in setup() as Vue wants.
     const lp = useLivepanel();
     const Inner = page('Home', () => [h('button', { id: 'signup', onClick: () => lp?.track('signup', { plan: 'pro' }) }, 'Sign up')]);
     return () => h(Inner);
