@@ -11,8 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { registerAdminHttp } from './admin/admin.uws.ts';
+import { buildApi, mountApi } from './api/api.ts';
+import { registerQueryApi } from './api/query.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
-import { createAuthenticator } from './auth/clients.ts';
+import { createReadAuthorizer } from './api/read-auth.ts';
+import { createAuth } from './auth/auth.ts';
+import { createLiveGate } from './auth/live-gate.ts';
+import { createMailer } from './auth/mailer.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
@@ -20,6 +25,7 @@ import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
+import { clientIp } from './ingest/client-ip.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
 import { registerHttpIngest } from './ingest/http.uws.ts';
@@ -32,10 +38,15 @@ import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
+import { createQueryEngine } from './stats/query-engine.ts';
+import { createAccounts } from './store/accounts.ts';
+import { createAuditLog } from './store/audit.ts';
+import { createAuthSessionStore } from './store/auth-sessions.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
-import { createMetadata, verifySecret } from './store/metadata.ts';
+import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
+import { createShareStore } from './store/shares.ts';
 import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { loadSdkScript } from './web/sdk-script.ts';
@@ -144,7 +155,21 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const state = { accepting: false };
     const accepting = () => state.accepting;
     const app = uWS.App();
-    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+    const accounts = createAccounts(meta.db);
+    const shareStore = createShareStore(meta.db);
+    const audit = createAuditLog(meta.db);
+    const auth = await createAuth({
+      metadata,
+      accounts,
+      sessionStore: createAuthSessionStore(meta.db),
+      shareStore,
+      rateLimits: engines.rateLimit,
+      bus: engines.bus,
+      log,
+      sessionTtlMs: config.authSessionTtlMs,
+    });
+    cleanups.push(() => auth.close());
+    const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
 
     // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
     // come from ingest nodes and reach every node's dashboards through the Redis adapter.
@@ -154,7 +179,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       live = await attachLive({
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
-        authenticateRead: auth.forRead,
+        gate: createLiveGate(auth, { ownOrigins }),
         presence: engines.presence,
         nodeId,
         log,
@@ -181,8 +206,12 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     let adminApp: uWS.TemplatedApp | undefined;
     if (lock) {
       adminApp = uWS.App();
-      // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-      registerAdminHttp(adminApp, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+      // A client disabled (or a password reset) here is revoked on every node at once, through the bus.
+      registerAdminHttp(adminApp, {
+        admin: { metadata, accounts, sessions: createAuthSessionStore(meta.db), audit, revoke: (r) => auth.revoke(r) },
+        adminToken,
+        log,
+      });
       adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
     }
 
@@ -206,10 +235,18 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
       const ip = config.clientIp;
-      httpIngest = registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
+      httpIngest = registerHttpIngest(app, {
+        ingest,
+        auth: auth.clients,
+        log,
+        ip,
+        maxBodyBytes: config.maxBodyBytes,
+        maxEventBytes: config.maxEventBytes,
+        accepting,
+      });
       ws = registerWsIngest(app, {
         ingest,
-        auth,
+        auth: auth.clients,
         sessions: engines.sessions,
         log,
         metrics,
@@ -221,7 +258,35 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    if (has('web')) {
+      // The dashboard API (accounts, organisations, projects, clients, share links, read API) on its Hono router.
+      const api = buildApi({
+        auth,
+        accounts,
+        metadata,
+        audit,
+        shareStore,
+        rateLimits: engines.rateLimit,
+        mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
+        ch,
+        log,
+        publicUrl: config.publicUrl,
+        invitationTtlMs: config.invitationTtlMs,
+        resolveIp: (remoteIp, headers) => clientIp(remoteIp, headers, config.clientIp),
+      });
+      mountApi(app, api, { log, publicUrl: config.publicUrl });
+      // Expired dashboard sessions are deleted now and then (reads already ignore them).
+      const sweep = setInterval(() => auth.sessions.deleteExpired().catch((err) => log.warn({ err }, 'deleting expired sessions failed')), 3_600_000);
+      sweep.unref();
+      cleanups.push(() => clearInterval(sweep));
+      if (ch) {
+        const authorize = createReadAuthorizer(auth, { ownOrigins });
+        registerReadApi(app, { ch, authorize, log });
+        const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+        const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
+        registerQueryApi(app, { ch, queries, authorize, limiter, log });
+      }
+    }
     // The browser SDK's script tag, from every node a site may point its <script> at.
     if (has('ingest') || has('web')) registerSdkScript(app, loadSdkScript());
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.

@@ -91,8 +91,15 @@ const Env = z.object({
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
+  QUERY_RATE_LIMIT: int(600, 1),
+  QUERY_CACHE_TTL_MS: int(600_000, 0),
+  QUERY_CACHE_LIVE_TTL_MS: int(5_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
+  AUTH_SESSION_DAYS: int(30, 1),
+  INVITATION_TTL_HOURS: int(72, 1),
+  SMTP_URL: url(['smtp:', 'smtps:']),
+  SMTP_FROM: z.string().default('Livepanel <livepanel@localhost>'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -131,7 +138,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dedupeTtlMs: e.DEDUPE_TTL_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
+    queryRateLimit: e.QUERY_RATE_LIMIT,
+    queryCacheTtlMs: e.QUERY_CACHE_TTL_MS,
+    queryCacheLiveTtlMs: e.QUERY_CACHE_LIVE_TTL_MS,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
+    authSessionTtlMs: e.AUTH_SESSION_DAYS * 86_400_000,
+    invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
   };
 }

@@ -8,6 +8,9 @@ import type { ErrorBody, ErrorCode } from '../shared/errors.ts';
 export type Issue = { path: string; message: string };
 
 export class AppError extends Error {
+  /** For 429/503: how long the caller should wait (sent as `Retry-After`). */
+  retryAfterMs?: number;
+
   constructor(
     readonly status: number,
     readonly code: ErrorCode,

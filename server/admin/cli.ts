@@ -1,5 +1,6 @@
 /**
- * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]`
+ * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]
+ *                  [--email E] [--password-stdin] [--role R] [--org ID]`
  *
  * Runs an admin command and prints exactly one JSON line: the result on stdout, or
  * `{error:{code,message}}` on stderr with exit code 1. With DATABASE_URL it talks to
@@ -13,16 +14,15 @@ import type { ErrorBody } from '../../shared/errors.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { acquireDataLock, DataLockHeldError, type DataLockInfo } from '../data-lock.ts';
 import { AppError } from '../errors.ts';
-import { createMetadata } from '../store/metadata.ts';
 import { openMetadataDb } from '../store/postgres.ts';
 import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
-import { ADMIN_COMMANDS, type AdminCommand, parseAdminArgs, runAdminCommand } from './commands.ts';
+import { ADMIN_COMMANDS, type AdminCommand, adminContext, parseAdminArgs, runAdminCommand } from './commands.ts';
 
-const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID]`;
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--email E] [--password-stdin] [--role owner|admin|member|viewer] [--org ID]`;
 const REMOTE_TIMEOUT_MS = 30_000;
 
 /** argv → command name and the args object the command table validates. */
-function parseCli(argv: string[]): { command: string; args: Record<string, unknown> } {
+function parseCli(argv: string[]): { command: string; args: Record<string, unknown>; passwordStdin: boolean } {
   let parsed: ReturnType<typeof parseCliRaw>;
   try {
     parsed = parseCliRaw(argv);
@@ -32,10 +32,21 @@ function parseCli(argv: string[]): { command: string; args: Record<string, unkno
   const [command, ...extra] = parsed.positionals;
   if (!command) throw new AppError(400, 'invalid_body', `no command given\n${USAGE}`);
   if (extra.length > 0) throw new AppError(400, 'invalid_body', `unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const { origin, ...rest } = parsed.values;
+  const { origin, 'password-stdin': passwordStdin, ...rest } = parsed.values;
   const args: Record<string, unknown> = { ...rest };
   if (origin !== undefined) args.origins = origin;
-  return { command, args };
+  return { command, args, passwordStdin: passwordStdin === true };
+}
+
+/** The password piped to `--password-stdin` (one line; the trailing newline is not part of it). */
+async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (text === '') throw new AppError(400, 'invalid_body', '--password-stdin: nothing on standard input');
+  return text;
 }
 
 function parseCliRaw(argv: string[]) {
@@ -50,6 +61,10 @@ function parseCliRaw(argv: string[]) {
       type: { type: 'string' },
       origin: { type: 'string', multiple: true },
       client: { type: 'string' },
+      email: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      role: { type: 'string' },
+      org: { type: 'string' },
     },
   });
 }
@@ -58,7 +73,7 @@ function parseCliRaw(argv: string[]) {
 async function runLocally(pg: Config['postgres'], command: AdminCommand, args: unknown): Promise<unknown> {
   const handle = await openMetadataDb(pg);
   try {
-    return await runAdminCommand(createMetadata(handle.db), command, args);
+    return await runAdminCommand(adminContext(handle.db), command, args);
   } finally {
     await handle.close();
   }
@@ -124,7 +139,8 @@ async function runEmbedded(config: Config, command: AdminCommand, args: unknown)
 /** The CLI: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { command, args } = parseCli(argv);
+    const { command, args, passwordStdin } = parseCli(argv);
+    if (passwordStdin) args.password = await readPasswordFromStdin();
     const parsedArgs = parseAdminArgs(command, args); // fail on bad input before touching any database
     const config = loadConfig();
     const cmd = command as AdminCommand;
