@@ -46,6 +46,8 @@ for (const name of pkgs) {
     entryPoints: Object.fromEntries(spec.entries.map((e) => [e.replace(/\.tsx?$/, ''), path.join(dir, 'src', e)])),
     outdir: path.join(dir, 'dist'),
     bundle: true,
+    // Entries of one package share one chunk (one React context for `@livepanel/react` and `/router`).
+    splitting: true,
     format: 'esm',
     platform: spec.platform ?? 'neutral',
     target: 'es2022',
