@@ -142,9 +142,10 @@ try {
       if (i % 1000 === 999) await new Promise((r) => setTimeout(r, 0));
     }
     await new Promise((r) => setTimeout(r, 300)); // the debounced save
-    const saved = Object.keys(localStorage)
+    const storage = (globalThis as unknown as { localStorage: { getItem(k: string): string | null } & Record<string, unknown> }).localStorage;
+    const saved = Object.keys(storage)
       .filter((k) => k.startsWith('lp_q'))
-      .reduce((sum, k) => sum + (localStorage.getItem(k)?.length ?? 0), 0);
+      .reduce((sum, k) => sum + (storage.getItem(k)?.length ?? 0), 0);
     return { stats: lp('stats') as { queued: number; dropped: number }, savedChars: saved };
   }, OFFLINE);
   const used = await heap(busy);
