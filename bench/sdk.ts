@@ -64,7 +64,7 @@ async function open(path: string): Promise<Page> {
     const g = globalThis as unknown as PageGlobals & { WebSocket: typeof WebSocket };
     const Base = g.WebSocket;
     g.WebSocket = class extends Base {
-      constructor(url: string | URL, protocols?: string | string[]) {
+      constructor(url: string | URL, protocols?: ConstructorParameters<typeof WebSocket>[1]) {
         super(url, protocols);
         this.addEventListener('message', (e) => {
           if (typeof e.data === 'string' && e.data.startsWith('{"type":"ack"')) g.__ack?.(performance.now());
