@@ -12,7 +12,11 @@ import { percentile, saveResults } from './support.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' } } });
 const rounds = Number(values.rounds);
-const pct = (xs: number[], p: number) => percentile([...xs].sort((a, b) => a - b), p);
+const pct = (xs: number[], p: number) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
