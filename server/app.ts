@@ -315,7 +315,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         registerReadApi(app, { ch, authorize, log });
         const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
         const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
-        registerQueryApi(app, { ch, queries, authorize, limiter, log });
+        const authorizeQuery = createReadAuthorizer(auth, { ownOrigins, shares: true });
+        registerQueryApi(app, { ch, queries, authorize, authorizeQuery, limiter, log });
       }
     }
     // The browser SDK's script tag, from every node a site may point its <script> at.
