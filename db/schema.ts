@@ -37,6 +37,8 @@ export const projects = pgTable('projects', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   domain: text('domain').notNull(),
+  /** Rate limit overrides (shared/rate-limits.ts `ProjectRateLimits`): only the limits this project changes. */
+  rateLimits: jsonb('rate_limits').$type<Record<string, string>>().notNull().default({}),
   createdAt: createdAt(),
 });
 

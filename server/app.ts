@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { registerAdminHttp } from './admin/admin.uws.ts';
+import type { AdminResults } from './admin/commands.ts';
 import { registerReadApi } from './api/read.uws.ts';
 import { createAuthenticator } from './auth/clients.ts';
 import type { Config } from './config.ts';
@@ -28,6 +29,8 @@ import { createPipeline } from './ingest/pipeline.ts';
 import { createSaltSource } from './ingest/salts.ts';
 import { createSessionStep } from './ingest/steps/session.ts';
 import { registerWsIngest } from './ingest/ws.uws.ts';
+import { createGate } from './limits/gate.ts';
+import { createLimits } from './limits/limits.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -143,6 +146,18 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const accepting = () => state.accepting;
     const app = uWS.App();
     const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+    const gate = createGate({
+      shared: engines.kind === 'redis' ? engines.rateLimit : undefined,
+      onError: (err) => log.warn({ err }, 'shared rate limit not updated; limiting on this node only'),
+    });
+    cleanups.push(() => gate.close());
+    const limits = createLimits({
+      config: config.rateLimits,
+      gate,
+      loadOverrides: metadata.getProjectRateLimits,
+      metrics,
+      onError: (err, projectId) => log.warn({ err, projectId }, 'rate limit overrides not read; using the defaults'),
+    });
 
     // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
     // come from ingest nodes and reach every node's dashboards through the Redis adapter.
@@ -153,6 +168,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
         authenticateRead: auth.forRead,
+        limits,
+        ip: config.clientIp,
         presence: engines.presence,
         nodeId,
         log,
@@ -176,8 +193,16 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     let adminApp: uWS.TemplatedApp | undefined;
     if (lock) {
       adminApp = uWS.App();
-      // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-      registerAdminHttp(adminApp, { metadata, adminToken, log, onClientDisabled: (id) => auth.forget(id) });
+      registerAdminHttp(adminApp, {
+        metadata,
+        adminToken,
+        log,
+        onCommand(command, result) {
+          // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
+          if (command === 'disable-client') auth.forget((result as AdminResults['disable-client']).clientId);
+          if (command === 'set-rate-limits') limits.forget((result as AdminResults['set-rate-limits']).projectId);
+        },
+      });
       adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
     }
 
@@ -201,10 +226,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
       });
       const ip = config.clientIp;
-      httpIngest = registerHttpIngest(app, { ingest, auth, log, ip, maxBodyBytes: config.maxBodyBytes, maxEventBytes: config.maxEventBytes, accepting });
+      httpIngest = registerHttpIngest(app, {
+        ingest,
+        auth,
+        limits,
+        log,
+        ip,
+        maxBodyBytes: config.maxBodyBytes,
+        maxEventBytes: config.maxEventBytes,
+        accepting,
+      });
       ws = registerWsIngest(app, {
         ingest,
         auth,
+        limits,
         sessions: engines.sessions,
         log,
         metrics,
@@ -216,7 +251,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) registerReadApi(app, { ch, auth, log });
+    if (has('web') && ch) registerReadApi(app, { ch, auth, limits, ip: config.clientIp, log });
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {

@@ -5,7 +5,9 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseRateSpec, type RateSpec } from '../shared/rate-limits.ts';
 import { compileTrust, type TrustProxySetting } from './ingest/client-ip.ts';
+import { RATE_LIMIT_NAMES, type RateLimitName } from './limits/limits.ts';
 
 export const ROLES = ['ingest', 'worker', 'web'] as const;
 export type Role = (typeof ROLES)[number];
@@ -22,6 +24,39 @@ const url = (protocols: string[]) =>
     .url()
     .refine((u) => protocols.includes(new URL(u).protocol), `must start with ${protocols.join(' or ')}//`)
     .optional();
+
+/** `RATE_LIMIT_<NAME>` default of each rate limit (README "Rate limits" explains each). */
+export const RATE_LIMIT_DEFAULTS: Record<RateLimitName, string> = {
+  'browser-events': '1000/10s',
+  'server-events': '200000/10s',
+  'socket-frames': '300/10s',
+  'server-socket-frames': '30000/10s',
+  read: '1200/1m',
+  'ws-connects': '300/1m',
+  'live-connects': '120/1m',
+  'auth-failures': '60/1m',
+};
+
+const rateLimitVar = (name: RateLimitName) => `RATE_LIMIT_${name.toUpperCase().replaceAll('-', '_')}`;
+
+function rateLimitVars() {
+  return Object.fromEntries(
+    RATE_LIMIT_NAMES.map((name) => [
+      rateLimitVar(name),
+      z
+        .string()
+        .default(RATE_LIMIT_DEFAULTS[name])
+        .transform((v, ctx) => {
+          try {
+            return parseRateSpec(v);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            return z.NEVER;
+          }
+        }),
+    ]),
+  ) as Record<`RATE_LIMIT_${string}`, z.ZodType<RateSpec, string | undefined>>;
+}
 
 const Env = z.object({
   PORT: int(3000, 0).refine((p) => p < 65536, 'must be a port number'),
@@ -91,6 +126,11 @@ const Env = z.object({
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
+  RATE_LIMITS: z
+    .enum(['on', 'off', 'true', 'false'])
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true'),
+  ...rateLimitVars(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
 });
@@ -131,6 +171,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dedupeTtlMs: e.DEDUPE_TTL_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
+    rateLimits: {
+      enabled: e.RATE_LIMITS,
+      defaults: Object.fromEntries(RATE_LIMIT_NAMES.map((n) => [n, (e as Record<string, unknown>)[rateLimitVar(n)] as RateSpec])) as Record<
+        RateLimitName,
+        RateSpec
+      >,
+    },
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
   };

@@ -18,9 +18,26 @@ export class AppError extends Error {
     this.name = 'AppError';
   }
 
+  /** For 429 `rate_limited` (and 503s that know): when to try again. Sent as `Retry-After` and in the body. */
+  retryAfterMs?: number;
+
   toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.issues ? { issues: this.issues } : {}),
+        ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+      },
+    };
   }
+}
+
+/** 429 `rate_limited`, telling the client when to try again. */
+export function rateLimitedError(retryAfterMs: number, message: string): AppError {
+  const err = new AppError(429, 'rate_limited', message);
+  err.retryAfterMs = Math.max(1, Math.ceil(retryAfterMs));
+  return err;
 }
 
 /** zod issues → our `{path, message}` list (first 20). */

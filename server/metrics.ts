@@ -67,6 +67,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     }),
+    rateLimited: new Counter({
+      name: 'livepanel_rate_limited_total',
+      help: 'Requests, frames and connections refused by a rate limit, by limit',
+      labelNames: ['limit'] as const,
+      registers: r,
+    }),
     sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };

@@ -36,6 +36,8 @@ export const ErrorBody = z.object({
     code: ErrorCode,
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    /** With `rate_limited`: milliseconds until a retry can pass (also the `Retry-After` header, in seconds). */
+    retryAfterMs: z.number().int().positive().optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -17,7 +17,13 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '0000:0000:0000:0000:0000:0000:000
 
 export function registerAdminHttp(
   app: TemplatedApp,
-  deps: { metadata: Metadata; adminToken: string; log: Logger; onClientDisabled?: (clientId: string) => void },
+  deps: {
+    metadata: Metadata;
+    adminToken: string;
+    log: Logger;
+    /** Called after each successful command with its result (to act on it: revoke, forget caches). */
+    onCommand?: (command: string, result: unknown) => void;
+  },
 ) {
   app.post(
     '/api/admin/:command',
@@ -34,7 +40,7 @@ export function registerAdminHttp(
           (await body).toString('utf8'),
           deps.log,
         );
-        if (out.status === 200 && req.params[0] === 'disable-client') deps.onClientDisabled?.((out.body as { clientId: string }).clientId);
+        if (out.status === 200) deps.onCommand?.(req.params[0]!, out.body);
         sendJson(res, out.status, out.body);
       },
       { params: 1 },

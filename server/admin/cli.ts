@@ -1,5 +1,5 @@
 /**
- * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]`
+ * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID] [--limit NAME=VALUE]...`
  *
  * Runs an admin command and prints exactly one JSON line: the result on stdout, or
  * `{error:{code,message}}` on stderr with exit code 1. With DATABASE_URL it talks to
@@ -18,7 +18,7 @@ import { openMetadataDb } from '../store/postgres.ts';
 import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
 import { ADMIN_COMMANDS, type AdminCommand, parseAdminArgs, runAdminCommand } from './commands.ts';
 
-const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID]`;
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--limit NAME=VALUE]...`;
 const REMOTE_TIMEOUT_MS = 30_000;
 
 /** argv → command name and the args object the command table validates. */
@@ -32,9 +32,10 @@ function parseCli(argv: string[]): { command: string; args: Record<string, unkno
   const [command, ...extra] = parsed.positionals;
   if (!command) throw new AppError(400, 'invalid_body', `no command given\n${USAGE}`);
   if (extra.length > 0) throw new AppError(400, 'invalid_body', `unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const { origin, ...rest } = parsed.values;
+  const { origin, limit, ...rest } = parsed.values;
   const args: Record<string, unknown> = { ...rest };
   if (origin !== undefined) args.origins = origin;
+  if (limit !== undefined) args.limits = limit;
   return { command, args };
 }
 
@@ -50,6 +51,7 @@ function parseCliRaw(argv: string[]) {
       type: { type: 'string' },
       origin: { type: 'string', multiple: true },
       client: { type: 'string' },
+      limit: { type: 'string', multiple: true },
     },
   });
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CLIENT_TYPES } from '../../db/schema.ts';
+import { PROJECT_RATE_LIMITS, type ProjectRateLimits, RateSpecText } from '../../shared/rate-limits.ts';
 import { normalizeOrigin } from '../auth/origin.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import type { Metadata, NewClient, ProjectSummary } from '../store/metadata.ts';
@@ -26,6 +27,27 @@ const argSchemas = {
   }),
   'list-projects': z.strictObject({}),
   'disable-client': z.strictObject({ client: text }),
+  'set-rate-limits': z.strictObject({
+    project: text,
+    /** `name=value` pairs: a limit (`2000/10s`), `off`, or `default` to drop the override. */
+    limits: z
+      .array(
+        z
+          .string()
+          .max(80)
+          .transform((pair, ctx) => {
+            const [name = '', value = ''] = pair.split('=', 2).map((x) => x.trim());
+            if (!(PROJECT_RATE_LIMITS as readonly string[]).includes(name)) {
+              ctx.addIssue({ code: 'custom', message: `${JSON.stringify(name)} is not a per-project limit (${PROJECT_RATE_LIMITS.join(', ')})` });
+            } else if (value !== 'default' && !RateSpecText.safeParse(value).success) {
+              ctx.addIssue({ code: 'custom', message: `${name}: ${JSON.stringify(value)} is not a limit (1000/10s, 600/1m, off or default)` });
+            }
+            return [name, value] as const;
+          }),
+      )
+      .max(PROJECT_RATE_LIMITS.length)
+      .default([]),
+  }),
 } as const;
 
 export type AdminCommand = keyof typeof argSchemas;
@@ -40,6 +62,7 @@ export interface AdminResults {
   'create-client': NewClient;
   'list-projects': ProjectSummary[];
   'disable-client': { clientId: string; disabled: true };
+  'set-rate-limits': { projectId: string; rateLimits: ProjectRateLimits };
 }
 
 /** True when `command` names an admin command. */
@@ -69,6 +92,7 @@ const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C]) => Pro
   'create-project': (md, a) => md.createProject({ name: a.name, domain: a.domain }),
   'create-client': (md, a) => md.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
   'list-projects': (md) => md.listProjects(),
+  'set-rate-limits': async (md, a) => ({ projectId: a.project, rateLimits: await md.setProjectRateLimits(a.project, Object.fromEntries(a.limits)) }),
   'disable-client': async (md, a) => {
     await md.disableClient(a.client);
     return { clientId: a.client, disabled: true as const };

@@ -11,6 +11,8 @@ import { z } from 'zod';
 import type { Authenticator } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, type RequestSnapshot, sendJson } from '../http/uws.ts';
+import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
+import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { countEvents, countEventsAndIds, getGroup, getProfile, listEvents } from '../stats/events.ts';
 
@@ -28,10 +30,22 @@ const CountQuery = z.object({
 });
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
 
-export function registerReadApi(app: TemplatedApp, deps: { ch: ClickHouseClient; auth: Authenticator; log: Logger }) {
+export interface ReadApiDeps {
+  ch: ClickHouseClient;
+  auth: Authenticator;
+  log: Logger;
+  limits: Limits;
+  ip: ClientIpOptions;
+}
+
+export function registerReadApi(app: TemplatedApp, deps: ReadApiDeps) {
   const authed = async (req: RequestSnapshot) => {
     const projectId = req.params[0]!;
-    await deps.auth.forRead({ clientId: req.headers['openpanel-client-id'], secret: req.headers['openpanel-client-secret'] }, projectId);
+    const ip = clientIp(req.remoteIp, req.headers, deps.ip);
+    const caller = await deps.limits.authenticate(ip, () =>
+      deps.auth.forRead({ clientId: req.headers['openpanel-client-id'], secret: req.headers['openpanel-client-secret'] }, projectId),
+    );
+    assertAllowed(await deps.limits.read(caller), 'read requests for this client');
     return projectId;
   };
 

@@ -124,7 +124,8 @@ export function sendJson(res: HttpResponse, status: number, body: unknown, heade
 /** The one place an error becomes a response: AppError → its status and code, anything else → 500 `internal`. */
 export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?: Record<string, string>): void {
   if (err instanceof AppError) {
-    sendJson(res, err.status, err.toBody(), headers);
+    const retry = err.retryAfterMs !== undefined ? { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) } : undefined;
+    sendJson(res, err.status, err.toBody(), retry ? { ...headers, ...retry } : headers);
     return;
   }
   log.error({ err }, 'unhandled error in request');

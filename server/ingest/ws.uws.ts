@@ -12,16 +12,20 @@ import type { Authenticator } from '../auth/clients.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { sendError, snapshot, trackAbort } from '../http/uws.ts';
+import type { Verdict } from '../limits/gate.ts';
+import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ClientIpOptions } from './client-ip.ts';
-import { DEFAULT_MAX_EVENT_BYTES, requestInfo, summarize, toItems } from './http.uws.ts';
+import { DEFAULT_MAX_EVENT_BYTES, eventsFrom, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
 import type { Caller, RequestInfo } from './types.ts';
 
 interface SocketData {
   caller: Caller;
   request: RequestInfo;
+  /** This socket's frame budget (null: unlimited). */
+  frames: { take(): Verdict } | null;
   inFlight: number;
   closed: boolean;
   /** Device of the latest accepted event, for session keep-alive. */
@@ -42,6 +46,7 @@ export interface WsIngestDeps {
   /** How long past its last heartbeat a socket keeps its session open. */
   keepAliveMs: number;
   accepting: () => boolean;
+  limits: Limits;
   /** Called after each open and close with this node's open SDK sockets for that project (live presence). */
   onSocketsChanged?: (projectId: string, count: number) => void;
 }
@@ -89,6 +94,17 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     const { items, invalid } = toItems(events, { bytes, maxEventBytes });
     const request = { ...data.request, receivedAt: Date.now() };
     try {
+      const allowed = await deps.limits.events(data.caller, request.ip, items.length);
+      if (!allowed.allowed) {
+        sendFrame(ws, {
+          type: 'error',
+          seq,
+          code: 'rate_limited',
+          message: `Too many ${eventsFrom(data.caller)}; resend later`,
+          retryAfterMs: allowed.retryAfterMs,
+        });
+        return;
+      }
       const results = await deps.ingest.accept(
         data.caller,
         request,
@@ -113,6 +129,18 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
 
   function onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer) {
     const data = ws.getUserData();
+    const budget = data.frames?.take();
+    if (budget && !budget.allowed) {
+      // Read nothing of an over-budget frame; a batch is answered by seq so the SDK resends it.
+      sendFrame(ws, {
+        type: 'error',
+        seq: peekSeq(message),
+        code: 'rate_limited',
+        message: 'Too many frames on this socket; slow down',
+        retryAfterMs: budget.retryAfterMs,
+      });
+      return;
+    }
     if (message.byteLength > deps.maxPayloadBytes) {
       deps.metrics?.eventsRejected.inc({ transport: 'ws', code: 'payload_too_large' });
       ws.end(WS_CLOSE_TOO_BIG, `Frame larger than ${deps.maxPayloadBytes} bytes; send smaller batches`);
@@ -172,19 +200,27 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       const extensions = req.getHeader('sec-websocket-extensions');
       const run = async () => {
         if (!deps.accepting()) throw new AppError(503, 'shutting_down', 'Not accepting sockets; connect to another node');
-        const caller = await deps.auth.forIngest({
-          clientId: q.get('clientId') || snap.headers['openpanel-client-id'],
-          secret: snap.headers['openpanel-client-secret'] || q.get('secret') || undefined,
-          origin: snap.headers.origin,
-        });
         const request = requestInfo(snap, deps.ip);
+        assertAllowed(deps.limits.connect('ws-connects', request.ip), 'connections from this address');
+        if (q.has('secret')) {
+          // URLs end up in proxy and access logs: a secret there is as good as published.
+          throw new AppError(400, 'invalid_body', 'Send the client secret in the openpanel-client-secret header, never in the URL');
+        }
+        const caller = await deps.limits.authenticate(request.ip, () =>
+          deps.auth.forIngest({
+            clientId: q.get('clientId') || snap.headers['openpanel-client-id'],
+            secret: snap.headers['openpanel-client-secret'] || undefined,
+            origin: snap.headers.origin,
+          }),
+        );
+        const frames = await deps.limits.socketBucket(caller);
         request.sdkName = q.get('sdk') || request.sdkName;
         request.sdkVersion = q.get('sdkVersion') || request.sdkVersion;
         const deviceId = q.get('deviceId');
         if (deviceId && deviceId.length <= 64) request.deviceId = deviceId;
         if (res.aborted) return;
         res.aborted = true;
-        res.cork(() => res.upgrade<SocketData>({ caller, request, inFlight: 0, closed: false }, key, protocol, extensions, context));
+        res.cork(() => res.upgrade<SocketData>({ caller, request, frames, inFlight: 0, closed: false }, key, protocol, extensions, context));
       };
       run().catch((err) => sendError(res, err, deps.log));
     },
@@ -230,3 +266,10 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
 }
 
 export const closeListenSocket = uWS.us_listen_socket_close;
+
+/** The `seq` of a batch frame, read cheaply from its start (`{"type":"batch","seq":N`), without parsing the frame. */
+function peekSeq(message: ArrayBuffer): number | undefined {
+  const head = Buffer.from(message, 0, Math.min(message.byteLength, 64)).toString('latin1');
+  const m = /"seq"\s*:\s*(\d{1,15})/.exec(head);
+  return m ? Number(m[1]) : undefined;
+}

@@ -27,7 +27,9 @@ import {
 } from '../../shared/live.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
-import { AppError } from '../errors.ts';
+import { AppError, rateLimitedError } from '../errors.ts';
+import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
+import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { createLiveMetrics } from './live-metrics.ts';
 import { createPresenceReporter } from './presence-report.ts';
@@ -49,6 +51,10 @@ export interface AttachLiveOptions {
   log: Logger;
   /** The process's metrics (only its registry is used). */
   metrics?: { registry: Registry };
+  /** Rate limits on handshakes (per IP), failed authentications and each dashboard's messages; none when absent. */
+  limits?: Limits;
+  /** How to find a dashboard's IP behind proxies (for the per-IP limits). */
+  ip?: ClientIpOptions;
   /** Tick period (default 100 ms). */
   tickMs?: number;
   /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
@@ -152,22 +158,27 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   });
 
   // ---- dashboards.
+  const limits = opts.limits;
   io.use((socket, next) => {
+    const refuse = (err: unknown) => {
+      if (!(err instanceof AppError)) log.error({ err }, 'live handshake failed');
+      const code = err instanceof AppError ? err.code : 'internal';
+      metrics?.refused.inc({ code });
+      next(refusal(code, err instanceof AppError ? err.message : 'Internal error; retry', err instanceof AppError ? err.retryAfterMs : undefined));
+    };
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers as Record<string, string | undefined>, opts.ip ?? { trust: false });
+    if (limits) {
+      const v = limits.connect('live-connects', ip);
+      if (!v.allowed) return refuse(rateLimitedError(v.retryAfterMs, 'Too many dashboard connections from this address; reconnect later'));
+    }
     const parsed = LiveAuth.safeParse(socket.handshake.auth);
     if (!parsed.success) return next(refusal('invalid_body', 'Handshake auth must be { clientId, clientSecret, projectId }'));
     const { clientId, clientSecret, projectId } = parsed.data;
-    opts.authenticateRead({ clientId, secret: clientSecret }, projectId).then(
-      (caller) => {
-        socket.data = { clientId: caller.clientId, projectIds: [caller.projectId] };
-        next();
-      },
-      (err) => {
-        if (!(err instanceof AppError)) log.error({ err }, 'live handshake failed');
-        const code = err instanceof AppError ? err.code : 'internal';
-        metrics?.refused.inc({ code });
-        next(refusal(code, err instanceof AppError ? err.message : 'Internal error; retry'));
-      },
-    );
+    const authenticate = () => opts.authenticateRead({ clientId, secret: clientSecret }, projectId);
+    (limits ? limits.authenticate(ip, authenticate) : authenticate()).then((caller) => {
+      socket.data = { clientId: caller.clientId, projectIds: [caller.projectId] };
+      next();
+    }, refuse);
   });
 
   function join(socket: LiveSocket, projectId: string) {
@@ -180,6 +191,15 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   io.on('connection', (socket) => {
     metrics?.dashboards.inc();
     socket.on('disconnect', () => metrics?.dashboards.dec());
+    const budget = limits?.dashboardBucket();
+    if (budget) {
+      // Dashboards only (un)subscribe: a socket sending more than a browser SDK socket may is answered rate_limited.
+      socket.use(([, , ack], next) => {
+        const v = budget.take();
+        if (v.allowed) return next();
+        answer(ack, { ok: false, code: 'rate_limited', message: 'Too many messages on this connection; slow down' });
+      });
+    }
     for (const p of socket.data.projectIds) join(socket, p);
     socket.on('subscribe', (body, ack) => {
       const p = authorised(socket, body);
@@ -221,8 +241,8 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   };
 }
 
-function refusal(code: LiveConnectError['code'], message: string): Error & { data: LiveConnectError } {
-  return Object.assign(new Error(message), { data: { code, message } });
+function refusal(code: LiveConnectError['code'], message: string, retryAfterMs?: number): Error & { data: LiveConnectError } {
+  return Object.assign(new Error(message), { data: { code, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) } });
 }
 
 function answer(ack: unknown, result: LiveSubscribeResult) {

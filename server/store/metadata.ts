@@ -6,8 +6,9 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { type CLIENT_TYPES, clients, projects, salts } from '../../db/schema.ts';
+import { ProjectRateLimits } from '../../shared/rate-limits.ts';
 import { normalizeOrigin } from '../auth/origin.ts';
-import { AppError } from '../errors.ts';
+import { AppError, zodIssues } from '../errors.ts';
 import type { MetadataDb } from './postgres.ts';
 
 export type ClientType = (typeof CLIENT_TYPES)[number];
@@ -206,6 +207,34 @@ export function createMetadata(db: MetadataDb) {
         .where(and(eq(clients.id, clientId), isNull(clients.disabledAt)));
       const [c] = await db.select({ id: clients.id }).from(clients).where(eq(clients.id, clientId));
       if (!c) throw new AppError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+    },
+
+    /** The project's rate limit overrides (`{}` when it has none or does not exist). */
+    async getProjectRateLimits(projectId: string): Promise<ProjectRateLimits> {
+      const [p] = await db.select({ rateLimits: projects.rateLimits }).from(projects).where(eq(projects.id, projectId)).limit(1);
+      const parsed = ProjectRateLimits.safeParse(p?.rateLimits ?? {});
+      return parsed.success ? parsed.data : {};
+    },
+
+    /**
+     * Changes the project's rate limit overrides: each given limit is set (`"off"` for none),
+     * `"default"` removes an override. Returns the overrides now in force; 404 `not_found`
+     * when the project does not exist.
+     */
+    async setProjectRateLimits(projectId: string, changes: Record<string, string>): Promise<ProjectRateLimits> {
+      return db.transaction(async (tx) => {
+        const [p] = await tx.select({ rateLimits: projects.rateLimits }).from(projects).where(eq(projects.id, projectId)).for('update');
+        if (!p) throw new AppError(404, 'not_found', `no project ${JSON.stringify(projectId)}`);
+        const next: Record<string, string> = { ...p.rateLimits };
+        for (const [name, value] of Object.entries(changes)) {
+          if (value === 'default') delete next[name];
+          else next[name] = value;
+        }
+        const parsed = ProjectRateLimits.safeParse(next);
+        if (!parsed.success) throw new AppError(400, 'invalid_body', 'invalid rate limits', zodIssues(parsed.error));
+        await tx.update(projects).set({ rateLimits: parsed.data }).where(eq(projects.id, projectId));
+        return parsed.data;
+      });
     },
 
     /**
