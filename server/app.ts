@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import type { RevocationChannels } from '../shared/revocation.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import type { AdminResults } from './admin/commands.ts';
 import { registerReadApi } from './api/read.uws.ts';
@@ -34,6 +35,7 @@ import { createLimits } from './limits/limits.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { createRevocation } from './revocation/revocation.ts';
 import { checkRoles } from './roles.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
@@ -99,7 +101,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       await redis.connect();
       cleanups.push(() => redis!.quit());
     }
-    const engines: Engines = createEngines({
+    const engines: Engines<RevocationChannels> = createEngines<RevocationChannels>({
       redis: redis && { client: redis, prefix: config.redis!.prefix },
       sessionTimeoutMs: config.sessionTimeoutMs,
       // A node's SDK-socket counts stop counting 10 s after its last heartbeat (live.socket.ts beats every 2 s).
@@ -151,6 +153,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       onError: (err) => log.warn({ err }, 'shared rate limit not updated; limiting on this node only'),
     });
     cleanups.push(() => gate.close());
+    // Revocation (a client disabled) reaches every node over the bus: each forgets the cached
+    // client and closes the SDK sockets and dashboards it authorised.
+    const revocation = await createRevocation({
+      bus: engines.bus,
+      log,
+      check: { client: async (id) => (await metadata.getClient(id))?.disabled === false },
+      sweepMs: 30_000,
+      onRevoked(r, closed) {
+        metrics.revocations.inc({ kind: r.kind });
+        if (closed > 0) metrics.revokedConnections.inc({ kind: r.kind }, closed);
+      },
+    });
+    cleanups.push(() => revocation.close());
+    revocation.onRevoked('client', (id) => auth.forget(id));
     const limits = createLimits({
       config: config.rateLimits,
       gate,
@@ -169,6 +185,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         redis: redis && { client: redis, prefix: config.redis!.prefix },
         authenticateRead: auth.forRead,
         limits,
+        revocation,
         ip: config.clientIp,
         presence: engines.presence,
         nodeId,
@@ -198,8 +215,10 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         adminToken,
         log,
         onCommand(command, result) {
-          // A client disabled here stops working on this node at once (other nodes: within the 30 s client cache).
-          if (command === 'disable-client') auth.forget((result as AdminResults['disable-client']).clientId);
+          if (command === 'disable-client') {
+            const id = (result as AdminResults['disable-client']).clientId;
+            revocation.revoke({ kind: 'client', id }).catch((err) => log.error({ err }, 'revocation not published; other nodes notice at their next sweep'));
+          }
           if (command === 'set-rate-limits') limits.forget((result as AdminResults['set-rate-limits']).projectId);
         },
       });
@@ -240,6 +259,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         ingest,
         auth,
         limits,
+        revocation,
         sessions: engines.sessions,
         log,
         metrics,

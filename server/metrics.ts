@@ -73,6 +73,18 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['limit'] as const,
       registers: r,
     }),
+    revocations: new Counter({
+      name: 'livepanel_revocations_total',
+      help: 'Revoked credentials acted on by this node, by kind',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
+    revokedConnections: new Counter({
+      name: 'livepanel_revoked_connections_total',
+      help: 'Connections (SDK sockets, dashboards) closed because their credentials were revoked, by kind',
+      labelNames: ['kind'] as const,
+      registers: r,
+    }),
     sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };

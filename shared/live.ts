@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
+import type { RevocableKind } from './revocation.ts';
 
 /** Engine.IO path the live channel is served at (socket.io's default, with the trailing slash). */
 export const LIVE_PATH = '/socket.io/';
@@ -102,8 +103,16 @@ export type LiveSubscribe = z.infer<typeof LiveSubscribe>;
 export const LiveSubscribeResult = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), code: ErrorCode, message: z.string() })]);
 export type LiveSubscribeResult = z.infer<typeof LiveSubscribeResult>;
 
+/**
+ * Sent right before the server disconnects a dashboard whose credentials were revoked (its
+ * client disabled): do not reconnect with them. socket.io does not reconnect after a server
+ * disconnect by itself.
+ */
+export const LiveRevoked = z.object({ code: ErrorCode, message: z.string() });
+export type LiveRevoked = z.infer<typeof LiveRevoked>;
+
 /** Server → dashboard: event name → payload schema. */
-export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence } as const;
+export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence, revoked: LiveRevoked } as const;
 /** Dashboard → server: event name → body schema (each answered through an acknowledgement). */
 export const LIVE_CLIENT_EVENTS = { subscribe: LiveSubscribe, unsubscribe: LiveSubscribe } as const;
 /** Node → node (through the adapter): event name → payload schema. */
@@ -128,6 +137,8 @@ export type InterServerEvents = {
 /** What the server keeps on each dashboard socket (`socket.data`). */
 export interface SocketData {
   clientId: string;
+  /** The credentials this connection was authorised by: revoking one disconnects it. */
+  relies: Array<{ kind: RevocableKind; id: string }>;
   /** Projects this socket was authorised for (today: the handshake's one). */
   projectIds: string[];
 }

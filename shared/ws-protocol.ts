@@ -24,6 +24,12 @@ import { ErrorCode } from './errors.ts';
 export const WS_PATH = '/ws';
 /** Close code sent when a node drains: reconnect elsewhere and resend unacked batches. */
 export const WS_CLOSE_RESTART = 1012;
+/**
+ * Close code when the socket's credentials were revoked (its client disabled): an `error`
+ * frame with the reason's code (`client_disabled`) comes first. Do not reconnect with the same
+ * credentials — the upgrade would be refused with 401.
+ */
+export const WS_CLOSE_REVOKED = 4401;
 /** Close code for a policy violation (oversized frame, too much unacknowledged data). */
 export const WS_CLOSE_POLICY = 1008;
 export const WS_MAX_EVENTS_PER_BATCH = 500;

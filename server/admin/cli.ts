@@ -9,9 +9,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import type { ErrorBody } from '../../shared/errors.ts';
+import { REVOCATION_CHANNEL, type RevocationChannels, type Revoked } from '../../shared/revocation.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { acquireDataLock, DataLockHeldError, type DataLockInfo } from '../data-lock.ts';
+import { createRedisBus } from '../engines/bus.redis.ts';
 import { AppError } from '../errors.ts';
 import { createMetadata } from '../store/metadata.ts';
 import { openMetadataDb } from '../store/postgres.ts';
@@ -123,6 +126,23 @@ async function runEmbedded(config: Config, command: AdminCommand, args: unknown)
   }
 }
 
+/** Publishes a revocation on the Redis bus the distributed shape's nodes listen on. */
+async function publishRevocation(redisConfig: NonNullable<Config['redis']>, r: Revoked): Promise<void> {
+  const redis = new Redis(redisConfig.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
+  try {
+    await redis.connect();
+    await createRedisBus<RevocationChannels>({ redis, prefix: redisConfig.prefix }).publish(REVOCATION_CHANNEL, r);
+  } catch (err) {
+    throw new AppError(
+      503,
+      'internal',
+      `the change is stored, but running nodes could not be told through Redis (${(err as Error).message}); they notice within a minute`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** The CLI: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -130,7 +150,14 @@ export async function main(argv: string[]): Promise<number> {
     const parsedArgs = parseAdminArgs(command, args); // fail on bad input before touching any database
     const config = loadConfig();
     const cmd = command as AdminCommand;
-    const result = config.postgres.kind === 'postgres' ? await runLocally(config.postgres, cmd, parsedArgs) : await runEmbedded(config, cmd, parsedArgs);
+    let result: unknown;
+    if (config.postgres.kind === 'postgres') {
+      result = await runLocally(config.postgres, cmd, parsedArgs);
+      // No server ran the command: tell the running nodes ourselves (they also re-check on their own every 30 s).
+      if (cmd === 'disable-client' && config.redis) await publishRevocation(config.redis, { kind: 'client', id: (result as { clientId: string }).clientId });
+    } else {
+      result = await runEmbedded(config, cmd, parsedArgs);
+    }
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (err) {

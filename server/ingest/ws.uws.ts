@@ -7,7 +7,8 @@
  */
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { ErrorCode } from '../../shared/errors.ts';
-import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
+import { REVOKED_CODES } from '../../shared/revocation.ts';
+import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_CLOSE_REVOKED, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
 import type { Authenticator } from '../auth/clients.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { AppError, zodIssues } from '../errors.ts';
@@ -16,6 +17,7 @@ import type { Verdict } from '../limits/gate.ts';
 import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Revocation } from '../revocation/revocation.ts';
 import type { ClientIpOptions } from './client-ip.ts';
 import { DEFAULT_MAX_EVENT_BYTES, eventsFrom, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
@@ -28,6 +30,8 @@ interface SocketData {
   frames: { take(): Verdict } | null;
   inFlight: number;
   closed: boolean;
+  /** Unregisters the socket from revocation (when it closes by itself). */
+  release?: () => void;
   /** Device of the latest accepted event, for session keep-alive. */
   deviceId?: string;
   idle?: () => void;
@@ -47,6 +51,8 @@ export interface WsIngestDeps {
   keepAliveMs: number;
   accepting: () => boolean;
   limits: Limits;
+  /** Closes sockets whose client is revoked (disabled), on every node; none when absent. */
+  revocation?: Revocation;
   /** Called after each open and close with this node's open SDK sockets for that project (live presence). */
   onSocketsChanged?: (projectId: string, count: number) => void;
 }
@@ -225,15 +231,23 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       run().catch((err) => sendError(res, err, deps.log));
     },
     open(ws) {
+      const data = ws.getUserData();
       sockets.add(ws);
       deps.metrics?.openSockets.inc();
-      countSocket(ws.getUserData().caller.projectId, 1);
-      keepAlive(ws.getUserData());
+      countSocket(data.caller.projectId, 1);
+      keepAlive(data);
+      data.release = deps.revocation?.hold([{ kind: 'client', id: data.caller.clientId }], (r) => {
+        if (data.closed) return;
+        const code = REVOKED_CODES[r.kind];
+        sendFrame(ws, { type: 'error', code, message: 'The credentials of this socket were revoked; it is closed' });
+        ws.end(WS_CLOSE_REVOKED, code);
+      });
     },
     message: onMessage,
     close(ws) {
       const data = ws.getUserData();
       data.closed = true;
+      data.release?.();
       sockets.delete(ws);
       deps.metrics?.openSockets.dec();
       countSocket(data.caller.projectId, -1);

@@ -56,9 +56,15 @@ describe('gate (one node)', () => {
     const gate = createGate({ now: c.now });
     gate.take(rule, 'o', 10);
     expect(gate.take(rule, 'o').allowed).toBe(false);
+    // Raised: what was spent stays spent, the rest of the new budget is there at once.
     const raised = { ...rule, points: 1000 };
-    c.advance(100); // 10 points back at the raised rate
-    expect(gate.take(raised, 'o', 5).allowed).toBe(true);
+    expect(gate.take(raised, 'o', 990).allowed).toBe(true);
+    expect(gate.take(raised, 'o', 1).allowed).toBe(false);
+    // Lowered below what is left: the new budget caps it.
+    const lowered = { ...rule, points: 5 };
+    c.advance(10_000);
+    expect(gate.take(lowered, 'o', 5).allowed).toBe(true);
+    expect(gate.take(lowered, 'o', 1).allowed).toBe(false);
   });
 
   it('forgets the least recently used keys past maxKeys (bounded memory)', () => {

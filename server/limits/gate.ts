@@ -76,7 +76,12 @@ export function createGate(opts: GateOptions = {}): Gate {
       b = { rule, key, tokens: rule.points, at: t, blockedUntil: 0, pending: 0 };
       buckets.set(id, b);
     }
-    b.rule = rule; // a project's override may have changed: the bucket follows the new rule
+    if (b.rule !== rule) {
+      // A project's override changed: what was spent stays spent, the rest of the new budget is there at once.
+      refill(b, b.rule, t);
+      if (b.rule.points !== rule.points) b.tokens = Math.min(rule.points, b.tokens + rule.points - b.rule.points);
+      b.rule = rule;
+    }
     if (b.blockedUntil > t) return { allowed: false, retryAfterMs: b.blockedUntil - t };
     const verdict = spend(b, rule, points, t);
     if (verdict.allowed && opts.shared) {
@@ -158,13 +163,19 @@ interface BucketState {
  * the difference): refusing it forever would only make its sender retry forever.
  */
 function spend(b: BucketState, rule: { points: number; seconds: number }, points: number, t: number): Verdict {
-  const perMs = rule.points / (rule.seconds * 1000);
-  b.tokens = Math.min(rule.points, b.tokens + (t - b.at) * perMs);
-  b.at = t;
+  const perMs = refill(b, rule, t);
   const need = Math.min(points, rule.points);
   if (b.tokens < need) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil((need - b.tokens) / perMs)) };
   b.tokens -= points;
   return ALLOWED;
+}
+
+/** Adds the tokens earned since `b.at` under `rule`; returns the rule's rate (tokens per ms). */
+function refill(b: BucketState, rule: { points: number; seconds: number }, t: number): number {
+  const perMs = rule.points / (rule.seconds * 1000);
+  b.tokens = Math.min(rule.points, b.tokens + (t - b.at) * perMs);
+  b.at = t;
+  return perMs;
 }
 
 /** A token bucket for one holder (a socket): the gate's rule, without a map or a shared budget. */

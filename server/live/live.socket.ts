@@ -25,12 +25,14 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from '../../shared/live.ts';
+import { REVOKED_CODES } from '../../shared/revocation.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
 import { AppError, rateLimitedError } from '../errors.ts';
 import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
 import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
+import type { Revocation } from '../revocation/revocation.ts';
 import { createLiveMetrics } from './live-metrics.ts';
 import { createPresenceReporter } from './presence-report.ts';
 import { createTickCoalescer } from './ticks.ts';
@@ -51,6 +53,8 @@ export interface AttachLiveOptions {
   log: Logger;
   /** The process's metrics (only its registry is used). */
   metrics?: { registry: Registry };
+  /** Disconnects dashboards whose credentials are revoked, on every node; none when absent. */
+  revocation?: Revocation;
   /** Rate limits on handshakes (per IP), failed authentications and each dashboard's messages; none when absent. */
   limits?: Limits;
   /** How to find a dashboard's IP behind proxies (for the per-IP limits). */
@@ -176,7 +180,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     const { clientId, clientSecret, projectId } = parsed.data;
     const authenticate = () => opts.authenticateRead({ clientId, secret: clientSecret }, projectId);
     (limits ? limits.authenticate(ip, authenticate) : authenticate()).then((caller) => {
-      socket.data = { clientId: caller.clientId, projectIds: [caller.projectId] };
+      socket.data = { clientId: caller.clientId, projectIds: [caller.projectId], relies: [{ kind: 'client', id: caller.clientId }] };
       next();
     }, refuse);
   });
@@ -190,7 +194,14 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
 
   io.on('connection', (socket) => {
     metrics?.dashboards.inc();
-    socket.on('disconnect', () => metrics?.dashboards.dec());
+    const release = opts.revocation?.hold(socket.data.relies, (r) => {
+      socket.emit('revoked', { code: REVOKED_CODES[r.kind], message: 'The credentials of this connection were revoked' });
+      socket.disconnect(true);
+    });
+    socket.on('disconnect', () => {
+      metrics?.dashboards.dec();
+      release?.();
+    });
     const budget = limits?.dashboardBucket();
     if (budget) {
       // Dashboards only (un)subscribe: a socket sending more than a browser SDK socket may is answered rate_limited.

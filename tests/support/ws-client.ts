@@ -9,6 +9,7 @@ import type { ServerFrame } from '../../shared/ws-protocol.ts';
 export interface Refused {
   status: number;
   contentType: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
   // biome-ignore lint/suspicious/noExplicitAny: tests assert bodies with toEqual/toMatchObject
   body: any;
 }
@@ -91,7 +92,7 @@ export function connectWs(baseUrl: string, query: Record<string, string>, header
         try {
           body = JSON.parse(text);
         } catch {}
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body });
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], headers: res.headers, body });
       });
     });
     socket.on('open', () => resolve(new WsClient(socket)));
