@@ -15,9 +15,9 @@ export type Role = (typeof ROLES)[number];
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
   z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
     .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+    .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 const url = (protocols: string[]) =>
   z
     .string()
@@ -126,10 +126,7 @@ const Env = z.object({
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
-  RATE_LIMITS: z
-    .enum(['on', 'off', 'true', 'false'])
-    .default('on')
-    .transform((v) => v === 'on' || v === 'true'),
+  RATE_LIMITS: bool(true),
   ...rateLimitVars(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),

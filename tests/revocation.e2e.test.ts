@@ -32,9 +32,13 @@ function dashboard(creds: { clientId: string; clientSecret: string }) {
     auth: { clientId: creds.clientId, clientSecret: creds.clientSecret, projectId: project.projectId },
   });
   const seen = { revoked: [] as LiveRevoked[], disconnect: [] as string[], ticks: 0 };
-  socket.on('revoked' as never, (r: LiveRevoked) => seen.revoked.push(r));
+  socket.on('revoked' as never, (r: LiveRevoked) => {
+    seen.revoked.push(r);
+  });
   socket.on('disconnect', (reason) => seen.disconnect.push(reason));
-  socket.on('tick' as never, () => seen.ticks++);
+  socket.on('tick' as never, () => {
+    seen.ticks++;
+  });
   const connected = new Promise<void>((resolve, reject) => {
     socket.on('connect', () => resolve());
     socket.on('connect_error', reject);

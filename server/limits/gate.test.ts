@@ -105,7 +105,13 @@ describe('gate across nodes (shared budget)', () => {
       ...base,
       limiter: (r: Parameters<typeof base.limiter>[0]) => {
         const l = base.limiter(r);
-        return { ...l, consume: (k: string, p?: number) => (consumed++, l.consume(k, p)) };
+        return {
+          ...l,
+          consume: (k: string, p?: number) => {
+            consumed++;
+            return l.consume(k, p);
+          },
+        };
       },
     };
     const gate = createGate({ shared, syncMs: 1, syncShare: 0.05 });

@@ -1,7 +1,7 @@
 // Revocation between two "nodes" over the Redis bus (each node its own connections).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
 import type { RevocationChannels } from '../../shared/revocation.ts';
+import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
 import { createRedisBus } from '../engines/bus.redis.ts';
 import { silentLogger } from '../log.ts';
 import { createRevocation } from './revocation.ts';

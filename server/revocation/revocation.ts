@@ -152,14 +152,19 @@ export async function createRevocation(opts: RevocationOptions): Promise<Revocat
       const h: Holder = { refs: [...new Set(refs.map((r) => refKey(r.kind, r.id)))], close, done: false };
       count++;
       for (const k of h.refs) {
-        let set = holders.get(k);
-        if (!set) holders.set(k, (set = new Set()));
+        const set = holders.get(k) ?? new Set<Holder>();
+        holders.set(k, set);
         set.add(h);
       }
       return () => release(h);
     },
     held: () => count,
-    sweep: () => (sweeping ??= sweep().finally(() => (sweeping = undefined))),
+    sweep() {
+      sweeping ??= sweep().finally(() => {
+        sweeping = undefined;
+      });
+      return sweeping;
+    },
     async close() {
       if (timer) clearInterval(timer);
       await sweeping;
