@@ -13,7 +13,9 @@ import { Redis } from 'ioredis';
 import type { RevocationChannels } from '../shared/revocation.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import type { AdminResults } from './admin/commands.ts';
+import { registerQueryApi } from './api/query.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
+import { createReadAuthorizer } from './api/read-auth.ts';
 import { createAuthenticator } from './auth/clients.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
@@ -21,7 +23,7 @@ import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
-import { send, sendJson } from './http/uws.ts';
+import { send, sendError, sendJson } from './http/uws.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
 import { registerHttpIngest } from './ingest/http.uws.ts';
@@ -32,11 +34,13 @@ import { createSessionStep } from './ingest/steps/session.ts';
 import { registerWsIngest } from './ingest/ws.uws.ts';
 import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
+import { limitReads } from './limits/read.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { createRevocation } from './revocation/revocation.ts';
 import { checkRoles } from './roles.ts';
+import { createQueryEngine } from './stats/query-engine.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createMetadata, verifySecret } from './store/metadata.ts';
@@ -203,7 +207,10 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       res.onAborted(() => {
         res.aborted = true;
       });
-      metrics.registry.metrics().then((text) => send(res, 200, text, {}, metrics.registry.contentType));
+      metrics.registry.metrics().then(
+        (text) => send(res, 200, text, {}, metrics.registry.contentType),
+        (err) => sendError(res, err, log),
+      );
     });
     // The admin endpoint the CLI talks to lives on its own loopback-only listener (below), never
     // on the public app: a reverse proxy on this machine forwards to the public port only.
@@ -271,7 +278,14 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) registerReadApi(app, { ch, auth, limits, ip: config.clientIp, log });
+    if (has('web') && ch) {
+      // Every read route authorises here: failed authentications and reads count against their limits.
+      const authorize = limitReads(createReadAuthorizer(auth), limits, config.clientIp);
+      registerReadApi(app, { ch, authorize, log });
+      const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+      const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
+      registerQueryApi(app, { ch, queries, authorize, limiter, log });
+    }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
     if (has('worker')) {

@@ -128,6 +128,9 @@ const Env = z.object({
   MAX_EVENT_BYTES: int(64 * 1024, 256),
   RATE_LIMITS: bool(true),
   ...rateLimitVars(),
+  QUERY_RATE_LIMIT: int(600, 1),
+  QUERY_CACHE_TTL_MS: int(600_000, 0),
+  QUERY_CACHE_LIVE_TTL_MS: int(5_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
 });
@@ -175,6 +178,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         RateSpec
       >,
     },
+    queryRateLimit: e.QUERY_RATE_LIMIT,
+    queryCacheTtlMs: e.QUERY_CACHE_TTL_MS,
+    queryCacheLiveTtlMs: e.QUERY_CACHE_LIVE_TTL_MS,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
   };

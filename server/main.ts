@@ -1,6 +1,12 @@
 /**
  * Entry point: `npm start`. Reads the configuration, starts this process's roles and prints
  * where to find them; SIGINT/SIGTERM drain gracefully (everything accepted is written first).
+ *
+ * A throw nobody caught (`uncaughtException`) or a promise rejection nobody handled
+ * (`unhandledRejection`) means a bug left some state half-changed: the process logs it at
+ * `fatal`, drains as it would on SIGTERM for at most FATAL_DRAIN_MS (acknowledged events are
+ * in the write-ahead log or Redis already; the drain answers requests in flight and saves open
+ * sessions) and exits with code 1 so its supervisor restarts it clean. It never keeps running.
  */
 
 import { startLivepanel } from './app.ts';
@@ -8,7 +14,30 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { RoleError } from './roles.ts';
 
+/** Longest a process that hit an uncaught error spends draining before it exits anyway. */
+const FATAL_DRAIN_MS = 10_000;
+
+let running: Awaited<ReturnType<typeof startLivepanel>> | undefined;
+let log: ReturnType<typeof createLogger> | undefined;
+let fatal = false;
+
+function onFatal(kind: 'uncaughtException' | 'unhandledRejection', err: unknown): void {
+  if (fatal) {
+    // A second one while draining: stop at once.
+    process.exit(1);
+  }
+  fatal = true;
+  if (log) log.fatal({ err, kind }, 'uncaught error: draining and exiting');
+  else console.error(`livepanel: ${kind}:`, err);
+  const exit = () => process.exit(1);
+  setTimeout(exit, FATAL_DRAIN_MS).unref();
+  if (!running) exit();
+  else running.stop().then(exit, exit);
+}
+
 async function main() {
+  process.on('uncaughtException', (err) => onFatal('uncaughtException', err));
+  process.on('unhandledRejection', (err) => onFatal('unhandledRejection', err));
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
@@ -19,8 +48,7 @@ async function main() {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
-  let running: Awaited<ReturnType<typeof startLivepanel>>;
+  log = createLogger(config.logLevel);
   try {
     running = await startLivepanel(config, log);
   } catch (err) {
@@ -54,14 +82,14 @@ async function main() {
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) {
-      log.warn('second signal: exiting without draining');
+      log!.warn('second signal: exiting without draining');
       process.exit(1);
     }
-    log.info({ signal }, 'draining');
-    running.stop().then(
+    log!.info({ signal }, 'draining');
+    running!.stop().then(
       () => process.exit(0),
       (err) => {
-        log.error({ err }, 'drain failed');
+        log!.error({ err }, 'drain failed');
         process.exit(1);
       },
     );

@@ -9,6 +9,7 @@ export const ErrorCode = z.enum([
   'invalid_utf8', // body or frame is not valid UTF-8
   'invalid_body', // JSON, but not the expected shape (details in `issues`)
   'invalid_event', // one event of a batch failed validation
+  'invalid_query', // a query-model query that is malformed or asks for something that cannot be answered (details in `issues`)
   'payload_too_large', // body, frame or single event over its size limit
   'too_deep', // properties nested deeper than allowed
   'too_many_properties', // properties with too many keys once flattened

@@ -1,8 +1,8 @@
 /**
- * The read API under `/api/v1`, for checking what was stored (dashboards come later and use
- * the same queries): event counts, the latest events, one profile and one group of a
- * project. Authenticated by a
- * `read` or `root` client of that project (`openpanel-client-id` + `openpanel-client-secret`).
+ * The row-level read API under `/api/v1/projects/:projectId/…`: event counts and lists, sessions
+ * and one session's timeline, profiles (search, one profile), groups and property keys — what
+ * the dashboard's lists and timelines show. Numbers over dimensions come from the query API
+ * (query.uws.ts). Every route asks read-auth.ts who may read the project.
  */
 
 import type { TemplatedApp } from 'uWebSockets.js';
@@ -11,10 +11,9 @@ import { z } from 'zod';
 import type { Authenticator } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, type RequestSnapshot, sendJson } from '../http/uws.ts';
-import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
-import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
-import { countEvents, countEventsAndIds, getGroup, getProfile, listEvents } from '../stats/events.ts';
+import { countEvents, countEventsAndIds, getGroup, getProfile, getSession, listEvents, listProfiles, listSessions, propertyKeys } from '../stats/events.ts';
+import type { ReadAuthorizer } from './read-auth.ts';
 
 const IsoDate = z.iso
   .datetime({ offset: true })
@@ -28,24 +27,27 @@ const CountQuery = z.object({
   /** `distinct=id` adds the number of distinct event ids (a double-counting check). */
   distinct: z.literal('id').optional(),
 });
-const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50) });
+const Id = z.string().min(1).max(256);
+const StoredTime = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,3})?$/, 'a stored time: YYYY-MM-DD hh:mm:ss.sss (UTC)');
+const Limit = z.coerce.number().int().min(1).max(1000).default(50);
+const ListQuery = z.object({
+  limit: Limit,
+  name: z.string().max(200).optional(),
+  profile_id: Id.optional(),
+  session_id: Id.optional(),
+  /** Cursor: only events before this stored time (the last row's created_at). */
+  before: StoredTime.optional(),
+});
+const SessionsQuery = z.object({ limit: Limit, profile_id: Id.optional(), before: StoredTime.optional() });
+const ProfilesQuery = z.object({ limit: Limit, offset: z.coerce.number().int().min(0).max(100_000).default(0), search: z.string().max(200).optional() });
+const KeysQuery = z.object({ from: IsoDate, to: IsoDate, name: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+/** A session's timeline: its events oldest first, at most this many. */
+const TIMELINE_LIMIT = 1000;
 
-export interface ReadApiDeps {
-  ch: ClickHouseClient;
-  auth: Authenticator;
-  log: Logger;
-  limits: Limits;
-  ip: ClientIpOptions;
-}
-
-export function registerReadApi(app: TemplatedApp, deps: ReadApiDeps) {
+export function registerReadApi(app: TemplatedApp, deps: { ch: ClickHouseClient; authorize: ReadAuthorizer; log: Logger }) {
   const authed = async (req: RequestSnapshot) => {
-    const projectId = req.params[0]!;
-    const ip = clientIp(req.remoteIp, req.headers, deps.ip);
-    const caller = await deps.limits.authenticate(ip, () =>
-      deps.auth.forRead({ clientId: req.headers['openpanel-client-id'], secret: req.headers['openpanel-client-secret'] }, projectId),
-    );
-    assertAllowed(await deps.limits.read(caller), 'read requests for this client');
+    const projectId = param(req.params[0]!);
+    await deps.authorize(req, projectId);
     return projectId;
   };
 
@@ -71,7 +73,8 @@ export function registerReadApi(app: TemplatedApp, deps: ReadApiDeps) {
       async (res, req) => {
         const projectId = await authed(req);
         const q = parse(ListQuery, req.query);
-        sendJson(res, 200, { data: await listEvents(deps.ch, { projectId, limit: q.limit }) });
+        const data = await listEvents(deps.ch, { projectId, limit: q.limit, name: q.name, profileId: q.profile_id, sessionId: q.session_id, before: q.before });
+        sendJson(res, 200, { data });
       },
       { params: 1 },
     ),
@@ -89,6 +92,65 @@ export function registerReadApi(app: TemplatedApp, deps: ReadApiDeps) {
         sendJson(res, 200, { data: profile });
       },
       { params: 2 },
+    ),
+  );
+
+  app.get(
+    '/api/v1/projects/:projectId/profiles',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const q = parse(ProfilesQuery, req.query);
+        sendJson(res, 200, { data: await listProfiles(deps.ch, { projectId, limit: q.limit, offset: q.offset, search: q.search }) });
+      },
+      { params: 1 },
+    ),
+  );
+
+  app.get(
+    '/api/v1/projects/:projectId/sessions',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const q = parse(SessionsQuery, req.query);
+        sendJson(res, 200, { data: await listSessions(deps.ch, { projectId, limit: q.limit, profileId: q.profile_id, before: q.before }) });
+      },
+      { params: 1 },
+    ),
+  );
+
+  app.get(
+    '/api/v1/projects/:projectId/sessions/:sessionId',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const sessionId = param(req.params[1]!);
+        const [session, events] = await Promise.all([
+          getSession(deps.ch, projectId, sessionId),
+          listEvents(deps.ch, { projectId, sessionId, limit: TIMELINE_LIMIT, ascending: true }),
+        ]);
+        if (!session && events.length === 0) throw new AppError(404, 'not_found', `No session ${JSON.stringify(sessionId)} in this project`);
+        // An open session has no sessions row yet: its timeline is all there is.
+        sendJson(res, 200, { data: { session, events } });
+      },
+      { params: 2 },
+    ),
+  );
+
+  app.get(
+    '/api/v1/projects/:projectId/property-keys',
+    handle(
+      deps.log,
+      async (res, req) => {
+        const projectId = await authed(req);
+        const q = parse(KeysQuery, req.query);
+        if (q.from >= q.to) throw new AppError(400, 'invalid_body', '`to` must be after `from`');
+        sendJson(res, 200, { data: await propertyKeys(deps.ch, { projectId, from: q.from, to: q.to, name: q.name, limit: q.limit }) });
+      },
+      { params: 1 },
     ),
   );
 

@@ -13,6 +13,7 @@ import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { type ClientIpOptions, clientIp } from './client-ip.ts';
 import type { Ingest, IngestItem } from './ingest.ts';
+import { checkJson } from './json-bounds.ts';
 import type { Caller, RequestInfo } from './types.ts';
 
 export interface HttpIngestDeps {
@@ -166,12 +167,21 @@ export function requestInfo(req: RequestSnapshot, ip: ClientIpOptions): RequestI
   };
 }
 
-type Rejected = { index: number; id?: string; code: 'invalid_event' | 'payload_too_large'; message: string };
+type Rejected = { index: number; id?: string; code: 'invalid_event' | 'payload_too_large' | 'too_deep'; message: string };
+
+/**
+ * Deepest nesting of one raw event (envelope included) the size check walks through. Looser
+ * than the properties' own limit (PROPERTY_LIMITS.maxDepth, checked with a precise message by
+ * the normalize step): this one only bounds the walk.
+ */
+export const MAX_EVENT_DEPTH = 32;
 
 /**
  * Splits raw batch elements into ingest items, rejecting those whose client id is malformed
  * and those larger than `maxEventBytes` as JSON. Sizes are measured only when the whole batch
- * (`bytes`) is larger than one event may be: the usual batch costs nothing extra.
+ * (`bytes`) is larger than one event may be: the usual batch costs nothing extra. The
+ * measuring walk is iterative and bounded (json-bounds.ts): `JSON.stringify` would overflow
+ * the stack on an event nested thousands of levels deep.
  */
 export function toItems(
   events: unknown[],
@@ -186,9 +196,13 @@ export function toItems(
       invalid.push({ index, code: 'invalid_event', message: 'Event id must be a string of 1 to 64 characters' });
       return;
     }
-    if (measure && Buffer.byteLength(JSON.stringify(e) ?? '') > limit.maxEventBytes) {
-      invalid.push({ index, code: 'payload_too_large', message: `Event larger than ${limit.maxEventBytes} bytes` });
-      return;
+    if (measure) {
+      const verdict = checkJson(e, { maxBytes: limit.maxEventBytes, maxDepth: MAX_EVENT_DEPTH });
+      if (!verdict.ok) {
+        const message = verdict.code === 'too_deep' ? `Event nests deeper than ${MAX_EVENT_DEPTH} levels` : `Event larger than ${limit.maxEventBytes} bytes`;
+        invalid.push({ index, code: verdict.code, message });
+        return;
+      }
     }
     items.push({ index, item: { body: e, clientEventId: id as string | undefined } });
   });

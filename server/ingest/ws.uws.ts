@@ -97,9 +97,9 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
   async function onBatch(ws: WebSocket<SocketData>, seq: number, events: unknown[], bytes: number) {
     const data = ws.getUserData();
     const started = performance.now();
-    const { items, invalid } = toItems(events, { bytes, maxEventBytes });
-    const request = { ...data.request, receivedAt: Date.now() };
     try {
+      const { items, invalid } = toItems(events, { bytes, maxEventBytes });
+      const request = { ...data.request, receivedAt: Date.now() };
       const allowed = await deps.limits.events(data.caller, request.ip, items.length);
       if (!allowed.allowed) {
         sendFrame(ws, {
@@ -185,10 +185,14 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       return;
     }
     data.inFlight++;
-    onBatch(ws, f.seq, f.events, message.byteLength).finally(() => {
-      data.inFlight--;
-      if (data.inFlight === 0) data.idle?.();
-    });
+    onBatch(ws, f.seq, f.events, message.byteLength)
+      // onBatch answers its own failures; this only catches a throw while answering (a bug),
+      // which must not become an unhandled rejection that ends the process.
+      .catch((err) => deps.log.error({ err }, 'ws batch handler failed'))
+      .finally(() => {
+        data.inFlight--;
+        if (data.inFlight === 0) data.idle?.();
+      });
   }
 
   app.ws<SocketData>(WS_PATH, {
@@ -243,7 +247,15 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
         ws.end(WS_CLOSE_REVOKED, code);
       });
     },
-    message: onMessage,
+    message(ws, message) {
+      try {
+        onMessage(ws, message);
+      } catch (err) {
+        // A bug reading one frame must cost that frame, not the process (uWS cannot recover a throw).
+        deps.log.error({ err }, 'ws frame handler failed');
+        sendFrame(ws, { type: 'error', code: 'internal', message: 'Internal error; resend the batch' });
+      }
+    },
     close(ws) {
       const data = ws.getUserData();
       data.closed = true;

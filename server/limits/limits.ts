@@ -124,10 +124,10 @@ export function createLimits(deps: LimitsDeps) {
       return { take: () => refused('socket-frames', bucket.take(1)) };
     },
 
-    /** One read API request by `caller`. */
-    async read(caller: Spender): Promise<Verdict> {
+    /** One read API request by `principal` (its stable id: `client:<id>`, later users and share tokens). */
+    async read(principal: { projectId: string; id: string }): Promise<Verdict> {
       if (!enabled) return ALLOWED;
-      return take(await rulesFor(caller.projectId), 'read', caller.clientId, 1);
+      return take(await rulesFor(principal.projectId), 'read', principal.id, 1);
     },
 
     /** One connection attempt from `ip` (before authentication). */

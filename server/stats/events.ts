@@ -1,8 +1,8 @@
 /**
- * First read queries over the event store: counts, the latest events, one profile, one group,
- * the latest sessions. Values always travel as query parameters, never inside the SQL text. A query model
- * (metrics × dimensions × filters) replaces the hand-written ones as it lands; until then keep
- * this file small.
+ * Row-level reads over the event store — counts, event and session lists, one session, one
+ * profile or group, profile search, property keys — for the read API and the dashboard's
+ * lists and timelines. Numbers (metrics over dimensions) come from the query model
+ * (query-engine.ts), never from here. Values always travel as query parameters.
  *
  * Shapes: times come back as 'YYYY-MM-DD hh:mm:ss.sss' UTC strings (the same text the rows
  * were written with), maps as objects, 64-bit integers as numbers
@@ -67,14 +67,46 @@ async function countEventsWith(ch: ClickHouseClient, f: CountEventsFilter, disti
   return distinct ? { count: r?.n ?? 0, distinct: r?.d ?? 0 } : { count: r?.n ?? 0 };
 }
 
-/** The latest `limit` events of a project, newest first. */
-export async function listEvents(ch: ClickHouseClient, q: { projectId: string; limit: number }): Promise<EventRow[]> {
+/** Filter of listEvents; every field optional but the project. */
+export interface ListEventsFilter {
+  projectId: string;
+  limit: number;
+  name?: string;
+  profileId?: string;
+  sessionId?: string;
+  /** Only events strictly before this stored time ('YYYY-MM-DD hh:mm:ss.sss', the cursor of the next page). */
+  before?: string;
+  /** Oldest first (a session's timeline); default newest first. */
+  ascending?: boolean;
+}
+
+/** The latest `limit` events of a project (optionally of one name, profile or session), newest first. */
+export async function listEvents(ch: ClickHouseClient, q: ListEventsFilter): Promise<EventRow[]> {
+  const where = ['project_id = {projectId:String}'];
+  const params: Record<string, unknown> = { projectId: q.projectId, limit: q.limit };
+  if (q.name !== undefined) {
+    where.push('name = {name:String}');
+    params.name = q.name;
+  }
+  if (q.profileId !== undefined) {
+    where.push('profile_id = {profileId:String}');
+    params.profileId = q.profileId;
+  }
+  if (q.sessionId !== undefined) {
+    where.push('session_id = {sessionId:String}');
+    params.sessionId = q.sessionId;
+  }
+  if (q.before !== undefined) {
+    where.push("created_at < {before:DateTime64(3, 'UTC')}");
+    params.before = q.before;
+  }
   // Ordering by the key's date first lets ClickHouse read the newest days first and stop.
+  const dir = q.ascending ? 'ASC' : 'DESC';
   return rows<EventRow>(
     ch,
-    `SELECT ${EVENT_COLUMNS} FROM events WHERE project_id = {projectId:String}
-      ORDER BY toDate(created_at) DESC, created_at DESC LIMIT {limit:UInt32} ${NUMBERS}`,
-    { projectId: q.projectId, limit: q.limit },
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')}
+      ORDER BY toDate(created_at) ${dir}, created_at ${dir} LIMIT {limit:UInt32} ${NUMBERS}`,
+    params,
   );
 }
 
@@ -101,11 +133,76 @@ export async function getGroup(ch: ClickHouseClient, projectId: string, groupId:
 }
 
 /** The latest `limit` closed sessions of a project (latest version of each), newest first. */
-export async function listSessions(ch: ClickHouseClient, q: { projectId: string; limit: number }): Promise<SessionRow[]> {
+export async function listSessions(ch: ClickHouseClient, q: { projectId: string; limit: number; profileId?: string; before?: string }): Promise<SessionRow[]> {
+  const where = ['project_id = {projectId:String}'];
+  const params: Record<string, unknown> = { projectId: q.projectId, limit: q.limit };
+  if (q.profileId !== undefined) {
+    where.push('profile_id = {profileId:String}');
+    params.profileId = q.profileId;
+  }
+  if (q.before !== undefined) {
+    where.push("created_at < {before:DateTime64(3, 'UTC')}");
+    params.before = q.before;
+  }
   return rows<SessionRow>(
     ch,
-    `SELECT ${SESSION_COLUMNS} FROM sessions FINAL WHERE project_id = {projectId:String}
+    `SELECT ${SESSION_COLUMNS} FROM sessions FINAL WHERE ${where.join(' AND ')}
       ORDER BY toDate(created_at) DESC, created_at DESC LIMIT {limit:UInt32} ${NUMBERS}`,
-    { projectId: q.projectId, limit: q.limit },
+    params,
+  );
+}
+
+/** One closed session (its latest version), or null while it is open or unknown. */
+export async function getSession(ch: ClickHouseClient, projectId: string, sessionId: string): Promise<SessionRow | null> {
+  const [s] = await rows<SessionRow>(
+    ch,
+    `SELECT ${SESSION_COLUMNS} FROM sessions FINAL WHERE project_id = {projectId:String} AND id = {sessionId:String} LIMIT 1 ${NUMBERS}`,
+    { projectId, sessionId },
+  );
+  return s ?? null;
+}
+
+/** A profile in a list: who, and when it last changed. */
+export type ProfileSummary = Pick<ProfileRow, 'id' | 'first_name' | 'last_name' | 'email' | 'avatar' | 'created_at' | 'updated_at'>;
+
+/**
+ * Profiles of a project, most recently updated first; `search` matches the id, email or name
+ * (case-insensitive substring).
+ */
+export async function listProfiles(ch: ClickHouseClient, q: { projectId: string; limit: number; offset: number; search?: string }): Promise<ProfileSummary[]> {
+  const where = ['project_id = {projectId:String}'];
+  const params: Record<string, unknown> = { projectId: q.projectId, limit: q.limit, offset: q.offset };
+  if (q.search) {
+    where.push(
+      `(positionCaseInsensitiveUTF8(id, {search:String}) > 0 OR positionCaseInsensitiveUTF8(email, {search:String}) > 0
+        OR positionCaseInsensitiveUTF8(concat(first_name, ' ', last_name), {search:String}) > 0)`,
+    );
+    params.search = q.search;
+  }
+  return rows<ProfileSummary>(
+    ch,
+    `SELECT id, first_name, last_name, email, avatar, created_at, updated_at FROM profiles FINAL WHERE ${where.join(' AND ')}
+      ORDER BY updated_at DESC, id LIMIT {limit:UInt32} OFFSET {offset:UInt32} ${NUMBERS}`,
+    params,
+  );
+}
+
+/** The property keys events carry (of one name, if given) in [from, to), most used first. */
+export async function propertyKeys(
+  ch: ClickHouseClient,
+  q: { projectId: string; from: Date; to: Date; name?: string; limit: number },
+): Promise<Array<{ key: string; events: number }>> {
+  const params: Record<string, unknown> = { projectId: q.projectId, from: chTime(q.from.getTime()), to: chTime(q.to.getTime()), limit: q.limit };
+  let byName = '';
+  if (q.name !== undefined) {
+    byName = 'AND name = {name:String}';
+    params.name = q.name;
+  }
+  return rows(
+    ch,
+    `SELECT arrayJoin(mapKeys(properties)) AS key, count() AS events FROM events
+      WHERE project_id = {projectId:String} AND created_at >= {from:DateTime64(3, 'UTC')} AND created_at < {to:DateTime64(3, 'UTC')} ${byName}
+      GROUP BY key ORDER BY events DESC, key LIMIT {limit:UInt32} ${NUMBERS}`,
+    params,
   );
 }

@@ -157,3 +157,31 @@ describe('normalize: flattening', () => {
     expect(emoji.endsWith('😀')).toBe(true);
   });
 });
+
+describe('normalize: hostile properties', () => {
+  const deep = (levels: number) => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < levels; i++) v = i % 2 ? { a: v } : [v];
+    return v;
+  };
+
+  it('refuses properties nested 100k levels deep with too_deep, without overflowing the stack', () => {
+    const err = appError(() => flattenProperties({ a: deep(100_000) }));
+    expect(err.code).toBe('too_deep');
+  });
+
+  it('replaces lone surrogates in keys and values with U+FFFD, keeps valid pairs', () => {
+    const out = flattenProperties({ 'k\ud800': 'v\udc00x', ok: 'emoji \u{1F600}', nested: { 'x\udbff': ['\ud83d'] } });
+    expect(out).toEqual({ 'k\ufffd': 'v\ufffdx', ok: 'emoji \u{1F600}', 'nested.x\ufffd.0': '\ufffd' });
+    for (const [k, v] of Object.entries(out)) expect(k.isWellFormed() && v.isWellFormed()).toBe(true);
+  });
+
+  it('keeps the depth-first key order of the recursive walk it replaced', () => {
+    expect(Object.keys(flattenProperties({ a: { b: [1, { c: 2 }], d: 3 }, e: 4 }))).toEqual(['a.b.0', 'a.b.1.c', 'a.d', 'e']);
+  });
+
+  it('makes magic page facts well-formed too', () => {
+    const d = run(draft({ __path: 'https://example.com/\ud800', __title: 'T\udfff', __referrer: '\ud800' }));
+    expect([d.row.path, d.row.title, d.row.referrer]).toEqual(['https://example.com/\ufffd', 'T\ufffd', '\ufffd']);
+  });
+});

@@ -51,28 +51,52 @@ export function parseTimestamp(v: unknown): number | undefined {
   return Number.isFinite(t) && t >= 0 ? t : undefined;
 }
 
+/** A string as it can be stored: lone UTF-16 surrogates (which no UTF-8 encoder can write) become U+FFFD. */
+export const wellFormed = (s: string): string => (s.isWellFormed() ? s : s.toWellFormed());
+
 /**
  * Flattens properties to dotted keys with string values: `{a:{b:[1,true]}}` →
  * `{'a.b.0':'1','a.b.1':'true'}`; null and undefined are skipped, as are empty objects and
- * arrays. Throws AppError when a limit in PROPERTY_LIMITS is exceeded.
+ * arrays. Keys and values come out well-formed (see `wellFormed`) and values cut to
+ * `maxValueBytes`. Throws AppError when a limit in PROPERTY_LIMITS is exceeded.
+ *
+ * Iterative, with its own stack, in the same depth-first order a recursive walk would take:
+ * this is the one pass over client properties, and it must neither recurse (a value nested
+ * thousands of levels deep would overflow the stack) nor walk further than the limits allow.
  */
 export function flattenProperties(props: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   let count = 0;
-  const visit = (value: unknown, key: string, depth: number): void => {
-    if (value === null || value === undefined) return;
+  const values: unknown[] = [props];
+  const keys: string[] = [''];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const key = keys.pop()!;
+    const depth = depths.pop()!;
+    if (value === null || value === undefined) continue;
     if (typeof value === 'object') {
       if (depth >= PROPERTY_LIMITS.maxDepth) {
-        throw new AppError(400, 'too_deep', `Properties nest deeper than ${PROPERTY_LIMITS.maxDepth} levels (at "${key}")`);
+        throw new AppError(400, 'too_deep', `Properties nest deeper than ${PROPERTY_LIMITS.maxDepth} levels (at "${wellFormed(key.slice(0, 200))}")`);
       }
       const prefix = key === '' ? '' : `${key}.`;
+      // Children are pushed in reverse so they pop in order.
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) visit(value[i], prefix + i, depth + 1);
+        for (let i = value.length - 1; i >= 0; i--) {
+          values.push(value[i]);
+          keys.push(prefix + i);
+          depths.push(depth + 1);
+        }
       } else {
-        const obj = value as Record<string, unknown>;
-        for (const k of Object.keys(obj)) visit(obj[k], prefix + k, depth + 1);
+        const own = Object.keys(value);
+        for (let i = own.length - 1; i >= 0; i--) {
+          const k = own[i]!;
+          values.push((value as Record<string, unknown>)[k]);
+          keys.push(prefix + wellFormed(k));
+          depths.push(depth + 1);
+        }
       }
-      return;
+      continue;
     }
     if (key.length > PROPERTY_LIMITS.maxKeyLength) {
       throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
@@ -80,17 +104,16 @@ export function flattenProperties(props: Record<string, unknown>): Record<string
     if (++count > PROPERTY_LIMITS.maxKeys) {
       throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
     }
-    const text = truncateUtf8(typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value));
+    const text = truncateUtf8(wellFormed(typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value)));
     // A `__proto__` key (JSON.parse makes it an own property) must stay data: plain
     // assignment would set the object's prototype instead.
     if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
     else out[key] = text;
-  };
-  visit(props, '', 0);
+  }
   return out;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? truncateUtf8(v.trim()) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? truncateUtf8(wellFormed(v.trim())) : undefined);
 
 function applyMagic(d: Draft, props: Record<string, unknown>): void {
   const at = parseTimestamp(props[MAGIC.timestamp]);
