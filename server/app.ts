@@ -6,7 +6,7 @@
  */
 
 import uWS from 'uWebSockets.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -35,6 +35,7 @@ import { registerWsIngest } from './ingest/ws.uws.ts';
 import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
 import { limitReads } from './limits/read.ts';
+import { createSocketCaps } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -49,6 +50,14 @@ import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
+
+/** True when an `Authorization` header carries `Bearer <token>` (compared in constant time). */
+function bearerMatches(header: string, token: string): boolean {
+  const given = createHash('sha256')
+    .update(header.startsWith('Bearer ') ? header.slice(7) : '')
+    .digest();
+  return timingSafeEqual(given, createHash('sha256').update(token).digest()) && header.startsWith('Bearer ');
+}
 
 /** The admin listener binds here only: loopback, so nothing off this machine (or forwarded by a proxy) reaches it. */
 const ADMIN_HOST = '127.0.0.1';
@@ -203,10 +212,14 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       if (state.accepting) sendJson(res, 200, { status: 'ok', roles: config.roles });
       else sendJson(res, 503, { error: { code: 'not_ready', message: 'Starting or draining' } });
     });
-    app.get('/metrics', (res) => {
+    app.get('/metrics', (res, req) => {
       res.onAborted(() => {
         res.aborted = true;
       });
+      if (config.metricsToken && !bearerMatches(req.getHeader('authorization'), config.metricsToken)) {
+        sendJson(res, 401, { error: { code: 'bad_secret', message: 'Send Authorization: Bearer <METRICS_TOKEN>' } }, { 'www-authenticate': 'Bearer' });
+        return;
+      }
       metrics.registry.metrics().then(
         (text) => send(res, 200, text, {}, metrics.registry.contentType),
         (err) => sendError(res, err, log),
@@ -236,7 +249,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     let httpIngest: ReturnType<typeof registerHttpIngest> | undefined;
     if (has('ingest')) {
       const geoip = await openGeoip({ cityDbPath: config.geoipCityDb });
-      const salts = await createSaltSource(metadata.getSalts, log);
+      const salts = await createSaltSource(metadata.getSalts, log, { prune: metadata.pruneSalts });
       cleanups.push(() => salts.stop());
       const enrich = createPipeline(createEnrichSteps({ geoip, salts }), { metrics });
       const ingest = createIngest({
@@ -266,6 +279,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         ingest,
         auth,
         limits,
+        caps: createSocketCaps(config.socketCaps),
         revocation,
         sessions: engines.sessions,
         log,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseRateSpec, type RateSpec } from '../shared/rate-limits.ts';
 import { compileTrust, type TrustProxySetting } from './ingest/client-ip.ts';
 import { RATE_LIMIT_NAMES, type RateLimitName } from './limits/limits.ts';
+import { autoTotalCap, openFileLimit } from './limits/socket-caps.ts';
 
 export const ROLES = ['ingest', 'worker', 'web'] as const;
 export type Role = (typeof ROLES)[number];
@@ -126,6 +127,13 @@ const Env = z.object({
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
+  WS_MAX_SOCKETS: z
+    .string()
+    .default('auto')
+    .refine((v) => v === 'auto' || /^\d+$/.test(v), 'auto or a number (0: no cap)'),
+  WS_MAX_SOCKETS_PER_IP: int(500, 0),
+  WS_MAX_SOCKETS_PER_CLIENT: int(0, 0),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   RATE_LIMITS: bool(true),
   ...rateLimitVars(),
   QUERY_RATE_LIMIT: int(600, 1),
@@ -171,6 +179,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dedupeTtlMs: e.DEDUPE_TTL_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
+    metricsToken: e.METRICS_TOKEN,
+    socketCaps: {
+      total: e.WS_MAX_SOCKETS === 'auto' ? autoTotalCap(openFileLimit()) : Number(e.WS_MAX_SOCKETS),
+      perIp: e.WS_MAX_SOCKETS_PER_IP,
+      perClient: e.WS_MAX_SOCKETS_PER_CLIENT,
+    },
     rateLimits: {
       enabled: e.RATE_LIMITS,
       defaults: Object.fromEntries(RATE_LIMIT_NAMES.map((n) => [n, (e as Record<string, unknown>)[rateLimitVar(n)] as RateSpec])) as Record<

@@ -73,6 +73,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['limit'] as const,
       registers: r,
     }),
+    socketCapRefusals: new Counter({
+      name: 'livepanel_socket_cap_refusals_total',
+      help: '/ws upgrades refused by a socket cap, by cap (ip, client, node)',
+      labelNames: ['cap'] as const,
+      registers: r,
+    }),
     revocations: new Counter({
       name: 'livepanel_revocations_total',
       help: 'Revoked credentials acted on by this node, by kind',
@@ -86,6 +92,16 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       registers: r,
     }),
     sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
+    sessionPushRetries: new Counter({
+      name: 'livepanel_session_push_retries_total',
+      help: 'Failed attempts to queue closed sessions (retried until they succeed)',
+      registers: r,
+    }),
+    sessionsLost: new Counter({
+      name: 'livepanel_sessions_lost_total',
+      help: 'Closed sessions that could not be queued before shutdown',
+      registers: r,
+    }),
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };
 }

@@ -23,7 +23,8 @@ export const ErrorCode = z.enum([
   'forbidden', // authenticated, but this client type may not do that
   'not_found',
   'method_not_allowed',
-  'rate_limited',
+  'rate_limited', // over a rate limit: retry after `retryAfterMs` (HTTP: Retry-After)
+  'too_many_sockets', // this IP or client has as many /ws sockets open on this node as allowed
   'overloaded', // too much accepted and not yet written; retry later
   'not_ready', // server still starting
   'shutting_down', // server draining; reconnect elsewhere

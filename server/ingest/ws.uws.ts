@@ -15,6 +15,7 @@ import { AppError, zodIssues } from '../errors.ts';
 import { sendError, snapshot, trackAbort } from '../http/uws.ts';
 import type { Verdict } from '../limits/gate.ts';
 import { assertAllowed, type Limits } from '../limits/limits.ts';
+import type { Admission, SocketCaps } from '../limits/socket-caps.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Revocation } from '../revocation/revocation.ts';
@@ -30,6 +31,8 @@ interface SocketData {
   frames: { take(): Verdict } | null;
   inFlight: number;
   closed: boolean;
+  /** What the socket caps counted for it (released when it closes). */
+  capped: { ip: string; clientId: string };
   /** Unregisters the socket from revocation (when it closes by itself). */
   release?: () => void;
   /** Device of the latest accepted event, for session keep-alive. */
@@ -51,6 +54,8 @@ export interface WsIngestDeps {
   keepAliveMs: number;
   accepting: () => boolean;
   limits: Limits;
+  /** Caps on open sockets per IP, per client and on this node. */
+  caps: SocketCaps;
   /** Closes sockets whose client is revoked (disabled), on every node; none when absent. */
   revocation?: Revocation;
   /** Called after each open and close with this node's open SDK sockets for that project (live presence). */
@@ -216,21 +221,34 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
           // URLs end up in proxy and access logs: a secret there is as good as published.
           throw new AppError(400, 'invalid_body', 'Send the client secret in the openpanel-client-secret header, never in the URL');
         }
-        const caller = await deps.limits.authenticate(request.ip, () =>
-          deps.auth.forIngest({
-            clientId: q.get('clientId') || snap.headers['openpanel-client-id'],
-            secret: snap.headers['openpanel-client-secret'] || undefined,
-            origin: snap.headers.origin,
-          }),
-        );
+        admit(deps.caps.admitIp(request.ip), deps.metrics);
+        let clientId: string | undefined;
+        try {
+          const caller = await deps.limits.authenticate(request.ip, () =>
+            deps.auth.forIngest({
+              clientId: q.get('clientId') || snap.headers['openpanel-client-id'],
+              secret: snap.headers['openpanel-client-secret'] || undefined,
+              origin: snap.headers.origin,
+            }),
+          );
+          admit(deps.caps.admitClient(caller.clientId), deps.metrics);
+          clientId = caller.clientId;
+          await upgrade(caller, request, { ip: request.ip, clientId });
+        } catch (err) {
+          deps.caps.release(request.ip, clientId);
+          throw err;
+        }
+      };
+      const upgrade = async (caller: Caller, request: RequestInfo, capped: SocketData['capped']) => {
         const frames = await deps.limits.socketBucket(caller);
         request.sdkName = q.get('sdk') || request.sdkName;
         request.sdkVersion = q.get('sdkVersion') || request.sdkVersion;
         const deviceId = q.get('deviceId');
         if (deviceId && deviceId.length <= 64) request.deviceId = deviceId;
-        if (res.aborted) return;
+        // The client went away meanwhile: nothing opened, so the caller releases the caps' count.
+        if (res.aborted) throw new AppError(503, 'shutting_down', 'Upgrade abandoned by the client');
         res.aborted = true;
-        res.cork(() => res.upgrade<SocketData>({ caller, request, frames, inFlight: 0, closed: false }, key, protocol, extensions, context));
+        res.cork(() => res.upgrade<SocketData>({ caller, request, frames, capped, inFlight: 0, closed: false }, key, protocol, extensions, context));
       };
       run().catch((err) => sendError(res, err, deps.log));
     },
@@ -260,6 +278,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       const data = ws.getUserData();
       data.closed = true;
       data.release?.();
+      deps.caps.release(data.capped.ip, data.capped.clientId);
       sockets.delete(ws);
       deps.metrics?.openSockets.dec();
       countSocket(data.caller.projectId, -1);
@@ -292,6 +311,18 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
 }
 
 export const closeListenSocket = uWS.us_listen_socket_close;
+
+/** Throws the answer to an upgrade past a socket cap: 429 `too_many_sockets` (IP, client) or 503 `overloaded` (node full). */
+function admit(a: Admission, metrics?: Metrics): void {
+  if (a.ok) return;
+  metrics?.socketCapRefusals.inc({ cap: a.what });
+  const err =
+    a.what === 'node'
+      ? new AppError(503, 'overloaded', `This node holds as many sockets as it may (${a.cap}); connect to another node or retry later`)
+      : new AppError(429, 'too_many_sockets', `This ${a.what === 'ip' ? 'address' : 'client'} has ${a.cap} sockets open here already; close some first`);
+  err.retryAfterMs = a.what === 'node' ? 5_000 : 30_000;
+  throw err;
+}
 
 /** The `seq` of a batch frame, read cheaply from its start (`{"type":"batch","seq":N`), without parsing the frame. */
 function peekSeq(message: ArrayBuffer): number | undefined {

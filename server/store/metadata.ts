@@ -4,7 +4,7 @@
  * hashes are stored and nothing that lists clients ever returns a hash.
  */
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt } from 'drizzle-orm';
 import { type CLIENT_TYPES, clients, projects, salts } from '../../db/schema.ts';
 import { ProjectRateLimits } from '../../shared/rate-limits.ts';
 import { normalizeOrigin } from '../auth/origin.ts';
@@ -235,6 +235,17 @@ export function createMetadata(db: MetadataDb) {
         await tx.update(projects).set({ rateLimits: parsed.data }).where(eq(projects.id, projectId));
         return parsed.data;
       });
+    },
+
+    /**
+     * Deletes the salts of days before yesterday (UTC days of `now`); returns how many. Until a
+     * day's salt is gone, anyone holding the database can recompute that day's cookieless
+     * device ids from an address and agent; deleting it is what makes them unlinkable.
+     */
+    async pruneSalts(now: Date): Promise<number> {
+      const yesterday = utcDay(new Date(now.getTime() - 86_400_000));
+      const gone = await db.delete(salts).where(lt(salts.day, yesterday)).returning({ day: salts.day });
+      return gone.length;
     },
 
     /**
