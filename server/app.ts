@@ -23,6 +23,7 @@ import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
+import { countOpenFds, createFdGuard } from './http/fd-guard.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
@@ -35,7 +36,7 @@ import { registerWsIngest } from './ingest/ws.uws.ts';
 import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
 import { limitReads } from './limits/read.ts';
-import { createSocketCaps } from './limits/socket-caps.ts';
+import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -50,6 +51,15 @@ import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
+
+/** Descriptors this process holds now, or 0 where that cannot be read (no /proc). */
+function safeCountFds(): number {
+  try {
+    return countOpenFds();
+  } catch {
+    return 0;
+  }
+}
 
 /** True when an `Authorization` header carries `Bearer <token>` (compared in constant time). */
 function bearerMatches(header: string, token: string): boolean {
@@ -275,11 +285,16 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         maxEventBytes: config.maxEventBytes,
         accepting,
       });
+      const caps = createSocketCaps({
+        ...config.socketCaps,
+        total: config.socketCaps.total === 'auto' ? autoTotalCap(openFileLimit(), safeCountFds()) : config.socketCaps.total,
+      });
+      metrics.wsMaxSockets.set(caps.config.total);
       ws = registerWsIngest(app, {
         ingest,
         auth,
         limits,
-        caps: createSocketCaps(config.socketCaps),
+        caps,
         revocation,
         sessions: engines.sessions,
         log,
@@ -323,10 +338,32 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       adminUrl = `http://${ADMIN_HOST}:${adminPort}`;
       lock.update({ port: adminPort }); // the admin CLI finds the admin listener through the lock
     }
-    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+    let listenSocket: uWS.us_listen_socket | null = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
       app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`Cannot listen on ${config.host}:${config.port} (port in use?)`)))),
     );
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+    // Out of file descriptors, uWS would spin on accept(): stop listening until some are free.
+    const fileLimit = openFileLimit();
+    const fdGuard =
+      fileLimit !== null && Number.isFinite(fileLimit)
+        ? createFdGuard({
+            limit: fileLimit,
+            pause() {
+              log.warn({ fileLimit }, 'nearly out of file descriptors: not accepting connections until some close (raise LimitNOFILE?)');
+              metrics.listenPaused.set(1);
+              if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+              listenSocket = null;
+            },
+            resume() {
+              app.listen(config.host, port, (s) => {
+                if (!s) return log.error({ port }, 'could not listen again after running low on file descriptors');
+                listenSocket = s;
+                metrics.listenPaused.set(0);
+                log.warn('accepting connections again');
+              });
+            },
+          })
+        : undefined;
     state.accepting = true;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     log.info({ url, roles: config.roles }, 'livepanel ready');
@@ -340,7 +377,9 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       stop() {
         stopping ??= (async () => {
           state.accepting = false;
-          uWS.us_listen_socket_close(listenSocket);
+          fdGuard?.stop();
+          if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+          listenSocket = null;
           await Promise.all([ws?.drain(), httpIngest?.drain()]);
           await cleanup();
           (app as { close?: () => void }).close?.();

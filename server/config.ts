@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { parseRateSpec, type RateSpec } from '../shared/rate-limits.ts';
 import { compileTrust, type TrustProxySetting } from './ingest/client-ip.ts';
 import { RATE_LIMIT_NAMES, type RateLimitName } from './limits/limits.ts';
-import { autoTotalCap, openFileLimit } from './limits/socket-caps.ts';
 
 export const ROLES = ['ingest', 'worker', 'web'] as const;
 export type Role = (typeof ROLES)[number];
@@ -181,7 +180,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxEventBytes: e.MAX_EVENT_BYTES,
     metricsToken: e.METRICS_TOKEN,
     socketCaps: {
-      total: e.WS_MAX_SOCKETS === 'auto' ? autoTotalCap(openFileLimit()) : Number(e.WS_MAX_SOCKETS),
+      /** `auto`: decided at start from the descriptor limit and what the stores already hold (limits/socket-caps.ts). */
+      total: e.WS_MAX_SOCKETS === 'auto' ? ('auto' as const) : Number(e.WS_MAX_SOCKETS),
       perIp: e.WS_MAX_SOCKETS_PER_IP,
       perClient: e.WS_MAX_SOCKETS_PER_CLIENT,
     },

@@ -73,6 +73,16 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['limit'] as const,
       registers: r,
     }),
+    wsMaxSockets: new Gauge({
+      name: 'livepanel_ws_max_sockets',
+      help: 'Open /ws sockets this node accepts in all (WS_MAX_SOCKETS; auto: from the descriptor limit)',
+      registers: r,
+    }),
+    listenPaused: new Gauge({
+      name: 'livepanel_listen_paused',
+      help: '1 while this node does not accept connections because it is nearly out of file descriptors',
+      registers: r,
+    }),
     socketCapRefusals: new Counter({
       name: 'livepanel_socket_cap_refusals_total',
       help: '/ws upgrades refused by a socket cap, by cap (ip, client, node)',

@@ -250,7 +250,8 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
         res.aborted = true;
         res.cork(() => res.upgrade<SocketData>({ caller, request, frames, capped, inFlight: 0, closed: false }, key, protocol, extensions, context));
       };
-      run().catch((err) => sendError(res, err, deps.log));
+      // A refused upgrade closes its connection: refused clients must not keep descriptors.
+      run().catch((err) => sendError(res, err, deps.log, undefined, true));
     },
     open(ws) {
       const data = ws.getUserData();

@@ -23,6 +23,7 @@ export interface SocketCapsConfig {
 export type Admission = { ok: true } | { ok: false; status: 429 | 503; what: 'ip' | 'client' | 'node'; cap: number };
 
 export interface SocketCaps {
+  readonly config: SocketCapsConfig;
   /** Admits a new socket from `ip` (counts it) or says which cap refuses it. */
   admitIp(ip: string): Admission;
   /** Admits an admitted socket for `clientId` once authenticated (counts it), or refuses. */
@@ -43,6 +44,7 @@ export function createSocketCaps(config: SocketCapsConfig): SocketCaps {
     else m.delete(k);
   };
   return {
+    config,
     admitIp(ip) {
       if (config.total > 0 && total >= config.total) return { ok: false, status: 503, what: 'node', cap: config.total };
       const n = byIp.get(ip) ?? 0;
@@ -81,12 +83,14 @@ export function openFileLimit(limitsFile = '/proc/self/limits'): number | null {
 }
 
 /**
- * The `auto` total cap: the open-file limit less a reserve of 10% (at least 256, at most
- * 4,096 descriptors) for everything that is not an SDK socket. 10,000 when the limit is unknown.
+ * The `auto` total cap: the open-file limit, less the descriptors the process already holds
+ * (`inUse`: stores, logs, connections to Redis and databases — count them once everything is
+ * open) and a reserve of 10% of the limit (at least 256, at most 4,096) for everything that is
+ * not an SDK socket: HTTP requests, health checks, dashboards. 10,000 when the limit is unknown.
  */
-export function autoTotalCap(fileLimit: number | null): number {
+export function autoTotalCap(fileLimit: number | null, inUse = 0): number {
   if (fileLimit === null) return 10_000;
   if (!Number.isFinite(fileLimit)) return 0;
   const reserve = Math.min(4096, Math.max(256, Math.floor(fileLimit * 0.1)));
-  return Math.max(1, fileLimit - reserve);
+  return Math.max(1, fileLimit - inUse - reserve);
 }
