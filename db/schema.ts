@@ -1,10 +1,11 @@
 /**
- * PostgreSQL metadata schema (drizzle pg-core): users and their sessions, projects and their
- * API clients, webhooks and deliveries, daily salts. The same schema and the same generated
+ * PostgreSQL metadata schema (drizzle pg-core): users, their sessions, organisations and
+ * memberships, invitations, projects and their API clients, share links, the audit log,
+ * webhooks and deliveries, daily salts. The same schema and the same generated
  * migrations (`db/migrations`, `npm run db:generate`) serve PGlite and a PostgreSQL server.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, date, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, date, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -13,8 +14,10 @@ export const users = pgTable('users', {
   id: uuid('id').primaryKey().defaultRandom(),
   email: text('email').notNull().unique(),
   name: text('name').notNull(),
+  /** argon2id PHC string (`server/auth/passwords.ts`) */
   passwordHash: text('password_hash').notNull(),
   createdAt: createdAt(),
+  lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true }),
 });
 
 /** Logged-in dashboard sessions; only a hash of the cookie token is stored. */
@@ -28,26 +31,89 @@ export const authSessions = pgTable(
     tokenHash: text('token_hash').notNull().unique(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     createdAt: createdAt(),
+    /** Browser and address at sign-in, for the user's list of signed-in devices. */
+    userAgent: text('user_agent').notNull().default(''),
+    ip: text('ip').notNull().default(''),
   },
   (t) => [index('auth_sessions_user_id_idx').on(t.userId), index('auth_sessions_expires_at_idx').on(t.expiresAt)],
 );
 
-/** Tracked sites and apps. The id is a short readable random string (it appears in URLs). */
-export const projects = pgTable('projects', {
-  id: text('id').primaryKey(),
+/** Organisations own projects; people belong to them through memberships. */
+export const organizations = pgTable('organizations', {
+  id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
-  domain: text('domain').notNull(),
-  /** Rate limit overrides (shared/rate-limits.ts `ProjectRateLimits`): only the limits this project changes. */
-  rateLimits: jsonb('rate_limits').$type<Record<string, string>>().notNull().default({}),
   createdAt: createdAt(),
 });
+
+export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
+export const role = pgEnum('role', ROLES);
+
+/** A user's role in an organisation (one row per user and organisation). */
+export const memberships = pgTable(
+  'memberships',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: role('role').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.userId] }), index('memberships_user_id_idx').on(t.userId)],
+);
+
+/** Single-use invitation links into an organisation; only a hash of the link's token is stored. */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    role: role('role').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('invitations_org_id_idx').on(t.orgId)],
+);
+
+/**
+ * Tracked sites and apps. The id is a short readable random string (it appears in URLs).
+ * `allowedOrigins` are the sites whose pages may send events with the project's browser
+ * clients (normalised entries, see server/auth/origin.ts).
+ */
+export const projects = pgTable(
+  'projects',
+  {
+    id: text('id').primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    domain: text('domain').notNull(),
+    timezone: text('timezone').notNull().default('UTC'),
+    allowedOrigins: text('allowed_origins').array().notNull().default(sql`'{}'::text[]`),
+    /** Rate limit overrides (shared/rate-limits.ts `ProjectRateLimits`): only the limits this project changes. */
+    rateLimits: jsonb('rate_limits').$type<Record<string, string>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('projects_org_id_idx').on(t.orgId)],
+);
 
 export const CLIENT_TYPES = ['write', 'read', 'root'] as const;
 export const clientType = pgEnum('client_type', CLIENT_TYPES);
 
 /**
  * API clients of a project. `id` is the public client id SDKs send; `write` clients ingest,
- * `read` clients query, `root` clients may do both and manage the project.
+ * `read` clients query, `root` clients may do both. A browser client is allowed on its own
+ * `allowedOrigins` plus, when `projectOrigins` is set, the project's allowed origins.
  */
 export const clients = pgTable(
   'clients',
@@ -60,10 +126,67 @@ export const clients = pgTable(
     type: clientType('type').notNull(),
     secretHash: text('secret_hash'),
     allowedOrigins: text('allowed_origins').array().notNull().default(sql`'{}'::text[]`),
+    projectOrigins: boolean('project_origins').notNull().default(false),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [index('clients_project_id_idx').on(t.projectId)],
+);
+
+export const SHARE_TARGETS = ['realtime', 'overview', 'board'] as const;
+export const shareTarget = pgEnum('share_target', SHARE_TARGETS);
+
+/**
+ * Read-only share links (TVs, embeds, public pages) of one project view: the realtime view,
+ * the overview, or a saved board (`targetId`). Only a hash of the link's token is stored.
+ * `filter` is a fixed filter the viewer cannot remove; `frameAncestors` the sites allowed to
+ * embed it (`*` any, empty none).
+ */
+export const shareLinks = pgTable(
+  'share_links',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    target: shareTarget('target').notNull(),
+    targetId: text('target_id'),
+    passwordHash: text('password_hash'),
+    filter: jsonb('filter'),
+    frameAncestors: text('frame_ancestors').array().notNull().default(sql`'{}'::text[]`),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('share_links_project_id_idx').on(t.projectId)],
+);
+
+/**
+ * Who created, changed, rotated, revoked or deleted what, and when. Rows outlive what they
+ * name (no foreign keys to the target); `orgId` scopes who may read them.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: uuid('org_id').references(() => organizations.id, { onDelete: 'cascade' }),
+    projectId: text('project_id'),
+    /** null for the admin CLI and the system */
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    /** the actor's email at the time, or `admin-cli` */
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+    ip: text('ip').notNull().default(''),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_log_org_created_idx').on(t.orgId, t.createdAt)],
 );
 
 /** Outgoing webhooks of a project; `events` lists the event names that trigger one. */

@@ -10,13 +10,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import type { RevocationChannels } from '../shared/revocation.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
-import type { AdminResults } from './admin/commands.ts';
+import { buildApi, mountApi } from './api/api.ts';
 import { registerQueryApi } from './api/query.uws.ts';
 import { registerReadApi } from './api/read.uws.ts';
 import { createReadAuthorizer } from './api/read-auth.ts';
-import { createAuthenticator } from './auth/clients.ts';
+import { createAuth } from './auth/auth.ts';
+import { createLiveGate } from './auth/live-gate.ts';
+import { createMailer } from './auth/mailer.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
@@ -25,6 +26,7 @@ import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
 import { countOpenFds, createFdGuard } from './http/fd-guard.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
+import { clientIp } from './ingest/client-ip.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
 import { openGeoip } from './ingest/geoip.ts';
 import { registerHttpIngest } from './ingest/http.uws.ts';
@@ -40,13 +42,16 @@ import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-c
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { createRevocation } from './revocation/revocation.ts';
 import { checkRoles } from './roles.ts';
 import { createQueryEngine } from './stats/query-engine.ts';
+import { createAccounts } from './store/accounts.ts';
+import { createAuditLog } from './store/audit.ts';
+import { createAuthSessionStore } from './store/auth-sessions.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
-import { createMetadata, verifySecret } from './store/metadata.ts';
+import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
+import { createShareStore } from './store/shares.ts';
 import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
@@ -124,7 +129,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       await redis.connect();
       cleanups.push(() => redis!.quit());
     }
-    const engines: Engines<RevocationChannels> = createEngines<RevocationChannels>({
+    const engines: Engines = createEngines({
       redis: redis && { client: redis, prefix: config.redis!.prefix },
       sessionTimeoutMs: config.sessionTimeoutMs,
       // A node's SDK-socket counts stop counting 10 s after its last heartbeat (live.socket.ts beats every 2 s).
@@ -170,26 +175,26 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     const state = { accepting: false };
     const accepting = () => state.accepting;
     const app = uWS.App();
-    const auth = createAuthenticator({ getClient: metadata.getClient, verifySecret });
+    const accounts = createAccounts(meta.db);
+    const shareStore = createShareStore(meta.db);
+    const audit = createAuditLog(meta.db);
+    const auth = await createAuth({
+      metadata,
+      accounts,
+      sessionStore: createAuthSessionStore(meta.db),
+      shareStore,
+      rateLimits: engines.rateLimit,
+      bus: engines.bus,
+      log,
+      sessionTtlMs: config.authSessionTtlMs,
+    });
+    cleanups.push(() => auth.close());
+    const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
     const gate = createGate({
       shared: engines.kind === 'redis' ? engines.rateLimit : undefined,
       onError: (err) => log.warn({ err }, 'shared rate limit not updated; limiting on this node only'),
     });
     cleanups.push(() => gate.close());
-    // Revocation (a client disabled) reaches every node over the bus: each forgets the cached
-    // client and closes the SDK sockets and dashboards it authorised.
-    const revocation = await createRevocation({
-      bus: engines.bus,
-      log,
-      check: { client: async (id) => (await metadata.getClient(id))?.disabled === false },
-      sweepMs: 30_000,
-      onRevoked(r, closed) {
-        metrics.revocations.inc({ kind: r.kind });
-        if (closed > 0) metrics.revokedConnections.inc({ kind: r.kind }, closed);
-      },
-    });
-    cleanups.push(() => revocation.close());
-    revocation.onRevoked('client', (id) => auth.forget(id));
     const limits = createLimits({
       config: config.rateLimits,
       gate,
@@ -197,6 +202,12 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       metrics,
       onError: (err, projectId) => log.warn({ err, projectId }, 'rate limit overrides not read; using the defaults'),
     });
+    // A project changed (its rate limits among others: set-rate-limits) on any node: read it again.
+    cleanups.push(
+      auth.onRevoked((r) => {
+        if (r.kind === 'project') limits.forget(r.id);
+      }),
+    );
 
     // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
     // come from ingest nodes and reach every node's dashboards through the Redis adapter.
@@ -206,9 +217,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       live = await attachLive({
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
-        authenticateRead: auth.forRead,
+        gate: createLiveGate(auth, { ownOrigins }),
         limits,
-        revocation,
         ip: config.clientIp,
         presence: engines.presence,
         nodeId,
@@ -240,17 +250,11 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     let adminApp: uWS.TemplatedApp | undefined;
     if (lock) {
       adminApp = uWS.App();
+      // A client disabled (or a password reset) here is revoked on every node at once, through the bus.
       registerAdminHttp(adminApp, {
-        metadata,
+        admin: { metadata, accounts, sessions: createAuthSessionStore(meta.db), audit, revoke: (r) => auth.revoke(r) },
         adminToken,
         log,
-        onCommand(command, result) {
-          if (command === 'disable-client') {
-            const id = (result as AdminResults['disable-client']).clientId;
-            revocation.revoke({ kind: 'client', id }).catch((err) => log.error({ err }, 'revocation not published; other nodes notice at their next sweep'));
-          }
-          if (command === 'set-rate-limits') limits.forget((result as AdminResults['set-rate-limits']).projectId);
-        },
       });
       adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
     }
@@ -277,7 +281,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       const ip = config.clientIp;
       httpIngest = registerHttpIngest(app, {
         ingest,
-        auth,
+        auth: auth.clients,
         limits,
         log,
         ip,
@@ -292,10 +296,12 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       metrics.wsMaxSockets.set(caps.config.total);
       ws = registerWsIngest(app, {
         ingest,
-        auth,
+        auth: auth.clients,
         limits,
         caps,
-        revocation,
+        // A client disabled on any node closes its sockets here at once; the sweep re-checks in case a bus message was missed.
+        onRevoked: (fn) => auth.onRevoked(fn),
+        clientValid: async (id) => (await metadata.getClient(id))?.disabled === false,
         sessions: engines.sessions,
         log,
         metrics,
@@ -307,13 +313,35 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
       });
     }
-    if (has('web') && ch) {
-      // Every read route authorises here: failed authentications and reads count against their limits.
-      const authorize = limitReads(createReadAuthorizer(auth), limits, config.clientIp);
-      registerReadApi(app, { ch, authorize, log });
-      const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
-      const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
-      registerQueryApi(app, { ch, queries, authorize, limiter, log });
+    if (has('web')) {
+      // The dashboard API (accounts, organisations, projects, clients, share links, read API) on its Hono router.
+      const api = buildApi({
+        auth,
+        accounts,
+        metadata,
+        audit,
+        shareStore,
+        rateLimits: engines.rateLimit,
+        mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
+        ch,
+        log,
+        publicUrl: config.publicUrl,
+        invitationTtlMs: config.invitationTtlMs,
+        resolveIp: (remoteIp, headers) => clientIp(remoteIp, headers, config.clientIp),
+      });
+      mountApi(app, api, { log, publicUrl: config.publicUrl });
+      // Expired dashboard sessions are deleted now and then (reads already ignore them).
+      const sweep = setInterval(() => auth.sessions.deleteExpired().catch((err) => log.warn({ err }, 'deleting expired sessions failed')), 3_600_000);
+      sweep.unref();
+      cleanups.push(() => clearInterval(sweep));
+      if (ch) {
+        // Every read route authorises here: failed authentications and reads count against their limits.
+        const authorize = limitReads(createReadAuthorizer(auth, { ownOrigins }), limits, config.clientIp);
+        registerReadApi(app, { ch, authorize, log });
+        const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+        const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
+        registerQueryApi(app, { ch, queries, authorize, limiter, log });
+      }
     }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });

@@ -140,6 +140,10 @@ const Env = z.object({
   QUERY_CACHE_LIVE_TTL_MS: int(5_000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
+  AUTH_SESSION_DAYS: int(30, 1),
+  INVITATION_TTL_HOURS: int(72, 1),
+  SMTP_URL: url(['smtp:', 'smtps:']),
+  SMTP_FROM: z.string().default('Livepanel <livepanel@localhost>'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -197,5 +201,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queryCacheLiveTtlMs: e.QUERY_CACHE_LIVE_TTL_MS,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
+    authSessionTtlMs: e.AUTH_SESSION_DAYS * 86_400_000,
+    invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.SMTP_FROM } : undefined,
   };
 }

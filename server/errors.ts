@@ -8,6 +8,9 @@ import type { ErrorBody, ErrorCode } from '../shared/errors.ts';
 export type Issue = { path: string; message: string };
 
 export class AppError extends Error {
+  /** For 429/503: how long the caller should wait (sent as `Retry-After`, and in the body). */
+  retryAfterMs?: number;
+
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
@@ -17,9 +20,6 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
   }
-
-  /** For 429 `rate_limited` (and 503s that know): when to try again. Sent as `Retry-After` and in the body. */
-  retryAfterMs?: number;
 
   toBody(): ErrorBody {
     return {

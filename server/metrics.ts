@@ -89,19 +89,11 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['cap'] as const,
       registers: r,
     }),
-    revocations: new Counter({
-      name: 'livepanel_revocations_total',
-      help: 'Revoked credentials acted on by this node, by kind',
-      labelNames: ['kind'] as const,
+    revokedSockets: new Counter({
+      name: 'livepanel_revoked_sockets_total',
+      help: 'SDK sockets closed because their client was disabled',
       registers: r,
     }),
-    revokedConnections: new Counter({
-      name: 'livepanel_revoked_connections_total',
-      help: 'Connections (SDK sockets, dashboards) closed because their credentials were revoked, by kind',
-      labelNames: ['kind'] as const,
-      registers: r,
-    }),
-    sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
     sessionPushRetries: new Counter({
       name: 'livepanel_session_push_retries_total',
       help: 'Failed attempts to queue closed sessions (retried until they succeed)',
@@ -112,6 +104,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       help: 'Closed sessions that could not be queued before shutdown',
       registers: r,
     }),
+    sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };
 }

@@ -20,7 +20,14 @@ export const ErrorCode = z.enum([
   'bad_secret', // wrong client secret
   'secret_required', // client has no allowed origins and no secret was given
   'origin_not_allowed', // browser Origin not in the project's allowed domains
-  'forbidden', // authenticated, but this client type may not do that
+  'forbidden', // authenticated, but this client type (or this user's role) may not do that
+  'not_signed_in', // the dashboard API needs a signed-in user (session cookie missing, expired or signed out)
+  'bad_credentials', // sign-in: email or password incorrect (never says which)
+  'csrf_failed', // a state-changing request without the CSRF token, or from another origin
+  'password_required', // a share link protected by a password: send it (or its grant)
+  'conflict', // the change clashes with what exists (an email already registered, the last owner leaving)
+  'expired', // an invitation or share link past its expiry, or already used
+  'setup_done', // first-run setup asked for when users already exist
   'not_found',
   'method_not_allowed',
   'rate_limited', // over a rate limit: retry after `retryAfterMs` (HTTP: Retry-After)

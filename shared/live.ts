@@ -4,15 +4,15 @@
  * the socket.io event maps are derived from them, so `Server<…>` / `Socket<…>` on both sides
  * are typed from one source.
  *
- * Connect with `auth: { clientId, clientSecret, projectId }` (a `read` or `root` client of that
- * project). A refused handshake ends in `connect_error` whose `data` is a `LiveConnectError`
+ * Connect with `auth: { projectId }` (the dashboard: the signed-in user's cookie goes with the
+ * handshake), `{ share, grant? }` (a share link), or `{ clientId, clientSecret, projectId }` (a
+ * `read` or `root` client of that project). A refused handshake ends in `connect_error` whose `data` is a `LiveConnectError`
  * (stable `code` from shared/errors.ts). On connect the socket is already in the project's
  * room: it receives `tick` (per node, about every 100 ms while the project has traffic) and
  * `presence` (on join and whenever the total changes). Dashboards merge ticks from every node.
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
-import type { RevocableKind } from './revocation.ts';
 
 /** Engine.IO path the live channel is served at (socket.io's default, with the trailing slash). */
 export const LIVE_PATH = '/socket.io/';
@@ -38,12 +38,22 @@ const ProjectId = z.string().min(1).max(64);
 const Count = z.number().int().nonnegative();
 const Counts = z.record(z.string(), Count);
 
-/** Handshake `auth` of a dashboard socket. Share tokens for TVs and embeds come later. */
-export const LiveAuth = z.object({
+/** Handshake `auth` of a script or server watching a project with a `read`/`root` API client. */
+export const LiveClientAuth = z.object({
   clientId: z.string().min(1).max(64),
   clientSecret: z.string().min(1).max(256),
   projectId: ProjectId,
 });
+export type LiveClientAuth = z.infer<typeof LiveClientAuth>;
+
+/** Handshake `auth` of a TV or embed: a share link's token (and the grant unlocking its password). */
+export const LiveShareAuth = z.object({ share: z.string().min(1).max(200), grant: z.string().max(200).optional() });
+
+/** Handshake `auth` of the dashboard: the signed-in user's session cookie travels with the handshake. */
+export const LiveUserAuth = z.strictObject({ projectId: ProjectId });
+
+/** Handshake `auth` of any live socket: an API client, a share link, or the signed-in user. */
+export const LiveAuth = z.union([LiveClientAuth, LiveShareAuth, LiveUserAuth]);
 export type LiveAuth = z.infer<typeof LiveAuth>;
 
 /** `data` of the `connect_error` a refused handshake produces. */
@@ -103,16 +113,8 @@ export type LiveSubscribe = z.infer<typeof LiveSubscribe>;
 export const LiveSubscribeResult = z.union([z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), code: ErrorCode, message: z.string() })]);
 export type LiveSubscribeResult = z.infer<typeof LiveSubscribeResult>;
 
-/**
- * Sent right before the server disconnects a dashboard whose credentials were revoked (its
- * client disabled): do not reconnect with them. socket.io does not reconnect after a server
- * disconnect by itself.
- */
-export const LiveRevoked = z.object({ code: ErrorCode, message: z.string() });
-export type LiveRevoked = z.infer<typeof LiveRevoked>;
-
 /** Server → dashboard: event name → payload schema. */
-export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence, revoked: LiveRevoked } as const;
+export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence } as const;
 /** Dashboard → server: event name → body schema (each answered through an acknowledgement). */
 export const LIVE_CLIENT_EVENTS = { subscribe: LiveSubscribe, unsubscribe: LiveSubscribe } as const;
 /** Node → node (through the adapter): event name → payload schema. */
@@ -136,9 +138,10 @@ export type InterServerEvents = {
 };
 /** What the server keeps on each dashboard socket (`socket.data`). */
 export interface SocketData {
-  clientId: string;
-  /** The credentials this connection was authorised by: revoking one disconnects it. */
-  relies: Array<{ kind: RevocableKind; id: string }>;
-  /** Projects this socket was authorised for (today: the handshake's one). */
+  /** What the socket authenticated with (`client:<id>`, `user-session:<id>`, `share-token:<id>`): what a revocation names. */
+  credential: string;
+  /** The signed-in user, for user sockets (a change of their memberships disconnects them). */
+  userId?: string;
+  /** Projects this socket joined at the handshake. */
   projectIds: string[];
 }

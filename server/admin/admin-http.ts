@@ -7,8 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Metadata } from '../store/metadata.ts';
-import { type AdminCommand, type AdminResults, runAdminCommand } from './commands.ts';
+import { type AdminCommand, type AdminContext, type AdminResults, runAdminCommand } from './commands.ts';
 
 /** Header carrying the admin token. */
 export const ADMIN_TOKEN_HEADER = 'x-livepanel-admin-token';
@@ -39,7 +38,7 @@ export interface AdminResponse {
  * 500 `internal` for anything unexpected (logged when `log` is given). An empty body is `{}`.
  */
 export async function handleAdminRequest(
-  metadata: Metadata,
+  ctx: AdminContext,
   adminToken: string,
   command: string,
   tokenHeader: string | undefined,
@@ -58,7 +57,7 @@ export async function handleAdminRequest(
         throw new AppError(400, 'invalid_json', 'body is not JSON');
       }
     }
-    return { status: 200, body: await runAdminCommand(metadata, command, args) };
+    return { status: 200, body: await runAdminCommand(ctx, command, args) };
   } catch (err) {
     if (err instanceof AppError) return { status: err.status, body: err.toBody() };
     log?.error({ err, command }, 'admin command failed');

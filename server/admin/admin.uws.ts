@@ -10,21 +10,12 @@ import { AppError } from '../errors.ts';
 import { handle, readBody, sendJson } from '../http/uws.ts';
 import { normalizeIp } from '../ingest/client-ip.ts';
 import type { Logger } from '../log.ts';
-import type { Metadata } from '../store/metadata.ts';
 import { handleAdminRequest } from './admin-http.ts';
+import type { AdminContext } from './commands.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '0000:0000:0000:0000:0000:0000:0000:0001']);
 
-export function registerAdminHttp(
-  app: TemplatedApp,
-  deps: {
-    metadata: Metadata;
-    adminToken: string;
-    log: Logger;
-    /** Called after each successful command with its result (to act on it: revoke, forget caches). */
-    onCommand?: (command: string, result: unknown) => void;
-  },
-) {
+export function registerAdminHttp(app: TemplatedApp, deps: { admin: AdminContext; adminToken: string; log: Logger }) {
   app.post(
     '/api/admin/:command',
     handle(
@@ -33,14 +24,13 @@ export function registerAdminHttp(
         const body = readBody(res, 64 * 1024, req.headers['content-length']);
         if (!LOOPBACK.has(normalizeIp(req.remoteIp))) throw new AppError(403, 'forbidden', 'Admin commands are accepted from this machine only');
         const out = await handleAdminRequest(
-          deps.metadata,
+          deps.admin,
           deps.adminToken,
           req.params[0]!,
           req.headers['x-livepanel-admin-token'],
           (await body).toString('utf8'),
           deps.log,
         );
-        if (out.status === 200) deps.onCommand?.(req.params[0]!, out.body);
         sendJson(res, out.status, out.body);
       },
       { params: 1 },

@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../tests/support/postgres.ts';
 import { acquireDataLock, type DataLock, LOCK_FILE } from '../data-lock.ts';
-import { createMetadata, type Metadata } from '../store/metadata.ts';
+import type { Metadata } from '../store/metadata.ts';
 import { type OpenMetadataDb, openMetadataDb } from '../store/postgres.ts';
 import { handleAdminRequest, newAdminToken } from './admin-http.ts';
+import { type AdminContext, adminContext } from './commands.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,13 +26,19 @@ interface CliRun {
 
 /** Runs the CLI with only the given environment (so a DATABASE_URL of the caller never leaks in). */
 function cli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+  return cliWithInput(env, undefined, ...args);
+}
+
+/** The same, with `input` piped to the CLI's standard input. */
+function cliWithInput(env: Record<string, string>, input: string | undefined, ...args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       ['--import', 'tsx', 'server/admin/cli.ts', ...args],
       { cwd: REPO, env: { LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
+    child.stdin?.end(input ?? '');
   });
 }
 
@@ -91,6 +98,39 @@ describe('admin CLI, embedded (PGlite, nobody holds the lock)', () => {
     expect(r.stdout).not.toMatch(/sec_|secret|hash/i);
   });
 
+  it('create-user: the first user owns the organisation of existing projects; the password comes from stdin or is generated once', {
+    timeout: 240_000,
+  }, async () => {
+    const first = await cliWithInput(env, 'a long enough password\n', 'create-user', '--email', 'Owner@Shop.example', '--password-stdin');
+    expect(first.stderr).toBe('');
+    const owner = oneJsonLine(first.stdout) as Record<string, string>;
+    expect(owner).toMatchObject({ email: 'owner@shop.example', role: 'owner' });
+    expect(owner.password).toBeUndefined();
+    const projects = oneJsonLine((await cli(env, 'list-projects')).stdout) as Array<{ orgId: string }>;
+    expect(projects[0]?.orgId).toBe(owner.orgId);
+
+    const second = oneJsonLine((await cli(env, 'create-user', '--email', 'viewer@shop.example', '--role', 'viewer')).stdout) as Record<string, string>;
+    expect(second).toMatchObject({ role: 'viewer', orgId: owner.orgId });
+    expect(second.password).toMatch(/^[\w-]{20,}$/);
+
+    const dup = await cli(env, 'create-user', '--email', 'viewer@shop.example');
+    expect(oneJsonLine(dup.stderr)).toMatchObject({ error: { code: 'conflict' } });
+    const short = await cliWithInput(env, 'short\n', 'create-user', '--email', 'x@shop.example', '--password-stdin');
+    expect(oneJsonLine(short.stderr)).toMatchObject({ error: { code: 'invalid_body' } });
+
+    const reset = oneJsonLine((await cli(env, 'reset-password', '--email', 'viewer@shop.example')).stdout) as Record<string, unknown>;
+    expect(reset).toMatchObject({ email: 'viewer@shop.example', sessionsEnded: 0 });
+    expect(reset.password).toEqual(expect.any(String));
+    expect(oneJsonLine((await cli(env, 'reset-password', '--email', 'nobody@shop.example')).stderr)).toMatchObject({ error: { code: 'not_found' } });
+
+    const users = oneJsonLine((await cli(env, 'list-users')).stdout) as Array<{ email: string; memberships: Array<{ role: string }> }>;
+    expect(users.map((u) => [u.email, u.memberships.map((m) => m.role)])).toEqual([
+      ['owner@shop.example', ['owner']],
+      ['viewer@shop.example', ['viewer']],
+    ]);
+    expect(JSON.stringify(users)).not.toMatch(/argon2|hash|password/i);
+  });
+
   it.each([
     [['create-project', '--name', 'No domain'], 'invalid_body'],
     [['create-client', '--project', 'x', '--type', 'admin'], 'invalid_body'],
@@ -132,13 +172,15 @@ describe('admin CLI, embedded, while a server holds the data lock', () => {
     const token = newAdminToken();
     let handle: OpenMetadataDb;
     let md: Metadata;
+    let admin: AdminContext;
     let lock: DataLock;
     let server: Server;
 
     beforeAll(async () => {
       lock = acquireDataLock(dataDir, { port: 0, adminToken: token });
       handle = await openMetadataDb({ kind: 'pglite', dir: path.join(dataDir, 'pg') });
-      md = createMetadata(handle.db);
+      admin = adminContext(handle.db);
+      md = admin.metadata;
       // a stand-in for the uWS route the lead mounts: same handler, plain node:http
       server = createServer((req, res) => {
         let body = '';
@@ -148,7 +190,7 @@ describe('admin CLI, embedded, while a server holds the data lock', () => {
         req.on('end', async () => {
           const command = (req.url ?? '').replace(/^\/api\/admin\//, '');
           const header = req.headers['x-livepanel-admin-token'];
-          const out = await handleAdminRequest(md, token, command, typeof header === 'string' ? header : undefined, body);
+          const out = await handleAdminRequest(admin, token, command, typeof header === 'string' ? header : undefined, body);
           res.writeHead(out.status, { 'content-type': 'application/json' }).end(JSON.stringify(out.body));
         });
       });
@@ -178,22 +220,22 @@ describe('admin CLI, embedded, while a server holds the data lock', () => {
     });
 
     it('the endpoint checks the token, the command and the body', async () => {
-      expect(await handleAdminRequest(md, token, 'list-projects', undefined, '')).toMatchObject({ status: 401, body: { error: { code: 'bad_secret' } } });
-      expect(await handleAdminRequest(md, token, 'list-projects', `${token}x`, '')).toMatchObject({ status: 401 });
-      expect(await handleAdminRequest(md, token, 'list-projects', token.slice(1), '')).toMatchObject({ status: 401 });
-      expect(await handleAdminRequest(md, '', 'list-projects', '', '')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, token, 'list-projects', undefined, '')).toMatchObject({ status: 401, body: { error: { code: 'bad_secret' } } });
+      expect(await handleAdminRequest(admin, token, 'list-projects', `${token}x`, '')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, token, 'list-projects', token.slice(1), '')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, '', 'list-projects', '', '')).toMatchObject({ status: 401 });
       // the token is checked before the command name is revealed
-      expect(await handleAdminRequest(md, token, 'drop-everything', 'wrong', '{}')).toMatchObject({ status: 401 });
-      expect(await handleAdminRequest(md, token, 'drop-everything', token, '{}')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
-      expect(await handleAdminRequest(md, token, 'create-project', token, '{"name":')).toMatchObject({
+      expect(await handleAdminRequest(admin, token, 'drop-everything', 'wrong', '{}')).toMatchObject({ status: 401 });
+      expect(await handleAdminRequest(admin, token, 'drop-everything', token, '{}')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+      expect(await handleAdminRequest(admin, token, 'create-project', token, '{"name":')).toMatchObject({
         status: 400,
         body: { error: { code: 'invalid_json' } },
       });
-      expect(await handleAdminRequest(md, token, 'create-project', token, '{"name":"x"}')).toMatchObject({
+      expect(await handleAdminRequest(admin, token, 'create-project', token, '{"name":"x"}')).toMatchObject({
         status: 400,
         body: { error: { code: 'invalid_body' } },
       });
-      const ok = await handleAdminRequest(md, token, 'list-projects', token, '');
+      const ok = await handleAdminRequest(admin, token, 'list-projects', token, '');
       expect(ok.status).toBe(200);
       expect(Array.isArray(ok.body)).toBe(true);
     });

@@ -1,5 +1,6 @@
 /**
- * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID] [--limit NAME=VALUE]...`
+ * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]
+ *                  [--email E] [--password-stdin] [--role R] [--org ID] [--limit NAME=VALUE]...`
  *
  * Runs an admin command and prints exactly one JSON line: the result on stdout, or
  * `{error:{code,message}}` on stderr with exit code 1. With DATABASE_URL it talks to
@@ -10,22 +11,21 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { AUTH_CHANNELS } from '../../shared/auth.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
-import { REVOCATION_CHANNEL, type RevocationChannels, type Revoked } from '../../shared/revocation.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { acquireDataLock, DataLockHeldError, type DataLockInfo } from '../data-lock.ts';
 import { createRedisBus } from '../engines/bus.redis.ts';
 import { AppError } from '../errors.ts';
-import { createMetadata } from '../store/metadata.ts';
 import { openMetadataDb } from '../store/postgres.ts';
 import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
-import { ADMIN_COMMANDS, type AdminCommand, parseAdminArgs, runAdminCommand } from './commands.ts';
+import { ADMIN_COMMANDS, type AdminCommand, type AdminContext, adminContext, parseAdminArgs, runAdminCommand } from './commands.ts';
 
-const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--limit NAME=VALUE]...`;
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--email E] [--password-stdin] [--role owner|admin|member|viewer] [--org ID] [--limit NAME=VALUE]...`;
 const REMOTE_TIMEOUT_MS = 30_000;
 
 /** argv → command name and the args object the command table validates. */
-function parseCli(argv: string[]): { command: string; args: Record<string, unknown> } {
+function parseCli(argv: string[]): { command: string; args: Record<string, unknown>; passwordStdin: boolean } {
   let parsed: ReturnType<typeof parseCliRaw>;
   try {
     parsed = parseCliRaw(argv);
@@ -35,11 +35,22 @@ function parseCli(argv: string[]): { command: string; args: Record<string, unkno
   const [command, ...extra] = parsed.positionals;
   if (!command) throw new AppError(400, 'invalid_body', `no command given\n${USAGE}`);
   if (extra.length > 0) throw new AppError(400, 'invalid_body', `unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const { origin, limit, ...rest } = parsed.values;
+  const { origin, limit, 'password-stdin': passwordStdin, ...rest } = parsed.values;
   const args: Record<string, unknown> = { ...rest };
   if (origin !== undefined) args.origins = origin;
   if (limit !== undefined) args.limits = limit;
-  return { command, args };
+  return { command, args, passwordStdin: passwordStdin === true };
+}
+
+/** The password piped to `--password-stdin` (one line; the trailing newline is not part of it). */
+async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (text === '') throw new AppError(400, 'invalid_body', '--password-stdin: nothing on standard input');
+  return text;
 }
 
 function parseCliRaw(argv: string[]) {
@@ -54,17 +65,40 @@ function parseCliRaw(argv: string[]) {
       type: { type: 'string' },
       origin: { type: 'string', multiple: true },
       client: { type: 'string' },
+      email: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      role: { type: 'string' },
+      org: { type: 'string' },
       limit: { type: 'string', multiple: true },
     },
   });
 }
 
-/** Runs the command in this process against the metadata database. */
-async function runLocally(pg: Config['postgres'], command: AdminCommand, args: unknown): Promise<unknown> {
+/**
+ * Runs the command in this process against the metadata database. With Redis configured (the
+ * distributed shape), what it revokes — a disabled client, a reset password, a project whose
+ * limits changed — is published on the bus the running nodes listen on, as a server would.
+ */
+async function runLocally(pg: Config['postgres'], command: AdminCommand, args: unknown, redisConfig?: Config['redis']): Promise<unknown> {
   const handle = await openMetadataDb(pg);
+  const redis = redisConfig && new Redis(redisConfig.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
   try {
-    return await runAdminCommand(createMetadata(handle.db), command, args);
+    let revoke: AdminContext['revoke'];
+    if (redis && redisConfig) {
+      redis.on('error', () => {}); // reported through the failing publish
+      const bus = createRedisBus({ redis, prefix: redisConfig.prefix });
+      revoke = async (r) => {
+        try {
+          if (redis.status === 'wait') await redis.connect();
+          await bus.publish(AUTH_CHANNELS.revoked, r);
+        } catch (err) {
+          throw new AppError(503, 'internal', `the change is stored, but the running nodes could not be told through Redis (${(err as Error).message})`);
+        }
+      };
+    }
+    return await runAdminCommand(adminContext(handle.db, revoke), command, args);
   } finally {
+    redis?.disconnect();
     await handle.close();
   }
 }
@@ -126,38 +160,16 @@ async function runEmbedded(config: Config, command: AdminCommand, args: unknown)
   }
 }
 
-/** Publishes a revocation on the Redis bus the distributed shape's nodes listen on. */
-async function publishRevocation(redisConfig: NonNullable<Config['redis']>, r: Revoked): Promise<void> {
-  const redis = new Redis(redisConfig.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
-  try {
-    await redis.connect();
-    await createRedisBus<RevocationChannels>({ redis, prefix: redisConfig.prefix }).publish(REVOCATION_CHANNEL, r);
-  } catch (err) {
-    throw new AppError(
-      503,
-      'internal',
-      `the change is stored, but running nodes could not be told through Redis (${(err as Error).message}); they notice within a minute`,
-    );
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** The CLI: returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { command, args } = parseCli(argv);
+    const { command, args, passwordStdin } = parseCli(argv);
+    if (passwordStdin) args.password = await readPasswordFromStdin();
     const parsedArgs = parseAdminArgs(command, args); // fail on bad input before touching any database
     const config = loadConfig();
     const cmd = command as AdminCommand;
-    let result: unknown;
-    if (config.postgres.kind === 'postgres') {
-      result = await runLocally(config.postgres, cmd, parsedArgs);
-      // No server ran the command: tell the running nodes ourselves (they also re-check on their own every 30 s).
-      if (cmd === 'disable-client' && config.redis) await publishRevocation(config.redis, { kind: 'client', id: (result as { clientId: string }).clientId });
-    } else {
-      result = await runEmbedded(config, cmd, parsedArgs);
-    }
+    const result =
+      config.postgres.kind === 'postgres' ? await runLocally(config.postgres, cmd, parsedArgs, config.redis) : await runEmbedded(config, cmd, parsedArgs);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (err) {

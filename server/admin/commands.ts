@@ -1,14 +1,31 @@
 /**
  * The admin command table, independent of transport: the CLI runs it directly (PostgreSQL,
  * or PGlite when no server holds DATA_DIR) and the server runs it for the CLI over
- * `POST /api/admin/<command>`. Arguments are validated here, once, for both paths.
+ * `POST /api/admin/<command>`. Arguments are validated here, once, for both paths. Changes
+ * are written to the audit log as `admin-cli`.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { CLIENT_TYPES } from '../../db/schema.ts';
+import { PASSWORD_MAX, PASSWORD_MIN, type Revocation, Role } from '../../shared/auth.ts';
 import { PROJECT_RATE_LIMITS, type ProjectRateLimits, RateSpecText } from '../../shared/rate-limits.ts';
 import { normalizeOrigin } from '../auth/origin.ts';
+import { hashPassword } from '../auth/passwords.ts';
 import { AppError, zodIssues } from '../errors.ts';
-import type { Metadata, NewClient, ProjectSummary } from '../store/metadata.ts';
+import { type Accounts, createAccounts, type Membership, type UserSummary } from '../store/accounts.ts';
+import { type AuditLog, createAuditLog } from '../store/audit.ts';
+import { type AuthSessionStore, createAuthSessionStore } from '../store/auth-sessions.ts';
+import { createMetadata, type Metadata, type NewClient, type ProjectSummary } from '../store/metadata.ts';
+
+/** What the commands work on. */
+export interface AdminContext {
+  metadata: Metadata;
+  accounts: Accounts;
+  sessions: AuthSessionStore;
+  audit: AuditLog;
+  /** Stops trusting a credential on every node (server side; the CLI alone has no running nodes to tell). */
+  revoke?(r: Revocation): Promise<void>;
+}
 
 const text = z.string().trim().min(1).max(200);
 const domain = text.refine((v) => ![null, '*'].includes(normalizeOrigin(v)), 'not a domain (e.g. example.com)');
@@ -17,8 +34,12 @@ const origin = z
   .max(300)
   .refine((v) => normalizeOrigin(v) !== null, 'not an origin (e.g. https://example.com, *.example.com, localhost:3000)');
 
+const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
+const password = z.string().min(PASSWORD_MIN, `at least ${PASSWORD_MIN} characters`).max(PASSWORD_MAX);
+const uuid = z.uuid();
+
 const argSchemas = {
-  'create-project': z.strictObject({ name: text, domain }),
+  'create-project': z.strictObject({ name: text, domain, org: uuid.optional() }),
   'create-client': z.strictObject({
     project: text,
     type: z.enum(CLIENT_TYPES),
@@ -48,6 +69,9 @@ const argSchemas = {
       .max(PROJECT_RATE_LIMITS.length)
       .default([]),
   }),
+  'create-user': z.strictObject({ email, name: text.optional(), password: password.optional(), role: Role.optional(), org: uuid.optional() }),
+  'reset-password': z.strictObject({ email, password: password.optional() }),
+  'list-users': z.strictObject({}),
 } as const;
 
 export type AdminCommand = keyof typeof argSchemas;
@@ -63,7 +87,13 @@ export interface AdminResults {
   'list-projects': ProjectSummary[];
   'disable-client': { clientId: string; disabled: true };
   'set-rate-limits': { projectId: string; rateLimits: ProjectRateLimits };
+  'create-user': { userId: string; email: string; orgId: string; role: string; password?: string };
+  'reset-password': { userId: string; email: string; sessionsEnded: number; password?: string };
+  'list-users': Array<UserSummary & { memberships: Membership[] }>;
 }
+
+/** A password for a user created without one: 18 random bytes, shown once. */
+const generatedPassword = () => randomBytes(18).toString('base64url');
 
 /** True when `command` names an admin command. */
 export function isAdminCommand(command: string): command is AdminCommand {
@@ -88,22 +118,102 @@ export function parseAdminArgs(command: string, args: unknown): AdminArgs[AdminC
   return parsed.data;
 }
 
-const handlers: { [C in AdminCommand]: (md: Metadata, args: AdminArgs[C]) => Promise<AdminResults[C]> } = {
-  'create-project': (md, a) => md.createProject({ name: a.name, domain: a.domain }),
-  'create-client': (md, a) => md.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
-  'list-projects': (md) => md.listProjects(),
-  'set-rate-limits': async (md, a) => ({ projectId: a.project, rateLimits: await md.setProjectRateLimits(a.project, Object.fromEntries(a.limits)) }),
-  'disable-client': async (md, a) => {
-    await md.disableClient(a.client);
+const cli = (ctx: AdminContext, e: Parameters<AuditLog['record']>[0]) => ctx.audit.record(e);
+
+const handlers: { [C in AdminCommand]: (ctx: AdminContext, args: AdminArgs[C]) => Promise<AdminResults[C]> } = {
+  'create-project': async (ctx, a) => {
+    const p = await ctx.metadata.createProject({ name: a.name, domain: a.domain, orgId: a.org });
+    await cli(ctx, {
+      orgId: p.orgId,
+      projectId: p.projectId,
+      actorId: null,
+      actor: 'admin-cli',
+      action: 'project.create',
+      targetType: 'project',
+      targetId: p.projectId,
+    });
+    return { projectId: p.projectId, clientId: p.clientId, clientSecret: p.clientSecret };
+  },
+  'create-client': (ctx, a) => ctx.metadata.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
+  'list-projects': (ctx) => ctx.metadata.listProjects(),
+  'set-rate-limits': async (ctx, a) => {
+    const rateLimits = await ctx.metadata.setProjectRateLimits(a.project, Object.fromEntries(a.limits));
+    const orgId = await ctx.metadata.projectOrg(a.project);
+    if (orgId) {
+      await cli(ctx, {
+        orgId,
+        projectId: a.project,
+        actorId: null,
+        actor: 'admin-cli',
+        action: 'project.rate-limits',
+        targetType: 'project',
+        targetId: a.project,
+      });
+    }
+    // Every node reads the project again (its limits included) at once.
+    await ctx.revoke?.({ kind: 'project', id: a.project });
+    return { projectId: a.project, rateLimits };
+  },
+  'disable-client': async (ctx, a) => {
+    await ctx.metadata.disableClient(a.client);
+    await ctx.revoke?.({ kind: 'client', id: a.client.toLowerCase() });
     return { clientId: a.client, disabled: true as const };
   },
+  /** The first user becomes the owner (of the organisation existing projects belong to); later ones join `--org` (default: the oldest) as `--role` (default member). */
+  'create-user': async (ctx, a) => {
+    const plain = a.password ?? generatedPassword();
+    const passwordHash = await hashPassword(plain);
+    const name = a.name ?? a.email.split('@')[0] ?? a.email;
+    let user: UserSummary;
+    let orgId: string;
+    let role: string;
+    if ((await ctx.accounts.userCount()) === 0 && !a.org) {
+      const first = await ctx.accounts.createFirstUser({ email: a.email, name, passwordHash, orgName: 'My organisation' });
+      [user, orgId, role] = [first, first.orgId, 'owner'];
+    } else {
+      const org = a.org ? await ctx.accounts.getOrg(a.org) : await ctx.accounts.firstOrg();
+      if (!org) throw new AppError(404, 'not_found', a.org ? `no organisation ${a.org}` : 'no organisation yet: create the first user without --org');
+      role = a.role ?? 'member';
+      user = await ctx.accounts.createUser({ email: a.email, name, passwordHash, orgId: org.id, role: role as Role });
+      orgId = org.id;
+    }
+    await cli(ctx, {
+      orgId,
+      actorId: null,
+      actor: 'admin-cli',
+      action: 'user.create',
+      targetType: 'user',
+      targetId: user.id,
+      details: { email: user.email, role },
+    });
+    return { userId: user.id, email: user.email, orgId, role, ...(a.password ? {} : { password: plain }) };
+  },
+  /** Sets a new password (given on stdin, or generated and shown once) and signs the user out everywhere. */
+  'reset-password': async (ctx, a) => {
+    const user = await ctx.accounts.getUserByEmail(a.email);
+    if (!user) throw new AppError(404, 'not_found', `no user ${a.email}`);
+    const plain = a.password ?? generatedPassword();
+    await ctx.accounts.setPassword(user.id, await hashPassword(plain));
+    const ended = await ctx.sessions.deleteAllOf(user.id);
+    await ctx.revoke?.({ kind: 'user', userId: user.id });
+    for (const m of await ctx.accounts.membershipsOf(user.id)) {
+      await cli(ctx, { orgId: m.orgId, actorId: null, actor: 'admin-cli', action: 'user.reset-password', targetType: 'user', targetId: user.id });
+    }
+    return { userId: user.id, email: user.email, sessionsEnded: ended.length, ...(a.password ? {} : { password: plain }) };
+  },
+  'list-users': (ctx) => ctx.accounts.listUsers(),
 };
 
 /** Validates `args` and runs `command` against the metadata store; throws AppError on bad input. */
-export async function runAdminCommand<C extends AdminCommand>(metadata: Metadata, command: C, args: unknown): Promise<AdminResults[C]>;
-export async function runAdminCommand(metadata: Metadata, command: string, args: unknown): Promise<AdminResults[AdminCommand]>;
-export async function runAdminCommand(metadata: Metadata, command: string, args: unknown): Promise<AdminResults[AdminCommand]> {
+export async function runAdminCommand<C extends AdminCommand>(ctx: AdminContext, command: C, args: unknown): Promise<AdminResults[C]>;
+export async function runAdminCommand(ctx: AdminContext, command: string, args: unknown): Promise<AdminResults[AdminCommand]>;
+export async function runAdminCommand(ctx: AdminContext, command: string, args: unknown): Promise<AdminResults[AdminCommand]> {
   const parsed = parseAdminArgs(command, args);
-  const handler = handlers[command as AdminCommand] as (md: Metadata, a: typeof parsed) => Promise<AdminResults[AdminCommand]>;
-  return handler(metadata, parsed);
+  const handler = handlers[command as AdminCommand] as (c: AdminContext, a: typeof parsed) => Promise<AdminResults[AdminCommand]>;
+  return handler(ctx, parsed);
+}
+
+/** The admin context over an open metadata database. */
+export function adminContext(db: Parameters<typeof createMetadata>[0], revoke?: AdminContext['revoke']): AdminContext {
+  return { metadata: createMetadata(db), accounts: createAccounts(db), sessions: createAuthSessionStore(db), audit: createAuditLog(db), revoke };
 }

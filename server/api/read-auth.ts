@@ -1,14 +1,19 @@
 /**
- * Who may read a project's data over HTTP — the one place every read route asks. Today: a
- * `read` or `root` API client of the project, by its `openpanel-client-id` and
- * `openpanel-client-secret` headers. Signed-in users and share tokens plug in here, so the
- * read API, the query API and the export change together.
+ * Who may read a project's data over HTTP — the one place the row-level read API, the query
+ * API and the export ask, through the auth module: a signed-in user whose organisation owns
+ * the project (any role reads), or a `read`/`root` API client of the project by its
+ * `openpanel-client-id` and `openpanel-client-secret` headers (scripts). A cookie-authenticated
+ * request that changes nothing still passes the CSRF check when its method is not GET (the
+ * query API is a POST). Share links are not accepted here: their fixed filter and view are
+ * enforced by the share pages' own endpoints.
  */
 
-import type { Authenticator } from '../auth/clients.ts';
+import type { Auth } from '../auth/auth.ts';
+import { checkCsrf } from '../auth/csrf.ts';
+import { AppError } from '../errors.ts';
 import type { RequestSnapshot } from '../http/uws.ts';
 
-/** The principal allowed to read `projectId`, or a thrown AppError (401/403). */
+/** The principal allowed to read `projectId`, or a thrown AppError (401/403/404). */
 export interface ReadPrincipal {
   projectId: string;
   /** Stable id for per-caller limits (rate limits, logs). */
@@ -17,9 +22,17 @@ export interface ReadPrincipal {
 
 export type ReadAuthorizer = (req: RequestSnapshot, projectId: string) => Promise<ReadPrincipal>;
 
-export function createReadAuthorizer(auth: Pick<Authenticator, 'forRead'>): ReadAuthorizer {
+export function createReadAuthorizer(auth: Pick<Auth, 'fromRequest' | 'requireProject'>, opts: { ownOrigins?: readonly string[] } = {}): ReadAuthorizer {
   return async (req, projectId) => {
-    const caller = await auth.forRead({ clientId: req.headers['openpanel-client-id'], secret: req.headers['openpanel-client-secret'] }, projectId);
-    return { projectId: caller.projectId, id: `client:${caller.clientId}` };
+    const principal = await auth.fromRequest({ headers: req.headers });
+    if (principal?.kind === 'share') throw new AppError(403, 'forbidden', 'A share link cannot use the read or query API');
+    if (principal === null && !req.headers['openpanel-client-id']) {
+      throw new AppError(401, 'missing_client_id', 'Sign in, or send a read client’s openpanel-client-id and openpanel-client-secret');
+    }
+    if (principal?.kind === 'user') {
+      checkCsrf({ method: req.method, headers: req.headers, ownOrigins: opts.ownOrigins ?? [], sessionToken: principal.sessionToken });
+    }
+    await auth.requireProject(principal, projectId, 'read');
+    return { projectId, id: principal!.kind === 'client' ? `client:${principal!.clientId}` : `user:${principal!.userId}` };
   };
 }

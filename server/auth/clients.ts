@@ -98,7 +98,26 @@ export function createAuthenticator(deps: AuthDeps) {
     return client;
   }
 
-  return { forIngest, forRead, forget: (clientId: string) => cache.delete(clientId) };
+  /** Who is calling the API with a client id and secret (any type; the caller checks project and type). */
+  async function forApi(c: Credentials): Promise<Caller> {
+    const client = await known(c.clientId);
+    if (!c.secret || !checkSecret(client, c.secret)) throw new AppError(401, 'bad_secret', 'Reading needs the client id and secret');
+    return caller(client, true);
+  }
+
+  /** Drops a client (its record and every verified secret) from this node's caches: disabled, rotated or deleted. */
+  function forget(clientId: string): void {
+    const id = clientId.toLowerCase();
+    cache.delete(id);
+    for (const key of verified.keys()) if (key.startsWith(`${id}:`)) verified.delete(key);
+  }
+
+  /** Drops every cached client of a project (its allowed origins changed, or it was deleted). */
+  function forgetProject(projectId: string): void {
+    for (const [id, hit] of cache.entries()) if (hit.record?.projectId === projectId) forget(id);
+  }
+
+  return { forIngest, forRead, forApi, forget, forgetProject };
 }
 
 function caller(c: ClientRecord, viaSecret: boolean): Caller {

@@ -97,6 +97,8 @@ const STATUS: Record<number, string> = {
   403: '403 Forbidden',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  410: '410 Gone',
   413: '413 Payload Too Large',
   422: '422 Unprocessable Entity',
   429: '429 Too Many Requests',

@@ -6,8 +6,8 @@
  * 1012 after their in-flight batches are acknowledged, so SDKs reconnect elsewhere.
  */
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import type { Revocation } from '../../shared/auth.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
-import { REVOKED_CODES } from '../../shared/revocation.ts';
 import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_CLOSE_REVOKED, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
 import type { Authenticator } from '../auth/clients.ts';
 import type { SessionStore } from '../engines/sessions.ts';
@@ -18,7 +18,6 @@ import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Admission, SocketCaps } from '../limits/socket-caps.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Revocation } from '../revocation/revocation.ts';
 import type { ClientIpOptions } from './client-ip.ts';
 import { DEFAULT_MAX_EVENT_BYTES, eventsFrom, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
@@ -33,8 +32,6 @@ interface SocketData {
   closed: boolean;
   /** What the socket caps counted for it (released when it closes). */
   capped: { ip: string; clientId: string };
-  /** Unregisters the socket from revocation (when it closes by itself). */
-  release?: () => void;
   /** Device of the latest accepted event, for session keep-alive. */
   deviceId?: string;
   idle?: () => void;
@@ -56,8 +53,16 @@ export interface WsIngestDeps {
   limits: Limits;
   /** Caps on open sockets per IP, per client and on this node. */
   caps: SocketCaps;
-  /** Closes sockets whose client is revoked (disabled), on every node; none when absent. */
-  revocation?: Revocation;
+  /** Revocations on every node (the auth module relays the bus): a revoked client's sockets close here. */
+  onRevoked?: (fn: (r: Revocation) => void) => () => void;
+  /**
+   * Whether a client is still enabled, read from the database (not a cache): every
+   * `recheckMs` the clients of open sockets are checked again, so a revocation this node
+   * missed (it was cut off from Redis when it was published) still closes their sockets.
+   */
+  clientValid?: (clientId: string) => Promise<boolean>;
+  /** How often `clientValid` runs over the open sockets' clients (default 30 s). */
+  recheckMs?: number;
   /** Called after each open and close with this node's open SDK sockets for that project (live presence). */
   onSocketsChanged?: (projectId: string, count: number) => void;
 }
@@ -77,6 +82,39 @@ const UWS_LIMIT_FACTOR = 2;
 export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const sockets = new Set<WebSocket<SocketData>>();
+  /** Open sockets by client id, for revocation. */
+  const byClient = new Map<string, Set<WebSocket<SocketData>>>();
+
+  /** Closes every socket of a revoked (disabled) client: an error frame saying why, then 4401. */
+  function closeClient(clientId: string): void {
+    const own = byClient.get(clientId);
+    if (!own) return;
+    for (const ws of [...own]) {
+      const data = ws.getUserData();
+      if (data.closed) continue;
+      sendFrame(ws, { type: 'error', code: 'client_disabled', message: 'This client was disabled; the socket is closed' });
+      ws.end(WS_CLOSE_REVOKED, 'client_disabled');
+    }
+    deps.metrics?.revokedSockets.inc(own.size);
+    deps.log.info({ clientId, sockets: own.size }, 'closed the sockets of a disabled client');
+  }
+  const stopRevocations = deps.onRevoked?.((r) => {
+    if (r.kind === 'client') closeClient(r.id.toLowerCase());
+  });
+  let rechecking = false;
+  const recheck = deps.clientValid
+    ? setInterval(async () => {
+        if (rechecking) return;
+        rechecking = true;
+        try {
+          for (const clientId of [...byClient.keys()]) {
+            if (!(await deps.clientValid!(clientId).catch(() => true))) closeClient(clientId);
+          }
+        } finally {
+          rechecking = false;
+        }
+      }, deps.recheckMs ?? 30_000).unref()
+    : undefined;
   const perProject = new Map<string, number>();
 
   function countSocket(projectId: string, delta: 1 | -1) {
@@ -259,12 +297,9 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       deps.metrics?.openSockets.inc();
       countSocket(data.caller.projectId, 1);
       keepAlive(data);
-      data.release = deps.revocation?.hold([{ kind: 'client', id: data.caller.clientId }], (r) => {
-        if (data.closed) return;
-        const code = REVOKED_CODES[r.kind];
-        sendFrame(ws, { type: 'error', code, message: 'The credentials of this socket were revoked; it is closed' });
-        ws.end(WS_CLOSE_REVOKED, code);
-      });
+      const own = byClient.get(data.caller.clientId) ?? new Set<WebSocket<SocketData>>();
+      byClient.set(data.caller.clientId, own);
+      own.add(ws);
     },
     message(ws, message) {
       try {
@@ -278,7 +313,9 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     close(ws) {
       const data = ws.getUserData();
       data.closed = true;
-      data.release?.();
+      const own = byClient.get(data.caller.clientId);
+      own?.delete(ws);
+      if (own?.size === 0) byClient.delete(data.caller.clientId);
       deps.caps.release(data.capped.ip, data.capped.clientId);
       sockets.delete(ws);
       deps.metrics?.openSockets.dec();
@@ -294,6 +331,8 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     countFor: (projectId: string) => perProject.get(projectId) ?? 0,
     /** Waits for every socket's in-flight batches, then closes it with 1012 (reconnect elsewhere). */
     async drain(): Promise<void> {
+      stopRevocations?.();
+      if (recheck) clearInterval(recheck);
       await Promise.all(
         [...sockets].map(
           (ws) =>

@@ -7,9 +7,10 @@
 import uWS from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
-import type { ClientToServerEvents, LiveAuth, LiveConnectError, LivePresence, LiveTick, ServerToClientEvents } from '../../shared/live.ts';
+import type { ClientToServerEvents, LiveClientAuth, LiveConnectError, LivePresence, LiveTick, ServerToClientEvents } from '../../shared/live.ts';
 import { blankEventRow, chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { type ClientRecord, createAuthenticator } from '../auth/clients.ts';
+import { createLiveGate } from '../auth/live-gate.ts';
 import { silentLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { hashSecret, verifySecret } from '../store/metadata.ts';
@@ -20,13 +21,14 @@ export function testClients() {
   const records = new Map<string, ClientRecord>();
   const auth = createAuthenticator({ getClient: async (id) => records.get(id) ?? null, verifySecret });
   return {
-    add(projectId: string, type: ClientRecord['type']): LiveAuth {
+    add(projectId: string, type: ClientRecord['type']): LiveClientAuth {
       const clientId = randomUUID();
       const clientSecret = `sec_${randomUUID()}`;
       records.set(clientId, { id: clientId, projectId, type, secretHash: hashSecret(clientSecret), allowedOrigins: [], disabled: false });
       return { clientId, clientSecret, projectId };
     },
-    authenticateRead: auth.forRead,
+    /** The live channel's gate over these clients (what app.ts builds over the whole auth module). */
+    gate: createLiveGate({ clients: auth }),
   };
 }
 

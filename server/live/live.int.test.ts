@@ -22,7 +22,7 @@ const dashboard = async (auth: unknown, transports?: Array<'websocket' | 'pollin
 };
 
 beforeAll(async () => {
-  node = await startLiveNode({ presence: createMemoryPresence({ ttlMs: 10_000 }), nodeId: 'solo', authenticateRead: clients.authenticateRead });
+  node = await startLiveNode({ presence: createMemoryPresence({ ttlMs: 10_000 }), nodeId: 'solo', gate: clients.gate });
 });
 afterAll(async () => {
   for (const d of open) d.close();
@@ -111,7 +111,7 @@ describe('closing', () => {
     const n = await startLiveNode({
       presence: createMemoryPresence(),
       nodeId: 'closing',
-      authenticateRead: clients.authenticateRead,
+      gate: clients.gate,
       tickMs: 50,
       heartbeatMs: 100,
     });

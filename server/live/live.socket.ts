@@ -1,7 +1,7 @@
 /**
  * The live channel's socket.io side (ARCHITECTURE §6), attached to the process's uWS app.
- * Dashboards authenticate in the handshake (a read/root client of the project), land in the
- * project's room, and receive the ticks this node coalesces plus every other node's (through
+ * Dashboards authenticate in the handshake (the auth module's gate: a signed-in user, a share
+ * link or a read/root client), land in their project's room, and receive the ticks this node coalesces plus every other node's (through
  * `@socket.io/redis-adapter` when Redis is given). Presence: this node's open SDK sockets per
  * project go to the Presence engine (heartbeat), and each node pushes the cross-node total to
  * its own dashboards when it changes. Contract: shared/live.ts.
@@ -17,7 +17,6 @@ import {
   type InterServerEvents,
   LIVE_INTER_SERVER_EVENTS,
   LIVE_PATH,
-  LiveAuth,
   type LiveConnectError,
   LiveSubscribe,
   type LiveSubscribeResult,
@@ -25,14 +24,12 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from '../../shared/live.ts';
-import { REVOKED_CODES } from '../../shared/revocation.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
 import { AppError, rateLimitedError } from '../errors.ts';
 import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
 import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
-import type { Revocation } from '../revocation/revocation.ts';
 import { createLiveMetrics } from './live-metrics.ts';
 import { createPresenceReporter } from './presence-report.ts';
 import { createTickCoalescer } from './ticks.ts';
@@ -45,16 +42,14 @@ export interface AttachLiveOptions {
   app: TemplatedApp;
   /** Distributed shape: the adapter duplicates two connections from `client` (pub + sub) and namespaces its channels with `prefix`. */
   redis?: { client: Redis; prefix: string };
-  /** Checks a read/root client for a project (`auth.forRead`); throws an AppError to refuse. */
-  authenticateRead(credentials: { clientId?: string; secret?: string }, projectId: string): Promise<{ clientId: string; projectId: string }>;
+  /** Admits or refuses dashboards (the auth module's `createLiveGate`). */
+  gate: LiveGate;
   presence: Presence;
   /** Unique per process (presence reports and ticks are per node). */
   nodeId: string;
   log: Logger;
   /** The process's metrics (only its registry is used). */
   metrics?: { registry: Registry };
-  /** Disconnects dashboards whose credentials are revoked, on every node; none when absent. */
-  revocation?: Revocation;
   /** Rate limits on handshakes (per IP), failed authentications and each dashboard's messages; none when absent. */
   limits?: Limits;
   /** How to find a dashboard's IP behind proxies (for the per-IP limits). */
@@ -63,6 +58,25 @@ export interface AttachLiveOptions {
   tickMs?: number;
   /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
   heartbeatMs?: number;
+}
+
+/** What the live channel asks the auth module. */
+export interface LiveGate {
+  /** Authenticates a handshake (its `auth` payload and HTTP headers); throws an AppError to refuse. */
+  admit(h: { auth: unknown; headers: Record<string, string | undefined> }): Promise<LiveAdmission>;
+  /** Whether an admitted socket may also watch `projectId` (a later `subscribe`). */
+  mayWatch(a: LiveAdmission, projectId: string): Promise<boolean>;
+  /** Calls `fn` with the sockets' credentials to drop whenever something is revoked; returns the unsubscribe. */
+  onRevoked?(fn: (match: (a: LiveAdmission) => boolean) => void): () => void;
+}
+
+/** An admitted dashboard: what it authenticated with, and the projects it joins at once. */
+export interface LiveAdmission {
+  credential: string;
+  userId?: string;
+  projectIds: string[];
+  /** When the credential stops being valid (share expiry), to disconnect the socket then. */
+  expiresAt?: Date | null;
 }
 
 export interface Live {
@@ -162,6 +176,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   });
 
   // ---- dashboards.
+  const admissions = new WeakMap<LiveSocket, LiveAdmission>();
   const limits = opts.limits;
   io.use((socket, next) => {
     const refuse = (err: unknown) => {
@@ -170,17 +185,17 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       metrics?.refused.inc({ code });
       next(refusal(code, err instanceof AppError ? err.message : 'Internal error; retry', err instanceof AppError ? err.retryAfterMs : undefined));
     };
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers as Record<string, string | undefined>, opts.ip ?? { trust: false });
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(socket.handshake.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const ip = clientIp(socket.handshake.address, headers, opts.ip ?? { trust: false });
     if (limits) {
       const v = limits.connect('live-connects', ip);
       if (!v.allowed) return refuse(rateLimitedError(v.retryAfterMs, 'Too many dashboard connections from this address; reconnect later'));
     }
-    const parsed = LiveAuth.safeParse(socket.handshake.auth);
-    if (!parsed.success) return next(refusal('invalid_body', 'Handshake auth must be { clientId, clientSecret, projectId }'));
-    const { clientId, clientSecret, projectId } = parsed.data;
-    const authenticate = () => opts.authenticateRead({ clientId, secret: clientSecret }, projectId);
-    (limits ? limits.authenticate(ip, authenticate) : authenticate()).then((caller) => {
-      socket.data = { clientId: caller.clientId, projectIds: [caller.projectId], relies: [{ kind: 'client', id: caller.clientId }] };
+    const admit = () => opts.gate.admit({ auth: socket.handshake.auth, headers });
+    (limits ? limits.authenticate(ip, admit) : admit()).then((a) => {
+      admissions.set(socket, a);
+      socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds };
       next();
     }, refuse);
   });
@@ -192,15 +207,23 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     else refresh([projectId]); // first dashboard here: the read pushes to the room
   }
 
+  // A revoked credential (on any node: the auth module relays the bus) disconnects its sockets here.
+  const stopRevocations = opts.gate.onRevoked?.((match) => {
+    for (const socket of io.of('/').sockets.values()) {
+      const a = admissions.get(socket);
+      if (a && match(a)) socket.disconnect(true);
+    }
+  });
+
   io.on('connection', (socket) => {
     metrics?.dashboards.inc();
-    const release = opts.revocation?.hold(socket.data.relies, (r) => {
-      socket.emit('revoked', { code: REVOKED_CODES[r.kind], message: 'The credentials of this connection were revoked' });
-      socket.disconnect(true);
-    });
+    const a = admissions.get(socket);
+    // A share link that expires while watched: the socket goes at its expiry (timers past ~24 days are not needed: links are re-checked on reconnect).
+    const ttl = a?.expiresAt ? a.expiresAt.getTime() - Date.now() : undefined;
+    const expiry = ttl !== undefined && ttl < 2 ** 31 - 1 ? setTimeout(() => socket.disconnect(true), Math.max(0, ttl)) : undefined;
     socket.on('disconnect', () => {
       metrics?.dashboards.dec();
-      release?.();
+      clearTimeout(expiry);
     });
     const budget = limits?.dashboardBucket();
     if (budget) {
@@ -213,10 +236,22 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     }
     for (const p of socket.data.projectIds) join(socket, p);
     socket.on('subscribe', (body, ack) => {
-      const p = authorised(socket, body);
-      if (typeof p !== 'string') return answer(ack, p);
-      join(socket, p);
-      answer(ack, { ok: true });
+      const parsed = LiveSubscribe.safeParse(body);
+      if (!parsed.success) return answer(ack, { ok: false, code: 'invalid_body', message: 'Expected { projectId }' });
+      const p = parsed.data.projectId;
+      const admitted = socket.data.projectIds.includes(p) ? Promise.resolve(true) : a ? opts.gate.mayWatch(a, p) : Promise.resolve(false);
+      admitted.then(
+        (ok) => {
+          if (!ok) return answer(ack, { ok: false, code: 'forbidden', message: 'This connection is not authorised for that project' });
+          if (!socket.data.projectIds.includes(p)) socket.data.projectIds.push(p);
+          join(socket, p);
+          answer(ack, { ok: true });
+        },
+        (err) => {
+          log.warn({ err }, 'live subscribe check failed');
+          answer(ack, { ok: false, code: 'internal', message: 'Could not check access; retry' });
+        },
+      );
     });
     socket.on('unsubscribe', (body, ack) => {
       const p = authorised(socket, body);
@@ -241,6 +276,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     async close() {
       if (closed) return;
       closed = true;
+      stopRevocations?.();
       ticks.stop();
       // Rows already acknowledged (a draining node's last batches) still reach the dashboards:
       // ticks are deltas, so a dropped one would leave every dashboard's totals short for good.

@@ -3,13 +3,16 @@
  * shape of the metadata database. Secrets leave this module once, at creation; only their
  * hashes are stored and nothing that lists clients ever returns a hash.
  */
-import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, lt } from 'drizzle-orm';
-import { type CLIENT_TYPES, clients, projects, salts } from '../../db/schema.ts';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { and, asc, eq, inArray, isNull, lt, type SQL } from 'drizzle-orm';
+import { type CLIENT_TYPES, clients, organizations, projects, salts } from '../../db/schema.ts';
 import { ProjectRateLimits } from '../../shared/rate-limits.ts';
-import { normalizeOrigin } from '../auth/origin.ts';
 import { AppError, zodIssues } from '../errors.ts';
+import { generateSecret, hashSecret, normalizeOrigins } from './client-secrets.ts';
 import type { MetadataDb } from './postgres.ts';
+import { createProjectAdmin } from './projects.ts';
+
+export { generateSecret, hashSecret, verifySecret } from './client-secrets.ts';
 
 export type ClientType = (typeof CLIENT_TYPES)[number];
 
@@ -31,14 +34,19 @@ export interface ClientSummary {
   name: string;
   type: ClientType;
   allowedOrigins: string[];
+  /** also allowed on the project's allowed origins */
+  projectOrigins: boolean;
   disabled: boolean;
   createdAt: string;
 }
 
 export interface ProjectSummary {
   id: string;
+  orgId: string;
   name: string;
   domain: string;
+  timezone: string;
+  allowedOrigins: string[];
   createdAt: string;
   clients: ClientSummary[];
 }
@@ -56,30 +64,6 @@ export interface DailySalts {
   previous: string;
 }
 
-/*
- * Why SHA-256 and not bcrypt/argon2 for client secrets: a secret is 32 bytes from the CSPRNG,
- * so there is nothing to brute-force that a slow hash would protect, and it is checked on
- * the hot ingest path where a 100 ms hash per request would cap throughput. User passwords
- * are low-entropy and chosen by people; they get a slow, salted hash instead.
- */
-
-/** A new client secret: `sec_` + 32 random bytes in base64url. */
-export function generateSecret(): string {
-  return `sec_${randomBytes(32).toString('base64url')}`;
-}
-
-/** The stored form of a secret: SHA-256, hex. */
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-/** True when `secret` hashes to `hash`; compares in constant time. */
-export function verifySecret(secret: string, hash: string): boolean {
-  const expected = Buffer.from(hash, 'hex');
-  const actual = createHash('sha256').update(secret, 'utf8').digest();
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
-}
-
 const PROJECT_ID_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789'; // no 0/o, 1/l/i
 /** A short readable random project id (12 chars, ≈ 59 bits). */
 export function generateProjectId(): string {
@@ -95,59 +79,84 @@ function utcDay(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
-function normalizeOrigins(origins: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const o of origins) {
-    const n = normalizeOrigin(o);
-    if (n === null) throw new AppError(400, 'invalid_body', `not a valid origin: ${JSON.stringify(o)}`);
-    if (!out.includes(n)) out.push(n);
-  }
-  return out;
+/** Inserts a client with a fresh secret; the secret is returned once and only its hash is kept. */
+export async function insertClient(
+  tx: Pick<MetadataDb, 'insert'>,
+  c: { projectId: string; type: ClientType; name: string; origins: string[]; projectOrigins: boolean },
+): Promise<NewClient> {
+  const clientId = randomUUID();
+  const clientSecret = generateSecret();
+  await tx.insert(clients).values({
+    id: clientId,
+    projectId: c.projectId,
+    name: c.name,
+    type: c.type,
+    secretHash: hashSecret(clientSecret),
+    allowedOrigins: c.origins,
+    projectOrigins: c.projectOrigins,
+  });
+  return { clientId, clientSecret };
 }
 
 /** Builds the repository over an open metadata database. */
 export function createMetadata(db: MetadataDb) {
-  async function insertClient(tx: Pick<MetadataDb, 'insert'>, c: { projectId: string; type: ClientType; name: string; origins: string[] }): Promise<NewClient> {
-    const clientId = randomUUID();
-    const clientSecret = generateSecret();
-    await tx.insert(clients).values({
-      id: clientId,
-      projectId: c.projectId,
-      name: c.name,
-      type: c.type,
-      secretHash: hashSecret(clientSecret),
-      allowedOrigins: c.origins,
-    });
-    return { clientId, clientSecret };
-  }
-
   return {
-    /** Creates a project and its `root` client, allowed on the project's domain. */
-    async createProject(input: { name: string; domain: string }): Promise<NewClient & { projectId: string }> {
+    ...createProjectAdmin(db),
+
+    /**
+     * Creates a project in `orgId` (default: the oldest organisation, created when there is
+     * none yet, so the admin CLI works before anyone has signed up) with one client: a `root`
+     * client allowed on the project's domain (admin CLI), or a `write` browser client that
+     * follows the project's allowed origins (dashboard, `firstClient: 'browser'`).
+     */
+    async createProject(input: {
+      name: string;
+      domain: string;
+      orgId?: string;
+      timezone?: string;
+      allowedOrigins?: readonly string[];
+      firstClient?: 'root' | 'browser';
+    }): Promise<NewClient & { projectId: string; orgId: string }> {
       const [domain] = normalizeOrigins([input.domain]);
       if (!domain || domain === '*') throw new AppError(400, 'invalid_body', 'domain must name a host');
+      const allowedOrigins = input.allowedOrigins ? normalizeOrigins(input.allowedOrigins) : [domain];
       const projectId = generateProjectId();
       return db.transaction(async (tx) => {
-        await tx.insert(projects).values({ id: projectId, name: input.name, domain });
-        const client = await insertClient(tx, { projectId, type: 'root', name: 'Root', origins: [domain] });
-        return { projectId, ...client };
+        let orgId = input.orgId;
+        if (!orgId) {
+          const [first] = await tx.select({ id: organizations.id }).from(organizations).orderBy(asc(organizations.createdAt)).limit(1);
+          orgId = first?.id ?? (await tx.insert(organizations).values({ name: 'My organisation' }).returning({ id: organizations.id }))[0]!.id;
+        }
+        await tx.insert(projects).values({ id: projectId, orgId, name: input.name, domain, timezone: input.timezone ?? 'UTC', allowedOrigins });
+        const client =
+          input.firstClient === 'browser'
+            ? await insertClient(tx, { projectId, type: 'write', name: 'Website', origins: [], projectOrigins: true })
+            : await insertClient(tx, { projectId, type: 'root', name: 'Root', origins: [domain], projectOrigins: false });
+        return { projectId, orgId, ...client };
       });
     },
 
     /** Adds a client to a project; 404 `not_found` when the project does not exist. */
-    async createClient(input: { projectId: string; type: ClientType; origins: readonly string[]; name?: string }): Promise<NewClient> {
+    async createClient(input: {
+      projectId: string;
+      type: ClientType;
+      origins: readonly string[];
+      name?: string;
+      projectOrigins?: boolean;
+    }): Promise<NewClient> {
       const origins = normalizeOrigins(input.origins);
       return db.transaction(async (tx) => {
         const found = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, input.projectId)).for('share');
         if (found.length === 0) throw new AppError(404, 'not_found', `no project ${JSON.stringify(input.projectId)}`);
         const name = input.name ?? `${input.type[0]?.toUpperCase()}${input.type.slice(1)} client`;
-        return insertClient(tx, { projectId: input.projectId, type: input.type, name, origins });
+        return insertClient(tx, { projectId: input.projectId, type: input.type, name, origins, projectOrigins: input.projectOrigins ?? false });
       });
     },
 
-    /** Every project with its clients, oldest first; no secrets or hashes. */
-    async listProjects(): Promise<ProjectSummary[]> {
-      const ps = await db.select().from(projects).orderBy(asc(projects.createdAt), asc(projects.id));
+    /** Every project (of `orgId`, when given) with its clients, oldest first; no secrets or hashes. */
+    async listProjects(orgId?: string): Promise<ProjectSummary[]> {
+      const inOrg: SQL | undefined = orgId ? eq(projects.orgId, orgId) : undefined;
+      const ps = await db.select().from(projects).where(inOrg).orderBy(asc(projects.createdAt), asc(projects.id));
       const cs = await db
         .select({
           id: clients.id,
@@ -155,15 +164,21 @@ export function createMetadata(db: MetadataDb) {
           name: clients.name,
           type: clients.type,
           allowedOrigins: clients.allowedOrigins,
+          projectOrigins: clients.projectOrigins,
           disabledAt: clients.disabledAt,
           createdAt: clients.createdAt,
         })
         .from(clients)
+        .innerJoin(projects, eq(projects.id, clients.projectId))
+        .where(inOrg)
         .orderBy(asc(clients.createdAt), asc(clients.id));
       return ps.map((p) => ({
         id: p.id,
+        orgId: p.orgId,
         name: p.name,
         domain: p.domain,
+        timezone: p.timezone,
+        allowedOrigins: p.allowedOrigins,
         createdAt: p.createdAt.toISOString(),
         clients: cs
           .filter((c) => c.projectId === p.id)
@@ -172,6 +187,7 @@ export function createMetadata(db: MetadataDb) {
             name: c.name,
             type: c.type,
             allowedOrigins: c.allowedOrigins,
+            projectOrigins: c.projectOrigins,
             disabled: c.disabledAt !== null,
             createdAt: c.createdAt.toISOString(),
           })),
@@ -188,14 +204,18 @@ export function createMetadata(db: MetadataDb) {
           type: clients.type,
           secretHash: clients.secretHash,
           allowedOrigins: clients.allowedOrigins,
+          projectOrigins: clients.projectOrigins,
+          projectAllowed: projects.allowedOrigins,
           disabledAt: clients.disabledAt,
         })
         .from(clients)
+        .innerJoin(projects, eq(projects.id, clients.projectId))
         .where(eq(clients.id, clientId))
         .limit(1);
       if (!c) return null;
-      const { disabledAt, ...rest } = c;
-      return { ...rest, disabled: disabledAt !== null };
+      const { disabledAt, projectOrigins, projectAllowed, allowedOrigins, ...rest } = c;
+      const effective = projectOrigins ? [...new Set([...allowedOrigins, ...projectAllowed])] : allowedOrigins;
+      return { ...rest, allowedOrigins: effective, disabled: disabledAt !== null };
     },
 
     /** Disables a client (idempotent); 404 `not_found` when it does not exist. */

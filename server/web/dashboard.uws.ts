@@ -9,10 +9,10 @@
  */
 
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RequestSnapshot, send, sendJson, snapshot } from '../http/uws.ts';
+import { serveFetch, statusText } from '../http/fetch.uws.ts';
+import { send, sendJson, snapshot } from '../http/uws.ts';
 import type { Logger } from '../log.ts';
 import { type AssetResponse, type Assets, loadAssets } from './assets.ts';
 import { BuildMissingError, type DashboardApp, loadDashboardApp } from './kit.ts';
@@ -34,9 +34,6 @@ export interface Dashboard {
   /** False when there was no usable build (pages answer 503). */
   available: boolean;
 }
-
-/** Response headers SvelteKit may set that uWS writes itself (or that do not pass through). */
-const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'set-cookie']);
 
 export async function mountDashboard(app: TemplatedApp, opts: MountDashboardOptions): Promise<Dashboard> {
   const log = opts.log.child({ module: 'dashboard' });
@@ -63,7 +60,8 @@ export async function mountDashboard(app: TemplatedApp, opts: MountDashboardOpti
     const file = assets.get(snap.url, snap.headers);
     if (file) return sendAsset(res, file, head);
     if (snap.url.startsWith('/_app/')) return send(res, 404, 'Not found', { 'cache-control': 'no-store' }, 'text/plain; charset=utf-8');
-    renderPage(res, snap, kit, head, opts.publicUrl, log);
+    const app = kit;
+    serveFetch(res, snap, (request, ip) => app.respond(request, ip), { log, publicUrl: opts.publicUrl });
   };
   app.get('/*', handler);
   app.head('/*', handler);
@@ -78,109 +76,6 @@ function sendAsset(res: HttpResponse, file: AssetResponse, head: boolean): void 
     else if (head) res.endWithoutBody(file.body.byteLength);
     else res.end(file.body);
   });
-}
-
-/** Hands the request to SvelteKit and streams its answer back. */
-function renderPage(res: HttpResponse, snap: RequestSnapshot, kit: DashboardApp, head: boolean, publicUrl: string | undefined, log: Logger): void {
-  const aborted = new AbortController();
-  let wake: (() => void) | undefined; // a write waiting for the socket to drain
-  res.aborted = false;
-  res.onAborted(() => {
-    res.aborted = true;
-    aborted.abort();
-    if (wake) setImmediate(wake); // see onWritable below
-  });
-
-  let request: Request;
-  try {
-    const origin = publicUrl?.replace(/\/+$/, '') ?? `http://${snap.headers.host || 'localhost'}`;
-    const url = new URL(`${snap.url}${snap.query ? `?${snap.query}` : ''}`, origin);
-    request = new Request(url, { method: head ? 'HEAD' : 'GET', headers: snap.headers, signal: aborted.signal });
-  } catch {
-    sendJson(res, 400, { error: { code: 'invalid_body', message: 'Unreadable request URL or headers' } });
-    return;
-  }
-
-  let started = false; // status line written
-  const stream = async () => {
-    const response = await kit.respond(request, snap.remoteIp);
-    const writeHead = () => {
-      started = true;
-      res.writeStatus(statusText(response.status));
-      response.headers.forEach((v, k) => {
-        if (!HOP_HEADERS.has(k)) res.writeHeader(k, v);
-      });
-      for (const cookie of response.headers.getSetCookie()) res.writeHeader('set-cookie', cookie);
-    };
-    const reader = response.body?.getReader();
-    if (!reader || head || res.aborted) {
-      await reader?.cancel();
-      if (!res.aborted) {
-        res.cork(() => {
-          writeHead();
-          res.endWithoutBody();
-        });
-      }
-      return;
-    }
-    try {
-      // A page rendered in one piece (the usual case) goes out in one corked write with its length.
-      const first = await reader.read();
-      const second = first.done ? first : await reader.read();
-      if (res.aborted) return;
-      if (second.done) {
-        res.cork(() => {
-          writeHead();
-          res.end(first.done ? '' : first.value);
-        });
-        return;
-      }
-      let ok = true;
-      res.cork(() => {
-        writeHead();
-        ok = res.write(first.value!);
-        ok = res.write(second.value) && ok;
-      });
-      for (;;) {
-        if (!ok) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            // uWS calls this from native code without running JavaScript's microtasks afterwards:
-            // resolving here directly would leave the loop asleep until some other event came.
-            res.onWritable(() => {
-              setImmediate(resolve);
-              return true;
-            });
-          });
-        }
-        if (res.aborted) return;
-        const next = await reader.read();
-        if (res.aborted) return;
-        if (next.done) {
-          res.cork(() => res.end());
-          return;
-        }
-        res.cork(() => {
-          ok = res.write(next.value);
-        });
-      }
-    } finally {
-      if (res.aborted) await reader.cancel().catch(() => {});
-    }
-  };
-
-  stream().catch((err) => {
-    if (aborted.signal.aborted) return; // the visitor left; nothing to answer
-    log.error({ err, url: snap.url }, 'dashboard render failed');
-    if (res.aborted) return;
-    // Failing mid-stream, the status is already out: cut the connection so the page is not taken as whole.
-    if (started) res.close();
-    else send(res, 500, 'Internal error', {}, 'text/plain; charset=utf-8');
-  });
-}
-
-function statusText(status: number): string {
-  return `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
 }
 
 function unavailablePage(missing: boolean): string {

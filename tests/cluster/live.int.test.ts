@@ -314,7 +314,7 @@ describe('live channel in process', () => {
       redis: { client, prefix: redis.prefix },
       presence: createRedisPresence({ redis: client, prefix: redis.prefix, ttlMs: 1500 }),
       nodeId: id,
-      authenticateRead: clients.authenticateRead,
+      gate: clients.gate,
     });
     expect(await named()).toHaveLength(2); // pub + sub
     node.live.record('p', eventsBatch('p', 1)); // a pending tick must not keep anything open

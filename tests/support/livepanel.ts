@@ -15,6 +15,8 @@ export interface TestServer extends Running {
   dataDir: string;
   createProject(name?: string, domain?: string): Promise<{ projectId: string; clientId: string; clientSecret: string }>;
   createClient(projectId: string, type: 'write' | 'read' | 'root', origins?: string[]): Promise<{ clientId: string; clientSecret: string }>;
+  /** Runs an admin command through the running server (as `npm run admin` does). */
+  admin<T>(command: string, body: unknown): Promise<T>;
   /** Stops the server and removes its data folder. */
   destroy(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     dataDir,
     createProject: (name = 'Test', domain = 'example.com') => admin('create-project', { name, domain }),
     createClient: (projectId, type, origins = []) => admin('create-client', { project: projectId, type, origins }),
+    admin,
     async destroy() {
       await running.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,71 @@
+/**
+ * The auth module's side of the live channel: turns a socket.io handshake into an admission
+ * (signed-in user by cookie, share link, or read/root API client), answers later
+ * `subscribe`s, and tells the channel which sockets a revocation ends.
+ *  - a user joins the project named in the handshake if their organisation role lets them
+ *    read it; a cookie handshake must come from this Livepanel's own pages (`Origin`);
+ *  - a share joins its own project only, and only a share with no fixed filter (ticks are
+ *    whole-project counts);
+ *  - a client joins its own project (`read` or `root` with the secret).
+ */
+
+import type { Revocation } from '../../shared/auth.ts';
+import { LiveClientAuth, LiveShareAuth, LiveUserAuth } from '../../shared/live.ts';
+import { AppError } from '../errors.ts';
+import type { LiveAdmission, LiveGate } from '../live/live.socket.ts';
+import type { Auth } from './auth.ts';
+import type { Authenticator } from './clients.ts';
+import type { Principal } from './principal.ts';
+
+/** What the gate needs: all of `Auth` in the server; only `clients` where only API clients watch (tests). */
+export type LiveGateAuth = { clients: Pick<Authenticator, 'forRead'> } & Partial<Pick<Auth, 'shares' | 'user' | 'projectAccess' | 'onRevoked'>>;
+
+export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly string[] } = {}): LiveGate {
+  const own = new Set((opts.ownOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
+
+  return {
+    async admit({ auth: payload, headers }): Promise<LiveAdmission> {
+      const client = LiveClientAuth.safeParse(payload);
+      if (client.success) {
+        const c = await auth.clients.forRead({ clientId: client.data.clientId, secret: client.data.clientSecret }, client.data.projectId);
+        return { credential: `client:${c.clientId}`, projectIds: [c.projectId] };
+      }
+      const share = LiveShareAuth.safeParse(payload);
+      if (share.success && auth.shares) {
+        const s = await auth.shares.resolve(share.data.share, share.data.grant);
+        if (s.filter) throw new AppError(403, 'forbidden', 'A share with a fixed filter has no live view');
+        return { credential: `share-token:${s.shareId}`, projectIds: [s.projectId], expiresAt: s.expiresAt };
+      }
+      const user = LiveUserAuth.safeParse(payload);
+      if (user.success && auth.user && auth.projectAccess) {
+        const origin = headers.origin?.toLowerCase();
+        const host = headers.host?.toLowerCase();
+        const sameOrigin = !origin || own.has(origin) || (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`));
+        if (!sameOrigin) throw new AppError(403, 'forbidden', 'Signed-in live sockets are accepted from this Livepanel’s own pages only');
+        const u = await auth.user(headers);
+        if (!u) throw new AppError(401, 'not_signed_in', 'Sign in to watch this project');
+        const access = await auth.projectAccess(u as Principal, user.data.projectId);
+        if (!access) throw new AppError(404, 'not_found', 'No such project');
+        return { credential: `user-session:${u.sessionId}`, userId: u.userId, projectIds: [user.data.projectId] };
+      }
+      throw new AppError(400, 'invalid_body', 'Handshake auth must be { projectId } (signed in), { share, grant? } or { clientId, clientSecret, projectId }');
+    },
+
+    async mayWatch(a, projectId) {
+      // Users may watch any project their roles let them read; clients and shares only the one they name.
+      if (!a.userId || !auth.projectAccess || !auth.user) return false;
+      const sessionId = a.credential.slice('user-session:'.length);
+      return (await auth.projectAccess({ kind: 'user', userId: a.userId, sessionId } as Principal, projectId)) !== null;
+    },
+
+    onRevoked: auth.onRevoked
+      ? (fn) =>
+          auth.onRevoked!((r: Revocation) => {
+            if (r.kind === 'client') fn((a) => a.credential === `client:${r.id}`);
+            else if (r.kind === 'user-session') fn((a) => a.credential === `user-session:${r.id}`);
+            else if (r.kind === 'user') fn((a) => a.userId === r.userId);
+            else if (r.kind === 'share-token') fn((a) => a.credential === `share-token:${r.id}`);
+          })
+      : undefined,
+  };
+}
