@@ -24,6 +24,7 @@ import { createEngines, type Engines } from './engines/create.ts';
 import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
+import { createHealth, type StorageHealth } from './health.ts';
 import { countOpenFds, createFdGuard } from './http/fd-guard.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
 import { clientIp } from './ingest/client-ip.ts';
@@ -135,33 +136,40 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       // A node's SDK-socket counts stop counting 10 s after its last heartbeat (live.socket.ts beats every 2 s).
       presenceTtlMs: 10_000,
       sessionSnapshotFile: path.join(config.dataDir, 'sessions.json'),
+      maxOpenSessions: config.maxOpenSessions,
+      maxOpenSessionsPerProject: config.maxOpenSessionsPerProject,
+      dedupeMaxKeysPerProject: config.dedupeMaxIdsPerProject,
       log,
     });
     cleanups.push(() => engines.close());
 
+    // One writer per process that opens ClickHouse: its quarantine also serves the admin commands.
+    const writer = ch && createWriter(ch, metrics, { maxProfileProperties: config.maxProfileProperties });
     let queue: EventQueue;
     let settle = async () => {};
+    let storageHealth: (() => StorageHealth) | undefined;
     if (redis && config.redis) {
       queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
       if (has('worker')) {
-        const writer = createWriter(ch!, metrics);
         const flusher = createEventsFlushWorker({
           connection: redis,
           prefix: config.redis.prefix,
-          writer,
+          writer: writer!,
+          quarantine: writer!.quarantine,
           maxRows: config.workerFlushSize,
           maxWaitMs: config.flushIntervalMs,
           metrics,
           log,
         });
         cleanups.push(() => flusher.close());
+        storageHealth = flusher.health;
       }
     } else {
       // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
       // the data lock), applied to chDB in large inserts in the background, exactly once.
       const wal = await createWalQueue({
         dir: path.join(config.dataDir, 'wal'),
-        writer: createWriter(ch!, metrics),
+        writer: writer!,
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
         metrics,
@@ -169,6 +177,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
       queue = wal;
       settle = () => wal.applied();
+      storageHealth = wal.health;
     }
     cleanups.push(() => queue.close());
 
@@ -187,6 +196,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       bus: engines.bus,
       log,
       sessionTtlMs: config.authSessionTtlMs,
+      maxUnknownClientIds: config.maxUnknownClientIds,
     });
     cleanups.push(() => auth.close());
     const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
@@ -228,9 +238,19 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       cleanups.push(() => live!.close());
     }
 
+    const health = createHealth({
+      accepting,
+      storage: storageHealth,
+      redisReady: redis && (() => redis!.status === 'ready'),
+      maxLagMs: config.readyMaxLagMs,
+    });
     app.get('/healthz', (res) => {
-      if (state.accepting) sendJson(res, 200, { status: 'ok', roles: config.roles });
-      else sendJson(res, 503, { error: { code: 'not_ready', message: 'Starting or draining' } });
+      const h = health.healthz({ roles: config.roles });
+      sendJson(res, h.status, h.body);
+    });
+    app.get('/readyz', (res) => {
+      const h = health.readyz();
+      sendJson(res, h.status, h.body);
     });
     app.get('/metrics', (res, req) => {
       res.onAborted(() => {
@@ -252,7 +272,14 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       adminApp = uWS.App();
       // A client disabled (or a password reset) here is revoked on every node at once, through the bus.
       registerAdminHttp(adminApp, {
-        admin: { metadata, accounts, sessions: createAuthSessionStore(meta.db), audit, revoke: (r) => auth.revoke(r) },
+        admin: {
+          metadata,
+          accounts,
+          sessions: createAuthSessionStore(meta.db),
+          audit,
+          revoke: (r) => auth.revoke(r),
+          store: writer && { quarantine: writer.quarantine, insertRows: writer.insertRows },
+        },
         adminToken,
         log,
       });

@@ -9,6 +9,7 @@
  * sessions) and exits with code 1 so its supervisor restarts it clean. It never keeps running.
  */
 
+import { writeSync } from 'node:fs';
 import { startLivepanel } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
@@ -28,7 +29,8 @@ function onFatal(kind: 'uncaughtException' | 'unhandledRejection', err: unknown)
   }
   fatal = true;
   if (log) log.fatal({ err, kind }, 'uncaught error: draining and exiting');
-  else console.error(`livepanel: ${kind}:`, err);
+  // Synchronous: console.error on a pipe is asynchronous and process.exit would drop it.
+  else writeSync(2, `livepanel: ${kind}: ${err instanceof Error ? err.stack : String(err)}\n`);
   const exit = () => process.exit(1);
   setTimeout(exit, FATAL_DRAIN_MS).unref();
   if (!running) exit();

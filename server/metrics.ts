@@ -52,6 +52,18 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       registers: r,
     }),
     flushFailures: new Counter({ name: 'livepanel_flush_failures_total', help: 'Failed flushes (retried)', registers: r }),
+    quarantinedRows: new Counter({
+      name: 'livepanel_quarantined_rows_total',
+      help: 'Rows ClickHouse refused for their content, moved to the quarantine table, by table',
+      labelNames: ['table'] as const,
+      registers: r,
+    }),
+    insertSplits: new Counter({
+      name: 'livepanel_insert_splits_total',
+      help: 'Inserts split in halves after ClickHouse refused their content, by table',
+      labelNames: ['table'] as const,
+      registers: r,
+    }),
     queueDepth: new Gauge({ name: 'livepanel_queue_depth', help: 'Rows accepted and not yet written', registers: r }),
     walAppendSeconds: new Histogram({
       name: 'livepanel_wal_append_seconds',

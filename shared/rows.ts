@@ -220,9 +220,17 @@ export function mergeInto(into: WriteBatch, from: WriteBatch): WriteBatch {
   return into;
 }
 
-/** ClickHouse DateTime64(3) text for a JS time. */
+/** Earliest and latest times a ClickHouse DateTime64(3) column holds (1900-01-01 … 2299-12-31). */
+export const CH_TIME_MIN = Date.UTC(1900, 0, 1);
+export const CH_TIME_MAX = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
+/**
+ * ClickHouse DateTime64(3) text for a JS time, clamped to the column's range (a client date
+ * like `+275760-09-13` would otherwise format as text ClickHouse cannot parse); not a number → epoch.
+ */
 export function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+  const t = Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, CH_TIME_MIN), CH_TIME_MAX);
+  return new Date(t).toISOString().replace('T', ' ').slice(0, 23);
 }
 
 /** Inverse of chTime. */

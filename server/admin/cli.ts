@@ -1,6 +1,11 @@
 /**
  * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]
- *                  [--email E] [--password-stdin] [--role R] [--org ID] [--limit NAME=VALUE]...`
+ *                  [--email E] [--password-stdin] [--role R] [--org ID] [--rate NAME=VALUE]...`
+ * `npm run admin -- quarantine list|replay|drop [--project ID] [--id ID]... [--limit N] [--all]`
+ *
+ * The quarantine commands work on the event store: with CLICKHOUSE_URL the CLI opens
+ * ClickHouse itself; with chDB it sends them to the server holding the data folder (or opens
+ * chDB under the lock when no server runs).
  *
  * Runs an admin command and prints exactly one JSON line: the result on stdout, or
  * `{error:{code,message}}` on stderr with exit code 1. With DATABASE_URL it talks to
@@ -17,11 +22,15 @@ import { type Config, loadConfig } from '../config.ts';
 import { acquireDataLock, DataLockHeldError, type DataLockInfo } from '../data-lock.ts';
 import { createRedisBus } from '../engines/bus.redis.ts';
 import { AppError } from '../errors.ts';
+import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
+import { createClickhouse } from '../store/clickhouse.ts';
 import { openMetadataDb } from '../store/postgres.ts';
+import { createWriter } from '../store/writer.ts';
 import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
-import { ADMIN_COMMANDS, type AdminCommand, type AdminContext, adminContext, parseAdminArgs, runAdminCommand } from './commands.ts';
+import { ADMIN_COMMANDS, type AdminCommand, type AdminContext, adminContext, needsStore, parseAdminArgs, runAdminCommand } from './commands.ts';
 
-const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--email E] [--password-stdin] [--role owner|admin|member|viewer] [--org ID] [--limit NAME=VALUE]...`;
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.filter((c) => !needsStore(c)).join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--email E] [--password-stdin] [--role owner|admin|member|viewer] [--org ID] [--rate NAME=VALUE]...
+       npm run admin -- quarantine <list|replay|drop> [--project ID] [--id ID]... [--limit N] [--all]`;
 const REMOTE_TIMEOUT_MS = 30_000;
 
 /** argv → command name and the args object the command table validates. */
@@ -32,13 +41,19 @@ function parseCli(argv: string[]): { command: string; args: Record<string, unkno
   } catch (err) {
     throw new AppError(400, 'invalid_body', `${(err as Error).message}\n${USAGE}`);
   }
-  const [command, ...extra] = parsed.positionals;
+  // `quarantine list` is the command `quarantine-list`.
+  const positionals =
+    parsed.positionals[0] === 'quarantine' && parsed.positionals[1]
+      ? [`quarantine-${parsed.positionals[1]}`, ...parsed.positionals.slice(2)]
+      : parsed.positionals;
+  const [command, ...extra] = positionals;
   if (!command) throw new AppError(400, 'invalid_body', `no command given\n${USAGE}`);
   if (extra.length > 0) throw new AppError(400, 'invalid_body', `unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const { origin, limit, 'password-stdin': passwordStdin, ...rest } = parsed.values;
+  const { origin, id, rate, 'password-stdin': passwordStdin, ...rest } = parsed.values;
   const args: Record<string, unknown> = { ...rest };
   if (origin !== undefined) args.origins = origin;
-  if (limit !== undefined) args.limits = limit;
+  if (id !== undefined) args.ids = id;
+  if (rate !== undefined) args.limits = rate;
   return { command, args, passwordStdin: passwordStdin === true };
 }
 
@@ -69,18 +84,36 @@ function parseCliRaw(argv: string[]) {
       'password-stdin': { type: 'boolean' },
       role: { type: 'string' },
       org: { type: 'string' },
-      limit: { type: 'string', multiple: true },
+      id: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+      all: { type: 'boolean' },
+      rate: { type: 'string', multiple: true },
     },
   });
 }
 
-/**
- * Runs the command in this process against the metadata database. With Redis configured (the
- * distributed shape), what it revokes — a disabled client, a reset password, a project whose
- * limits changed — is published on the bus the running nodes listen on, as a server would.
- */
-async function runLocally(pg: Config['postgres'], command: AdminCommand, args: unknown, redisConfig?: Config['redis']): Promise<unknown> {
-  const handle = await openMetadataDb(pg);
+/** Runs a quarantine command in this process against the event store. */
+async function runOnStore(cfg: Config['clickhouse'], command: AdminCommand, args: unknown): Promise<unknown> {
+  const ch = await createClickhouse(cfg);
+  try {
+    await migrateClickhouse(ch, cfg.database);
+    const writer = createWriter(ch);
+    // The quarantine commands never read the metadata database.
+    const ctx = { store: { quarantine: writer.quarantine, insertRows: writer.insertRows } } as AdminContext;
+    return await runAdminCommand(ctx, command, args);
+  } finally {
+    await ch.close();
+  }
+}
+
+/** Runs the command in this process against the metadata database (or the event store). */
+async function runLocally(config: Config, command: AdminCommand, args: unknown): Promise<unknown> {
+  if (needsStore(command)) return runOnStore(config.clickhouse, command, args);
+  const handle = await openMetadataDb(config.postgres);
+  // With Redis configured (the distributed shape), what the command revokes — a disabled
+  // client, a reset password, a project whose limits changed — is published on the bus the
+  // running nodes listen on, as a server would.
+  const redisConfig = config.redis;
   const redis = redisConfig && new Redis(redisConfig.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
   try {
     let revoke: AdminContext['revoke'];
@@ -154,7 +187,7 @@ async function runEmbedded(config: Config, command: AdminCommand, args: unknown)
     throw err;
   }
   try {
-    return await runLocally(config.postgres, command, args);
+    return await runLocally(config, command, args);
   } finally {
     lock.release();
   }
@@ -168,8 +201,9 @@ export async function main(argv: string[]): Promise<number> {
     const parsedArgs = parseAdminArgs(command, args); // fail on bad input before touching any database
     const config = loadConfig();
     const cmd = command as AdminCommand;
-    const result =
-      config.postgres.kind === 'postgres' ? await runLocally(config.postgres, cmd, parsedArgs, config.redis) : await runEmbedded(config, cmd, parsedArgs);
+    // chDB and PGlite belong to the process holding DATA_DIR; servers (PostgreSQL, ClickHouse) do not.
+    const embedded = needsStore(cmd) ? config.clickhouse.kind === 'chdb' : config.postgres.kind === 'pglite';
+    const result = embedded ? await runEmbedded(config, cmd, parsedArgs) : await runLocally(config, cmd, parsedArgs);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
   } catch (err) {

@@ -16,6 +16,8 @@ import { type Accounts, createAccounts, type Membership, type UserSummary } from
 import { type AuditLog, createAuditLog } from '../store/audit.ts';
 import { type AuthSessionStore, createAuthSessionStore } from '../store/auth-sessions.ts';
 import { createMetadata, type Metadata, type NewClient, type ProjectSummary } from '../store/metadata.ts';
+import { type Quarantine, type QuarantineEntry, type ReplayResult, replayQuarantine } from '../store/quarantine.ts';
+import type { Writer } from '../store/writer.ts';
 
 /** What the commands work on. */
 export interface AdminContext {
@@ -25,6 +27,8 @@ export interface AdminContext {
   audit: AuditLog;
   /** Stops trusting a credential on every node (server side; the CLI alone has no running nodes to tell). */
   revoke?(r: Revocation): Promise<void>;
+  /** The event store, in a process that opens ClickHouse (the quarantine commands). */
+  store?: AdminStore;
 }
 
 const text = z.string().trim().min(1).max(200);
@@ -72,6 +76,15 @@ const argSchemas = {
   'create-user': z.strictObject({ email, name: text.optional(), password: password.optional(), role: Role.optional(), org: uuid.optional() }),
   'reset-password': z.strictObject({ email, password: password.optional() }),
   'list-users': z.strictObject({}),
+  'quarantine-list': z.strictObject({ project: text.optional(), limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+  'quarantine-replay': z.strictObject({
+    project: text.optional(),
+    ids: z.array(text).max(10_000).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  }),
+  'quarantine-drop': z
+    .strictObject({ ids: z.array(text).max(10_000).optional(), all: z.boolean().optional() })
+    .refine((a) => (a.ids !== undefined) !== (a.all === true), 'give --id (one or more) or --all'),
 } as const;
 
 export type AdminCommand = keyof typeof argSchemas;
@@ -90,7 +103,25 @@ export interface AdminResults {
   'create-user': { userId: string; email: string; orgId: string; role: string; password?: string };
   'reset-password': { userId: string; email: string; sessionsEnded: number; password?: string };
   'list-users': Array<UserSummary & { memberships: Membership[] }>;
+  'quarantine-list': { count: number; entries: QuarantineEntry[] };
+  'quarantine-replay': ReplayResult;
+  'quarantine-drop': { dropped: number };
 }
+
+/** The event store, for the quarantine commands (held by the process that opens ClickHouse). */
+export interface AdminStore {
+  quarantine: Quarantine;
+  insertRows: Writer['insertRows'];
+}
+
+function needStore(ctx: { store?: AdminStore }): AdminStore {
+  if (!ctx.store)
+    throw new AppError(503, 'not_ready', 'This process does not hold the event store; run the command where ClickHouse is opened (the worker or web role)');
+  return ctx.store;
+}
+
+/** True for the commands that need the event store (AdminStore) rather than the metadata database. */
+export const needsStore = (command: string) => command.startsWith('quarantine-');
 
 /** A password for a user created without one: 18 random bytes, shown once. */
 const generatedPassword = () => randomBytes(18).toString('base64url');
@@ -202,6 +233,17 @@ const handlers: { [C in AdminCommand]: (ctx: AdminContext, args: AdminArgs[C]) =
     return { userId: user.id, email: user.email, sessionsEnded: ended.length, ...(a.password ? {} : { password: plain }) };
   },
   'list-users': (ctx) => ctx.accounts.listUsers(),
+  'quarantine-list': async (ctx, a) => {
+    const q = needStore(ctx).quarantine;
+    return { count: await q.count(), entries: await q.list({ projectId: a.project, limit: a.limit }) };
+  },
+  'quarantine-replay': async (ctx, a) => {
+    const { quarantine, insertRows } = needStore(ctx);
+    let entries = await quarantine.list({ projectId: a.project, limit: a.ids ? 10_000 : a.limit });
+    if (a.ids) entries = entries.filter((e) => a.ids!.includes(e.id));
+    return replayQuarantine(quarantine, insertRows, entries);
+  },
+  'quarantine-drop': async (ctx, a) => ({ dropped: await needStore(ctx).quarantine.drop(a.all ? undefined : a.ids) }),
 };
 
 /** Validates `args` and runs `command` against the metadata store; throws AppError on bad input. */

@@ -34,6 +34,8 @@ export interface AuthOptions {
   log: Logger;
   /** Lifetime of a dashboard session (sliding). */
   sessionTtlMs: number;
+  /** Most unknown client ids remembered (MAX_UNKNOWN_CLIENT_IDS). */
+  maxUnknownClientIds?: number;
   now?: () => number;
 }
 
@@ -53,7 +55,7 @@ export type Auth = Awaited<ReturnType<typeof createAuth>>;
 export async function createAuth(o: AuthOptions) {
   const log = o.log.child({ module: 'auth' });
   const now = o.now ?? Date.now;
-  const clients = createAuthenticator({ getClient: o.metadata.getClient, verifySecret });
+  const clients = createAuthenticator({ getClient: o.metadata.getClient, verifySecret, maxUnknownIds: o.maxUnknownClientIds });
   const sessions = createUserSessions({ store: o.sessionStore, ttlMs: o.sessionTtlMs, now });
   const shares = createShareLinks({ store: o.shareStore, now });
   const signIn = createSignIn({ accounts: o.accounts, sessions, rateLimits: o.rateLimits, now });

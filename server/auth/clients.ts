@@ -32,6 +32,8 @@ export interface AuthDeps {
   verifySecret(secret: string, hash: string): boolean;
   /** How long a client record is trusted before it is read again. */
   cacheTtlMs?: number;
+  /** Most unknown client ids remembered (negative cache; default 10,000). */
+  maxUnknownIds?: number;
 }
 
 export interface Credentials {
@@ -45,14 +47,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export type Authenticator = ReturnType<typeof createAuthenticator>;
 
 export function createAuthenticator(deps: AuthDeps) {
-  const cache = new LRUCache<string, { record: ClientRecord | null }>({ max: 10_000, ttl: deps.cacheTtlMs ?? 30_000 });
+  const cache = new LRUCache<string, { record: ClientRecord }>({ max: 10_000, ttl: deps.cacheTtlMs ?? 30_000 });
+  // Unknown ids are remembered apart, in a bounded LRU of their own: a flood of made-up ids
+  // (any caller can send them) then evicts only other made-up ids, never a real client's record.
+  const unknown = new LRUCache<string, true>({ max: deps.maxUnknownIds ?? 10_000, ttl: deps.cacheTtlMs ?? 30_000 });
   const verified = new LRUCache<string, true>({ max: 10_000, ttl: deps.cacheTtlMs ?? 30_000 });
 
   async function lookup(clientId: string): Promise<ClientRecord | null> {
     const hit = cache.get(clientId);
     if (hit) return hit.record;
+    if (unknown.has(clientId)) return null;
     const record = await deps.getClient(clientId);
-    cache.set(clientId, { record });
+    if (record) cache.set(clientId, { record });
+    else unknown.set(clientId, true);
     return record;
   }
 
@@ -109,6 +116,7 @@ export function createAuthenticator(deps: AuthDeps) {
   function forget(clientId: string): void {
     const id = clientId.toLowerCase();
     cache.delete(id);
+    unknown.delete(id);
     for (const key of verified.keys()) if (key.startsWith(`${id}:`)) verified.delete(key);
   }
 

@@ -34,8 +34,11 @@ export interface EnginesOptions {
   presenceTtlMs?: number;
   /** Memory shape: file keeping open sessions across restarts (see sessions.memory.ts). */
   sessionSnapshotFile?: string;
-  /** Memory shape: most event ids the dedupe remembers (default 500,000). */
-  dedupeMaxKeys?: number;
+  /** Memory shape: most event ids the dedupe remembers per project (default 200,000). */
+  dedupeMaxKeysPerProject?: number;
+  /** Memory shape: most open sessions, in all and per project (see sessions.memory.ts). */
+  maxOpenSessions?: number;
+  maxOpenSessionsPerProject?: number;
   /** Memory shape: most cache entries (default 10,000). */
   cacheMaxEntries?: number;
   /** Where a throwing bus handler or an unreadable bus message is reported (default: `log.error`). */
@@ -78,8 +81,13 @@ export function createEngines<M extends ChannelMap = ChannelMap>(opts: EnginesOp
 function memoryEngines<M extends ChannelMap>(opts: EnginesOptions, busOpts: BusOptions): Omit<Engines<M>, 'close'> {
   return {
     kind: 'memory',
-    sessions: createMemorySessionStore({ timeoutMs: opts.sessionTimeoutMs, snapshotFile: opts.sessionSnapshotFile }),
-    dedupe: createMemoryDedupe({ maxKeys: opts.dedupeMaxKeys }),
+    sessions: createMemorySessionStore({
+      timeoutMs: opts.sessionTimeoutMs,
+      snapshotFile: opts.sessionSnapshotFile,
+      maxSessions: opts.maxOpenSessions,
+      maxPerProject: opts.maxOpenSessionsPerProject,
+    }),
+    dedupe: createMemoryDedupe({ maxKeysPerPartition: opts.dedupeMaxKeysPerProject }),
     bus: createMemoryBus<M>(busOpts),
     presence: createMemoryPresence({ ttlMs: opts.presenceTtlMs }),
     rateLimit: createMemoryRateLimits(),

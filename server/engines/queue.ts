@@ -6,6 +6,7 @@
  * there, rows reach ClickHouse in large inserts through a BatchWriter, exactly once.
  */
 import type { WriteBatch } from '../../shared/rows.ts';
+import type { WriteOptions } from '../store/writer.ts';
 
 /** Dedupe ids (see engines/dedupe.ts) whose events a push holds, to confirm once they are durable. */
 export interface DedupeConfirmation {
@@ -29,6 +30,10 @@ export interface EventQueue {
 }
 
 export interface BatchWriter {
-  /** Writes every row of the batch; the same token on a retry must not write twice. */
-  write(batch: WriteBatch, token: string): Promise<void>;
+  /**
+   * Writes every row of the batch; the same token on a retry must not write twice. Rows the
+   * store refuses for their content are quarantined, not failed (server/store/writer.ts); pass
+   * the same `splits` memo on every retry of one batch so its refused inserts split the same way.
+   */
+  write(batch: WriteBatch, token: string, opts?: WriteOptions): Promise<void>;
 }

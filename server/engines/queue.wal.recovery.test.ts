@@ -7,6 +7,7 @@ import { appendFileSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureUuid } from '../store/clickhouse.fixtures.ts';
+import type { BatchWriter } from './queue.ts';
 import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
 import { encodeRecord } from './wal/record.ts';
 import { listSegments, segmentName } from './wal/segment-files.ts';
@@ -180,5 +181,42 @@ describe('WAL recovery', () => {
     unlinkSync(path.join(snap, 'wal.checkpoint'));
     await expect(createWalQueue({ dir: snap, writer: new FakeClickhouse(), flushSize: 10, flushIntervalMs: 10 })).rejects.toThrow(/no wal.checkpoint/);
     rmSync(snap, { recursive: true, force: true });
+  });
+});
+
+describe('WAL recovery of a split chunk', () => {
+  it('hands the writer the splits it recorded before a crash, so the chunk is split the same way again', async () => {
+    const dir = tempDir('lp-wal-');
+    const seen: string[][] = [];
+    let snapshot = '';
+    // The first writer records two splits (as the real one does after refusals), then the process "dies" mid-split.
+    const splitting: BatchWriter = {
+      async write(_batch, token, opts) {
+        await opts!.splits!.add(`${token}:events`);
+        await opts!.splits!.add(`${token}:events/0`);
+        snapshot = crashSnapshot(dir);
+        await new Promise(() => {}); // hangs: abandoned like a killed process
+      },
+    };
+    const q = await createWalQueue({ dir, writer: splitting, flushSize: 1000, flushIntervalMs: 60_000, retryBaseMs: 5 });
+    void q.push(eventsBatch(0));
+    void q.applied();
+    await new Promise<void>((resolve) => {
+      const check = () => (snapshot ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+
+    const second: BatchWriter = {
+      async write(_batch, token, opts) {
+        seen.push([`${token}:events`, `${token}:events/0`, `${token}:events/1`].filter((t) => opts!.splits!.has(t)));
+      },
+    };
+    const again = await createWalQueue({ dir: snapshot, writer: second, flushSize: 1000, flushIntervalMs: 60_000, retryBaseMs: 5 });
+    cleanups.push(() => rmSync(snapshot, { recursive: true, force: true }));
+    await again.applied();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.map((t) => t.replace(/^.*:events/, 'events'))).toEqual(['events', 'events/0']);
+    await again.close();
   });
 });

@@ -25,6 +25,7 @@
 
 import { batchSize, emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { AppError } from '../errors.ts';
+import type { StorageHealth } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { BatchWriter, EventQueue } from './queue.ts';
@@ -61,6 +62,8 @@ export interface WalQueueOptions {
 export interface WalQueue extends EventQueue {
   /** Resolves once everything pushed before the call is in ClickHouse (starts chunks at once). */
   applied(): Promise<void>;
+  /** Apply lag, whether applying to ClickHouse or appending to the log is failing (for /healthz and /readyz). */
+  health(): StorageHealth;
   /** Counters since start: append groups (= syncs), records, bytes; chunks and rows applied; rows recovered at start. */
   stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
 }
@@ -111,6 +114,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   for (const n of rec.segments) applier.sealed(n);
 
   let closing: Promise<void> | null = null;
+  let appendFailing: { since: number; error: string } | null = null;
   // The latest push's append: appends complete in order, so this settling means all earlier ones did.
   let lastAppend: Promise<unknown> = Promise.resolve();
 
@@ -133,9 +137,11 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       lastAppend = appended.catch(() => {});
       return appended.then(
         () => {
+          appendFailing = null;
           end?.();
         },
         (err: unknown) => {
+          appendFailing ??= { since: Date.now(), error: err instanceof Error ? err.message : String(err) };
           depth -= rows;
           setDepth();
           opts.log?.error({ err, rows }, 'wal: append failed; push rejected');
@@ -161,6 +167,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       })();
       return closing;
     },
+    health: () => ({ ...applier.health(), appendFailing }),
     stats() {
       const a = appender.stats;
       return { groups: a.groups, records: a.records, bytes: a.bytes, chunks: applier.stats.chunks, appliedRows: applier.stats.rows, recoveredRows };

@@ -1,5 +1,5 @@
 // Runs the SessionStore contract against the in-process store.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -43,4 +43,52 @@ const seed = blankSession({
   entryOrigin: 'https://x.com',
   exitPath: '/a',
   exitOrigin: 'https://x.com',
+});
+
+describe('memory sessions bounds', () => {
+  const hit = (at: number) => ({ at, path: '/a', origin: 'https://x.com', profileId: '', isScreenView: true, revenue: 0 });
+  const seedFor = (projectId: string, deviceId: string, at: number) => () =>
+    blankSession({ id: `${projectId}/${deviceId}`, projectId, deviceId, startedAt: at, lastSeenAt: at, eventCount: 1 });
+
+  // Guards against client-chosen device ids filling the heap (74k sessions ≈ 513 MB), and
+  // against eviction losing sessions: an evicted one is handed back to be written.
+  it('evicts the least recently active session past maxSessions and hands it back', async () => {
+    const store = createMemorySessionStore({ timeoutMs: 60_000, maxSessions: 3 });
+    for (let i = 0; i < 3; i++) await store.touch('p1', `d${i}`, hit(1000 + i), seedFor('p1', `d${i}`, 1000 + i));
+    await store.touch('p1', 'd0', hit(2000), seedFor('p1', 'd0', 2000)); // d0 active again: d1 is now the oldest
+    const r = await store.touch('p1', 'd3', hit(3000), seedFor('p1', 'd3', 3000));
+    expect(r.evicted?.map((s) => s.deviceId)).toEqual(['d1']);
+    expect(await store.size()).toBe(3);
+    expect(await store.get('p1', 'd1')).toBeNull();
+  });
+
+  it('evicts within the project past maxPerProject, so one tenant cannot push out another’s sessions', async () => {
+    const store = createMemorySessionStore({ timeoutMs: 60_000, maxSessions: 1000, maxPerProject: 2 });
+    await store.touch('victim', 'v', hit(1), seedFor('victim', 'v', 1));
+    const evicted: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const r = await store.touch('attacker', `a${i}`, hit(10 + i), seedFor('attacker', `a${i}`, 10 + i));
+      evicted.push(...(r.evicted ?? []).map((s) => `${s.projectId}/${s.deviceId}`));
+    }
+    expect(evicted).toHaveLength(48);
+    expect(evicted.every((k) => k.startsWith('attacker/'))).toBe(true);
+    expect(await store.get('victim', 'v')).not.toBeNull();
+  });
+
+  it('writes the snapshot as fsynced JSON lines and reads it back bounded, skipping a torn line', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'lp-sess-')), 'sessions.json');
+    const a = createMemorySessionStore({ timeoutMs: 60_000, snapshotFile: file });
+    for (let i = 0; i < 5; i++) await a.touch('p1', `d${i}`, hit(1000 + i), seedFor('p1', `d${i}`, 1000 + i));
+    await a.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(5);
+    writeFileSync(file, `${lines.join('\n')}\n{"id":"torn","projectId":"p1","devi`);
+    const b = createMemorySessionStore({ timeoutMs: 60_000, snapshotFile: file, maxSessions: 3 });
+    expect(await b.size()).toBe(3); // bounded: the most recent three
+    expect(await b.get('p1', 'd4')).not.toBeNull();
+    expect(await b.get('p1', 'd0')).toBeNull();
+    // The two it could not hold are not dropped: the next touch hands them back to be written.
+    const r = await b.touch('p2', 'x', hit(5000), seedFor('p2', 'x', 5000));
+    expect(r.evicted?.map((s) => s.deviceId).sort()).toEqual(['d0', 'd1', 'd2']);
+  });
 });

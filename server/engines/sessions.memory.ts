@@ -5,7 +5,8 @@
  * `claimExpired` exactly-once here. Sessions are copied in and out, so callers cannot change
  * stored state by mutating what they got.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { ExpiryHeap } from './expiry-heap.ts';
 import { applyHit, expiresAt, isExpiredAt, type OpenSession, type SessionHit, type SessionStore, type TouchResult } from './sessions.ts';
 
@@ -17,26 +18,76 @@ export interface MemorySessionStoreOptions {
    * embedded server neither loses open sessions nor splits them in two.
    */
   snapshotFile?: string;
+  /**
+   * Most open sessions held (default 200,000). Device ids are client-chosen, so without a bound
+   * one client could fill the heap. Past it the least recently active session is evicted —
+   * closed and handed back by `touch` (`evicted`) to be written, never dropped.
+   */
+  maxSessions?: number;
+  /** Most open sessions of one project (default 100,000): past it that project's least recently active one is evicted. */
+  maxPerProject?: number;
 }
 
-export function createMemorySessionStore({ timeoutMs, snapshotFile }: MemorySessionStoreOptions): SessionStore {
+/** Largest snapshot read back at start (a damaged or foreign huge file is not read whole). */
+const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+
+export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions = 200_000, maxPerProject = 100_000 }: MemorySessionStoreOptions): SessionStore {
   const sessions = new Map<string, OpenSession>();
   const expiry = new ExpiryHeap();
+  /** Per project, its sessions' keys from least to most recently touched (Map order). */
+  const byProject = new Map<string, Map<string, true>>();
   // JSON of a two-element array is unambiguous whatever the ids contain.
   const keyOf = (projectId: string, deviceId: string) => JSON.stringify([projectId, deviceId]);
 
+  const touchOrder = (s: OpenSession, key: string) => {
+    let keys = byProject.get(s.projectId);
+    if (!keys) {
+      keys = new Map();
+      byProject.set(s.projectId, keys);
+    }
+    keys.delete(key);
+    keys.set(key, true);
+  };
   const put = (key: string, s: OpenSession) => {
     sessions.set(key, s);
     expiry.set(key, expiresAt(s, timeoutMs));
+    touchOrder(s, key);
   };
   const remove = (key: string) => {
+    const s = sessions.get(key);
     sessions.delete(key);
     expiry.delete(key);
+    if (!s) return;
+    const keys = byProject.get(s.projectId);
+    keys?.delete(key);
+    if (keys?.size === 0) byProject.delete(s.projectId);
+  };
+  /** Makes room for one more session of `projectId`; returns the sessions evicted. */
+  const makeRoom = (projectId: string): OpenSession[] => {
+    const out: OpenSession[] = [];
+    const own = byProject.get(projectId);
+    if (own && own.size >= maxPerProject) {
+      const key = own.keys().next().value!;
+      out.push(sessions.get(key)!);
+      remove(key);
+    }
+    while (sessions.size >= maxSessions) {
+      const key = expiry.popAtMost(Number.POSITIVE_INFINITY)!;
+      out.push(sessions.get(key)!);
+      remove(key);
+    }
+    return out;
   };
 
+  /** Sessions evicted while loading a snapshot larger than the bounds: handed to the next `touch`. */
+  let evictedAtLoad: OpenSession[] = [];
   if (snapshotFile && existsSync(snapshotFile)) {
-    const saved = JSON.parse(readFileSync(snapshotFile, 'utf8')) as OpenSession[];
-    for (const sess of saved) put(keyOf(sess.projectId, sess.deviceId), sess);
+    for (const sess of readSnapshot(snapshotFile)) {
+      const key = keyOf(sess.projectId, sess.deviceId);
+      if (sessions.has(key)) remove(key);
+      evictedAtLoad.push(...makeRoom(sess.projectId));
+      put(key, sess);
+    }
     rmSync(snapshotFile);
   }
 
@@ -47,12 +98,20 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile }: MemorySess
       if (current && !isExpiredAt(current, hit.at, timeoutMs)) {
         applyHit(current, hit);
         expiry.set(key, expiresAt(current, timeoutMs));
+        touchOrder(current, key);
         return { session: { ...current }, started: false };
       }
       const fresh = { ...seed() };
       if (current) remove(key);
+      const evicted = makeRoom(projectId);
+      if (evictedAtLoad.length > 0) {
+        evicted.push(...evictedAtLoad);
+        evictedAtLoad = [];
+      }
       put(key, fresh);
-      return current ? { session: { ...fresh }, started: true, closed: current } : { session: { ...fresh }, started: true };
+      const out: TouchResult = current ? { session: { ...fresh }, started: true, closed: current } : { session: { ...fresh }, started: true };
+      if (evicted.length > 0) out.evicted = evicted;
+      return out;
     },
 
     async get(projectId, deviceId) {
@@ -74,7 +133,7 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile }: MemorySess
         const key = expiry.popAtMost(now);
         if (key === undefined) break;
         const s = sessions.get(key);
-        sessions.delete(key);
+        remove(key);
         if (s) out.push(s);
       }
       return out;
@@ -86,10 +145,89 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile }: MemorySess
 
     async close() {
       if (!snapshotFile) return;
-      // Written to a temporary name first: a crash mid-write must not leave a torn snapshot.
-      writeFileSync(`${snapshotFile}.tmp`, JSON.stringify([...sessions.values()]));
-      renameSync(`${snapshotFile}.tmp`, snapshotFile);
+      writeSnapshot(snapshotFile, sessions.values());
       sessions.clear();
+      byProject.clear();
     },
   };
+}
+
+/**
+ * Writes one session per line (JSON Lines) to a temporary file, fdatasyncs it, renames it over
+ * the snapshot and fsyncs the folder: a crash at any point leaves the old snapshot or the new
+ * one, never a torn or empty file that looks complete.
+ */
+function writeSnapshot(file: string, sessions: Iterable<OpenSession>): void {
+  const temp = `${file}.tmp`;
+  const fd = openSync(temp, 'w');
+  try {
+    let lines: string[] = [];
+    const flush = () => {
+      if (lines.length) writeSync(fd, `${lines.join('\n')}\n`);
+      lines = [];
+    };
+    for (const s of sessions) {
+      lines.push(JSON.stringify(s));
+      if (lines.length >= 1000) flush();
+    }
+    flush();
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fdatasyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/**
+ * Reads a snapshot back, bounded: at most MAX_SNAPSHOT_BYTES, line by line; a line that does
+ * not parse (a torn or damaged file) is skipped. Reads the older one-JSON-array format too.
+ */
+function readSnapshot(file: string): OpenSession[] {
+  const fd = openSync(file, 'r');
+  let buf: Buffer;
+  try {
+    const size = Math.min(fstatSync(fd).size, MAX_SNAPSHOT_BYTES);
+    buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    buf = buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+  const parse = (text: string): OpenSession | null => {
+    try {
+      const v = JSON.parse(text) as OpenSession;
+      return v && typeof v === 'object' && typeof v.projectId === 'string' && typeof v.deviceId === 'string' ? v : null;
+    } catch {
+      return null;
+    }
+  };
+  const out: OpenSession[] = [];
+  if (buf[0] === 0x5b /* [ */) {
+    try {
+      out.push(...(JSON.parse(buf.toString('utf8')) as OpenSession[]));
+    } catch {
+      // damaged legacy snapshot: start without it
+    }
+    return out;
+  }
+  let from = 0;
+  while (from < buf.length) {
+    let to = buf.indexOf(0x0a, from);
+    if (to < 0) to = buf.length;
+    const s = parse(buf.toString('utf8', from, to));
+    if (s) out.push(s);
+    from = to + 1;
+  }
+  return out;
 }

@@ -61,6 +61,11 @@ export interface TouchResult {
   started: boolean;
   /** An expired session this hit found and closed in passing; the caller writes it. */
   closed?: OpenSession;
+  /**
+   * Sessions the store closed early to stay within its bounds (the in-process store's
+   * `maxSessions`/`maxPerProject`); the caller writes them like `closed` ones.
+   */
+  evicted?: OpenSession[];
 }
 
 export interface SessionStore {
@@ -160,6 +165,8 @@ export function applyHit(s: OpenSession, hit: SessionHit): void {
   }
   s.eventCount += 1;
   if (hit.isScreenView) s.screenViewCount += 1;
-  s.revenue += hit.revenue;
+  // Saturating: the column is UInt64 and a JS sum past 2^53 loses precision (then serialises
+  // as `1e+21`, which ClickHouse refuses); no session legitimately comes near it.
+  s.revenue = Math.min(s.revenue + hit.revenue, Number.MAX_SAFE_INTEGER);
   if (hit.profileId && !s.profileId) s.profileId = hit.profileId;
 }

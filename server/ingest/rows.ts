@@ -7,6 +7,8 @@
 import { chTime, type WriteBatch } from '../../shared/rows.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { sessionEndEvent, sessionRow, sessionStartEvent } from './session-rows.ts';
+import { parseTimestamp } from './steps/normalize.ts';
+import { MAX_FUTURE_SKEW_MS } from './steps/timestamp.ts';
 import type { Draft } from './types.ts';
 
 export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore): Promise<void> {
@@ -15,9 +17,9 @@ export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore)
   const base = { project_id: row.project_id, at };
   switch (body.type) {
     case 'track':
-      if (d.closedSession) {
-        into.sessions.push(sessionRow(d.closedSession));
-        into.events.push(sessionEndEvent(d.closedSession));
+      for (const s of d.closedSession ? [d.closedSession, ...(d.evictedSessions ?? [])] : (d.evictedSessions ?? [])) {
+        into.sessions.push(sessionRow(s));
+        into.events.push(sessionEndEvent(s));
       }
       if (d.sessionStarted) into.events.push(sessionStartEvent(row, d.at));
       row.groups = body.payload.groups ?? [];
@@ -59,8 +61,8 @@ export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore)
         session_id: open?.id ?? '',
         device_id: row.device_id,
         chunk_index: p.chunk_index,
-        started_at: toChTime(p.started_at, d.at),
-        ended_at: toChTime(p.ended_at, d.at),
+        started_at: toChTime(p.started_at, d.at, d.request.receivedAt),
+        ended_at: toChTime(p.ended_at, d.at, d.request.receivedAt),
         events_count: p.events_count,
         is_full_snapshot: p.is_full_snapshot ? 1 : 0,
         payload: p.payload,
@@ -70,7 +72,11 @@ export async function toRows(d: Draft, into: WriteBatch, sessions: SessionStore)
   }
 }
 
-function toChTime(iso: string, fallback: number): string {
-  const t = Date.parse(iso);
-  return chTime(Number.isFinite(t) ? t : fallback);
+/**
+ * A replay chunk's time, by the same rule as an event's (`__timestamp`, timestamp step): an
+ * unreadable time, or one past the clock-skew allowance, is the event's own time.
+ */
+function toChTime(iso: string, fallback: number, receivedAt: number): string {
+  const t = parseTimestamp(iso);
+  return chTime(t === undefined || t > receivedAt + MAX_FUTURE_SKEW_MS ? fallback : t);
 }

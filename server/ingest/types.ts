@@ -52,6 +52,8 @@ export interface Draft {
   sessionStarted?: boolean;
   /** Set by the session step when it found this device's previous session expired. */
   closedSession?: OpenSession;
+  /** Sessions the store closed to stay within its bounds while opening this event's; written with it. */
+  evictedSessions?: OpenSession[];
 }
 
 export interface Dropped {

@@ -78,3 +78,19 @@ describe('applyProfileOps', () => {
     expect(row).toMatchObject({ created_at: at(3), updated_at: at(7), properties: { n: '2' } });
   });
 });
+
+describe('profile property bound', () => {
+  // Guards against a profile growing without end: every identify may bring 500 new keys.
+  it('keeps at most maxProperties keys: existing ones still update, new ones past the bound are dropped', () => {
+    const props = (from: number, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${from + i}`, 'v']));
+    const ops: ProfileOp[] = [
+      { op: 'identify', project_id: 'p', profile_id: 'u', at: '2025-01-01 00:00:00.000', properties: props(0, 8) },
+      { op: 'identify', project_id: 'p', profile_id: 'u', at: '2025-01-01 00:00:01.000', properties: { ...props(8, 8), k0: 'updated' } },
+      { op: 'increment', project_id: 'p', profile_id: 'u', at: '2025-01-01 00:00:02.000', property: 'visits', by: 1 },
+    ];
+    const [row] = applyProfileOps(new Map(), ops, 10);
+    expect(Object.keys(row!.properties)).toHaveLength(10);
+    expect(row!.properties.k0).toBe('updated');
+    expect(row!.properties.visits).toBeUndefined();
+  });
+});

@@ -34,7 +34,11 @@ export function profileKey(projectId: string, profileId: string): string {
  * op time, never below the stored version's, so the new row always wins the replacement
  * (on a tie the later insert wins).
  */
-export function applyProfileOps(current: ReadonlyMap<string, ProfileRow>, ops: readonly ProfileOp[]): ProfileRow[] {
+export function applyProfileOps(
+  current: ReadonlyMap<string, ProfileRow>,
+  ops: readonly ProfileOp[],
+  maxProperties = DEFAULT_MAX_PROFILE_PROPERTIES,
+): ProfileRow[] {
   const next = new Map<string, ProfileRow>();
   for (const op of ops) {
     const key = profileKey(op.project_id, op.profile_id);
@@ -52,11 +56,11 @@ export function applyProfileOps(current: ReadonlyMap<string, ProfileRow>, ops: r
         if (op.last_name !== undefined) p.last_name = op.last_name;
         if (op.email !== undefined) p.email = op.email;
         if (op.avatar !== undefined) p.avatar = op.avatar;
-        Object.assign(p.properties, op.properties);
+        setProperties(p.properties, op.properties, maxProperties);
         break;
       case 'increment': {
         const was = Number(p.properties[op.property] ?? 0);
-        p.properties[op.property] = String((Number.isFinite(was) ? was : 0) + op.by);
+        setProperties(p.properties, { [op.property]: String((Number.isFinite(was) ? was : 0) + op.by) }, maxProperties);
         break;
       }
       case 'assign_groups':
@@ -65,6 +69,23 @@ export function applyProfileOps(current: ReadonlyMap<string, ProfileRow>, ops: r
     }
   }
   return [...next.values()];
+}
+
+/**
+ * Most properties one profile keeps (MAX_PROFILE_PROPERTIES). Every identify may add up to 500
+ * new keys; without a bound one profile's row would grow with each call, in every version.
+ */
+export const DEFAULT_MAX_PROFILE_PROPERTIES = 1000;
+
+/** Sets `from`'s keys on `into`: existing keys are updated; new ones only while `into` has fewer than `max`. */
+function setProperties(into: Record<string, string>, from: Record<string, string>, max: number): void {
+  let size = Object.keys(into).length;
+  for (const k of Object.keys(from)) {
+    const has = Object.hasOwn(into, k);
+    if (!has && size >= max) continue;
+    if (!has) size++;
+    Object.defineProperty(into, k, { value: from[k], enumerable: true, writable: true, configurable: true });
+  }
 }
 
 function emptyProfile(projectId: string, id: string, at: string): ProfileRow {

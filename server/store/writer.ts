@@ -24,25 +24,47 @@
  * Compact JSON wins: JSON.stringify is native, the text is smaller than keyed JSON, and rows are
  * matched to columns by position. Map (object), Array, Nullable (null) and DateTime64 text
  * ('YYYY-MM-DD hh:mm:ss.sss') round-trip exactly (clickhouse.int.test.ts).
+ *
+ * One row never blocks the others: values are made storable as they are serialised
+ * (storable.ts), inserts are split by partition, and an insert ClickHouse refuses for its
+ * content is bisected until the refused row is alone, which goes to the quarantine
+ * (insert-split.ts, quarantine.ts). Other failures reject `write` for the caller to retry.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EventRow, GroupRow, ReplayRow, SessionRow, type WriteBatch } from '../../shared/rows.ts';
 import type { Metrics } from '../metrics.ts';
+import { insertSplitting, memorySplitMemo, partitionGroups, type SplitMemo } from './insert-split.ts';
 import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
+import { createQuarantine, type Quarantine, type QuarantineTable } from './quarantine.ts';
+import { storableRow } from './storable.ts';
+
+/** Options of one `write`. */
+export interface WriteOptions {
+  /**
+   * Where splits of refused inserts are remembered across retries of this batch (and across
+   * crashes, when the caller persists it: the WAL checkpoint, the worker's group record).
+   * Default: remembered for this call only.
+   */
+  splits?: SplitMemo;
+}
 
 /** Writes batches; see the module comment for the retry contract. */
 export interface Writer {
   /**
    * Inserts every non-empty kind of `batch` and applies its profile ops. Resolves when all
-   * of it is stored; rejects if any part failed, and then nothing is still in flight. Retry
-   * with the same `token` (unique per batch, stable across retries): parts already stored
-   * are skipped by ClickHouse, including their rollup rows and profile versions.
+   * of it is stored (rows ClickHouse refused for their content are in the quarantine); rejects
+   * if any part failed otherwise, and then nothing is still in flight. Retry with the same
+   * `token` (unique per batch, stable across retries) and the same `splits`: parts already
+   * stored are skipped by ClickHouse, including their rollup rows and profile versions.
    */
-  write(batch: WriteBatch, token: string): Promise<void>;
+  write(batch: WriteBatch, token: string, opts?: WriteOptions): Promise<void>;
+  /** Inserts rows of one table as they are (made storable, no split, no quarantine); rejects with ClickHouse's error. */
+  insertRows(table: QuarantineTable, rows: readonly object[], token: string): Promise<void>;
+  /** The quarantine this writer puts refused rows in. */
+  readonly quarantine: Quarantine;
 }
 
-type Table = 'events' | 'sessions' | 'profiles' | 'groups' | 'replays';
-
+type Table = QuarantineTable;
 const PROFILE_COLUMNS: readonly (keyof ProfileRow)[] = [
   'project_id',
   'id',
@@ -65,22 +87,49 @@ const COLUMNS: Record<Table, readonly string[]> = {
   replays: Object.keys(ReplayRow.shape),
 };
 
+/** Month of a 'YYYY-MM-DD hh:mm:ss.sss' time: the partition of the tables partitioned by month. */
+const month = (t: unknown) => (typeof t === 'string' ? t.slice(0, 7) : '');
+/** Each table's partition key (db/clickhouse/*.sql); the rollups follow `events` (month, year). */
+const PARTITION_OF: Partial<Record<Table, (row: Record<string, unknown>) => string>> = {
+  events: (r) => month(r.created_at),
+  sessions: (r) => month(r.created_at),
+  replays: (r) => month(r.started_at),
+};
+
 /** A writer on `ch` (its default database holds the tables); records flush metrics if given. */
-export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
+export function createWriter(ch: ClickHouseClient, metrics?: Metrics, opts: { maxProfileProperties?: number } = {}): Writer {
+  const quarantine = createQuarantine(ch);
   // Profile ops read, modify and write; two batches touching one profile at once would each
   // start from the same version and one change would be lost. Serialized per writer, which
   // covers one process. Several worker processes (distributed shape) must not apply ops for
   // the same profile at the same time: route profile ops to one consumer or lock per profile.
   let profileChain: Promise<unknown> = Promise.resolve();
 
-  async function insert(table: Table, rows: readonly object[], token: string): Promise<void> {
+  /** One INSERT of `rows` with deduplication token `token`. */
+  async function insertRows(table: Table, rows: readonly object[], token: string): Promise<void> {
     if (rows.length === 0) return;
     const columns = COLUMNS[table];
-    const values = rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]));
+    const values = rows.map((r) => storableRow(r as Record<string, unknown>, columns));
     // The client appends ` FORMAT …` to `table`; column list and SETTINGS ride along in it.
-    const settings = `SETTINGS insert_deduplication_token = ${sqlString(`${token}:${table}`)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
+    const settings = `SETTINGS insert_deduplication_token = ${sqlString(token)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
     await ch.insert({ table: `${table} (${columns.join(', ')}) ${settings}`, values, format: 'JSONCompactEachRow' });
     metrics?.flushRows.observe({ table }, rows.length);
+  }
+
+  /** Inserts a table's rows of a batch: by partition groups, splitting refused inserts, quarantining refused rows. */
+  async function insert(table: Table, rows: readonly object[], token: string, splits: SplitMemo): Promise<void> {
+    if (rows.length === 0) return;
+    for (const group of partitionGroups(rows as Record<string, unknown>[], PARTITION_OF[table])) {
+      await insertSplitting(group.rows, `${token}:${table}${group.suffix}`, {
+        insert: (part, t) => insertRows(table, part, t),
+        quarantine: async (row, t, err) => {
+          await quarantine.put(table, row, t, err);
+          metrics?.quarantinedRows.inc({ table });
+        },
+        splits,
+        onSplit: () => metrics?.insertSplits.inc({ table }),
+      });
+    }
   }
 
   async function readProfiles(batch: WriteBatch): Promise<Map<string, ProfileRow>> {
@@ -96,26 +145,29 @@ export function createWriter(ch: ClickHouseClient, metrics?: Metrics): Writer {
     return new Map(rows.map((r) => [profileKey(r.project_id, r.id), r]));
   }
 
-  async function writeProfiles(batch: WriteBatch, token: string): Promise<void> {
+  async function writeProfiles(batch: WriteBatch, token: string, splits: SplitMemo): Promise<void> {
     if (batch.profiles.length === 0) return;
     const run = profileChain.then(async () => {
       const current = await readProfiles(batch);
-      await insert('profiles', applyProfileOps(current, batch.profiles), token);
+      await insert('profiles', applyProfileOps(current, batch.profiles, opts.maxProfileProperties), token, splits);
     });
     profileChain = run.catch(() => {});
     return run;
   }
 
   return {
-    async write(batch, token) {
+    quarantine,
+    insertRows,
+    async write(batch, token, opts = {}) {
       if (!token) throw new Error('writer: a deduplication token is required');
+      const splits = opts.splits ?? memorySplitMemo();
       const end = metrics?.flushSeconds.startTimer();
       const results = await Promise.allSettled([
-        insert('events', batch.events, token),
-        insert('sessions', batch.sessions, token),
-        insert('groups', batch.groups, token),
-        insert('replays', batch.replays, token),
-        writeProfiles(batch, token),
+        insert('events', batch.events, token, splits),
+        insert('sessions', batch.sessions, token, splits),
+        insert('groups', batch.groups, token, splits),
+        insert('replays', batch.replays, token, splits),
+        writeProfiles(batch, token, splits),
       ]);
       end?.();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

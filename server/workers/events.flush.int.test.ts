@@ -82,7 +82,7 @@ async function waitFor(cond: () => Promise<boolean>, ms = 90_000, state?: () => 
 }
 
 describe('events flush worker', () => {
-  it('fails a poison payload with its reason and still writes the other jobs', async () => {
+  it('quarantines the invalid rows of a payload, fails one with no batch at all, and writes the other jobs', async () => {
     t = await createTestRedis();
     const q = openEventsQueue(t.client, t.prefix);
     closers.push(() => q.close());
@@ -95,20 +95,63 @@ describe('events flush worker', () => {
       batch: eventsBatch(i * 5, 5, 'p_poison'),
     });
     await q.add(JOB_NAMES[QUEUES.events], good(0), { jobId: 'good-0' });
-    // A payload that is not a WriteBatch (as an older or buggy producer might send).
-    await q.add(JOB_NAMES[QUEUES.events], { v: 1, batchId: 'bad', rows: 1, batch: { events: [{ id: 'nope' }] } } as never, { jobId: 'bad', attempts: 5 });
+    // A payload one row of which is not an EventRow (as an older or buggy producer might send):
+    // that row is quarantined, its neighbour stored.
+    const mixed = { v: 1, batchId: 'mixed', rows: 2, batch: { events: [{ id: 'nope' }, makeEvent(100, { project_id: 'p_poison' })] } };
+    await q.add(JOB_NAMES[QUEUES.events], mixed as never, { jobId: 'mixed', attempts: 5 });
+    // A payload with no batch to read at all: unrecoverable, kept in the failed set with the reason.
+    await q.add(JOB_NAMES[QUEUES.events], { v: 1, batchId: 'bad', rows: 1 } as never, { jobId: 'bad', attempts: 5 });
     await q.add(JOB_NAMES[QUEUES.events], good(1), { jobId: 'good-1' });
 
-    const flush = createEventsFlushWorker({ connection: await t.connect(), prefix: t.prefix, writer: createWriter(ch), maxWaitMs: 100 });
+    const writer = createWriter(ch);
+    const flush = createEventsFlushWorker({ connection: await t.connect(), prefix: t.prefix, writer, quarantine: writer.quarantine, maxWaitMs: 100 });
     closers.push(() => flush.close());
-    await waitFor(async () => (await q.getJobCountByTypes('completed', 'failed')) === 3);
+    await waitFor(async () => (await q.getJobCountByTypes('completed', 'failed')) === 4);
 
     const bad = await q.getJob('bad');
     expect(await bad?.getState()).toBe('failed');
     expect(bad?.failedReason).toMatch(/invalid events payload/);
     expect(bad?.attemptsMade).toBe(1); // unrecoverable: no retries
-    expect(await q.getJobCountByTypes('completed')).toBe(2);
-    expect(await countEvents('p_poison')).toEqual({ rows: 10, distinct: 10 });
+    expect(await q.getJobCountByTypes('completed')).toBe(3);
+    expect(await countEvents('p_poison')).toEqual({ rows: 11, distinct: 11 });
+    const [entry, ...more] = await writer.quarantine.list({ projectId: '' });
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({ kind: 'events', token: 'job:mixed:events:0' });
+    expect(JSON.parse(entry!.row)).toEqual({ id: 'nope' });
+  });
+
+  it('stores a group around a row ClickHouse refuses: the row is quarantined, no job fails', async () => {
+    t = await createTestRedis();
+    await ch.command({ query: "ALTER TABLE events ADD CONSTRAINT no_poison CHECK name != 'poison'" });
+    closers.push(() => ch.command({ query: 'ALTER TABLE events DROP CONSTRAINT no_poison' }));
+    const queue = createBullmqQueue({ connection: t.client, prefix: t.prefix, maxJobRows: 100, lingerMs: 5 });
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        const b = eventsBatch(20_000 + i * 10, 10, 'p_refused');
+        if (i === 7) b.events[3]!.name = 'poison';
+        return queue.push(b);
+      }),
+    );
+    await queue.close();
+    const writer = createWriter(ch);
+    const flush = createEventsFlushWorker({
+      connection: await t.connect(),
+      prefix: t.prefix,
+      writer,
+      quarantine: writer.quarantine,
+      maxRows: 5000,
+      maxWaitMs: 200,
+    });
+    closers.push(() => flush.close());
+    const q = openEventsQueue(t.client, t.prefix);
+    closers.push(() => q.close());
+    const jobs = await q.getJobCountByTypes('waiting', 'active', 'delayed', 'completed');
+    await waitFor(async () => (await q.getJobCountByTypes('completed')) === jobs);
+    expect(await q.getJobCountByTypes('failed')).toBe(0);
+    expect(await countEvents('p_refused')).toEqual({ rows: 299, distinct: 299 });
+    const entries = await writer.quarantine.list({ projectId: 'p_refused' });
+    expect(entries.map((e) => ({ kind: e.kind, code: e.error_code }))).toEqual([{ kind: 'events', code: '469' }]);
+    expect(flush.health()).toMatchObject({ failingSince: null });
   });
 
   it('retries a group whose insert landed but reported failure, under the same token', async () => {

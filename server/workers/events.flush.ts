@@ -26,6 +26,14 @@
  * Limits: ClickHouse remembers the last 1000 tokens per table
  * (`non_replicated_deduplication_window`), and records live a day (`groupTtlSeconds`).
  *
+ * One row never blocks a group: the writer splits an insert ClickHouse refuses for its content
+ * and quarantines the refused rows (server/store/insert-split.ts); the splits are recorded
+ * beside the group (`P flush:group:<gid>:splits`, a set) so a rebuilt group splits the same
+ * way. Any other failure (ClickHouse down) is retried here with backoff, holding the jobs,
+ * rather than failing them: after BullMQ's attempts a failed job would be an acknowledged
+ * batch nobody stores. A payload that does not validate is read row by row (salvage.ts): its
+ * valid rows are stored, the invalid ones quarantined; only a payload with no batch at all fails.
+ *
  * Metrics: `queueDepth` = jobs waiting, delayed or active in Redis (sampled every second) and
  * `flushFailures`; rows and seconds per insert are recorded by the writer
  * (`createWriter(ch, metrics)`), so they are not observed twice here.
@@ -39,8 +47,12 @@ import { emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { bullmqPrefix, openEventsQueue } from '../engines/queue.bullmq.ts';
 import type { BatchWriter } from '../engines/queue.ts';
 import { defineScript } from '../engines/redis-script.ts';
+import type { StorageHealth } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { SplitMemo } from '../store/insert-split.ts';
+import type { Quarantine } from '../store/quarantine.ts';
+import { salvageBatch } from './salvage.ts';
 
 /** Test-only seams around each insert, where a crash matters most. */
 export interface FlushHooks {
@@ -73,6 +85,10 @@ export interface EventsFlushWorkerOptions {
   /** Crashes a job may live through before BullMQ fails it (kept in the failed set). */
   maxStalledCount?: number;
   groupTtlSeconds?: number;
+  /** Where rows of payloads that do not validate go (the writer's quarantine); without it such a job fails. */
+  quarantine?: Quarantine;
+  /** First delay between retries of a failing insert (doubles up to 5 s). Default 200 ms. */
+  retryBaseMs?: number;
   metrics?: Metrics;
   log?: Logger;
   hooks?: FlushHooks;
@@ -80,6 +96,8 @@ export interface EventsFlushWorkerOptions {
 
 export interface EventsFlushWorker {
   readonly worker: Worker<JobPayload<'events'>, void, JobName<'events'>>;
+  /** Queue depth and lag (sampled every second) and whether inserts are failing (for /healthz, /readyz). */
+  health(): StorageHealth;
   /** Inserts the open group, waits for every insert in flight, closes the worker. */
   close(): Promise<void>;
 }
@@ -126,8 +144,45 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   const queue = openEventsQueue(redis, opts.prefix);
   queue.on('error', (err) => log?.error({ err }, 'events worker: redis error'));
 
+  const retryBaseMs = opts.retryBaseMs ?? 200;
   let open: OpenGroup | null = null;
   let closing = false;
+  const health: StorageHealth = { pendingRows: 0, lagMs: 0, failingSince: null, lastError: null };
+
+  /** The group's recorded splits (see the module comment). */
+  async function splitMemo(gid: string): Promise<SplitMemo> {
+    const key = `${groupKey(gid)}:splits`;
+    const set = new Set(await redis.smembers(key));
+    return {
+      has: (t) => set.has(t),
+      async add(t) {
+        set.add(t);
+        await redis.multi().sadd(key, t).expire(key, ttl).exec();
+      },
+    };
+  }
+
+  /**
+   * Writes a group under its token until it is stored, retrying with backoff; rejects only
+   * when the worker is closing (its jobs are then retried by BullMQ, the group rebuilt).
+   */
+  async function writeGroup(batch: WriteBatch, gid: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writer.write(batch, gid, { splits: await splitMemo(gid) });
+        health.failingSince = null;
+        health.lastError = null;
+        return;
+      } catch (err) {
+        health.failingSince ??= Date.now();
+        health.lastError = err instanceof Error ? err.message : String(err);
+        metrics?.flushFailures.inc();
+        log?.error({ err, gid, attempt }, 'events worker: insert failed; retrying');
+        if (closing) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(retryBaseMs * 2 ** attempt, 5000)));
+      }
+    }
+  }
   const lane = new Set<Promise<unknown>>(); // inserts running or waiting for a slot
   const slots: Array<() => void> = [];
   let running = 0;
@@ -209,13 +264,12 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
       );
       const batch = emptyBatch();
       for (const m of members) mergeInto(batch, m.batch);
-      await writer.write(batch, gid);
+      await writeGroup(batch, gid);
       await hooks?.afterInsert?.(gid, false);
       await markWritten(gid);
       for (const m of members) m.resolve();
     } catch (err) {
-      metrics?.flushFailures.inc();
-      log?.error({ err, gid, jobs: members.length }, 'events worker: group insert failed; jobs will retry');
+      log?.error({ err, gid, jobs: members.length }, 'events worker: group not stored; jobs will retry');
       for (const m of members) m.reject(err);
     }
   }
@@ -243,32 +297,47 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
     }
     const batch = emptyBatch();
     ids.forEach((id, i) => {
-      const parsed = parseJobPayload(QUEUES.events, jobs[i]?.data);
-      // Never insert part of a group under its token: the missing rows could never follow.
-      if (!parsed.success) throw new Error(`group ${gid}: job ${id} is gone or invalid; not re-inserting a partial group`);
-      mergeInto(batch, parsed.data.batch);
+      // Read exactly as processJob read it (a salvaged payload the same way, its invalid rows
+      // already quarantined then). Never insert part of a group under its token: the missing
+      // rows could never follow.
+      const rows = jobRows(jobs[i]?.data);
+      if (!rows) throw new Error(`group ${gid}: job ${id} is gone or invalid; not re-inserting a partial group`);
+      mergeInto(batch, rows.batch);
     });
     log?.info({ gid, jobs: ids.length }, 'events worker: re-inserting a recorded group');
     await hooks?.beforeInsert?.(gid, ids, true);
-    try {
-      await writer.write(batch, gid);
-    } catch (err) {
-      metrics?.flushFailures.inc();
-      throw err;
-    }
+    await writeGroup(batch, gid);
     await hooks?.afterInsert?.(gid, true);
     await markWritten(gid);
   }
 
+  /** A job's rows: the payload as validated, or what salvage reads from an invalid one; null when unreadable. */
+  function jobRows(data: unknown): { batch: WriteBatch; rows: number } | null {
+    const parsed = parseJobPayload(QUEUES.events, data);
+    if (parsed.success) return parsed.data;
+    if (!opts.quarantine) return null;
+    return salvageBatch(data);
+  }
+
   async function processJob(job: Job<JobPayload<'events'>, void, JobName<'events'>>): Promise<void> {
-    const parsed = parseJobPayload(QUEUES.events, job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(`invalid events payload: ${z.prettifyError(parsed.error).slice(0, 500)}`);
-    }
     const jobId = job.id!;
+    const parsed = parseJobPayload(QUEUES.events, job.data);
+    let rows: { batch: WriteBatch; rows: number } | null = parsed.success ? parsed.data : null;
+    if (!parsed.success) {
+      const salvaged = opts.quarantine ? salvageBatch(job.data) : null;
+      if (!salvaged) throw new UnrecoverableError(`invalid events payload: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+      // Quarantined before the rest is grouped, under tokens of their own (a retry replaces them).
+      for (const bad of salvaged.invalid) {
+        await opts.quarantine!.put(bad.table, bad.row as Record<string, unknown>, `job:${jobId}:${bad.table}:${bad.index}`, bad.error);
+        metrics?.quarantinedRows.inc({ table: bad.table });
+      }
+      log?.warn({ jobId, invalid: salvaged.invalid.length, kept: salvaged.rows }, 'events worker: invalid rows quarantined');
+      rows = salvaged;
+    }
     const gid = await redis.get(jobGroupKey(jobId));
     if (gid) return completeGrouped(jobId, gid);
-    return new Promise<void>((resolve, reject) => add({ jobId, batch: parsed.data.batch, rows: parsed.data.rows, resolve, reject }));
+    if (rows!.rows === 0) return;
+    return new Promise<void>((resolve, reject) => add({ jobId, batch: rows!.batch, rows: rows!.rows, resolve, reject }));
   }
 
   const worker = new Worker<JobPayload<'events'>, void, JobName<'events'>>(QUEUES.events, processJob, {
@@ -284,19 +353,30 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
   worker.on('error', (err) => log?.error({ err }, 'events worker: error'));
   worker.on('failed', (job, err) => log?.warn({ err, jobId: job?.id, attempts: job?.attemptsMade }, 'events worker: job failed'));
 
-  const sampleDepth = () =>
-    queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active').then(
-      (c) => metrics?.queueDepth.set(Object.values(c).reduce((a, b) => a + b, 0)),
-      () => {},
-    );
-  const depthTimer = metrics ? setInterval(sampleDepth, 1000).unref() : null;
+  const sampleDepth = async () => {
+    try {
+      const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      const depth = Object.values(c).reduce((a, b) => a + b, 0);
+      metrics?.queueDepth.set(depth);
+      health.pendingRows = depth;
+      // Lag: age of the oldest job still waiting (jobs are taken oldest first).
+      const [oldest] = await queue.getWaiting(0, 0);
+      const active = await queue.getActive(0, 0);
+      const times = [oldest?.timestamp, active[0]?.timestamp].filter((t): t is number => typeof t === 'number');
+      health.lagMs = times.length ? Math.max(0, Date.now() - Math.min(...times)) : 0;
+    } catch {
+      // Redis unreachable: keep the last figures; the ingest side reports Redis itself.
+    }
+  };
+  const depthTimer = setInterval(sampleDepth, 1000).unref();
 
   return {
     worker,
+    health: () => ({ ...health }),
     async close() {
       closing = true;
       closeOpen();
-      if (depthTimer) clearInterval(depthTimer);
+      clearInterval(depthTimer);
       await worker.close();
       while (lane.size > 0) await Promise.allSettled([...lane]);
       await queue.close();

@@ -21,8 +21,8 @@ export interface TestServer extends Running {
   destroy(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-test-'));
+/** Starts a server on a new temporary data folder, or on `dataDir` (a folder a stopped test server left). */
+export async function startTestServer(env: Record<string, string> = {}, dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-test-'))): Promise<TestServer> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', FLUSH_INTERVAL_MS: '50', ...env });
   const running = await startLivepanel(config, silentLogger);
   const admin = async <T>(command: string, body: unknown): Promise<T> => {

@@ -95,7 +95,7 @@ export async function serverProcess(env: Record<string, string> = {}): Promise<S
       const p = self.proc;
       await waitUntil(
         async () => {
-          if (p.dead()) throw new Error(`server exited during start-up:\n${p.stdout()}\n${p.stderr()}`);
+          if (p.dead()) throw new Error(`server exited during start-up (${JSON.stringify(await p.exited)}):\n${p.stdout()}\n${p.stderr()}`);
           try {
             return (await fetch(`${base}/healthz`)).status === 200;
           } catch {

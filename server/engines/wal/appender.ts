@@ -7,13 +7,19 @@
  *
  * Positions are assigned here, by the only writer, so they are exact: a record is the bytes
  * [from, to) of its segment. A new segment starts once the current one has passed
- * `segmentBytes` (checked before each group, so a segment can overshoot by one group). After
- * a failed write or sync the file's tail is unknown: the group is rejected, that segment is
- * sealed at its last durable byte and the next group starts a new one.
+ * `segmentBytes` (checked before each group, so a segment can overshoot by one group).
+ *
+ * A failed write or sync (a full disk, an I/O error) rejects its group — those pushes were
+ * never acknowledged — but may have left some or all of its bytes in the file, and complete
+ * records there would be applied after a restart: stored though refused, and stored again
+ * when the client resends them. So the file is truncated back to its last acknowledged byte
+ * (and synced) at once; until that succeeds no further group is written (each first retries
+ * the truncation, and is rejected if it still fails). Appending then continues in the same
+ * segment. A segment whose creation failed is removed at once, not left empty.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
-import { createSegment } from './segment-files.ts';
+import { createSegment, removeSegment } from './segment-files.ts';
 
 /** A record made durable by the appender. */
 export interface Appended<T> {
@@ -63,39 +69,61 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
   let segment = opts.firstSegment;
   let fh: FileHandle | null = await createSegment(opts.dir, segment);
   let size = SEGMENT_HEADER_BYTES;
-  let broken = false;
+  /** The file may hold bytes past `size` from a failed group: truncate before writing on. */
+  let dirty = false;
   let closed = false;
   let waiting: Waiting<T>[] = [];
   let running: Promise<void> | null = null;
   const stats = { groups: 0, records: 0, bytes: 0 };
 
+  /** Seals the current segment (if any) and creates the next; a creation that fails leaves no file behind. */
   async function rotate(): Promise<void> {
     if (fh) {
       const old = fh;
       fh = null;
       opts.onSealed(segment, size);
       await old.close().catch(() => {});
+      segment += 1;
     }
-    segment += 1;
     try {
       fh = await createSegment(opts.dir, segment);
     } catch (err) {
-      opts.onSealed(segment, SEGMENT_HEADER_BYTES); // possibly half-created: let it be removed
+      // Half-created (no space for its header): remove it now. If even that fails, let the
+      // applier remove it once swept, and never reuse its number.
+      const removed = await removeSegment(opts.dir, segment).then(
+        () => true,
+        () => false,
+      );
+      if (!removed) {
+        opts.onSealed(segment, SEGMENT_HEADER_BYTES);
+        segment += 1;
+      }
       throw err;
     }
     size = SEGMENT_HEADER_BYTES;
-    broken = false;
+    dirty = false;
+  }
+
+  /** Cuts the file back to its last acknowledged byte after a failed group. */
+  async function truncateTail(): Promise<void> {
+    if (!fh) return;
+    await fh.truncate(size);
+    await fh.datasync();
+    dirty = false;
   }
 
   async function writeGroup(group: Waiting<T>[]): Promise<void> {
-    if (!fh || broken || size >= opts.segmentBytes) await rotate();
+    if (dirty) await truncateTail();
+    if (!fh || size >= opts.segmentBytes) await rotate();
     const file = fh!;
     const buf = group.length === 1 ? group[0]!.buf : Buffer.concat(group.map((w) => w.buf));
+    dirty = true; // from the first byte written until the sync returns
     for (let done = 0; done < buf.length; ) {
       const { bytesWritten } = await file.write(buf, done, buf.length - done, size + done);
       done += bytesWritten;
     }
     if (opts.fsync) await file.datasync();
+    dirty = false;
     const records: Appended<T>[] = [];
     let at = size;
     for (const w of group) {
@@ -116,8 +144,8 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
       try {
         await writeGroup(group);
       } catch (err) {
-        broken = true;
         for (const w of group) w.reject(err);
+        if (dirty) await truncateTail().catch(() => {}); // else retried before the next group
         continue;
       }
       for (const w of group) w.resolve();
@@ -149,6 +177,7 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     async close() {
       closed = true;
       await idle();
+      if (dirty) await truncateTail().catch(() => {});
       if (fh) {
         const last = fh;
         fh = null;

@@ -16,6 +16,7 @@
 import { emptyBatch, mergeInto, type WriteBatch } from '../../../shared/rows.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
+import type { SplitMemo } from '../../store/insert-split.ts';
 import type { BatchWriter } from '../queue.ts';
 import { type Checkpoint, chunkToken, type Range, saveCheckpoint } from './checkpoint.ts';
 import { decodeRecords } from './record.ts';
@@ -71,8 +72,21 @@ export interface Applier {
   close(): Promise<void>;
   /** Rows added and not yet committed. */
   pendingRows(): number;
+  /** How far behind the log ClickHouse is, and whether applying is failing right now. */
+  health(): ApplyHealth;
   /** Chunks committed since start (tests and benchmarks). */
   readonly stats: { chunks: number; rows: number };
+}
+
+/** The applier's state for health checks. */
+export interface ApplyHealth {
+  /** Rows acknowledged and not yet in ClickHouse. */
+  pendingRows: number;
+  /** Age of the oldest of them (ms; 0 when none); records recovered at start-up count from the start. */
+  lagMs: number;
+  /** Since when (ms epoch) the current chunk keeps failing; null while applying works. */
+  failingSince: number | null;
+  lastError: string | null;
 }
 
 interface Waiter {
@@ -100,6 +114,9 @@ export function createApplier(opts: ApplierOptions): Applier {
   const sealedSegments = new Set<number>();
   let sweeps: Promise<void> = Promise.resolve();
   const stats = { chunks: 0, rows: 0 };
+  const startedAt = Date.now();
+  let failingSince: number | null = null;
+  let lastError: string | null = null;
 
   /** Whether the chunk starting at recs[at] should be written now, given the rows and records left once all before `at` is committed. */
   function dueAt(at: number, rowsLeft: number, doneThen: number, hasForced: boolean): boolean {
@@ -168,6 +185,17 @@ export function createApplier(opts: ApplierOptions): Applier {
     const token = chunkToken(cp.logId, range);
     let phase: 'intent' | 'write' | 'commit' = sameRange(cp.intent, range) ? 'write' : 'intent';
     let next: Checkpoint | null = null;
+    // Splits of refused inserts, saved with the intent before their halves are tried.
+    const splitTokens = new Set(phase === 'write' ? (cp.splits ?? []) : []);
+    const splits: SplitMemo = {
+      has: (t) => splitTokens.has(t),
+      async add(t) {
+        splitTokens.add(t);
+        const saved = { ...cp, intent: range, splits: [...splitTokens] };
+        await saveCheckpoint(opts.dir, saved);
+        cp = saved;
+      },
+    };
     for (let attempt = 0; ; attempt++) {
       try {
         if (phase === 'intent') {
@@ -176,7 +204,7 @@ export function createApplier(opts: ApplierOptions): Applier {
           phase = 'write';
         }
         if (phase === 'write') {
-          await opts.writer.write(await chunkBatch(range, count), token);
+          await opts.writer.write(await chunkBatch(range, count), token, { splits });
           phase = 'commit';
         }
         // The commit; when the following chunk is already due (a backlog), its intent goes
@@ -184,11 +212,15 @@ export function createApplier(opts: ApplierOptions): Applier {
         if (!next) {
           const at = head + count;
           const following = dueAt(at, pending - rows, done + count, false) ? takeChunk(at, null).range : null;
-          next = { ...cp, committed: { segment: range.segment, offset: range.to }, intent: following };
+          next = { ...cp, committed: { segment: range.segment, offset: range.to }, intent: following, splits: undefined };
         }
         await saveCheckpoint(opts.dir, next);
+        failingSince = null;
+        lastError = null;
         break;
       } catch (err) {
+        failingSince ??= Date.now();
+        lastError = err instanceof Error ? err.message : String(err);
         opts.metrics?.flushFailures.inc();
         opts.log?.error({ err, attempt, phase, token, rows }, 'wal: applying a chunk failed; retrying');
         if (closing && attempt >= opts.closeRetries) throw err;
@@ -278,5 +310,9 @@ export function createApplier(opts: ApplierOptions): Applier {
       }
     },
     pendingRows: () => pending,
+    health() {
+      const oldest = head < recs.length ? recs[head]!.since || startedAt : null;
+      return { pendingRows: pending, lagMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest), failingSince, lastError };
+    },
   };
 }

@@ -10,6 +10,9 @@
  *   depend on timing (how much was pending when the applier woke), so after a crash the same
  *   bytes would not be cut the same way again; the intent pins the exact range, and re-applying
  *   it with the same token is dropped by ClickHouse if the first attempt had landed.
+ * - `splits`: inserts of the intent's chunk that ClickHouse refused for their content and the
+ *   writer split in halves, recorded before the halves are tried, so a re-application splits
+ *   them the same way instead of trying the whole again (server/store/insert-split.ts).
  *
  * Saved atomically: write a temp file, fdatasync, rename over the old one, fsync the folder.
  */
@@ -28,6 +31,8 @@ const Checkpoint = z.object({
   logId: z.string().regex(/^[\w-]+$/),
   committed: Position,
   intent: Range.nullable(),
+  /** Insert tokens of the intent's chunk that were split after ClickHouse refused their content (server/store/insert-split.ts). */
+  splits: z.array(z.string()).optional(),
 });
 /** A byte offset in one segment. */
 export type Position = z.infer<typeof Position>;

@@ -35,7 +35,7 @@ export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: num
         return d;
       }
       d.row.device_id = await deviceForSession(d);
-      const { session, started, closed } = await deps.sessions.touch(
+      const { session, started, closed, evicted } = await deps.sessions.touch(
         d.caller.projectId,
         d.row.device_id,
         {
@@ -57,6 +57,7 @@ export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: num
       }
       d.sessionStarted = started;
       d.closedSession = closed;
+      if (evicted) d.evictedSessions = evicted;
       return d;
     },
   };
