@@ -329,6 +329,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         // A client disabled on any node closes its sockets here at once; the sweep re-checks in case a bus message was missed.
         onRevoked: (fn) => auth.onRevoked(fn),
         clientValid: async (id) => (await metadata.getClient(id))?.disabled === false,
+        recheckMs: config.clientRecheckMs,
         sessions: engines.sessions,
         log,
         metrics,

@@ -138,6 +138,7 @@ const Env = z.object({
     .refine((v) => v === 'auto' || /^\d+$/.test(v), 'auto or a number (0: no cap)'),
   WS_MAX_SOCKETS_PER_IP: int(500, 0),
   WS_MAX_SOCKETS_PER_CLIENT: int(0, 0),
+  CLIENT_RECHECK_MS: int(30_000, 100),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   RATE_LIMITS: bool(true),
   ...rateLimitVars(),
@@ -195,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
     metricsToken: e.METRICS_TOKEN,
+    clientRecheckMs: e.CLIENT_RECHECK_MS,
     socketCaps: {
       /** `auto`: decided at start from the descriptor limit and what the stores already hold (limits/socket-caps.ts). */
       total: e.WS_MAX_SOCKETS === 'auto' ? ('auto' as const) : Number(e.WS_MAX_SOCKETS),

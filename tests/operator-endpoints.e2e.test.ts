@@ -93,6 +93,6 @@ describe('/metrics with METRICS_TOKEN', () => {
     }
     const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await ok.text()).toMatch(/^livepanel_events_accepted_total/m);
+    expect(await ok.text()).toMatch(/^# TYPE livepanel_events_accepted_total counter$/m);
   });
 });

@@ -87,16 +87,16 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
 
   /** Closes every socket of a revoked (disabled) client: an error frame saying why, then 4401. */
   function closeClient(clientId: string): void {
-    const own = byClient.get(clientId);
-    if (!own) return;
-    for (const ws of [...own]) {
+    const own = [...(byClient.get(clientId) ?? [])];
+    if (own.length === 0) return;
+    for (const ws of own) {
       const data = ws.getUserData();
       if (data.closed) continue;
       sendFrame(ws, { type: 'error', code: 'client_disabled', message: 'This client was disabled; the socket is closed' });
-      ws.end(WS_CLOSE_REVOKED, 'client_disabled');
+      ws.end(WS_CLOSE_REVOKED, 'client_disabled'); // runs close() at once, which unregisters it
     }
-    deps.metrics?.revokedSockets.inc(own.size);
-    deps.log.info({ clientId, sockets: own.size }, 'closed the sockets of a disabled client');
+    deps.metrics?.revokedSockets.inc(own.length);
+    deps.log.info({ clientId, sockets: own.length }, 'closed the sockets of a disabled client');
   }
   const stopRevocations = deps.onRevoked?.((r) => {
     if (r.kind === 'client') closeClient(r.id.toLowerCase());

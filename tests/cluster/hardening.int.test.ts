@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import postgres from 'postgres';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, ROOT, startLocalCluster } from '../../server/cluster/local-cluster.ts';
@@ -44,7 +45,7 @@ beforeAll(async () => {
     dataDir,
     ingestPorts: [p1!, p2!],
     workerPort: pw!,
-    env: { TRUST_PROXY: '1', RATE_LIMIT_BROWSER_EVENTS: '100/1h', LOG_LEVEL: 'warn' },
+    env: { TRUST_PROXY: '1', RATE_LIMIT_BROWSER_EVENTS: '100/1h', CLIENT_RECHECK_MS: '1000', LOG_LEVEL: 'warn' },
   });
   project = await createProject(db.url);
 });
@@ -113,6 +114,23 @@ describe('distributed shape, two ingest nodes and a web node', () => {
       expect(again.status).toBe(401);
       expect(again.body?.error?.code).toBe('client_disabled');
     }
+  });
+
+  it('closes a disabled client’s sockets even when no node heard of it (the bus message was missed)', async () => {
+    const writer = await newClient('write', [ORIGIN]);
+    const sdk = await openWs(
+      cluster.ingest[0]!.url,
+      { clientId: writer.clientId },
+      { origin: ORIGIN, 'user-agent': browserUa(4), 'x-forwarded-for': '81.9.2.1' },
+    );
+    // Disabled behind every node's back, straight in PostgreSQL: no revocation is published.
+    const pg = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await pg`UPDATE clients SET disabled_at = now() WHERE id = ${writer.clientId}`;
+    } finally {
+      await pg.end();
+    }
+    expect((await sdk.closed).code).toBe(WS_CLOSE_REVOKED); // at the node's next re-check (CLIENT_RECHECK_MS)
   });
 
   it('shares a visitor’s event budget between the ingest nodes', async () => {
