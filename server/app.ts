@@ -172,9 +172,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         writer: writer!,
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
+        dedupeTtlMs: config.dedupeTtlMs,
         metrics,
         log,
       });
+      // The dedupe survives a restart: ids accepted within DEDUPE_TTL_MS come back from the log,
+      // so an SDK resending what it never saw acknowledged before a crash is not stored twice.
+      for (const { ids, ttlMs } of wal.recoveredIds()) await engines.dedupe.confirm(ids, ttlMs);
       queue = wal;
       settle = () => wal.applied();
       storageHealth = wal.health;
@@ -368,11 +372,22 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         registerReadApi(app, { ch, authorize, log });
         const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
         const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
-        registerQueryApi(app, { ch, queries, authorize, limiter, log });
+        const authorizeQuery = createReadAuthorizer(auth, { ownOrigins, shares: true });
+        registerQueryApi(app, { ch, queries, authorize, authorizeQuery, limiter, log });
       }
     }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
-    if (has('web')) await mountDashboard(app, { log, publicUrl: config.publicUrl });
+    if (has('web')) {
+      await mountDashboard(app, {
+        log,
+        publicUrl: config.publicUrl,
+        // Share pages may be embedded where their link allows; every other page nowhere.
+        frameAncestors: async (pathname) => {
+          const m = /^\/share\/([^/]+)\/?$/.exec(pathname);
+          return m ? auth.shares.frameAncestors(decodeURIComponent(m[1]!)) : "'none'";
+        },
+      });
+    }
     if (has('worker')) {
       const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics, intervalMs: config.sessionReapIntervalMs });
       reaper.start();

@@ -77,6 +77,16 @@ export function createShareLinks(o: { store: ShareStore; now?: () => number; cac
       return { grant: shareGrant(r), shareId: r.id };
     },
 
+    /**
+     * The CSP `frame-ancestors` sources of a share page: the sites its creator allowed (`*` for
+     * any), `'none'` for none or for a link that is unknown, revoked or expired.
+     */
+    async frameAncestors(token: string): Promise<string> {
+      const r = await lookup(token).catch(() => null);
+      if (!r || r.frameAncestors.length === 0) return "'none'";
+      return r.frameAncestors.join(' ');
+    },
+
     /** Drops a share from this node's cache (revoked on any node). */
     forget(shareId: string): void {
       for (const [hash, v] of cache.entries()) if (v.record?.id === shareId) cache.delete(hash);

@@ -220,3 +220,22 @@ describe('WAL recovery of a split chunk', () => {
     await again.close();
   });
 });
+
+describe('WAL recovery of accepted ids (the dedupe across restarts)', () => {
+  it('hands back the ids of every push within the TTL: from segments still on disk and from the id log once segments are deleted', async () => {
+    const dir = tempDir('lp-wal-');
+    const ttlMs = 3_600_000;
+    const q = await open(dir, new FakeClickhouse(), { segmentBytes: 512, dedupeTtlMs: ttlMs, flushIntervalMs: 5 });
+    for (let i = 0; i < 20; i++) await q.push(eventsBatch(i), { ids: [`p:e${i}`], ttlMs });
+    await q.applied(); // applied: most segments are deleted (after the id log was synced)
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await listSegments(dir)).length).toBeLessThan(20);
+    for (let i = 20; i < 25; i++) await q.push(eventsBatch(i), { ids: [`p:e${i}`], ttlMs });
+    const snap = crashSnapshot(dir); // crash: the last ids may not have reached the id log yet
+
+    const again = await open(snap, new FakeClickhouse(), { dedupeTtlMs: ttlMs });
+    const ids = again.recoveredIds().flatMap((r) => r.ids);
+    expect(new Set(ids)).toEqual(new Set(Array.from({ length: 25 }, (_, i) => `p:e${i}`)));
+    for (const r of again.recoveredIds()) expect(r.ttlMs).toBeGreaterThan(ttlMs - 60_000);
+  });
+});

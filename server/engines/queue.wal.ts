@@ -13,8 +13,9 @@
  * Limits worth knowing: the re-sent chunk is caught by the tables' deduplication window (the
  * last 1000 inserts, db/clickhouse/*.sql), which it always falls inside since it is the most
  * recent one. A push whose ack was lost in the crash may still be in the log and get applied;
- * an SDK that then resends it relies on the ingest dedupe, which in the embedded shape does not
- * survive a restart. Metrics: this queue records queueDepth, flushFailures and
+ * an SDK that then resends it is answered from the ingest dedupe, which survives the restart:
+ * each record carries its accepted client event ids, kept past the segment's deletion in the id
+ * log (wal/id-log.ts) and handed back by `recoveredIds()` at start-up. Metrics: this queue records queueDepth, flushFailures and
  * walAppendSeconds; flushRows and flushSeconds come from the writer (createWriter(ch, metrics)).
  *
  * The files: `wal/record.ts` (byte format, torn-tail detection), `wal/appender.ts` (group
@@ -31,6 +32,7 @@ import type { Metrics } from '../metrics.ts';
 import type { BatchWriter, EventQueue } from './queue.ts';
 import { openAppender } from './wal/appender.ts';
 import { createApplier } from './wal/applier.ts';
+import { openIdLog } from './wal/id-log.ts';
 import { encodeRecord } from './wal/record.ts';
 import { recoverWal } from './wal/recover.ts';
 
@@ -54,6 +56,11 @@ export interface WalQueueOptions {
   maxMemoryRows?: number;
   /** First retry delay of a failed chunk, doubling up to 5 s. Default 100 ms. */
   retryBaseMs?: number;
+  /**
+   * How long accepted client event ids must be remembered (DEDUPE_TTL_MS). Set, the log keeps
+   * them across restarts (wal/id-log.ts) and `recoveredIds()` hands them back at start-up.
+   */
+  dedupeTtlMs?: number;
   metrics?: Metrics;
   log?: Logger;
 }
@@ -64,6 +71,8 @@ export interface WalQueue extends EventQueue {
   applied(): Promise<void>;
   /** Apply lag, whether applying to ClickHouse or appending to the log is failing (for /healthz and /readyz). */
   health(): StorageHealth;
+  /** Client event ids accepted within DEDUPE_TTL_MS before this start, with the time each has left (needs `dedupeTtlMs`). */
+  recoveredIds(): Array<{ ids: string[]; ttlMs: number }>;
   /** Counters since start: append groups (= syncs), records, bytes; chunks and rows applied; rows recovered at start. */
   stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
 }
@@ -76,7 +85,12 @@ interface Tag {
 /** Recovers `dir` (see wal/recover.ts), starts re-applying what is pending, and opens the log for appends. */
 export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   const maxPending = opts.maxPendingRows ?? 5_000_000;
-  const rec = await recoverWal(opts.dir, opts.log);
+  const idLog = opts.dedupeTtlMs ? openIdLog(opts.dir, opts.dedupeTtlMs) : undefined;
+  const rec = await recoverWal(opts.dir, opts.log, idLog);
+  const recovered = idLog?.recent() ?? [];
+  const idTimer = idLog
+    ? setInterval(() => idLog.flush().catch((err) => opts.log?.warn({ err }, 'wal: writing accepted ids failed; retried')), 1000).unref()
+    : null;
   const recoveredRows = rec.records.reduce((n, r) => n + r.rows, 0);
   let depth = recoveredRows;
   const setDepth = () => opts.metrics?.queueDepth.set(depth);
@@ -98,6 +112,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       depth -= rows;
       setDepth();
     },
+    beforeRemove: idLog && (() => idLog.flush()),
   });
   const appender = await openAppender<Tag>({
     dir: opts.dir,
@@ -119,7 +134,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   let lastAppend: Promise<unknown> = Promise.resolve();
 
   return {
-    push(batch) {
+    push(batch, confirm) {
       if (closing) return Promise.reject(new AppError(503, 'shutting_down', 'Server is shutting down'));
       const rows = batchSize(batch);
       if (rows === 0) return Promise.resolve();
@@ -128,7 +143,8 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       }
       // Encoded now and copied shallowly: what is applied is what was pushed, even if the
       // caller reuses its arrays afterwards.
-      const record = encodeRecord(batch, rows);
+      const ids = idLog && confirm?.ids.length ? confirm.ids : undefined;
+      const record = encodeRecord(batch, rows, ids);
       const copy = mergeInto(emptyBatch(), batch);
       depth += rows;
       setDepth();
@@ -138,6 +154,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       return appended.then(
         () => {
           appendFailing = null;
+          if (ids) idLog!.add(ids);
           end?.();
         },
         (err: unknown) => {
@@ -159,8 +176,11 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     close() {
       closing ??= (async () => {
         await appender.close();
+        if (idTimer) clearInterval(idTimer);
         try {
           await applier.close();
+          await idLog?.flush();
+          await idLog?.close();
         } catch (err) {
           throw new Error(`wal: closed with ${depth} rows not yet in ClickHouse; they stay in ${opts.dir} and are applied at the next start`, { cause: err });
         }
@@ -168,6 +188,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       return closing;
     },
     health: () => ({ ...applier.health(), appendFailing }),
+    recoveredIds: () => recovered,
     stats() {
       const a = appender.stats;
       return { groups: a.groups, records: a.records, bytes: a.bytes, chunks: applier.stats.chunks, appliedRows: applier.stats.rows, recoveredRows };

@@ -10,7 +10,7 @@ import { ProjectRateLimits } from '../../shared/rate-limits.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { generateSecret, hashSecret, normalizeOrigins } from './client-secrets.ts';
 import type { MetadataDb } from './postgres.ts';
-import { createProjectAdmin } from './projects.ts';
+import { createProjectAdmin, type ProjectRecord } from './projects.ts';
 
 export { generateSecret, hashSecret, verifySecret } from './client-secrets.ts';
 
@@ -40,14 +40,7 @@ export interface ClientSummary {
   createdAt: string;
 }
 
-export interface ProjectSummary {
-  id: string;
-  orgId: string;
-  name: string;
-  domain: string;
-  timezone: string;
-  allowedOrigins: string[];
-  createdAt: string;
+export interface ProjectSummary extends ProjectRecord {
   clients: ClientSummary[];
 }
 

@@ -28,6 +28,11 @@ export interface MountDashboardOptions {
   env?: Record<string, string>;
   /** Origin the app believes it is served at (default `http://` + the request's Host). */
   publicUrl?: string;
+  /**
+   * The CSP `frame-ancestors` sources of a page: the share link's for `/share/<token>` pages,
+   * `'none'` (never embeddable) everywhere else. Default: `'none'` for every page.
+   */
+  frameAncestors?(pathname: string): Promise<string>;
 }
 
 export interface Dashboard {
@@ -52,6 +57,7 @@ export async function mountDashboard(app: TemplatedApp, opts: MountDashboardOpti
     else log.error({ err, buildDir }, 'dashboard build could not be loaded: pages answer 503 (rebuild with `npm run build:web`)');
   }
 
+  const frameAncestors = (pathname: string) => (opts.frameAncestors ? opts.frameAncestors(pathname).catch(() => "'none'") : Promise.resolve("'none'"));
   const handler = (res: HttpResponse, req: HttpRequest) => {
     const head = req.getMethod() === 'head';
     const snap = snapshot(res, req);
@@ -61,11 +67,26 @@ export async function mountDashboard(app: TemplatedApp, opts: MountDashboardOpti
     if (file) return sendAsset(res, file, head);
     if (snap.url.startsWith('/_app/')) return send(res, 404, 'Not found', { 'cache-control': 'no-store' }, 'text/plain; charset=utf-8');
     const app = kit;
-    serveFetch(res, snap, (request, ip) => app.respond(request, ip), { log, publicUrl: opts.publicUrl });
+    serveFetch(res, snap, async (request, ip) => withFrameAncestors(await app.respond(request, ip), await frameAncestors(snap.url)), {
+      log,
+      publicUrl: opts.publicUrl,
+    });
   };
   app.get('/*', handler);
   app.head('/*', handler);
   return { available: kit !== undefined };
+}
+
+/**
+ * Adds the page's `frame-ancestors` to its Content-Security-Policy (SvelteKit's CSP cannot vary
+ * it per page), and `X-Frame-Options: DENY` for browsers that only know that, unless embeddable.
+ */
+function withFrameAncestors(response: Response, sources: string): Response {
+  const headers = new Headers(response.headers);
+  const csp = headers.get('content-security-policy');
+  headers.set('content-security-policy', `${csp ? `${csp}; ` : ''}frame-ancestors ${sources}`);
+  if (sources === "'none'") headers.set('x-frame-options', 'DENY');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 function sendAsset(res: HttpResponse, file: AssetResponse, head: boolean): void {

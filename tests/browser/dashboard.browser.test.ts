@@ -1,6 +1,6 @@
 /**
  * The dashboard's realtime view in real headless Chromium, served by Livepanel itself (the
- * `web` role's uWS app): sign in with a read client, then watch traffic arrive — events sent
+ * `web` role's uWS app): sign in as a user, then watch traffic arrive — events sent
  * over `/track` and over an SDK socket (`/ws`) show up as the event count, the path in top
  * pages, the country, the feed entry, and presence goes 1 while the SDK socket is open and 0
  * once it closes. Everything is pushed (ticks, presence); the test only polls the DOM.
@@ -19,14 +19,14 @@ import { openWs, type WsClient } from '../support/ws-client.ts';
 let browser: Browser;
 let lp: TestServer;
 let project: { projectId: string; clientId: string; clientSecret: string }; // root client: sends events
-let readClient: { clientId: string; clientSecret: string };
+const USER = { email: 'watcher@example.com', password: 'watching the launch' };
 const sockets: WsClient[] = [];
 
 beforeAll(async () => {
   browser = await launchChromium(); // fails (with the install hint) when Chromium is missing
   lp = await startTestServer();
   project = await lp.createProject('Dashboard test', 'example.com');
-  readClient = await lp.createClient(project.projectId, 'read');
+  await lp.admin('create-user', USER); // the first user: owner of the organisation the project is in
 });
 
 afterAll(async () => {
@@ -73,14 +73,13 @@ async function track(name: string, url: string, extra: Record<string, unknown> =
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
-async function signIn(context: BrowserContext, creds: { clientId: string; clientSecret: string }, query = ''): Promise<Page> {
+async function signIn(context: BrowserContext, query = ''): Promise<Page> {
   const page = await context.newPage();
-  // Straight to the realtime view: without credentials it sends us to sign-in, project filled in.
+  // Straight to the realtime view: signed out, it sends us to sign-in and back here after.
   await page.goto(`${lp.url}/projects/${project.projectId}/realtime${query}`);
-  await page.waitForSelector('form input[name="clientId"]');
-  expect(await page.inputValue('input[name="projectId"]')).toBe(project.projectId);
-  await page.fill('input[name="clientId"]', creds.clientId);
-  await page.fill('input[name="clientSecret"]', creds.clientSecret);
+  await page.waitForURL((u) => u.pathname === '/sign-in');
+  await page.fill('input[name="email"]', USER.email);
+  await page.fill('input[name="password"]', USER.password);
   await page.click('button[type="submit"]');
   await page.waitForURL((u) => u.pathname === `/projects/${project.projectId}/realtime`);
   return page;
@@ -93,7 +92,7 @@ describe('realtime dashboard in Chromium', () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const problems: string[] = [];
     try {
-      const page = await signIn(context, readClient);
+      const page = await signIn(context);
       page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
       page.on('console', (msg) => {
         if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
@@ -136,14 +135,19 @@ describe('realtime dashboard in Chromium', () => {
     }
   });
 
-  it('says so when the live channel refuses the credentials, and TV mode drops the top bar', async () => {
+  it('signing out everywhere disconnects the live view within seconds; TV mode drops the top bar', async () => {
     const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
     try {
-      const page = await signIn(context, { clientId: readClient.clientId, clientSecret: 'sec_wrong' }, '?tv=1');
-      await waitForText(page, 'connection', (t) => t === 'refused', 'the refusal');
-      expect(await page.textContent('[role="alert"]')).toMatch(/Sign in again/);
+      const page = await signIn(context, '?tv=1');
+      await waitForText(page, 'connection', (t) => t === 'live', 'the live channel to connect');
       expect(new URL(page.url()).searchParams.get('tv')).toBe('1');
       expect(await page.$('header')).toBeNull();
+      // Another tab of the same browser signs out everywhere: the open socket is revoked, its retry refused.
+      const me = (await (await context.request.get(`${lp.url}/api/auth/me`)).json()) as { csrfToken: string };
+      const out = await context.request.post(`${lp.url}/api/auth/sign-out-everywhere`, { headers: { origin: lp.url, 'x-livepanel-csrf': me.csrfToken } });
+      expect(out.status()).toBe(200);
+      await waitForText(page, 'connection', (t) => t === 'refused', 'the refusal after sign-out everywhere');
+      expect(await page.textContent('[role="alert"]')).toMatch(/Sign in again/);
     } finally {
       await context.close();
     }

@@ -58,6 +58,8 @@ export interface ApplierOptions {
   log?: Logger;
   /** Called after each committed chunk with its row count. */
   onApplied(rows: number): void;
+  /** Runs before applied segments are deleted (the id log is made durable first). */
+  beforeRemove?(): Promise<void>;
 }
 
 /** The reading end of the log: applies what it is handed, in order, exactly once. */
@@ -260,6 +262,7 @@ export function createApplier(opts: ApplierOptions): Applier {
     const gone = [...sealedSegments].filter((n) => n < oldestPending);
     if (gone.length === 0) return;
     try {
+      await opts.beforeRemove?.();
       for (const n of gone) {
         await removeSegment(opts.dir, n);
         sealedSegments.delete(n);

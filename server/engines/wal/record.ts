@@ -32,9 +32,14 @@ export interface RecordExtent {
   rows: number;
 }
 
-/** Frames one batch as a record. */
-export function encodeRecord(batch: WriteBatch, rows: number): Buffer {
-  const json = JSON.stringify(batch);
+/**
+ * Frames one batch as a record. With `ids` (the accepted client event ids of the push, as
+ * dedupe keys), the payload is their JSON array, a newline, then the batch's JSON — JSON text
+ * holds no raw newline, and a batch starts with `{` where the ids start with `[`, so both
+ * payload forms read back unambiguously and the ids alone can be read without the batch.
+ */
+export function encodeRecord(batch: WriteBatch, rows: number, ids?: readonly string[]): Buffer {
+  const json = ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${JSON.stringify(batch)}` : JSON.stringify(batch);
   const len = Buffer.byteLength(json);
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + len);
   buf.writeUInt32LE(len, 0);
@@ -85,9 +90,27 @@ export function scanRecords(buf: Buffer, base: number): { records: RecordExtent[
   return { records, validEnd: base + at, stop };
 }
 
+/** Where a record's batch JSON starts (after its ids line, when it has one). */
+function batchStart(buf: Buffer, from: number, to: number): number {
+  if (buf[from] !== 0x5b /* [ */) return from;
+  const nl = buf.indexOf(0x0a, from);
+  return nl < 0 || nl >= to ? from : nl + 1;
+}
+
 /** Decodes every record of `buf` (whole records read back from a segment); throws on any damage. */
 export function decodeRecords(buf: Buffer): WriteBatch[] {
   const { records, validEnd, stop } = scanRecords(buf, 0);
   if (stop || validEnd !== buf.length) throw new Error(`wal: damaged record in a range that was valid (${stop})`);
-  return records.map((r) => JSON.parse(buf.toString('utf8', r.from + RECORD_HEADER_BYTES, r.to)) as WriteBatch);
+  return records.map((r) => {
+    const from = r.from + RECORD_HEADER_BYTES;
+    return JSON.parse(buf.toString('utf8', batchStart(buf, from, r.to), r.to)) as WriteBatch;
+  });
+}
+
+/** The client event ids a record carries (empty for records written without them); `buf` holds the bytes from file offset `base`. */
+export function recordIds(buf: Buffer, r: RecordExtent, base = 0): string[] {
+  const from = r.from - base + RECORD_HEADER_BYTES;
+  const start = batchStart(buf, from, r.to - base);
+  if (start === from) return [];
+  return JSON.parse(buf.toString('utf8', from, start - 1)) as string[];
 }

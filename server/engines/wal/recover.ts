@@ -13,12 +13,15 @@
  *   process died: it is applied first, as exactly that range, with its original token.
  * - The appender starts a new segment numbered above every number the log has used, so the
  *   possibly torn tail of an old segment is never appended to.
+ * - The client event ids every segment carries are written to the id log (id-log.ts) before
+ *   any segment is deleted, so the dedupe rebuilt from it knows them all.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../../log.ts';
 import type { PendingRecord } from './applier.ts';
 import { type Checkpoint, isAfter, loadCheckpoint, type Range, saveCheckpoint } from './checkpoint.ts';
+import type { IdLog } from './id-log.ts';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
 import { listSegments, removeSegment, scanSegment, segmentName, syncDir } from './segment-files.ts';
 
@@ -36,7 +39,7 @@ export interface Recovered {
 }
 
 /** Applies the rules above to `dir` (creating it if needed) and says what to do next. */
-export async function recoverWal(dir: string, log?: Logger): Promise<Recovered> {
+export async function recoverWal(dir: string, log?: Logger, idLog?: IdLog): Promise<Recovered> {
   await mkdir(dir, { recursive: true });
   const found = await listSegments(dir);
   let checkpoint = await loadCheckpoint(dir);
@@ -51,13 +54,25 @@ export async function recoverWal(dir: string, log?: Logger): Promise<Recovered> 
   const records: PendingRecord[] = [];
   const segments: number[] = [];
   let removed = false;
+  const ids: string[] = [];
+  const scans = new Map<number, Awaited<ReturnType<typeof scanSegment>>>();
+  for (const n of found) {
+    const scan = await scanSegment(dir, n);
+    scans.set(n, scan);
+    for (const id of scan.ids) ids.push(id);
+  }
+  // The ids of every segment go to the id log before any segment is deleted (id-log.ts).
+  if (idLog && ids.length > 0) {
+    idLog.add(ids);
+    await idLog.flush();
+  }
   for (const n of found) {
     if (n < committed.segment) {
       await removeSegment(dir, n);
       removed = true;
       continue;
     }
-    const scan = await scanSegment(dir, n);
+    const scan = scans.get(n)!;
     if (scan.validEnd < scan.size) {
       log?.warn({ segment: segmentName(n), validEnd: scan.validEnd, size: scan.size, reason: scan.stop }, 'wal: ignoring a torn or damaged tail');
     }

@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { type RecordExtent, type ScanStop, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, scanRecords } from './record.ts';
+import { type RecordExtent, recordIds, type ScanStop, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, scanRecords } from './record.ts';
 
 const SEGMENT_FILE = /^wal-(\d{12})\.seg$/;
 
@@ -63,6 +63,8 @@ export interface SegmentScan {
   /** File size; bytes in [validEnd, size) are a torn or damaged tail and are ignored. */
   size: number;
   stop: ScanStop | 'no_magic';
+  /** The client event ids its valid records carry (record.ts). */
+  ids: string[];
 }
 
 /**
@@ -81,13 +83,15 @@ export async function scanSegment(dir: string, n: number): Promise<SegmentScan> 
   }
   const buf = await readFile(file);
   if (buf.length < SEGMENT_HEADER_BYTES) {
-    return { segment: n, records: [], validEnd: SEGMENT_HEADER_BYTES, size: buf.length, stop: 'no_magic' };
+    return { segment: n, records: [], validEnd: SEGMENT_HEADER_BYTES, size: buf.length, stop: 'no_magic', ids: [] };
   }
   if (!buf.subarray(0, SEGMENT_HEADER_BYTES).equals(SEGMENT_MAGIC)) {
     throw new Error(`wal: ${file} is not a Livepanel WAL segment (or has an unknown format version)`);
   }
   const { records, validEnd, stop } = scanRecords(buf.subarray(SEGMENT_HEADER_BYTES), SEGMENT_HEADER_BYTES);
-  return { segment: n, records, validEnd, size: buf.length, stop };
+  const ids: string[] = [];
+  for (const r of records) for (const id of recordIds(buf, r)) ids.push(id);
+  return { segment: n, records, validEnd, size: buf.length, stop, ids };
 }
 
 /** Bytes [from, to) of segment `n`. */

@@ -1,20 +1,20 @@
 /**
  * Connects a RealtimeState to the live channel (socket.io at /socket.io/ on the same origin,
- * README "Live channel"): authenticates with the project's read client, feeds `tick` and
+ * README "Live channel"): authenticates as the signed-in user (the session cookie goes with
+ * the handshake), a share link, or a read client; feeds `tick` and
  * `presence` into the state, and keeps the connection state honest. Self-healing: socket.io
  * reconnects by itself after network loss (with backoff); a server-side disconnect (a node
  * draining) or a refusal that is not about the credentials (`not_ready`, `internal`, …) is
  * retried here; only a refusal of the credentials stops, asking to sign in again.
  */
-import type { ClientToServerEvents, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
+import type { ClientToServerEvents, LiveAuth, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
 import { io, type Socket } from 'socket.io-client';
-import type { Credentials } from '../credentials.ts';
 import type { RealtimeState } from './realtime.svelte.ts';
 
 type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Refusals no retry can fix (shared/errors.ts codes). */
-const CREDENTIAL_ERRORS = new Set(['invalid_body', 'unknown_client', 'client_disabled', 'bad_secret', 'forbidden']);
+const CREDENTIAL_ERRORS = new Set(['invalid_body', 'unknown_client', 'client_disabled', 'bad_secret', 'forbidden', 'not_signed_in', 'not_found', 'expired', 'password_required']);
 const RETRY_MS = 3000;
 
 export interface WatchOptions {
@@ -23,8 +23,14 @@ export interface WatchOptions {
 }
 
 /** Starts watching; returns the function that stops (closes the socket, timers and frames). */
-export function watchRealtime(state: RealtimeState, creds: Credentials, opts: WatchOptions = {}): () => void {
-  const options = { auth: { ...creds }, reconnectionDelayMax: 10_000 };
+/** What to watch: the project, and how the socket authenticates (`{ projectId }` for the signed-in user). */
+export interface WatchTarget {
+  projectId: string;
+  auth: LiveAuth;
+}
+
+export function watchRealtime(state: RealtimeState, target: WatchTarget, opts: WatchOptions = {}): () => void {
+  const options = { auth: { ...target.auth }, reconnectionDelayMax: 10_000, withCredentials: true };
   const socket: LiveSocket = opts.url ? io(opts.url, options) : io(options);
   let retry: ReturnType<typeof setTimeout> | undefined;
   const retryLater = () => {
@@ -51,10 +57,10 @@ export function watchRealtime(state: RealtimeState, creds: Credentials, opts: Wa
     }
   });
   socket.on('tick', (tick) => {
-    if (tick.projectId === creds.projectId) state.addTick(tick);
+    if (tick.projectId === target.projectId) state.addTick(tick);
   });
   socket.on('presence', (p) => {
-    if (p.projectId === creds.projectId) state.setPresence(p);
+    if (p.projectId === target.projectId) state.setPresence(p);
   });
   const clock = setInterval(() => state.refresh(), 1000);
 
