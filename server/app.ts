@@ -313,7 +313,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         registerReadApi(app, { ch, authorize, log });
         const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
         const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
-        registerQueryApi(app, { ch, queries, authorize, limiter, log });
+        const authorizeQuery = createReadAuthorizer(auth, { ownOrigins, shares: true });
+        registerQueryApi(app, { ch, queries, authorize, authorizeQuery, limiter, log });
       }
     }
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.

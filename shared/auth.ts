@@ -4,6 +4,7 @@
  * targets, and the revocation message nodes exchange over the bus.
  */
 import { z } from 'zod';
+import { FilterTree } from './query.ts';
 
 export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
 export const Role = z.enum(ROLES);
@@ -80,12 +81,10 @@ export const ShareTarget = z.discriminatedUnion('kind', [
 export type ShareTarget = z.infer<typeof ShareTarget>;
 
 /**
- * A fixed filter the viewer of a share cannot remove: a list of `[op, dimension, values]`
- * conditions, all of which must hold (the query model's filter terms).
+ * A fixed filter the viewer of a share cannot remove: query-model filters (shared/query.ts),
+ * all of which must hold; the query API adds them to every query the share makes.
  */
-export const ShareFilter = z
-  .array(z.tuple([z.enum(['is', 'is_not', 'contains', 'starts_with']), z.string().min(1).max(100), z.array(z.string().max(500)).min(1).max(50)]))
-  .max(20);
+export const ShareFilter = z.array(FilterTree).max(20);
 export type ShareFilter = z.infer<typeof ShareFilter>;
 
 export const CreateShareBody = z.strictObject({

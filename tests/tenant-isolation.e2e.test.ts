@@ -131,6 +131,7 @@ async function seedReadData(org: Org): Promise<void> {
   await send('identify', { profileId: 'p1', firstName: 'Ann' });
   await send('group', { id: 'g1', type: 'company', name: 'Acme' });
   await send('track', { name: 'hello', profileId: 'p1' });
+  await send('track', { name: 'other', profileId: 'p1' });
   await lp.settle();
 }
 
@@ -241,6 +242,8 @@ const READ_ROUTES: RouteSpec[] = [
   { method: 'GET', path: '/api/v1/projects/:projectId/profiles', access: READ, summary: '' },
   { method: 'GET', path: '/api/v1/projects/:projectId/sessions', access: READ, summary: '' },
   { method: 'GET', path: '/api/v1/projects/:projectId/groups/:groupId', access: READ, summary: '' },
+  // The query API also takes overview shares (tested below); the matrix's share is a realtime one: refused.
+  { method: 'POST', path: '/api/v1/query', access: READ, summary: '' },
 ];
 FIXTURES['GET /api/v1/projects/:projectId/events/count'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/events/count` });
 FIXTURES['GET /api/v1/projects/:projectId/events'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/events?limit=5` });
@@ -248,6 +251,7 @@ FIXTURES['GET /api/v1/projects/:projectId/profiles/:profileId'] = async (o) => (
 FIXTURES['GET /api/v1/projects/:projectId/profiles'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/profiles` });
 FIXTURES['GET /api/v1/projects/:projectId/sessions'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/sessions` });
 FIXTURES['GET /api/v1/projects/:projectId/groups/:groupId'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/groups/g1` });
+FIXTURES['POST /api/v1/query'] = async (o) => ({ path: '/api/v1/query', body: { project_id: o.projectId, date_range: '7d', metrics: ['events'] } });
 
 function principals(): Principal[] {
   const list: Principal[] = [{ name: 'nobody', kind: 'anon' }];
@@ -372,6 +376,31 @@ describe('tenant isolation: every route, every role, two organisations', () => {
     expect((await call('POST', `/api/v1/orgs/${orgs.A.id}/leave`, as(viewer))).status).toBe(200);
     expect((await call('GET', `/api/v1/projects/${orgs.A.projectId}`, as(viewer))).status).toBe(404);
     expect((await call('POST', `/api/v1/orgs/${orgs.B.id}/leave`, as(orgs.B.owner))).status).toBe(409);
+  });
+
+  it('an overview share queries its own project only, always through its fixed filter', async () => {
+    const a = orgs.A;
+    const share = await json<{ token: string }>(
+      await call('POST', `/api/v1/projects/${a.projectId}/shares`, {
+        ...as(a.owner),
+        body: { name: 'Hello only', target: { kind: 'overview' }, filter: [['is', 'event:name', ['hello']]] },
+      }),
+      'overview share',
+    );
+    const query = (projectId: string, headers: Record<string, string>, extra: Record<string, unknown> = {}) =>
+      call('POST', '/api/v1/query', { headers, body: { project_id: projectId, date_range: 'all', metrics: ['events'], ...extra } });
+    const events = async (res: Response) => ((await json<{ results: Array<{ metrics: number[] }> }>(res, 'query')).results[0]?.metrics[0] ?? 0) as number;
+    const viaShare = { 'x-livepanel-share': share.token };
+    const viaClient = { 'openpanel-client-id': a.readClient.clientId, 'openpanel-client-secret': a.readClient.clientSecret };
+    const all = await events(await query(a.projectId, viaClient));
+    const hello = await events(await query(a.projectId, viaClient, { filters: [['is', 'event:name', ['hello']]] }));
+    expect(hello).toBe(1);
+    expect(all).toBeGreaterThan(hello);
+    expect(await events(await query(a.projectId, viaShare))).toBe(hello);
+    // Asking for something else narrows further; it never widens.
+    expect(await events(await query(a.projectId, viaShare, { filters: [['is_not', 'event:name', ['hello']]] }))).toBe(0);
+    expect((await query(orgs.B.projectId, viaShare)).status).toBe(403);
+    expect((await call('GET', `/api/v1/projects/${a.projectId}/events`, { headers: viaShare })).status).toBe(403);
   });
 
   it('role boundaries within an organisation: admins cannot touch owners; owners stay at least one', async () => {

@@ -25,22 +25,24 @@ export function buildApi(deps: ApiDeps & Pick<RouterDeps, 'resolveIp'>, opts: Sh
     ownOrigins: deps.publicUrl ? [new URL(deps.publicUrl).origin] : [],
     resolveIp: deps.resolveIp,
   });
+  declareRoutes(router, deps, opts);
+  return router;
+}
+
+/** Every route module, in one place for the server and for `listApiRoutes`. */
+function declareRoutes(router: Router, deps: ApiDeps, opts: ShareRouteOptions): void {
   authRoutes(router, deps);
   orgRoutes(router, deps);
   projectRoutes(router, deps);
   shareRoutes(router, deps, opts);
-  return router;
 }
 
 /** Every route the API declares, with its access rule (for the tenant-isolation test and docs); builds nothing. */
 export function listApiRoutes(): RouteSpec[] {
   const specs: RouteSpec[] = [];
   const recorder = { route: (spec: RouteSpec) => specs.push(spec) } as unknown as Router;
-  const deps = { rateLimits: { limiter: () => ({}) } } as unknown as ApiDeps;
-  authRoutes(recorder, deps);
-  orgRoutes(recorder, deps);
-  projectRoutes(recorder, deps);
-  shareRoutes(recorder, deps);
+  // Declaring a route uses nothing of its dependencies but a rate limiter's creation.
+  declareRoutes(recorder, { rateLimits: { limiter: () => ({}) } } as unknown as ApiDeps, {});
   return specs;
 }
 

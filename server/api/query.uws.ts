@@ -18,12 +18,14 @@ import type { Logger } from '../log.ts';
 import { CSV_HEADER, csvLines, exportEvents, ndjsonLines } from '../stats/export.ts';
 import type { QueryEngine } from '../stats/query-engine.ts';
 import { openApiDocument } from './openapi.ts';
-import type { ReadAuthorizer } from './read-auth.ts';
+import type { ReadAuthorizer, ReadPrincipal } from './read-auth.ts';
 
 export interface QueryApiDeps {
   ch: ClickHouseClient;
   queries: QueryEngine;
   authorize: ReadAuthorizer;
+  /** Who may run queries (default `authorize`); may also admit share links, whose fixed filter it returns. */
+  authorizeQuery?: ReadAuthorizer;
   /** Per-principal budget of queries (and exports); absent, unlimited. */
   limiter?: RateLimiter;
   log: Logger;
@@ -39,11 +41,11 @@ export function registerQueryApi(app: TemplatedApp, deps: QueryApiDeps) {
   let openapi: string | undefined; // built on first request, then reused
 
   /** Authorises and takes one query from the caller's budget; false when it answered 429. */
-  async function allow(res: HttpResponse, req: RequestSnapshot, projectId: string): Promise<boolean> {
-    const who = await deps.authorize(req, projectId);
-    if (!deps.limiter) return true;
+  async function allow(res: HttpResponse, req: RequestSnapshot, projectId: string, authorize = deps.authorize): Promise<ReadPrincipal | false> {
+    const who = await authorize(req, projectId);
+    if (!deps.limiter) return who;
     const r = await deps.limiter.consume(who.id);
-    if (r.allowed) return true;
+    if (r.allowed) return who;
     const seconds = Math.ceil(r.retryAfterMs / 1000);
     sendJson(res, 429, new AppError(429, 'rate_limited', `Too many queries; retry in ${seconds} s`).toBody(), { 'retry-after': String(seconds) });
     return false;
@@ -58,10 +60,13 @@ export function registerQueryApi(app: TemplatedApp, deps: QueryApiDeps) {
       if (typeof projectId !== 'string' || projectId.length === 0 || projectId.length > 64) {
         throw new AppError(400, 'invalid_query', 'project_id is required (a string of up to 64 characters)');
       }
-      if (!(await allow(res, req, projectId))) return;
+      const who = await allow(res, req, projectId, deps.authorizeQuery);
+      if (!who) return;
       const parsed = Query.safeParse(body);
       if (!parsed.success) throw new AppError(400, 'invalid_query', 'The query does not match the query model', zodIssues(parsed.error));
-      sendJson(res, 200, await deps.queries.run(parsed.data));
+      // A share link's fixed filter is added to whatever the viewer asks: it cannot be removed.
+      const query = who.filters ? { ...parsed.data, filters: [...(parsed.data.filters ?? []), ...who.filters] } : parsed.data;
+      sendJson(res, 200, await deps.queries.run(query));
     }),
   );
 

@@ -4,10 +4,11 @@
  * the project (any role reads), or a `read`/`root` API client of the project by its
  * `openpanel-client-id` and `openpanel-client-secret` headers (scripts). A cookie-authenticated
  * request that changes nothing still passes the CSRF check when its method is not GET (the
- * query API is a POST). Share links are not accepted here: their fixed filter and view are
- * enforced by the share pages' own endpoints.
+ * query API is a POST). Share links of the overview (or a board) may use the query API only,
+ * on their own project, with their fixed filter added to every query.
  */
 
+import type { FilterTree } from '../../shared/query.ts';
 import type { Auth } from '../auth/auth.ts';
 import { checkCsrf } from '../auth/csrf.ts';
 import { AppError } from '../errors.ts';
@@ -18,14 +19,30 @@ export interface ReadPrincipal {
   projectId: string;
   /** Stable id for per-caller limits (rate limits, logs). */
   id: string;
+  /** A share link's fixed filter: every answer must be restricted to it (ANDed into the query's filters). */
+  filters?: FilterTree[];
 }
 
 export type ReadAuthorizer = (req: RequestSnapshot, projectId: string) => Promise<ReadPrincipal>;
 
-export function createReadAuthorizer(auth: Pick<Auth, 'fromRequest' | 'requireProject'>, opts: { ownOrigins?: readonly string[] } = {}): ReadAuthorizer {
+export interface ReadAuthorizerOptions {
+  ownOrigins?: readonly string[];
+  /**
+   * Accept share links of the overview or a board (the query API only: aggregates, never rows),
+   * restricted to the share's project and fixed filter.
+   */
+  shares?: boolean;
+}
+
+export function createReadAuthorizer(auth: Pick<Auth, 'fromRequest' | 'requireProject'>, opts: ReadAuthorizerOptions = {}): ReadAuthorizer {
   return async (req, projectId) => {
     const principal = await auth.fromRequest({ headers: req.headers });
-    if (principal?.kind === 'share') throw new AppError(403, 'forbidden', 'A share link cannot use the read or query API');
+    if (principal?.kind === 'share') {
+      if (!opts.shares) throw new AppError(403, 'forbidden', 'A share link cannot use this API');
+      if (principal.target.kind === 'realtime') throw new AppError(403, 'forbidden', 'A realtime share link has no stored-data queries');
+      await auth.requireProject(principal, projectId, 'read');
+      return { projectId, id: `share:${principal.shareId}`, filters: (principal.filter ?? undefined) as FilterTree[] | undefined };
+    }
     if (principal === null && !req.headers['openpanel-client-id']) {
       throw new AppError(401, 'missing_client_id', 'Sign in, or send a read client’s openpanel-client-id and openpanel-client-secret');
     }

@@ -76,6 +76,20 @@ export function createAccounts(db: MetadataDb) {
     return r?.n ?? 0;
   }
 
+  /**
+   * A member's row, with every membership of the organisation locked for the transaction: two
+   * owners demoting or removing each other at once cannot leave the organisation ownerless.
+   */
+  async function lockedMember(tx: Tx, orgId: string, userId: string): Promise<{ role: Role }> {
+    await tx.execute(sql`select 1 from ${memberships} where ${memberships.orgId} = ${orgId} for update`);
+    const [m] = await tx
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+    if (!m) throw new AppError(404, 'not_found', 'No such member');
+    return m;
+  }
+
   return {
     async userCount(): Promise<number> {
       const [r] = await db.select({ n: count() }).from(users);
@@ -224,12 +238,7 @@ export function createAccounts(db: MetadataDb) {
     /** Changes a member's role; 409 `conflict` when that would leave the organisation without an owner. */
     async setRole(orgId: string, userId: string, role: Role): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from ${memberships} where ${memberships.orgId} = ${orgId} for update`);
-        const [m] = await tx
-          .select({ role: memberships.role })
-          .from(memberships)
-          .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
-        if (!m) throw new AppError(404, 'not_found', 'No such member');
+        const m = await lockedMember(tx, orgId, userId);
         if (m.role === 'owner' && role !== 'owner' && (await ownerCount(tx, orgId)) <= 1) {
           throw new AppError(409, 'conflict', 'An organisation needs at least one owner: make someone else owner first');
         }
@@ -243,12 +252,7 @@ export function createAccounts(db: MetadataDb) {
     /** Removes a member; 409 `conflict` for the last owner. */
     async removeMember(orgId: string, userId: string): Promise<void> {
       await db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from ${memberships} where ${memberships.orgId} = ${orgId} for update`);
-        const [m] = await tx
-          .select({ role: memberships.role })
-          .from(memberships)
-          .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
-        if (!m) throw new AppError(404, 'not_found', 'No such member');
+        const m = await lockedMember(tx, orgId, userId);
         if (m.role === 'owner' && (await ownerCount(tx, orgId)) <= 1) {
           throw new AppError(409, 'conflict', 'The last owner cannot leave: make someone else owner first');
         }

@@ -9,7 +9,7 @@ import { type CLIENT_TYPES, clients, organizations, projects, salts } from '../.
 import { AppError } from '../errors.ts';
 import { generateSecret, hashSecret, normalizeOrigins } from './client-secrets.ts';
 import type { MetadataDb } from './postgres.ts';
-import { createProjectAdmin } from './projects.ts';
+import { createProjectAdmin, type ProjectRecord } from './projects.ts';
 
 export { generateSecret, hashSecret, verifySecret } from './client-secrets.ts';
 
@@ -39,14 +39,7 @@ export interface ClientSummary {
   createdAt: string;
 }
 
-export interface ProjectSummary {
-  id: string;
-  orgId: string;
-  name: string;
-  domain: string;
-  timezone: string;
-  allowedOrigins: string[];
-  createdAt: string;
+export interface ProjectSummary extends ProjectRecord {
   clients: ClientSummary[];
 }
 

@@ -22,9 +22,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { hashPassword } from '../../server/auth/passwords.ts';
 import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
 import { createRedisPresence } from '../../server/engines/presence.redis.ts';
 import { connectDashboard, type Dashboard, eventsBatch, startLiveNode, testClients } from '../../server/live/live.fixtures.ts';
+import { createAccounts } from '../../server/store/accounts.ts';
 import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
 import type { LiveTick } from '../../shared/live.ts';
@@ -298,6 +300,65 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
     const back = `back-${run}`;
     expect((await track(node1().url, A, { ua: browserUa(82), ip: visitorIp(4, 3) }, back)).status).toBe(200);
     await on2.tick((x) => back in x.events, WAIT);
+  });
+});
+
+describe('revocations across processes', () => {
+  /** Signs a user in on the web node (the API lives there) and answers a caller for its dashboard API. */
+  async function signedIn() {
+    const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
+    try {
+      // No user yet: the first one owns the organisation the harness's projects were created in.
+      const passwordHash = await hashPassword('cluster owner password');
+      await createAccounts(meta.db).createFirstUser({ email: `owner-${run}@example.com`, name: 'Owner', passwordHash, orgName: 'unused' });
+    } finally {
+      await meta.close();
+    }
+    const res = await fetch(`${web().url}/api/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: web().url },
+      body: JSON.stringify({ email: `owner-${run}@example.com`, password: 'cluster owner password' }),
+    });
+    expect(res.status).toBe(200);
+    const { csrfToken } = (await res.json()) as { csrfToken: string };
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+    return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const r = await fetch(`${web().url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', origin: web().url, cookie, 'x-livepanel-csrf': csrfToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      expect(r.status, await r.clone().text()).toBeLessThan(300);
+      return (await r.json()) as T;
+    };
+  }
+
+  const disconnected = (d: Dashboard) =>
+    new Promise<string>((resolve) => {
+      if (!d.socket.connected) resolve('already');
+      d.socket.once('disconnect', (reason) => resolve(reason));
+    });
+
+  it('a share revoked and a client rotated on the web node disconnect their sockets on the ingest nodes', async () => {
+    const api = await signedIn();
+    const share = await api<{ share: { id: string }; token: string }>('POST', `/api/v1/projects/${A.projectId}/shares`, {
+      name: 'TV',
+      target: { kind: 'realtime' },
+    });
+    const tv = await connectDashboard(node2().url, { share: share.token });
+    open.push(tv);
+    const reader = await api<{ clientId: string; clientSecret: string }>('POST', `/api/v1/projects/${A.projectId}/clients`, { name: 'script', type: 'read' });
+    const script = await dashboard(node1(), { ...reader, projectId: A.projectId });
+
+    const tvGone = disconnected(tv);
+    await api('DELETE', `/api/v1/projects/${A.projectId}/shares/${share.share.id}`);
+    expect(await tvGone).toBe('io server disconnect');
+    await expect(connectDashboard(node2().url, { share: share.token })).rejects.toMatchObject({ code: 'expired' });
+
+    const scriptGone = disconnected(script);
+    await api('POST', `/api/v1/projects/${A.projectId}/clients/${reader.clientId}/rotate`);
+    expect(await scriptGone).toBe('io server disconnect');
+    await expect(connectDashboard(node1().url, { ...reader, projectId: A.projectId })).rejects.toMatchObject({ code: 'bad_secret' });
   });
 });
 
