@@ -141,7 +141,7 @@ const validEvent = () => {
 };
 
 /** Keeps the events of one body or frame under the 1 MiB limit (a bigger one is refused whole, by design). */
-function fit(events: string[]): string[] {
+function underLimit(events: string[]): string[] {
   const out: string[] = [];
   let size = 0;
   for (const e of events) {
@@ -201,7 +201,7 @@ describe('fuzz: hostile payloads never crash the process, never 500, never stop 
       await fc.assert(
         fc.asyncProperty(fc.array(hostileEventText, { minLength: 1, maxLength: 8 }), fc.nat(), async (hostile, at) => {
           const valid = validEvent();
-          const events = fit(hostile);
+          const events = underLimit(hostile);
           const index = at % (events.length + 1);
           events.splice(index, 0, valid.text);
           const r = await post('/batch', `{"events":[${events.join(',')}]}`);
@@ -232,7 +232,7 @@ describe('fuzz: hostile payloads never crash the process, never 500, never stop 
           }
           const valid = validEvent();
           const s = ++seq;
-          const events = fit(hostile);
+          const events = underLimit(hostile);
           ws.socket.send(`{"type":"batch","seq":${s},"events":[${[...events, valid.text].join(',')}]}`);
           const ack = await ws.next(30_000);
           expect(ack, JSON.stringify(ack).slice(0, 300)).toMatchObject({ type: 'ack', seq: s });
