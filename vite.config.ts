@@ -1,15 +1,31 @@
 // Test runner configuration. Unit tests sit beside the code (*.test.ts); integration tests
 // (*.int.test.ts) talk to real Redis, PostgreSQL, PGlite and chDB; end-to-end tests live in tests/.
+// The dashboard's logic (web/src/lib: URL ⇄ query mapping, formatting, live state) is a second
+// project: Svelte's compiler turns its rune modules (*.svelte.ts) into plain JavaScript.
+import { fileURLToPath } from 'node:url';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   test: {
-    // web/src/lib: the dashboard's plain TypeScript helpers (no Svelte runes).
-    include: ['server/**/*.test.ts', 'shared/**/*.test.ts', 'db/**/*.test.ts', 'sdk/**/*.test.ts', 'tests/**/*.test.ts', 'web/src/lib/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     // chDB and PGlite are heavy; two workers match this 2-core machine.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'server', include: ['server/**/*.test.ts', 'shared/**/*.test.ts', 'db/**/*.test.ts', 'sdk/**/*.test.ts', 'tests/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        plugins: [svelte({ configFile: false })],
+        resolve: { alias: { $shared: here('./shared'), $lib: here('./web/src/lib') } },
+        test: { name: 'web', include: ['web/src/lib/**/*.test.ts'] },
+      },
+    ],
   },
 });

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import { buildApi, mountApi } from './api/api.ts';
 import { registerQueryApi } from './api/query.uws.ts';
@@ -70,6 +71,20 @@ export interface Running {
   settle(): Promise<void>;
   /** Graceful drain and shutdown; safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** Hands a batch that may span projects to the live channel, one project at a time. */
+function recordByProject(live: Live, batch: WriteBatch): void {
+  const byProject = new Map<string, WriteBatch>();
+  for (const e of batch.events) {
+    let b = byProject.get(e.project_id);
+    if (!b) {
+      b = emptyBatch();
+      byProject.set(e.project_id, b);
+    }
+    b.events.push(e);
+  }
+  for (const [projectId, b] of byProject) live.record(projectId, b);
 }
 
 export async function startLivepanel(config: Config, log: Logger): Promise<Running> {
@@ -183,10 +198,11 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     cleanups.push(() => auth.close());
     const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
 
-    // Live channel (ARCHITECTURE §6): dashboards may connect to any ingest or web node; ticks
-    // come from ingest nodes and reach every node's dashboards through the Redis adapter.
+    // Live channel (README "Live channel"): dashboards may connect to any node; ticks come from
+    // ingest nodes (accepted events) and workers (sessions the reaper closed) and reach every
+    // node's dashboards through the Redis adapter.
     let live: Live | undefined;
-    if (has('ingest') || has('web')) {
+    if (has('ingest') || has('web') || has('worker')) {
       const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
       live = await attachLive({
         app,
@@ -311,7 +327,13 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       if (ch) {
         const authorize = createReadAuthorizer(auth, { ownOrigins });
         registerReadApi(app, { ch, authorize, log });
-        const queries = createQueryEngine({ ch, cache: engines.cache, pastTtlMs: config.queryCacheTtlMs, liveTtlMs: config.queryCacheLiveTtlMs });
+        const queries = createQueryEngine({
+          ch,
+          cache: engines.cache,
+          pastTtlMs: config.queryCacheTtlMs,
+          liveTtlMs: config.queryCacheLiveTtlMs,
+          projectTimezone: async (id) => (await metadata.getProject(id))?.timezone,
+        });
         const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
         const authorizeQuery = createReadAuthorizer(auth, { ownOrigins, shares: true });
         registerQueryApi(app, { ch, queries, authorize, authorizeQuery, limiter, log });
@@ -330,7 +352,14 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
     }
     if (has('worker')) {
-      const reaper = createSessionReaper({ sessions: engines.sessions, queue, log, metrics, intervalMs: config.sessionReapIntervalMs });
+      const reaper = createSessionReaper({
+        sessions: engines.sessions,
+        queue,
+        log,
+        metrics,
+        intervalMs: config.sessionReapIntervalMs,
+        onClosed: live && ((batch) => recordByProject(live!, batch)),
+      });
       reaper.start();
       cleanups.push(() => reaper.stop());
     }

@@ -75,9 +75,10 @@ export type LiveSampleEvent = z.infer<typeof LiveSampleEvent>;
 /**
  * What one node saw for one project since its previous tick. Counts are deltas: dashboards
  * add them up. `events` counts every stored event by name (including `session_start` and
- * `session_end`); `pages` counts `screen_view`s by path; `referrers` counts sessions started
- * by source name (direct visits are not listed: `sessionsStarted` minus the sum); `countries`
- * counts events other than session_start/session_end by ISO code. Maps keep the top entries
+ * `session_end`); the rest are query-model metrics by query-model dimensions (the server's
+ * registry): `pages` = pageviews by event:path; `referrers` = sessions by
+ * session:referrer_name (direct visits are not listed: `sessionsStarted` minus the sum);
+ * `countries` = events by geo:country. Maps keep the top entries
  * only (LIVE_TICK_LIMITS); past a per-tick key budget, new keys are counted under `(other)`.
  */
 export const LiveTick = z.object({
@@ -88,6 +89,12 @@ export const LiveTick = z.object({
   at: z.number().int(),
   events: Counts,
   sessionsStarted: Count,
+  /**
+   * Query-model metrics over this tick's rows, counted with the registry's definitions:
+   * `events` (SDK events, not session_start/session_end), `pageviews`, `sessions` (visits
+   * started), `revenue`. What `POST /api/v1/query` answers for the same events.
+   */
+  totals: z.record(z.string(), z.number().nonnegative()),
   pages: Counts,
   referrers: Counts,
   countries: Counts,

@@ -8,7 +8,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import type { Authenticator } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, type RequestSnapshot, sendJson } from '../http/uws.ts';
 import type { Logger } from '../log.ts';

@@ -23,10 +23,12 @@ export interface NodeProcess {
 /** Starts `server/main.ts` with `env` and waits until its /healthz answers 200. */
 export async function startNode(name: string, env: Record<string, string>, opts: { echo?: boolean; timeoutMs?: number } = {}): Promise<NodeProcess> {
   const port = Number(env.PORT);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  // stdin stays open as a lifeline: the node exits when this process goes away, even if it was
+  // SIGKILLed or a test runner gave up on it (die-with-parent.ts), instead of lingering on its port.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './server/cluster/die-with-parent.ts', 'server/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
   const collect = (d: Buffer) => {

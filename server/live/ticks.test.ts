@@ -49,7 +49,8 @@ describe('tick coalescer', () => {
     c.record(
       'p1',
       batch(
-        row({ name: 'session_start', referrer: 'https://www.news.ycombinator.com/item?id=1' }),
+        row({ name: 'session_start', referrer: 'https://news.ycombinator.com/item', referrer_name: 'Hacker News', revenue: 0 }),
+        row({ name: 'purchase', revenue: 1999 }),
         row({ path: '/docs', country: 'DE', device_id: 'd2', latitude: 52.5, longitude: 13.4 }),
       ),
     );
@@ -57,13 +58,15 @@ describe('tick coalescer', () => {
     expect(ticks).toHaveLength(1);
     const t = ticks[0]!;
     expect(t).toMatchObject({ projectId: 'p1', node: 'n1', at: 1234, sessionsStarted: 2 });
-    expect(t.events).toEqual({ session_start: 2, screen_view: 2, click: 1 });
+    expect(t.events).toEqual({ session_start: 2, screen_view: 2, click: 1, purchase: 1 });
+    // Query-model metrics, counted as the SQL counts them: session_start is not an SDK event.
+    expect(t.totals).toEqual({ events: 4, pageviews: 2, sessions: 2, revenue: 1999 });
     // Only screen_views are page views; session_start copies its first event's path and is not one.
     expect(t.pages).toEqual({ '/home': 1, '/docs': 1 });
-    // Sources of new sessions: the parsed name, else the referrer's host without www.
-    expect(t.referrers).toEqual({ Google: 1, 'news.ycombinator.com': 1 });
-    expect(t.countries).toEqual({ SE: 2, DE: 1 });
-    expect(t.sample.map((s) => s.name)).toEqual(['screen_view', 'click', 'screen_view']);
+    // Sources of new sessions: session:referrer_name, the column the stored queries read.
+    expect(t.referrers).toEqual({ Google: 1, 'Hacker News': 1 });
+    expect(t.countries).toEqual({ SE: 3, DE: 1 });
+    expect(t.sample.map((s) => s.name)).toEqual(['screen_view', 'click', 'purchase', 'screen_view']);
     expect(t.sample[0]).toEqual({ name: 'screen_view', path: '/home', country: 'SE', city: 'Stockholm', browser: 'Chrome', created_at: expect.any(String) });
     expect(t.geo).toEqual([
       { lat: 59.33, lon: 18.07 },

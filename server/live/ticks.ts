@@ -4,10 +4,38 @@
  * points), and every `tickMs` each non-empty tick is emitted and reset. Recording is O(rows)
  * with small constant work per row, so it can run inline on the ingest path. No sockets here:
  * `emit` is whatever the caller wires (live.socket.ts sends it to the project's room).
+ *
+ * Every count is a query-model metric by a query-model dimension, read through the same
+ * registry the stored queries compile from (server/stats/metrics.ts, dimensions.ts), so a
+ * dashboard adding ticks up over some minutes sees what `POST /api/v1/query` answers for them.
  */
 import { LIVE_TICK_LIMITS, type LiveSampleEvent, type LiveTick } from '../../shared/live.ts';
 import type { EventRow, WriteBatch } from '../../shared/rows.ts';
 import { RESERVED_EVENTS } from '../../shared/track.ts';
+import { dimension } from '../stats/dimensions.ts';
+import { baseMetrics, metric } from '../stats/metrics.ts';
+
+/** What each counter of a tick counts, in query-model terms. */
+export const TICK_COUNTERS = {
+  /** Page views by path. */
+  pages: { metric: 'pageviews', dimension: 'event:path' },
+  /** Visits by source (direct visits have no source: sessionsStarted minus the sum). */
+  referrers: { metric: 'sessions', dimension: 'session:referrer_name' },
+  /** Events by country. */
+  countries: { metric: 'events', dimension: 'geo:country' },
+} as const;
+type CounterName = keyof typeof TICK_COUNTERS;
+
+/** A counter resolved against the registry once: the row's weight and its key. */
+const COUNTERS = (Object.keys(TICK_COUNTERS) as CounterName[]).map((name) => {
+  const m = metric(TICK_COUNTERS[name].metric)!;
+  const d = dimension(TICK_COUNTERS[name].dimension)!;
+  if (!m.live || !d.row) throw new Error(`tick counter ${name}: ${m.name} by ${d.name} cannot be counted live`);
+  return { name, weight: m.live, key: d.row };
+});
+/** The metrics a tick totals (every one the registry can count row by row). */
+const TOTALS = baseMetrics().filter((m) => m.live);
+const SESSIONS = metric('sessions')!.live!;
 
 export type TickLimits = { [K in keyof typeof LIVE_TICK_LIMITS]: number } & {
   /** Distinct keys one counter map holds per tick; later new keys count under `(other)`. */
@@ -48,12 +76,12 @@ class Counts {
   private readonly map = new Map<string, number>();
   constructor(private readonly maxKeys: number) {}
 
-  add(key: string): void {
+  add(key: string, by = 1): void {
     if (!key) return;
     const n = this.map.get(key);
-    if (n !== undefined) this.map.set(key, n + 1);
-    else if (this.map.size < this.maxKeys) this.map.set(key, 1);
-    else this.map.set(OTHER_KEY, (this.map.get(OTHER_KEY) ?? 0) + 1);
+    if (n !== undefined) this.map.set(key, n + by);
+    else if (this.map.size < this.maxKeys) this.map.set(key, by);
+    else this.map.set(OTHER_KEY, (this.map.get(OTHER_KEY) ?? 0) + by);
   }
 
   /** The `n` largest counts as a plain object (ties: first seen wins). */
@@ -66,9 +94,8 @@ class Counts {
 
 class Pending {
   events: Counts;
-  pages: Counts;
-  referrers: Counts;
-  countries: Counts;
+  counters: Record<CounterName, Counts>;
+  totals: Record<string, number> = Object.fromEntries(TOTALS.map((m) => [m.name, 0]));
   sessionsStarted = 0;
   rows = 0;
   sample: LiveSampleEvent[] = [];
@@ -77,22 +104,20 @@ class Pending {
 
   constructor(private readonly limits: TickLimits) {
     this.events = new Counts(limits.keys);
-    this.pages = new Counts(limits.keys);
-    this.referrers = new Counts(limits.keys);
-    this.countries = new Counts(limits.keys);
+    this.counters = { pages: new Counts(limits.keys), referrers: new Counts(limits.keys), countries: new Counts(limits.keys) };
   }
 
   add(row: EventRow): void {
     this.rows++;
     this.events.add(row.name);
-    if (row.name === RESERVED_EVENTS.sessionStart) {
-      this.sessionsStarted++;
-      this.referrers.add(row.referrer_name || hostOf(row.referrer));
-      return;
+    for (const m of TOTALS) this.totals[m.name]! += m.live!(row);
+    this.sessionsStarted += SESSIONS(row);
+    for (const c of COUNTERS) {
+      const w = c.weight(row);
+      if (w > 0) this.counters[c.name].add(c.key(row), w);
     }
-    if (row.name === RESERVED_EVENTS.sessionEnd) return;
-    if (row.name === RESERVED_EVENTS.screenView) this.pages.add(row.path);
-    this.countries.add(row.country);
+    // Livepanel's own session_start/session_end are counted above but are not shown as activity.
+    if (row.name === RESERVED_EVENTS.sessionStart || row.name === RESERVED_EVENTS.sessionEnd) return;
     this.sample.push({ name: row.name, path: row.path, country: row.country, city: row.city, browser: row.browser, created_at: row.created_at });
     if (this.sample.length > this.limits.sample) this.sample.shift();
     // One point per device per tick: a busy visitor must not fill the map alone.
@@ -110,21 +135,13 @@ class Pending {
       at,
       events: this.events.top(l.events),
       sessionsStarted: this.sessionsStarted,
-      pages: this.pages.top(l.pages),
-      referrers: this.referrers.top(l.referrers),
-      countries: this.countries.top(l.countries),
+      totals: this.totals,
+      pages: this.counters.pages.top(l.pages),
+      referrers: this.counters.referrers.top(l.referrers),
+      countries: this.counters.countries.top(l.countries),
       sample: this.sample,
       geo: this.geo,
     };
-  }
-}
-
-function hostOf(url: string): string {
-  if (!url) return '';
-  try {
-    return new URL(url).hostname.replace(/^www\./, '');
-  } catch {
-    return '';
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { LRUCache } from 'lru-cache';
 import type { FilterTree, Query, QueryResponse, QueryResultRow } from '../../shared/query.ts';
 import { isTimeDimension, QUERY_LIMITS } from '../../shared/query-terms.ts';
 import { parseChTime } from '../../shared/rows.ts';
@@ -24,7 +25,7 @@ import { type Bucket, buckets, iso, type Range, resolveComparison, resolveRange 
 export interface QueryEngineOptions {
   ch: ClickHouseClient;
   cache?: Cache;
-  /** The project's IANA time zone, when it has one (default: UTC). */
+  /** The project's IANA time zone, when it has one (default: UTC); answers are remembered for 30 s. */
   projectTimezone?: (projectId: string) => Promise<string | undefined>;
   /** Cache lifetime of answers whose ranges have ended (default 10 minutes). */
   pastTtlMs?: number;
@@ -42,6 +43,14 @@ type Row = Record<string, unknown>;
 
 export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
   const now = opts.now ?? Date.now;
+  const zones = new LRUCache<string, { tz: string | undefined }>({ max: 10_000, ttl: 30_000 });
+  async function projectZone(projectId: string): Promise<string | undefined> {
+    const hit = zones.get(projectId);
+    if (hit) return hit.tz;
+    const tz = await opts.projectTimezone?.(projectId);
+    zones.set(projectId, { tz });
+    return tz;
+  }
   const pastTtl = opts.pastTtlMs ?? 600_000;
   const liveTtl = opts.liveTtlMs ?? 5_000;
 
@@ -64,7 +73,7 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
     async run(q) {
       const started = performance.now();
       const at = now();
-      const tz = q.timezone ?? (await opts.projectTimezone?.(q.project_id)) ?? 'UTC';
+      const tz = q.timezone ?? (await projectZone(q.project_id)) ?? 'UTC';
       const earliest = q.date_range === 'all' ? await earliestEvent(q.project_id) : undefined;
       const range = resolveRange(q.date_range, tz, at, earliest);
       const cmpRange = resolveComparison(range, q.compare, tz);

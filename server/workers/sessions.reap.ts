@@ -2,10 +2,12 @@
  * The session reaper: every few seconds, claims sessions whose timeout (and socket
  * keep-alive) has passed and writes each one's `sessions` row and `session_end` event.
  * `claimExpired` hands a session to exactly one reaper, so several worker processes may run
- * this side by side. Runs in the `worker` role.
+ * this side by side. Runs in the `worker` role. Once a batch is queued (durable) it is handed
+ * to `onClosed`, which app.ts points at the live channel: the `session_end` events reach the
+ * dashboards' ticks like any other accepted event.
  */
 
-import { emptyBatch } from '../../shared/rows.ts';
+import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import type { EventQueue } from '../engines/queue.ts';
 import type { SessionStore } from '../engines/sessions.ts';
 import { sessionEndEvent, sessionRow } from '../ingest/session-rows.ts';
@@ -20,6 +22,8 @@ export interface ReaperDeps {
   intervalMs?: number;
   /** Sessions claimed per round trip. */
   batch?: number;
+  /** Called with each batch of closed sessions once it is queued (must not throw). */
+  onClosed?: (batch: WriteBatch) => void;
 }
 
 export function createSessionReaper(deps: ReaperDeps) {
@@ -39,6 +43,7 @@ export function createSessionReaper(deps: ReaperDeps) {
         batch.events.push(sessionEndEvent(s));
       }
       await pushWithRetry(batch);
+      deps.onClosed?.(batch);
       total += due.length;
       deps.metrics?.sessionsClosed.inc(due.length);
       if (due.length < limit) break;

@@ -1,8 +1,10 @@
 /**
  * The dashboard's calls to Livepanel's API: same-origin `fetch` with the session cookie, the
  * CSRF token on every change (read once from `/api/auth/me`), JSON in and out, and errors as
- * `ApiError` carrying the server's stable code (shared/errors.ts).
+ * `ApiError` carrying the server's stable code (shared/errors.ts). `projectApi` is the
+ * analytics pages' client: the query model and a project's row-level lists.
  */
+import type { QueryInput, QueryResponse } from '$shared/query.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -28,6 +30,8 @@ export interface ApiOptions {
   headers?: Record<string, string>;
   /** Custom fetch (SvelteKit's in a load function). */
   fetch?: typeof fetch;
+  /** Aborts the request (a page replacing a query in flight). */
+  signal?: AbortSignal;
 }
 
 /** Calls the API and returns its JSON; throws ApiError for any non-2xx answer. */
@@ -41,6 +45,7 @@ export async function api<T>(path: string, opts: ApiOptions = {}): Promise<T> {
     headers,
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     credentials: 'same-origin',
+    signal: opts.signal,
   });
   const text = await res.text();
   let json: unknown = null;
@@ -63,4 +68,30 @@ export function errorText(err: unknown): string {
     return issue ? `${err.message}: ${issue.path ? `${issue.path} ` : ''}${issue.message}` : err.message;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The analytics pages' client for one project: the query model and the row-level lists. */
+export interface ProjectApi {
+  readonly projectId: string;
+  query(q: QueryInput, signal?: AbortSignal): Promise<QueryResponse>;
+  /** GET `/api/v1/projects/:projectId/<path>`; undefined and empty parameters are left out. */
+  get<T>(path: string, params?: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<T>;
+}
+
+/** `project`: the project id, or a function reading it (a layout that outlives a change of project). */
+export function projectApi(project: string | (() => string), fetcher?: typeof fetch): ProjectApi {
+  const id = typeof project === 'string' ? () => project : project;
+  return {
+    get projectId() {
+      return id();
+    },
+    query: (q, signal) => api<QueryResponse>('/api/v1/query', { method: 'POST', body: q, signal, fetch: fetcher }),
+    get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal) {
+      const base = `/api/v1/projects/${encodeURIComponent(id())}`;
+      const search = new URLSearchParams();
+      for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') search.set(k, String(v));
+      const qs = search.toString();
+      return api<T>(`${base}/${path}${qs ? `?${qs}` : ''}`, { signal, fetch: fetcher });
+    },
+  };
 }

@@ -7,14 +7,25 @@
  * draining) or a refusal that is not about the credentials (`not_ready`, `internal`, …) is
  * retried here; only a refusal of the credentials stops, asking to sign in again.
  */
-import type { ClientToServerEvents, LiveAuth, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
+
 import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, LiveAuth, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
 import type { RealtimeState } from './realtime.svelte.ts';
 
 type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Refusals no retry can fix (shared/errors.ts codes). */
-const CREDENTIAL_ERRORS = new Set(['invalid_body', 'unknown_client', 'client_disabled', 'bad_secret', 'forbidden', 'not_signed_in', 'not_found', 'expired', 'password_required']);
+const CREDENTIAL_ERRORS = new Set([
+  'invalid_body',
+  'unknown_client',
+  'client_disabled',
+  'bad_secret',
+  'forbidden',
+  'not_signed_in',
+  'not_found',
+  'expired',
+  'password_required',
+]);
 const RETRY_MS = 3000;
 
 export interface WatchOptions {

@@ -18,8 +18,6 @@ export const FEED_SIZE = 50;
 export const TOP_SIZE = 8;
 /** Label of sessions started without a referrer (the tick leaves them out of `referrers`). */
 export const DIRECT = '(direct)';
-/** Added by the pipeline around every visit: shown in the feed, not counted as events. */
-const SYNTHETIC = new Set(['session_start', 'session_end']);
 
 export interface Ranked {
   key: string;
@@ -60,7 +58,7 @@ export interface RealtimeOptions {
 export class RealtimeState {
   /** Visitors with an open SDK socket right now (null until the first `presence`). */
   online = $state<number | null>(null);
-  /** Events in the window, session_start/session_end excluded. */
+  /** Events in the window (the query model's `events`: session_start/session_end excluded). */
   events = $state(0);
   /** Sessions started in the window. */
   sessions = $state(0);
@@ -98,7 +96,9 @@ export class RealtimeState {
   /** Folds one node's tick into the current second; the view follows on the next frame. */
   addTick(tick: LiveTick): void {
     const b = this.#bucket(this.#second());
-    for (const name in tick.events) if (!SYNTHETIC.has(name)) b.events += tick.events[name]!;
+    // The server counts `events` with the query model's definition (SDK events, not Livepanel's
+    // own session_start/session_end), so this view and the stored numbers agree.
+    b.events += tick.totals.events ?? 0;
     b.sessions += tick.sessionsStarted;
     const referred = addAll(b.referrers, tick.referrers);
     b.direct += Math.max(0, tick.sessionsStarted - referred);

@@ -1,0 +1,267 @@
+/**
+ * `npm run bench:query`: how fast the query model answers the dashboard on a big project.
+ *
+ * 1. Seeds a realistic stream (bench/query-data.ts: default 1M events over 90 days, ~5k
+ *    visitors; `--events 10000000` for the full run, ~50k visitors) into chDB through the real
+ *    writer (dedup tokens, rollup views), on the schema as it was before the query-speed
+ *    migrations (001–005), and reports seeding rows/s.
+ * 2. Baseline: times the overview page's queries (shared/overview.ts) and filtered breakdowns,
+ *    cold (no result cache: every run reaches ClickHouse) — p50/p95 per query and for the whole
+ *    overview run the way the page runs it (all at once).
+ * 3. Applies the remaining migrations to the seeded data, as an existing install upgrading
+ *    would, and times the same queries again: the ratio is what the migrations bought.
+ * 4. Warm: the same overview through the result cache.
+ * Reports chDB disk bytes per million events, prints a table and saves everything to
+ * bench/results/query-<events>-<time>.json.
+ *
+ * Options: --events N (1e6) --days D (90) --visitors V (events/200) --runs R (7) --tz Zone (UTC)
+ *          --dir PATH (a fresh temp folder; kept with --keep) --baseline-only
+ * CPU-heavy: seeding 10M events takes minutes of both cores. Develop with the default 1M.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createMemoryCache } from '../server/engines/cache.memory.ts';
+import { createQueryEngine, type QueryEngine } from '../server/stats/query-engine.ts';
+import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
+import { type ClickHouseClient, createClickhouse } from '../server/store/clickhouse.ts';
+import { createWriter } from '../server/store/writer.ts';
+import { overviewQueries, PANELS, panelQuery, seriesQuery, type View, viewQuery } from '../shared/overview.ts';
+import { Query, type QueryInput } from '../shared/query.ts';
+import { visitStream } from './query-data.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    days: { type: 'string', default: '90' },
+    visitors: { type: 'string' },
+    runs: { type: 'string', default: '7' },
+    tz: { type: 'string', default: 'UTC' },
+    dir: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    'baseline-only': { type: 'boolean', default: false },
+  },
+});
+const EVENTS = Number(args.events);
+const DAYS = Number(args.days);
+const VISITORS = Number(args.visitors ?? Math.max(100, Math.round(EVENTS / 200)));
+const RUNS = Number(args.runs);
+const PROJECT = 'bench';
+const DB = 'bench';
+/** Data ends at the next UTC midnight; "now" is an hour before it, so 30d holds 30 days of data. */
+const END = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
+const NOW = END - 3_600_000;
+const MIGRATIONS = fileURLToPath(new URL('../db/clickhouse', import.meta.url));
+const BASELINE_LAST = 5; // 001–005: the schema before the query-speed migrations
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+  return { p50: round(at(50)), p95: round(at(95)), min: round(s[0]!), max: round(s[s.length - 1]!) };
+};
+const round = (n: number) => Math.round(n * 10) / 10;
+const log = (...a: unknown[]) => console.log(...a);
+
+/** A folder holding only the migrations up to `last` (for the baseline schema). */
+function migrationsUpTo(last: number): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-migrations-'));
+  for (const f of readdirSync(MIGRATIONS)) if (Number(f.slice(0, 3)) <= last) cpSync(path.join(MIGRATIONS, f), path.join(dir, f));
+  return dir;
+}
+
+async function seed(ch: ClickHouseClient) {
+  const writer = createWriter(ch);
+  let rows = 0;
+  let sessions = 0;
+  let genMs = 0;
+  const t0 = performance.now();
+  let g = performance.now();
+  let n = 0;
+  for (const batch of visitStream({ events: EVENTS, days: DAYS, visitors: VISITORS, end: END, projectId: PROJECT })) {
+    genMs += performance.now() - g;
+    await writer.write(batch, `bench-seed-${n++}`);
+    rows += batch.events.length;
+    sessions += batch.sessions.length;
+    if (n % 10 === 0) log(`  seeded ${rows.toLocaleString()} events…`);
+    g = performance.now();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    events: rows,
+    sessions,
+    seconds: round(seconds),
+    rowsPerSecond: Math.round((rows + sessions) / seconds),
+    eventsPerSecond: Math.round(rows / seconds),
+    generateSeconds: round(genMs / 1000),
+  };
+}
+
+/** The queries timed: the overview as the page opens it, its other tabs, and filtered views. */
+function suite(tz: string) {
+  const view: View = { range: '30d', filters: [], compare: 'previous_period', ...(tz !== 'UTC' && { timezone: tz }) };
+  const overview = overviewQueries(PROJECT, view);
+  const tabs: Record<string, QueryInput> = {};
+  for (const [group, panels] of Object.entries(PANELS)) for (const p of panels.slice(1)) tabs[`tab ${group}/${p.id}`] = panelQuery(PROJECT, view, p);
+  const filtered: Record<string, QueryInput> = {};
+  const byCountry: View = { ...view, filters: [['is', 'geo:country', ['DE']]] };
+  for (const [k, q] of Object.entries(overviewQueries(PROJECT, byCountry))) filtered[`country=DE ${k}`] = q;
+  const google: View = { ...view, filters: [['is', 'session:referrer_name', ['Google']]] };
+  filtered['source=Google pages'] = panelQuery(PROJECT, google, PANELS.pages[0]!);
+  filtered['source=Google cards'] = viewQuery(PROJECT, google, { metrics: ['visitors', 'sessions', 'pageviews', 'bounce_rate'] });
+  const pricing: View = { ...view, filters: [['is', 'event:path', ['/pricing']]] };
+  filtered['page=/pricing sources'] = panelQuery(PROJECT, pricing, PANELS.sources[0]!);
+  filtered['page=/pricing cards'] = viewQuery(PROJECT, pricing, { metrics: ['visitors', 'sessions', 'bounce_rate'] });
+  filtered['goal=signup conversion by source'] = viewQuery(
+    PROJECT,
+    { ...view, filters: [['is', 'event:name', ['signup']]] },
+    {
+      metrics: ['visitors', 'conversion_rate'],
+      dimensions: ['session:referrer_name'],
+      limit: 10,
+      compare: false,
+    },
+  );
+  filtered['plan=pro events by name'] = viewQuery(
+    PROJECT,
+    { ...view, filters: [['is', 'event:props:plan', ['pro']]] },
+    { metrics: ['events'], dimensions: ['event:name'], compare: false },
+  );
+  filtered['7d series'] = seriesQuery(PROJECT, { ...view, range: '7d' });
+  filtered['all-time series'] = seriesQuery(PROJECT, { ...view, range: 'all' });
+  filtered['today by hour'] = seriesQuery(PROJECT, { ...view, range: 'today' });
+  return { overview, tabs, filtered };
+}
+
+async function time(engine: QueryEngine, q: QueryInput): Promise<{ ms: number; sources: string[] }> {
+  const parsed = Query.parse(q);
+  const t = performance.now();
+  const r = await engine.run(parsed);
+  return { ms: performance.now() - t, sources: r.meta.sources };
+}
+
+async function measure(ch: ClickHouseClient, label: string, tz: string) {
+  const engine = createQueryEngine({ ch, now: () => NOW });
+  const { overview, tabs, filtered } = suite(tz);
+  const whole = async () => {
+    const t = performance.now();
+    await Promise.all(Object.values(overview).map((q) => engine.run(Query.parse(q))));
+    return performance.now() - t;
+  };
+  const first = await whole(); // the first overview after seeding or migrating
+  const overviewRuns: number[] = [];
+  for (let i = 0; i < RUNS; i++) overviewRuns.push(await whole());
+  const perQuery: Record<string, ReturnType<typeof stats> & { sources: string }> = {};
+  for (const [name, q] of Object.entries({ ...prefix('overview ', overview), ...tabs, ...filtered })) {
+    const xs: number[] = [];
+    let sources: string[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = await time(engine, q);
+      xs.push(r.ms);
+      sources = r.sources;
+    }
+    perQuery[name] = { ...stats(xs), sources: sources.join('+') };
+  }
+  const result = { label, firstOverviewMs: round(first), overview: stats(overviewRuns), perQuery };
+  log(`\n${label}: whole overview p50 ${result.overview.p50} ms, p95 ${result.overview.p95} ms (first ${result.firstOverviewMs} ms)`);
+  for (const [k, v] of Object.entries(perQuery)) log(`  ${k.padEnd(44)} p50 ${String(v.p50).padStart(7)}  p95 ${String(v.p95).padStart(7)}  ${v.sources}`);
+  return result;
+}
+
+async function warm(ch: ClickHouseClient, tz: string) {
+  const engine = createQueryEngine({ ch, now: () => NOW, cache: createMemoryCache() });
+  const { overview } = suite(tz);
+  await Promise.all(Object.values(overview).map((q) => engine.run(Query.parse(q))));
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    const rs = await Promise.all(Object.values(overview).map((q) => engine.run(Query.parse(q))));
+    xs.push(performance.now() - t);
+    if (!rs.every((r) => r.meta.cached)) throw new Error('warm run missed the cache');
+  }
+  const s = stats(xs);
+  log(`\nwarm (result cache): whole overview p50 ${s.p50} ms, p95 ${s.p95} ms`);
+  return s;
+}
+
+async function disk(ch: ClickHouseClient, events: number) {
+  const rs = await ch.query({
+    query: `SELECT table, sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts WHERE database = {db:String} AND active GROUP BY table ORDER BY bytes DESC
+      SETTINGS output_format_json_quote_64bit_integers = 0`,
+    query_params: { db: DB },
+    format: 'JSONEachRow',
+  });
+  const tables = await rs.json<{ table: string; bytes: number; rows: number }>();
+  const total = tables.reduce((n, t) => n + t.bytes, 0);
+  return { totalBytes: total, bytesPerMillionEvents: Math.round((total / events) * 1e6), tables };
+}
+
+const prefix = (p: string, o: Record<string, QueryInput>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v]));
+
+async function main() {
+  const dir = args.dir ?? mkdtempSync(path.join(os.tmpdir(), 'lp-bench-query-'));
+  mkdirSync(dir, { recursive: true });
+  log(`bench:query — ${EVENTS.toLocaleString()} events over ${DAYS} days, ${VISITORS.toLocaleString()} visitors, ${RUNS} runs, tz ${args.tz}, chDB in ${dir}`);
+  const ch = await createClickhouse({ kind: 'chdb', dir: path.join(dir, 'ch'), database: DB });
+  const baselineMigrations = migrationsUpTo(BASELINE_LAST);
+  try {
+    await migrateClickhouse(ch, DB, baselineMigrations);
+    log('seeding…');
+    const seeding = await seed(ch);
+    log(
+      `seeded ${seeding.events.toLocaleString()} events + ${seeding.sessions.toLocaleString()} sessions in ${seeding.seconds} s: ${seeding.rowsPerSecond.toLocaleString()} rows/s`,
+    );
+    const baselineDisk = await disk(ch, seeding.events);
+    const baseline = await measure(ch, 'baseline (migrations 001–005)', args.tz!);
+    let optimized: Awaited<ReturnType<typeof measure>> | undefined;
+    let migrate: { applied: string[]; seconds: number } | undefined;
+    let optimizedDisk: Awaited<ReturnType<typeof disk>> | undefined;
+    if (!args['baseline-only']) {
+      const t = performance.now();
+      const r = await migrateClickhouse(ch, DB);
+      migrate = { applied: r.applied, seconds: round((performance.now() - t) / 1000) };
+      log(`\nmigrated the seeded data: ${r.applied.join(', ') || '(nothing new)'} in ${migrate.seconds} s`);
+      optimizedDisk = await disk(ch, seeding.events);
+      optimized = await measure(ch, 'optimized (all migrations)', args.tz!);
+    }
+    const warmRuns = await warm(ch, args.tz!);
+    const ratios =
+      optimized &&
+      Object.fromEntries(
+        Object.entries(baseline.perQuery).map(([k, b]) => [
+          k,
+          { p50: round(b.p50 / optimized!.perQuery[k]!.p50), p95: round(b.p95 / optimized!.perQuery[k]!.p95) },
+        ]),
+      );
+    const result = {
+      when: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, load: os.loadavg().map(round) },
+      options: { events: EVENTS, days: DAYS, visitors: VISITORS, runs: RUNS, tz: args.tz },
+      seeding,
+      disk: { baseline: baselineDisk, optimized: optimizedDisk },
+      migrate,
+      baseline,
+      optimized,
+      speedup: optimized && {
+        overviewP50: round(baseline.overview.p50 / optimized.overview.p50),
+        overviewP95: round(baseline.overview.p95 / optimized.overview.p95),
+        perQuery: ratios,
+      },
+      warm: warmRuns,
+    };
+    log(
+      `\ndisk: ${(baselineDisk.bytesPerMillionEvents / 2 ** 20).toFixed(1)} MiB per million events (baseline)${optimizedDisk ? `, ${(optimizedDisk.bytesPerMillionEvents / 2 ** 20).toFixed(1)} MiB (optimized)` : ''}`,
+    );
+    if (result.speedup) log(`overview speed-up from the migrations: p50 ×${result.speedup.overviewP50}, p95 ×${result.speedup.overviewP95}`);
+    const out = fileURLToPath(new URL(`./results/query-${EVENTS}-${result.when.replace(/[:.]/g, '-')}.json`, import.meta.url));
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    log(`saved ${path.relative(process.cwd(), out)}`);
+  } finally {
+    await ch.close();
+    rmSync(baselineMigrations, { recursive: true, force: true });
+    if (!args.keep && !args.dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
