@@ -16,7 +16,14 @@ describe('install snippets', () => {
 
   it('the script tag is exactly the documented one', () => {
     const [script] = installSnippets({ apiUrl: 'https://panel.example.com', clientId });
-    expect(script?.code).toBe(`<script async src="https://panel.example.com/lp.js" data-client-id="${clientId}"></script>`);
+    expect(script?.code).toBe(
+      [
+        '<script>',
+        '  window.lp = window.lp || function () { (lp.q = lp.q || []).push(arguments) };',
+        '</script>',
+        `<script async src="https://panel.example.com/lp.js" data-client-id="${clientId}"></script>`,
+      ].join('\n'),
+    );
   });
 
   it('server snippets read the secret from the environment, never inline it', () => {
