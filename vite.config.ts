@@ -18,6 +18,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
+        // The SDK packages import each other by name; tests run their sources (like tsconfig's paths).
+        resolve: {
+          alias: [
+            { find: /^@livepanel\/([a-z-]+)$/, replacement: here('./sdk/$1/src/index') },
+            { find: /^@livepanel\/([a-z-]+)\/([a-z-]+)$/, replacement: here('./sdk/$1/src/$2') },
+          ],
+        },
         test: { name: 'server', include: ['server/**/*.test.ts', 'shared/**/*.test.ts', 'db/**/*.test.ts', 'sdk/**/*.test.ts', 'tests/**/*.test.ts'] },
       },
       {

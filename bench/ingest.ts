@@ -6,6 +6,10 @@
  *                         and PostgreSQL, events in chDB; plus the one-job-per-event baseline
  *   --shape both          (default) both, in one run
  *
+ *   --limits off          (default) RATE_LIMITS=off, as every benchmark runs
+ *   --limits on           rate limits checked on every request, with budgets too large to
+ *                         refuse anything: compare with `off` for what the checks cost
+ *
  * Each shape runs `/track` (one event per request, keep-alive, --connections) and `/ws`
  * (batches of 50, --sockets each with --window batches in flight) for --seconds each, then
  * reports events/s acknowledged and stored, ack latency p50/p99, CPU and peak RSS per process,
@@ -37,8 +41,19 @@ const { values: args } = parseArgs({
     sockets: { type: 'string', default: '8' },
     window: { type: 'string', default: '16' },
     'baseline-events': { type: 'string', default: '3000' },
+    limits: { type: 'string', default: 'off' },
   },
 });
+/** Rate limits: off, or on with budgets no benchmark reaches (the checks run, nothing is refused). */
+const LIMITS_ENV: Record<string, string> =
+  args.limits === 'on'
+    ? Object.fromEntries(
+        ['BROWSER_EVENTS', 'SERVER_EVENTS', 'SOCKET_FRAMES', 'SERVER_SOCKET_FRAMES', 'READ', 'WS_CONNECTS', 'LIVE_CONNECTS', 'AUTH_FAILURES'].map((n) => [
+          `RATE_LIMIT_${n}`,
+          '1000000000/1s',
+        ]),
+      )
+    : { RATE_LIMITS: 'off' };
 const SECONDS = Number(args.seconds);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
@@ -98,7 +113,7 @@ async function runPhases(t: Target) {
 
 async function embedded() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-'));
-  const node = await startNode('livepanel', { PORT: String(freePort()), DATA_DIR: dataDir, TRUST_PROXY: 'true', LOG_LEVEL: 'warn' });
+  const node = await startNode('livepanel', { PORT: String(freePort()), DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', ...LIMITS_ENV });
   try {
     const creds = await createProject(dataDir);
     console.log(`\n== embedded shape on ${node.url}, ${SECONDS}s per phase`);
@@ -124,7 +139,7 @@ async function distributed() {
       dataDir,
       ingestPorts: [base, base + 1],
       workerPort: base + 2,
-      env: { TRUST_PROXY: 'true', LOG_LEVEL: 'warn' },
+      env: { TRUST_PROXY: '1', LOG_LEVEL: 'warn', ...LIMITS_ENV },
     });
     nodes = [...cluster.ingest, cluster.worker];
     const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
@@ -183,7 +198,12 @@ function summary(shape: string, phases: Awaited<ReturnType<typeof runPhases>>) {
 
 async function main() {
   const shape = args.shape!;
-  const result: Record<string, unknown> = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, seconds: SECONDS };
+  const result: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, node: process.version },
+    seconds: SECONDS,
+    rateLimits: args.limits,
+  };
   const rows = [];
   if (shape === 'embedded' || shape === 'both') {
     const phases = await embedded();
@@ -195,7 +215,7 @@ async function main() {
     result.distributed = d;
     rows.push(...summary('distributed', d.phases));
   }
-  const file = saveResults(`ingest-${shape}`, result);
+  const file = saveResults(`ingest-${shape}${args.limits === 'on' ? '-limits-on' : ''}`, result);
   console.log('');
   console.table(rows);
   const b = (result.distributed as { baseline?: { ratio: number; perEvent: { storedPerSecond: number }; batched: { storedPerSecond: number } } } | undefined)

@@ -277,7 +277,7 @@ async function presenceCheck(t: Target, dashes: Dash[]) {
 async function embedded() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-live-'));
   const [port] = await freePorts(1);
-  const node = await startNode('livepanel', { PORT: String(port), DATA_DIR: dataDir, TRUST_PROXY: 'true', LOG_LEVEL: 'warn' });
+  const node = await startNode('livepanel', { PORT: String(port), DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', RATE_LIMITS: 'off' });
   started.add(node);
   const fin = async () => rmSync(dataDir, { recursive: true, force: true });
   finalizers.add(fin);
@@ -326,7 +326,7 @@ async function distributed() {
       dataDir,
       ingestPorts: [p1!, p2!],
       workerPort: pw!,
-      env: { TRUST_PROXY: 'true', LOG_LEVEL: 'warn' },
+      env: { TRUST_PROXY: '1', LOG_LEVEL: 'warn', RATE_LIMITS: 'off' },
     });
     nodes = [...cluster.ingest, cluster.worker];
     for (const n of nodes) started.add(n);

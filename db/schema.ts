@@ -100,6 +100,8 @@ export const projects = pgTable(
     domain: text('domain').notNull(),
     timezone: text('timezone').notNull().default('UTC'),
     allowedOrigins: text('allowed_origins').array().notNull().default(sql`'{}'::text[]`),
+    /** Rate limit overrides (shared/rate-limits.ts `ProjectRateLimits`): only the limits this project changes. */
+    rateLimits: jsonb('rate_limits').$type<Record<string, string>>().notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [index('projects_org_id_idx').on(t.orgId)],

@@ -6,7 +6,7 @@
  */
 
 import uWS from 'uWebSockets.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -26,6 +26,7 @@ import { createBullmqQueue } from './engines/queue.bullmq.ts';
 import type { EventQueue } from './engines/queue.ts';
 import { createWalQueue } from './engines/queue.wal.ts';
 import { createHealth, type StorageHealth } from './health.ts';
+import { countOpenFds, createFdGuard } from './http/fd-guard.ts';
 import { send, sendError, sendJson } from './http/uws.ts';
 import { clientIp } from './ingest/client-ip.ts';
 import { createEnrichSteps } from './ingest/enrich.ts';
@@ -36,6 +37,10 @@ import { createPipeline } from './ingest/pipeline.ts';
 import { createSaltSource } from './ingest/salts.ts';
 import { createSessionStep } from './ingest/steps/session.ts';
 import { registerWsIngest } from './ingest/ws.uws.ts';
+import { createGate } from './limits/gate.ts';
+import { createLimits } from './limits/limits.ts';
+import { limitReads } from './limits/read.ts';
+import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -51,8 +56,27 @@ import { openMetadataDb } from './store/postgres.ts';
 import { createShareStore } from './store/shares.ts';
 import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
+import { loadSdkScript } from './web/sdk-script.ts';
+import { registerSdkScript } from './web/sdk-script.uws.ts';
 import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
+
+/** Descriptors this process holds now, or 0 where that cannot be read (no /proc). */
+function safeCountFds(): number {
+  try {
+    return countOpenFds();
+  } catch {
+    return 0;
+  }
+}
+
+/** True when an `Authorization` header carries `Bearer <token>` (compared in constant time). */
+function bearerMatches(header: string, token: string): boolean {
+  const given = createHash('sha256')
+    .update(header.startsWith('Bearer ') ? header.slice(7) : '')
+    .digest();
+  return timingSafeEqual(given, createHash('sha256').update(token).digest()) && header.startsWith('Bearer ');
+}
 
 /** The admin listener binds here only: loopback, so nothing off this machine (or forwarded by a proxy) reaches it. */
 const ADMIN_HOST = '127.0.0.1';
@@ -197,6 +221,24 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     });
     cleanups.push(() => auth.close());
     const ownOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
+    const gate = createGate({
+      shared: engines.kind === 'redis' ? engines.rateLimit : undefined,
+      onError: (err) => log.warn({ err }, 'shared rate limit not updated; limiting on this node only'),
+    });
+    cleanups.push(() => gate.close());
+    const limits = createLimits({
+      config: config.rateLimits,
+      gate,
+      loadOverrides: metadata.getProjectRateLimits,
+      metrics,
+      onError: (err, projectId) => log.warn({ err, projectId }, 'rate limit overrides not read; using the defaults'),
+    });
+    // A project changed (its rate limits among others: set-rate-limits) on any node: read it again.
+    cleanups.push(
+      auth.onRevoked((r) => {
+        if (r.kind === 'project') limits.forget(r.id);
+      }),
+    );
 
     // Live channel (README "Live channel"): dashboards may connect to any node; ticks come from
     // ingest nodes (accepted events) and workers (sessions the reaper closed) and reach every
@@ -208,6 +250,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
         gate: createLiveGate(auth, { ownOrigins }),
+        limits,
+        ip: config.clientIp,
         presence: engines.presence,
         nodeId,
         log,
@@ -230,10 +274,14 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       const h = health.readyz();
       sendJson(res, h.status, h.body);
     });
-    app.get('/metrics', (res) => {
+    app.get('/metrics', (res, req) => {
       res.onAborted(() => {
         res.aborted = true;
       });
+      if (config.metricsToken && !bearerMatches(req.getHeader('authorization'), config.metricsToken)) {
+        sendJson(res, 401, { error: { code: 'bad_secret', message: 'Send Authorization: Bearer <METRICS_TOKEN>' } }, { 'www-authenticate': 'Bearer' });
+        return;
+      }
       metrics.registry.metrics().then(
         (text) => send(res, 200, text, {}, metrics.registry.contentType),
         (err) => sendError(res, err, log),
@@ -264,7 +312,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     let httpIngest: ReturnType<typeof registerHttpIngest> | undefined;
     if (has('ingest')) {
       const geoip = await openGeoip({ cityDbPath: config.geoipCityDb });
-      const salts = await createSaltSource(metadata.getSalts, log);
+      const salts = await createSaltSource(metadata.getSalts, log, { prune: metadata.pruneSalts });
       cleanups.push(() => salts.stop());
       const enrich = createPipeline(createEnrichSteps({ geoip, salts }), { metrics });
       const ingest = createIngest({
@@ -283,15 +331,27 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       httpIngest = registerHttpIngest(app, {
         ingest,
         auth: auth.clients,
+        limits,
         log,
         ip,
         maxBodyBytes: config.maxBodyBytes,
         maxEventBytes: config.maxEventBytes,
         accepting,
       });
+      const caps = createSocketCaps({
+        ...config.socketCaps,
+        total: config.socketCaps.total === 'auto' ? autoTotalCap(openFileLimit(), safeCountFds()) : config.socketCaps.total,
+      });
+      metrics.wsMaxSockets.set(caps.config.total);
       ws = registerWsIngest(app, {
         ingest,
         auth: auth.clients,
+        limits,
+        caps,
+        // A client disabled on any node closes its sockets here at once; the sweep re-checks in case a bus message was missed.
+        onRevoked: (fn) => auth.onRevoked(fn),
+        clientValid: async (id) => (await metadata.getClient(id))?.disabled === false,
+        recheckMs: config.clientRecheckMs,
         sessions: engines.sessions,
         log,
         metrics,
@@ -325,7 +385,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       sweep.unref();
       cleanups.push(() => clearInterval(sweep));
       if (ch) {
-        const authorize = createReadAuthorizer(auth, { ownOrigins });
+        // Every read route authorises here: failed authentications and reads count against their limits.
+        const authorize = limitReads(createReadAuthorizer(auth, { ownOrigins }), limits, config.clientIp);
         registerReadApi(app, { ch, authorize, log });
         const queries = createQueryEngine({
           ch,
@@ -339,6 +400,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         registerQueryApi(app, { ch, queries, authorize, authorizeQuery, limiter, log });
       }
     }
+    // The browser SDK's script tag, from every node a site may point its <script> at.
+    if (has('ingest') || has('web')) registerSdkScript(app, loadSdkScript());
     // The dashboard takes the GETs no route above claims, so it goes last before the 404 fallback.
     if (has('web')) {
       await mountDashboard(app, {
@@ -379,10 +442,32 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       adminUrl = `http://${ADMIN_HOST}:${adminPort}`;
       lock.update({ port: adminPort }); // the admin CLI finds the admin listener through the lock
     }
-    const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+    let listenSocket: uWS.us_listen_socket | null = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
       app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`Cannot listen on ${config.host}:${config.port} (port in use?)`)))),
     );
     const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+    // Out of file descriptors, uWS would spin on accept(): stop listening until some are free.
+    const fileLimit = openFileLimit();
+    const fdGuard =
+      fileLimit !== null && Number.isFinite(fileLimit)
+        ? createFdGuard({
+            limit: fileLimit,
+            pause() {
+              log.warn({ fileLimit }, 'nearly out of file descriptors: not accepting connections until some close (raise LimitNOFILE?)');
+              metrics.listenPaused.set(1);
+              if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+              listenSocket = null;
+            },
+            resume() {
+              app.listen(config.host, port, (s) => {
+                if (!s) return log.error({ port }, 'could not listen again after running low on file descriptors');
+                listenSocket = s;
+                metrics.listenPaused.set(0);
+                log.warn('accepting connections again');
+              });
+            },
+          })
+        : undefined;
     state.accepting = true;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     log.info({ url, roles: config.roles }, 'livepanel ready');
@@ -396,7 +481,9 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       stop() {
         stopping ??= (async () => {
           state.accepting = false;
-          uWS.us_listen_socket_close(listenSocket);
+          fdGuard?.stop();
+          if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+          listenSocket = null;
           await Promise.all([ws?.drain(), httpIngest?.drain()]);
           await cleanup();
           (app as { close?: () => void }).close?.();

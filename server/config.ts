@@ -5,7 +5,9 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseRateSpec, type RateSpec } from '../shared/rate-limits.ts';
 import { compileTrust, type TrustProxySetting } from './ingest/client-ip.ts';
+import { RATE_LIMIT_NAMES, type RateLimitName } from './limits/limits.ts';
 
 export const ROLES = ['ingest', 'worker', 'web'] as const;
 export type Role = (typeof ROLES)[number];
@@ -13,15 +15,48 @@ export type Role = (typeof ROLES)[number];
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
   z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
     .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+    .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 const url = (protocols: string[]) =>
   z
     .string()
     .url()
     .refine((u) => protocols.includes(new URL(u).protocol), `must start with ${protocols.join(' or ')}//`)
     .optional();
+
+/** `RATE_LIMIT_<NAME>` default of each rate limit (README "Rate limits" explains each). */
+export const RATE_LIMIT_DEFAULTS: Record<RateLimitName, string> = {
+  'browser-events': '1000/10s',
+  'server-events': '200000/10s',
+  'socket-frames': '300/10s',
+  'server-socket-frames': '30000/10s',
+  read: '1200/1m',
+  'ws-connects': '300/1m',
+  'live-connects': '120/1m',
+  'auth-failures': '60/1m',
+};
+
+const rateLimitVar = (name: RateLimitName) => `RATE_LIMIT_${name.toUpperCase().replaceAll('-', '_')}`;
+
+function rateLimitVars() {
+  return Object.fromEntries(
+    RATE_LIMIT_NAMES.map((name) => [
+      rateLimitVar(name),
+      z
+        .string()
+        .default(RATE_LIMIT_DEFAULTS[name])
+        .transform((v, ctx) => {
+          try {
+            return parseRateSpec(v);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            return z.NEVER;
+          }
+        }),
+    ]),
+  ) as Record<`RATE_LIMIT_${string}`, z.ZodType<RateSpec, string | undefined>>;
+}
 
 const Env = z.object({
   PORT: int(3000, 0).refine((p) => p < 65536, 'must be a port number'),
@@ -97,6 +132,16 @@ const Env = z.object({
   MAX_PROFILE_PROPERTIES: int(1000, 1),
   MAX_BODY_BYTES: int(1024 * 1024, 1024),
   MAX_EVENT_BYTES: int(64 * 1024, 256),
+  WS_MAX_SOCKETS: z
+    .string()
+    .default('auto')
+    .refine((v) => v === 'auto' || /^\d+$/.test(v), 'auto or a number (0: no cap)'),
+  WS_MAX_SOCKETS_PER_IP: int(500, 0),
+  WS_MAX_SOCKETS_PER_CLIENT: int(0, 0),
+  CLIENT_RECHECK_MS: int(30_000, 100),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  RATE_LIMITS: bool(true),
+  ...rateLimitVars(),
   QUERY_RATE_LIMIT: int(600, 1),
   QUERY_CACHE_TTL_MS: int(600_000, 0),
   QUERY_CACHE_LIVE_TTL_MS: int(5_000, 0),
@@ -150,6 +195,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxProfileProperties: e.MAX_PROFILE_PROPERTIES,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxEventBytes: e.MAX_EVENT_BYTES,
+    metricsToken: e.METRICS_TOKEN,
+    clientRecheckMs: e.CLIENT_RECHECK_MS,
+    socketCaps: {
+      /** `auto`: decided at start from the descriptor limit and what the stores already hold (limits/socket-caps.ts). */
+      total: e.WS_MAX_SOCKETS === 'auto' ? ('auto' as const) : Number(e.WS_MAX_SOCKETS),
+      perIp: e.WS_MAX_SOCKETS_PER_IP,
+      perClient: e.WS_MAX_SOCKETS_PER_CLIENT,
+    },
+    rateLimits: {
+      enabled: e.RATE_LIMITS,
+      defaults: Object.fromEntries(RATE_LIMIT_NAMES.map((n) => [n, (e as Record<string, unknown>)[rateLimitVar(n)] as RateSpec])) as Record<
+        RateLimitName,
+        RateSpec
+      >,
+    },
     queryRateLimit: e.QUERY_RATE_LIMIT,
     queryCacheTtlMs: e.QUERY_CACHE_TTL_MS,
     queryCacheLiveTtlMs: e.QUERY_CACHE_LIVE_TTL_MS,

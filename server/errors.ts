@@ -8,7 +8,7 @@ import type { ErrorBody, ErrorCode } from '../shared/errors.ts';
 export type Issue = { path: string; message: string };
 
 export class AppError extends Error {
-  /** For 429/503: how long the caller should wait (sent as `Retry-After`). */
+  /** For 429/503: how long the caller should wait (sent as `Retry-After`, and in the body). */
   retryAfterMs?: number;
 
   constructor(
@@ -22,8 +22,22 @@ export class AppError extends Error {
   }
 
   toBody(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.issues ? { issues: this.issues } : {}),
+        ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+      },
+    };
   }
+}
+
+/** 429 `rate_limited`, telling the client when to try again. */
+export function rateLimitedError(retryAfterMs: number, message: string): AppError {
+  const err = new AppError(429, 'rate_limited', message);
+  err.retryAfterMs = Math.max(1, Math.ceil(retryAfterMs));
+  return err;
 }
 
 /** zod issues → our `{path, message}` list (first 20). */

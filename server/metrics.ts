@@ -79,6 +79,43 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     }),
+    rateLimited: new Counter({
+      name: 'livepanel_rate_limited_total',
+      help: 'Requests, frames and connections refused by a rate limit, by limit',
+      labelNames: ['limit'] as const,
+      registers: r,
+    }),
+    wsMaxSockets: new Gauge({
+      name: 'livepanel_ws_max_sockets',
+      help: 'Open /ws sockets this node accepts in all (WS_MAX_SOCKETS; auto: from the descriptor limit)',
+      registers: r,
+    }),
+    listenPaused: new Gauge({
+      name: 'livepanel_listen_paused',
+      help: '1 while this node does not accept connections because it is nearly out of file descriptors',
+      registers: r,
+    }),
+    socketCapRefusals: new Counter({
+      name: 'livepanel_socket_cap_refusals_total',
+      help: '/ws upgrades refused by a socket cap, by cap (ip, client, node)',
+      labelNames: ['cap'] as const,
+      registers: r,
+    }),
+    revokedSockets: new Counter({
+      name: 'livepanel_revoked_sockets_total',
+      help: 'SDK sockets closed because their client was disabled',
+      registers: r,
+    }),
+    sessionPushRetries: new Counter({
+      name: 'livepanel_session_push_retries_total',
+      help: 'Failed attempts to queue closed sessions (retried until they succeed)',
+      registers: r,
+    }),
+    sessionsLost: new Counter({
+      name: 'livepanel_sessions_lost_total',
+      help: 'Closed sessions that could not be queued before shutdown',
+      registers: r,
+    }),
     sessionsOpen: new Gauge({ name: 'livepanel_sessions_open', help: 'Open sessions', registers: r }),
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };

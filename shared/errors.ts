@@ -30,7 +30,8 @@ export const ErrorCode = z.enum([
   'setup_done', // first-run setup asked for when users already exist
   'not_found',
   'method_not_allowed',
-  'rate_limited',
+  'rate_limited', // over a rate limit: retry after `retryAfterMs` (HTTP: Retry-After)
+  'too_many_sockets', // this IP or client has as many /ws sockets open on this node as allowed
   'overloaded', // too much accepted and not yet written; retry later
   'not_ready', // server still starting
   'shutting_down', // server draining; reconnect elsewhere
@@ -44,6 +45,8 @@ export const ErrorBody = z.object({
     code: ErrorCode,
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    /** With `rate_limited`: milliseconds until a retry can pass (also the `Retry-After` header, in seconds). */
+    retryAfterMs: z.number().int().positive().optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

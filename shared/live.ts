@@ -57,7 +57,12 @@ export const LiveAuth = z.union([LiveClientAuth, LiveShareAuth, LiveUserAuth]);
 export type LiveAuth = z.infer<typeof LiveAuth>;
 
 /** `data` of the `connect_error` a refused handshake produces. */
-export const LiveConnectError = z.object({ code: ErrorCode, message: z.string() });
+export const LiveConnectError = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  /** With `rate_limited`: reconnect after this many milliseconds. */
+  retryAfterMs: z.number().int().positive().optional(),
+});
 export type LiveConnectError = z.infer<typeof LiveConnectError>;
 
 /** One raw event of a tick's feed sample. */

@@ -2,8 +2,9 @@
  * The SDK socket protocol of `GET /ws`: JSON text frames, discriminated on `type`.
  *
  * Connect: `ws(s)://host/ws?clientId=UUID[&deviceId=ID][&sdk=NAME&sdkVersion=V]`; browsers are
- * authorised by `Origin`, server SDKs by an `openpanel-client-secret` header (or `secret` in
- * the query). A failed auth answers the upgrade with 401/403 and an error body.
+ * authorised by `Origin`, server SDKs by an `openpanel-client-secret` header (never in the URL,
+ * which proxies log: a `secret` query parameter is refused). A failed auth answers the upgrade
+ * with 401/403 and an error body; too many upgrades, or too many sockets open, with 429/503.
  *
  * Client → server: `batch` frames `{type:'batch', seq, events:[{id, type, payload}]}`; `seq`
  * is the client's own counter, echoed in the ack. Event `id`s are client-made and unique
@@ -12,7 +13,8 @@
  *
  * Server → client: `ack` once every accepted event of the batch is durable; it lists the
  * events rejected (index + code) and dropped (index + reason). `error` answers a frame that
- * could not be read at all. On drain the server closes with code 1012 (service restart):
+ * could not be read at all, or a batch refused whole (`rate_limited` with `retryAfterMs`,
+ * `overloaded`, `shutting_down`): resend it later. On drain the server closes with code 1012 (service restart):
  * reconnect, possibly to another node, and resend unacked batches.
  */
 import { z } from 'zod';
@@ -22,6 +24,12 @@ import { ErrorCode } from './errors.ts';
 export const WS_PATH = '/ws';
 /** Close code sent when a node drains: reconnect elsewhere and resend unacked batches. */
 export const WS_CLOSE_RESTART = 1012;
+/**
+ * Close code when the socket's credentials were revoked (its client disabled): an `error`
+ * frame with the reason's code (`client_disabled`) comes first. Do not reconnect with the same
+ * credentials — the upgrade would be refused with 401.
+ */
+export const WS_CLOSE_REVOKED = 4401;
 /** Close code for a policy violation (oversized frame, too much unacknowledged data). */
 export const WS_CLOSE_POLICY = 1008;
 export const WS_MAX_EVENTS_PER_BATCH = 500;
@@ -50,6 +58,13 @@ export const ServerFrame = z.discriminatedUnion('type', [
     rejected: z.array(Rejection),
     dropped: z.array(z.object({ index: z.number().int(), reason: DropReason })),
   }),
-  z.object({ type: z.literal('error'), seq: z.number().int().optional(), code: ErrorCode, message: z.string() }),
+  z.object({
+    type: z.literal('error'),
+    seq: z.number().int().optional(),
+    code: ErrorCode,
+    message: z.string(),
+    /** With `rate_limited`: resend the batch after this many milliseconds. */
+    retryAfterMs: z.number().int().positive().optional(),
+  }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

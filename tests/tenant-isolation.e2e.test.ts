@@ -303,7 +303,9 @@ function expected(spec: RouteSpec, p: Principal, target: 'A' | 'B'): 'ok' | 401 
 }
 
 beforeAll(async () => {
-  lp = await startTestServer();
+  // Every route × every credential from one address is hundreds of deliberate 401/403s: past the
+  // failed-authentication rate limit they would turn into 429s. Authorisation is under test here.
+  lp = await startTestServer({ RATE_LIMITS: 'off' });
   orgs.A = await makeOrg('A', true);
   orgs.B = await makeOrg('B', false);
   await seedReadData(orgs.A);

@@ -1,6 +1,6 @@
 /**
  * `npm run admin -- <command> [--name N] [--domain D] [--project ID] [--type T] [--origin URL]... [--client ID]
- *                  [--email E] [--password-stdin] [--role R] [--org ID]`
+ *                  [--email E] [--password-stdin] [--role R] [--org ID] [--rate NAME=VALUE]...`
  * `npm run admin -- quarantine list|replay|drop [--project ID] [--id ID]... [--limit N] [--all]`
  *
  * The quarantine commands work on the event store: with CLICKHOUSE_URL the CLI opens
@@ -15,9 +15,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { AUTH_CHANNELS } from '../../shared/auth.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { acquireDataLock, DataLockHeldError, type DataLockInfo } from '../data-lock.ts';
+import { createRedisBus } from '../engines/bus.redis.ts';
 import { AppError } from '../errors.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { createClickhouse } from '../store/clickhouse.ts';
@@ -26,7 +29,7 @@ import { createWriter } from '../store/writer.ts';
 import { ADMIN_PATH_PREFIX, ADMIN_TOKEN_HEADER, newAdminToken } from './admin-http.ts';
 import { ADMIN_COMMANDS, type AdminCommand, type AdminContext, adminContext, needsStore, parseAdminArgs, runAdminCommand } from './commands.ts';
 
-const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.filter((c) => !needsStore(c)).join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--email E] [--password-stdin] [--role owner|admin|member|viewer] [--org ID]
+const USAGE = `usage: npm run admin -- <${ADMIN_COMMANDS.filter((c) => !needsStore(c)).join('|')}> [--name N] [--domain D] [--project ID] [--type write|read|root] [--origin URL]... [--client ID] [--email E] [--password-stdin] [--role owner|admin|member|viewer] [--org ID] [--rate NAME=VALUE]...
        npm run admin -- quarantine <list|replay|drop> [--project ID] [--id ID]... [--limit N] [--all]`;
 const REMOTE_TIMEOUT_MS = 30_000;
 
@@ -46,10 +49,11 @@ function parseCli(argv: string[]): { command: string; args: Record<string, unkno
   const [command, ...extra] = positionals;
   if (!command) throw new AppError(400, 'invalid_body', `no command given\n${USAGE}`);
   if (extra.length > 0) throw new AppError(400, 'invalid_body', `unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const { origin, id, 'password-stdin': passwordStdin, ...rest } = parsed.values;
+  const { origin, id, rate, 'password-stdin': passwordStdin, ...rest } = parsed.values;
   const args: Record<string, unknown> = { ...rest };
   if (origin !== undefined) args.origins = origin;
   if (id !== undefined) args.ids = id;
+  if (rate !== undefined) args.limits = rate;
   return { command, args, passwordStdin: passwordStdin === true };
 }
 
@@ -83,6 +87,7 @@ function parseCliRaw(argv: string[]) {
       id: { type: 'string', multiple: true },
       limit: { type: 'string' },
       all: { type: 'boolean' },
+      rate: { type: 'string', multiple: true },
     },
   });
 }
@@ -105,9 +110,28 @@ async function runOnStore(cfg: Config['clickhouse'], command: AdminCommand, args
 async function runLocally(config: Config, command: AdminCommand, args: unknown): Promise<unknown> {
   if (needsStore(command)) return runOnStore(config.clickhouse, command, args);
   const handle = await openMetadataDb(config.postgres);
+  // With Redis configured (the distributed shape), what the command revokes — a disabled
+  // client, a reset password, a project whose limits changed — is published on the bus the
+  // running nodes listen on, as a server would.
+  const redisConfig = config.redis;
+  const redis = redisConfig && new Redis(redisConfig.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5000 });
   try {
-    return await runAdminCommand(adminContext(handle.db), command, args);
+    let revoke: AdminContext['revoke'];
+    if (redis && redisConfig) {
+      redis.on('error', () => {}); // reported through the failing publish
+      const bus = createRedisBus({ redis, prefix: redisConfig.prefix });
+      revoke = async (r) => {
+        try {
+          if (redis.status === 'wait') await redis.connect();
+          await bus.publish(AUTH_CHANNELS.revoked, r);
+        } catch (err) {
+          throw new AppError(503, 'internal', `the change is stored, but the running nodes could not be told through Redis (${(err as Error).message})`);
+        }
+      };
+    }
+    return await runAdminCommand(adminContext(handle.db, revoke), command, args);
   } finally {
+    redis?.disconnect();
     await handle.close();
   }
 }

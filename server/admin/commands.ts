@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { CLIENT_TYPES } from '../../db/schema.ts';
 import { PASSWORD_MAX, PASSWORD_MIN, type Revocation, Role } from '../../shared/auth.ts';
+import { PROJECT_RATE_LIMITS, type ProjectRateLimits, RateSpecText } from '../../shared/rate-limits.ts';
 import { normalizeOrigin } from '../auth/origin.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { AppError, zodIssues } from '../errors.ts';
@@ -51,6 +52,27 @@ const argSchemas = {
   }),
   'list-projects': z.strictObject({}),
   'disable-client': z.strictObject({ client: text }),
+  'set-rate-limits': z.strictObject({
+    project: text,
+    /** `name=value` pairs: a limit (`2000/10s`), `off`, or `default` to drop the override. */
+    limits: z
+      .array(
+        z
+          .string()
+          .max(80)
+          .transform((pair, ctx) => {
+            const [name = '', value = ''] = pair.split('=', 2).map((x) => x.trim());
+            if (!(PROJECT_RATE_LIMITS as readonly string[]).includes(name)) {
+              ctx.addIssue({ code: 'custom', message: `${JSON.stringify(name)} is not a per-project limit (${PROJECT_RATE_LIMITS.join(', ')})` });
+            } else if (value !== 'default' && !RateSpecText.safeParse(value).success) {
+              ctx.addIssue({ code: 'custom', message: `${name}: ${JSON.stringify(value)} is not a limit (1000/10s, 600/1m, off or default)` });
+            }
+            return [name, value] as const;
+          }),
+      )
+      .max(PROJECT_RATE_LIMITS.length)
+      .default([]),
+  }),
   'create-user': z.strictObject({ email, name: text.optional(), password: password.optional(), role: Role.optional(), org: uuid.optional() }),
   'reset-password': z.strictObject({ email, password: password.optional() }),
   'list-users': z.strictObject({}),
@@ -77,6 +99,7 @@ export interface AdminResults {
   'create-client': NewClient;
   'list-projects': ProjectSummary[];
   'disable-client': { clientId: string; disabled: true };
+  'set-rate-limits': { projectId: string; rateLimits: ProjectRateLimits };
   'create-user': { userId: string; email: string; orgId: string; role: string; password?: string };
   'reset-password': { userId: string; email: string; sessionsEnded: number; password?: string };
   'list-users': Array<UserSummary & { memberships: Membership[] }>;
@@ -144,6 +167,24 @@ const handlers: { [C in AdminCommand]: (ctx: AdminContext, args: AdminArgs[C]) =
   },
   'create-client': (ctx, a) => ctx.metadata.createClient({ projectId: a.project, type: a.type, origins: a.origins, name: a.name }),
   'list-projects': (ctx) => ctx.metadata.listProjects(),
+  'set-rate-limits': async (ctx, a) => {
+    const rateLimits = await ctx.metadata.setProjectRateLimits(a.project, Object.fromEntries(a.limits));
+    const orgId = await ctx.metadata.projectOrg(a.project);
+    if (orgId) {
+      await cli(ctx, {
+        orgId,
+        projectId: a.project,
+        actorId: null,
+        actor: 'admin-cli',
+        action: 'project.rate-limits',
+        targetType: 'project',
+        targetId: a.project,
+      });
+    }
+    // Every node reads the project again (its limits included) at once.
+    await ctx.revoke?.({ kind: 'project', id: a.project });
+    return { projectId: a.project, rateLimits };
+  },
   'disable-client': async (ctx, a) => {
     await ctx.metadata.disableClient(a.client);
     await ctx.revoke?.({ kind: 'client', id: a.client.toLowerCase() });

@@ -92,6 +92,7 @@ const STATUS: Record<number, string> = {
   200: '200 OK',
   202: '202 Accepted',
   204: '204 No Content',
+  304: '304 Not Modified',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',
@@ -107,30 +108,41 @@ const STATUS: Record<number, string> = {
 };
 export const statusLine = (status: number) => STATUS[status] ?? `${status} Status`;
 
-/** Writes a complete response (corked; a no-op when the client went away). */
-export function send(res: HttpResponse, status: number, body: string, headers: Record<string, string> = {}, contentType = 'application/json'): void {
+/**
+ * Writes a complete response (corked; a no-op when the client went away). `close` ends the
+ * connection after it (refused upgrades: a refused client must not keep the descriptor).
+ */
+export function send(
+  res: HttpResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+  contentType = 'application/json',
+  close = false,
+): void {
   if (res.aborted) return;
   res.aborted = true; // one response only
   res.cork(() => {
     res.writeStatus(statusLine(status));
     if (body) res.writeHeader('content-type', contentType);
     for (const k in headers) res.writeHeader(k, headers[k]!);
-    res.end(body);
+    res.end(body, close);
   });
 }
 
-export function sendJson(res: HttpResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  send(res, status, JSON.stringify(body), headers);
+export function sendJson(res: HttpResponse, status: number, body: unknown, headers?: Record<string, string>, close = false): void {
+  send(res, status, JSON.stringify(body), headers, 'application/json', close);
 }
 
 /** The one place an error becomes a response: AppError → its status and code, anything else → 500 `internal`. */
-export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?: Record<string, string>): void {
+export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?: Record<string, string>, close = false): void {
   if (err instanceof AppError) {
-    sendJson(res, err.status, err.toBody(), headers);
+    const retry = err.retryAfterMs !== undefined ? { 'retry-after': String(Math.ceil(err.retryAfterMs / 1000)) } : undefined;
+    sendJson(res, err.status, err.toBody(), retry ? { ...headers, ...retry } : headers, close);
     return;
   }
   log.error({ err }, 'unhandled error in request');
-  sendJson(res, 500, { error: { code: 'internal', message: 'Internal error; safe to retry' } }, headers);
+  sendJson(res, 500, { error: { code: 'internal', message: 'Internal error; safe to retry' } }, headers, close);
 }
 
 /** Runs an async handler with abort tracking and central error handling. */

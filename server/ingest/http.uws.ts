@@ -9,11 +9,12 @@ import { BatchBody } from '../../shared/track.ts';
 import type { Authenticator, Credentials } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, parseJson, type RequestSnapshot, readBody, sendJson } from '../http/uws.ts';
+import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { type ClientIpOptions, clientIp } from './client-ip.ts';
 import type { Ingest, IngestItem } from './ingest.ts';
 import { checkJson } from './json-bounds.ts';
-import type { RequestInfo } from './types.ts';
+import type { Caller, RequestInfo } from './types.ts';
 
 export interface HttpIngestDeps {
   ingest: Ingest;
@@ -25,6 +26,7 @@ export interface HttpIngestDeps {
   maxEventBytes?: number;
   /** False while starting or draining: answer 503 so clients retry elsewhere. */
   accepting: () => boolean;
+  limits: Limits;
 }
 
 /** MAX_EVENT_BYTES's default: the largest single event, as JSON. */
@@ -34,7 +36,14 @@ const ALLOW_HEADERS = 'content-type, openpanel-client-id, openpanel-client-secre
 
 export function corsHeaders(req: RequestSnapshot): Record<string, string> {
   const origin = req.headers.origin;
-  return origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : { 'access-control-allow-origin': '*' };
+  // Retry-After is exposed so a page's SDK can honour a 429.
+  const expose = { 'access-control-expose-headers': 'retry-after' };
+  return origin ? { 'access-control-allow-origin': origin, vary: 'Origin', ...expose } : { 'access-control-allow-origin': '*', ...expose };
+}
+
+/** What a 429 on events says ran out: the visitor address's budget, or the server client's. */
+export function eventsFrom(caller: Caller): string {
+  return caller.viaSecret ? 'events for this client' : 'events from this address';
 }
 
 export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
@@ -80,8 +89,10 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         const bytes = await raw;
         if (bytes.length > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
         const body = parseJson(bytes) as Record<string, unknown> | null;
-        const caller = await deps.auth.forIngest(credentials(req, body));
-        const [result] = await deps.ingest.accept(caller, requestInfo(req, deps.ip), [{ body }], 'track');
+        const request = requestInfo(req, deps.ip);
+        const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, body)));
+        assertAllowed(await deps.limits.events(caller, request.ip, 1), eventsFrom(caller));
+        const [result] = await deps.ingest.accept(caller, request, [{ body }], 'track');
         if (!result) throw new AppError(500, 'internal', 'No result');
         if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
         else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
@@ -103,11 +114,16 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         const json = parseJson(bytes) as Record<string, unknown> | null;
         const parsed = BatchBody.safeParse(json);
         if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
-        const caller = await deps.auth.forIngest(credentials(req, json));
+        // Livepanel's SDKs say who they are in the query string, as on /ws: a browser's request
+        // then needs no custom header (no CORS preflight) and works as a page-unload keepalive.
+        const query = new URLSearchParams(req.query);
+        const request = withSdkQuery(requestInfo(req, deps.ip), query);
+        const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, json, query)));
         const { items, invalid } = toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes });
+        assertAllowed(await deps.limits.events(caller, request.ip, items.length), eventsFrom(caller));
         const results = await deps.ingest.accept(
           caller,
-          requestInfo(req, deps.ip),
+          request,
           items.map((x) => x.item),
           'batch',
         );
@@ -134,13 +150,22 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   };
 }
 
-function credentials(req: RequestSnapshot, body: Record<string, unknown> | null): Credentials {
+function credentials(req: RequestSnapshot, body: Record<string, unknown> | null, query?: URLSearchParams): Credentials {
   const fromBody = (k: string) => (body && typeof body[k] === 'string' ? (body[k] as string) : undefined);
   return {
-    clientId: req.headers['openpanel-client-id'] || fromBody('clientId'),
+    clientId: req.headers['openpanel-client-id'] || fromBody('clientId') || query?.get('clientId') || undefined,
     secret: req.headers['openpanel-client-secret'] || fromBody('clientSecret'),
     origin: req.headers.origin,
   };
+}
+
+/** `sdk`, `sdkVersion` and `deviceId` (≤ 64 characters) from a `/ws` or `/batch` query string. */
+export function withSdkQuery(request: RequestInfo, q: URLSearchParams): RequestInfo {
+  request.sdkName = q.get('sdk') || request.sdkName;
+  request.sdkVersion = q.get('sdkVersion') || request.sdkVersion;
+  const deviceId = q.get('deviceId');
+  if (deviceId && deviceId.length <= 64) request.deviceId = deviceId;
+  return request;
 }
 
 export function requestInfo(req: RequestSnapshot, ip: ClientIpOptions): RequestInfo {

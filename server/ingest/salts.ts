@@ -2,7 +2,8 @@
  * Daily salts for cookieless device ids, served synchronously to the device-id step. Salts
  * live in PostgreSQL (one per UTC day, shared by every node); this keeps yesterday's, today's
  * and tomorrow's in memory and refreshes them in the background, so the switch at UTC
- * midnight needs no database round trip on the hot path.
+ * midnight needs no database round trip on the hot path. Each refresh also deletes the salts
+ * of days before yesterday, so older device ids can no longer be linked to anyone.
  */
 import type { Logger } from '../log.ts';
 
@@ -13,11 +14,19 @@ export interface SaltSource {
   salts(now: number): { current: string; previous: string };
 }
 
+export interface SaltSourceOptions {
+  /** How often the salts are read again (default 10 min). */
+  refreshMs?: number;
+  /** Deletes salts older than the previous day (see Metadata.pruneSalts); run at each refresh. */
+  prune?: (now: Date) => Promise<number>;
+}
+
 export async function createSaltSource(
   getSalts: (now: Date) => Promise<{ current: string; previous: string }>,
   log: Logger,
-  refreshMs = 10 * 60_000,
+  opts: SaltSourceOptions = {},
 ): Promise<SaltSource & { stop(): void }> {
+  const refreshMs = opts.refreshMs ?? 10 * 60_000;
   const byDay = new Map<number, string>();
 
   async function load(now: number) {
@@ -28,6 +37,10 @@ export async function createSaltSource(
     byDay.set(today, a.current);
     byDay.set(today + 1, b.current);
     for (const day of byDay.keys()) if (day < today - 1) byDay.delete(day);
+    if (opts.prune) {
+      const deleted = await opts.prune(new Date(now));
+      if (deleted > 0) log.info({ deleted }, 'deleted daily salts older than yesterday');
+    }
   }
 
   await load(Date.now());

@@ -26,7 +26,9 @@ import {
 } from '../../shared/live.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
-import { AppError } from '../errors.ts';
+import { AppError, rateLimitedError } from '../errors.ts';
+import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
+import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { createLiveMetrics } from './live-metrics.ts';
 import { createPresenceReporter } from './presence-report.ts';
@@ -48,6 +50,10 @@ export interface AttachLiveOptions {
   log: Logger;
   /** The process's metrics (only its registry is used). */
   metrics?: { registry: Registry };
+  /** Rate limits on handshakes (per IP), failed authentications and each dashboard's messages; none when absent. */
+  limits?: Limits;
+  /** How to find a dashboard's IP behind proxies (for the per-IP limits). */
+  ip?: ClientIpOptions;
   /** Tick period (default 100 ms). */
   tickMs?: number;
   /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
@@ -171,22 +177,27 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
 
   // ---- dashboards.
   const admissions = new WeakMap<LiveSocket, LiveAdmission>();
+  const limits = opts.limits;
   io.use((socket, next) => {
+    const refuse = (err: unknown) => {
+      if (!(err instanceof AppError)) log.error({ err }, 'live handshake failed');
+      const code = err instanceof AppError ? err.code : 'internal';
+      metrics?.refused.inc({ code });
+      next(refusal(code, err instanceof AppError ? err.message : 'Internal error; retry', err instanceof AppError ? err.retryAfterMs : undefined));
+    };
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(socket.handshake.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    opts.gate.admit({ auth: socket.handshake.auth, headers }).then(
-      (a) => {
-        admissions.set(socket, a);
-        socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds };
-        next();
-      },
-      (err) => {
-        if (!(err instanceof AppError)) log.error({ err }, 'live handshake failed');
-        const code = err instanceof AppError ? err.code : 'internal';
-        metrics?.refused.inc({ code });
-        next(refusal(code, err instanceof AppError ? err.message : 'Internal error; retry'));
-      },
-    );
+    const ip = clientIp(socket.handshake.address, headers, opts.ip ?? { trust: false });
+    if (limits) {
+      const v = limits.connect('live-connects', ip);
+      if (!v.allowed) return refuse(rateLimitedError(v.retryAfterMs, 'Too many dashboard connections from this address; reconnect later'));
+    }
+    const admit = () => opts.gate.admit({ auth: socket.handshake.auth, headers });
+    (limits ? limits.authenticate(ip, admit) : admit()).then((a) => {
+      admissions.set(socket, a);
+      socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds };
+      next();
+    }, refuse);
   });
 
   function join(socket: LiveSocket, projectId: string) {
@@ -214,6 +225,15 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       metrics?.dashboards.dec();
       clearTimeout(expiry);
     });
+    const budget = limits?.dashboardBucket();
+    if (budget) {
+      // Dashboards only (un)subscribe: a socket sending more than a browser SDK socket may is answered rate_limited.
+      socket.use(([, , ack], next) => {
+        const v = budget.take();
+        if (v.allowed) return next();
+        answer(ack, { ok: false, code: 'rate_limited', message: 'Too many messages on this connection; slow down' });
+      });
+    }
     for (const p of socket.data.projectIds) join(socket, p);
     socket.on('subscribe', (body, ack) => {
       const parsed = LiveSubscribe.safeParse(body);
@@ -268,8 +288,8 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   };
 }
 
-function refusal(code: LiveConnectError['code'], message: string): Error & { data: LiveConnectError } {
-  return Object.assign(new Error(message), { data: { code, message } });
+function refusal(code: LiveConnectError['code'], message: string, retryAfterMs?: number): Error & { data: LiveConnectError } {
+  return Object.assign(new Error(message), { data: { code, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) } });
 }
 
 function answer(ack: unknown, result: LiveSubscribeResult) {

@@ -180,4 +180,18 @@ describe.each(flavours)('metadata on $name', (flavour) => {
     expect(nextDay.previous).toBe(again.current);
     expect(nextDay.current).not.toBe(again.current);
   });
+
+  it('deletes salts older than the previous day, keeping yesterday’s and today’s', async () => {
+    // Guards against: salts never deleted, so every old cookieless device id stayed recomputable.
+    for (const day of ['2032-01-01', '2032-01-05', '2032-01-09', '2032-01-10']) await md.getSalts(new Date(`${day}T12:00:00.000Z`));
+    const jan5 = await md.getSalts(new Date('2032-01-05T12:00:00.000Z'));
+    const today = await md.getSalts(new Date('2032-01-10T12:00:00.000Z'));
+    const deleted = await md.pruneSalts(new Date('2032-01-10T12:00:00.000Z'));
+    expect(deleted).toBeGreaterThanOrEqual(4); // Dec 31 … Jan 8 ones, and any older ones of other tests
+    expect(await md.getSalts(new Date('2032-01-10T12:00:00.000Z'))).toEqual(today);
+    expect(await md.pruneSalts(new Date('2032-01-10T12:00:00.000Z'))).toBe(0);
+    // A day whose salt was deleted gets a new one if asked again: old ids do not come back.
+    const jan5Again = await md.getSalts(new Date('2032-01-05T12:00:00.000Z'));
+    expect(jan5Again.current).not.toBe(jan5.current);
+  });
 });

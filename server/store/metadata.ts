@@ -4,9 +4,10 @@
  * hashes are stored and nothing that lists clients ever returns a hash.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, type SQL } from 'drizzle-orm';
 import { type CLIENT_TYPES, clients, organizations, projects, salts } from '../../db/schema.ts';
-import { AppError } from '../errors.ts';
+import { ProjectRateLimits } from '../../shared/rate-limits.ts';
+import { AppError, zodIssues } from '../errors.ts';
 import { generateSecret, hashSecret, normalizeOrigins } from './client-secrets.ts';
 import type { MetadataDb } from './postgres.ts';
 import { createProjectAdmin, type ProjectRecord } from './projects.ts';
@@ -219,6 +220,45 @@ export function createMetadata(db: MetadataDb) {
         .where(and(eq(clients.id, clientId), isNull(clients.disabledAt)));
       const [c] = await db.select({ id: clients.id }).from(clients).where(eq(clients.id, clientId));
       if (!c) throw new AppError(404, 'not_found', `no client ${JSON.stringify(clientId)}`);
+    },
+
+    /** The project's rate limit overrides (`{}` when it has none or does not exist). */
+    async getProjectRateLimits(projectId: string): Promise<ProjectRateLimits> {
+      const [p] = await db.select({ rateLimits: projects.rateLimits }).from(projects).where(eq(projects.id, projectId)).limit(1);
+      const parsed = ProjectRateLimits.safeParse(p?.rateLimits ?? {});
+      return parsed.success ? parsed.data : {};
+    },
+
+    /**
+     * Changes the project's rate limit overrides: each given limit is set (`"off"` for none),
+     * `"default"` removes an override. Returns the overrides now in force; 404 `not_found`
+     * when the project does not exist.
+     */
+    async setProjectRateLimits(projectId: string, changes: Record<string, string>): Promise<ProjectRateLimits> {
+      return db.transaction(async (tx) => {
+        const [p] = await tx.select({ rateLimits: projects.rateLimits }).from(projects).where(eq(projects.id, projectId)).for('update');
+        if (!p) throw new AppError(404, 'not_found', `no project ${JSON.stringify(projectId)}`);
+        const next: Record<string, string> = { ...p.rateLimits };
+        for (const [name, value] of Object.entries(changes)) {
+          if (value === 'default') delete next[name];
+          else next[name] = value;
+        }
+        const parsed = ProjectRateLimits.safeParse(next);
+        if (!parsed.success) throw new AppError(400, 'invalid_body', 'invalid rate limits', zodIssues(parsed.error));
+        await tx.update(projects).set({ rateLimits: parsed.data }).where(eq(projects.id, projectId));
+        return parsed.data;
+      });
+    },
+
+    /**
+     * Deletes the salts of days before yesterday (UTC days of `now`); returns how many. Until a
+     * day's salt is gone, anyone holding the database can recompute that day's cookieless
+     * device ids from an address and agent; deleting it is what makes them unlinkable.
+     */
+    async pruneSalts(now: Date): Promise<number> {
+      const yesterday = utcDay(new Date(now.getTime() - 86_400_000));
+      const gone = await db.delete(salts).where(lt(salts.day, yesterday)).returning({ day: salts.day });
+      return gone.length;
     },
 
     /**

@@ -22,6 +22,10 @@ export interface ReaperDeps {
   intervalMs?: number;
   /** Sessions claimed per round trip. */
   batch?: number;
+  /** Longest wait between retries of a failed push (default 30 s). */
+  maxBackoffMs?: number;
+  /** After `stop()`, how long a failing push keeps being retried before its sessions are reported lost (default 10 s). */
+  stopGraceMs?: number;
   /** Called with each batch of closed sessions once it is queued (must not throw). */
   onClosed?: (batch: WriteBatch) => void;
 }
@@ -30,6 +34,10 @@ export function createSessionReaper(deps: ReaperDeps) {
   const limit = deps.batch ?? 500;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
+  const maxBackoffMs = deps.maxBackoffMs ?? 30_000;
+  let stopping: { giveUpAt: number } | undefined;
+  /** Cuts the current backoff wait short (on stop). */
+  let wake: (() => void) | undefined;
 
   /** Closes every session expired at `now`; returns how many. */
   async function reap(now = Date.now()): Promise<number> {
@@ -52,16 +60,31 @@ export function createSessionReaper(deps: ReaperDeps) {
     return total;
   }
 
-  // Claimed sessions exist nowhere else: keep retrying rather than lose them.
+  // Claimed sessions exist nowhere else (the store handed them over): never drop them. Retry
+  // with backoff for as long as the process runs; once `stop()` was called, for `stopGraceMs`
+  // more, then report what could not be written.
   async function pushWithRetry(batch: ReturnType<typeof emptyBatch>) {
     for (let attempt = 0; ; attempt++) {
       try {
         await deps.queue.push(batch);
         return;
       } catch (err) {
-        if (attempt >= 8) throw err;
-        deps.log.warn({ err, attempt }, 'session rows not queued; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+        deps.metrics?.sessionPushRetries.inc();
+        if (stopping && Date.now() >= stopping.giveUpAt) {
+          deps.metrics?.sessionsLost.inc(batch.sessions.length);
+          deps.log.error({ err, sessions: batch.sessions.length }, 'closed sessions could not be queued before shutdown; they are lost');
+          throw err;
+        }
+        if (attempt === 0 || attempt % 10 === 0) deps.log.warn({ err, attempt }, 'closed sessions not queued; retrying');
+        await new Promise<void>((r) => {
+          const backoff = Math.min(200 * 2 ** Math.min(attempt, 10), maxBackoffMs);
+          const t = setTimeout(r, stopping ? Math.max(0, Math.min(backoff, stopping.giveUpAt - Date.now())) : backoff);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        wake = undefined;
       }
     }
   }
@@ -86,6 +109,8 @@ export function createSessionReaper(deps: ReaperDeps) {
     async stop() {
       if (timer) clearInterval(timer);
       timer = null;
+      stopping = { giveUpAt: Date.now() + (deps.stopGraceMs ?? 10_000) };
+      wake?.();
       await running;
     },
   };

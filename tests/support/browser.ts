@@ -28,7 +28,7 @@ const CHROMIUM_ARGS = [
 ];
 
 /** Launches headless Chromium; throws (never skips) when it is not installed or will not start. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}. The browser tests need it: install it with ` +
@@ -36,7 +36,7 @@ export async function launchChromium(): Promise<Browser> {
     );
   }
   try {
-    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
   } catch (err) {
     throw new Error(`Chromium at ${CHROMIUM_PATH} failed to start: ${(err as Error).message}`);
   }
@@ -49,6 +49,15 @@ export async function launchChromium(): Promise<Browser> {
  */
 export function desktopChromeUserAgent(browser: Browser): string {
   return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${browser.version()} Safari/537.36`;
+}
+
+/**
+ * Headless Chromium that says it is a desktop Chrome in every request, including keepalive
+ * requests a page sends while it unloads (the per-context override does not reach those, and
+ * bot filters rightly drop `HeadlessChrome`).
+ */
+export function launchDesktopChromium(): Promise<Browser> {
+  return launchChromium(['--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36']);
 }
 
 /** The published browser tracker (`@openpanel/web`'s IIFE build, what the CDN serves as op1.js). */
@@ -66,6 +75,8 @@ export interface StaticSite {
   origin: string;
   /** Serves `html` at `pathname` (replacing what was there). */
   page(pathname: string, html: string): void;
+  /** Serves `body` as `contentType` at `pathname` (a bundle, a script). */
+  asset(pathname: string, body: string, contentType: string): void;
   /** Paths requested so far, in order (method and path). */
   readonly requests: string[];
   close(): Promise<void>;
@@ -78,6 +89,7 @@ export interface StaticSite {
 export async function startStaticSite(): Promise<StaticSite> {
   const tracker = readFileSync(trackerScriptPath());
   const pages = new Map<string, string>();
+  const assets = new Map<string, { body: string; type: string }>();
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://site').pathname;
@@ -87,6 +99,9 @@ export async function startStaticSite(): Promise<StaticSite> {
       res.writeHead(405).end();
     } else if (pathname === '/op1.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).end(tracker);
+    } else if (assets.has(pathname)) {
+      const a = assets.get(pathname)!;
+      res.writeHead(200, { 'content-type': a.type, 'cache-control': 'no-store' }).end(a.body);
     } else if (pathname === '/favicon.ico') {
       res.writeHead(204).end();
     } else if (html !== undefined) {
@@ -105,6 +120,9 @@ export async function startStaticSite(): Promise<StaticSite> {
     origin: `http://127.0.0.1:${port}`,
     page: (pathname, html) => {
       pages.set(pathname, html);
+    },
+    asset: (pathname, body, type) => {
+      assets.set(pathname, { body, type });
     },
     requests,
     close: () =>

@@ -9,6 +9,8 @@ import type { ServerFrame } from '../../shared/ws-protocol.ts';
 export interface Refused {
   status: number;
   contentType: string | undefined;
+  /** The answer's headers (not enumerable). */
+  headers: Record<string, string | string[] | undefined>;
   // biome-ignore lint/suspicious/noExplicitAny: tests assert bodies with toEqual/toMatchObject
   body: any;
 }
@@ -91,7 +93,10 @@ export function connectWs(baseUrl: string, query: Record<string, string>, header
         try {
           body = JSON.parse(text);
         } catch {}
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body });
+        const refused = { status: res.statusCode ?? 0, contentType: res.headers['content-type'], body } as Refused;
+        // Not enumerable: tests compare refusals with toEqual({status, contentType, body}).
+        Object.defineProperty(refused, 'headers', { value: res.headers, enumerable: false });
+        resolve(refused);
       });
     });
     socket.on('open', () => resolve(new WsClient(socket)));

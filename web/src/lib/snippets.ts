@@ -24,7 +24,14 @@ export function installSnippets({ apiUrl, clientId }: SnippetInput): Snippet[] {
       id: 'script',
       title: 'Script tag (Livepanel)',
       language: 'html',
-      code: `<script async src="${base}/lp.js" data-client-id="${clientId}"></script>`,
+      // The one-tag install with the queue stub, exactly as the README documents it: calls made
+      // before the script loaded (lp('track', …), lp('identify', …)) are kept and run in order.
+      code: [
+        '<script>',
+        '  window.lp = window.lp || function () { (lp.q = lp.q || []).push(arguments) };',
+        '</script>',
+        `<script async src="${base}/lp.js" data-client-id="${clientId}"></script>`,
+      ].join('\n'),
     },
     {
       id: 'openpanel-web',

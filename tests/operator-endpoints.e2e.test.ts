@@ -1,8 +1,9 @@
 /**
- * The admin endpoint lives on its own loopback-only listener, not on the public port. Guards
- * against: a reverse proxy on the same machine forwarding `/api/admin/*` from anywhere to the
- * public port, where the old peer-address check saw the proxy's 127.0.0.1 and let it through
- * (only the token still stood in the way).
+ * The operator's endpoints. The admin endpoint lives on its own loopback-only listener, not on
+ * the public port — guards against a reverse proxy on the same machine forwarding
+ * `/api/admin/*` from anywhere to the public port, where the old peer-address check saw the
+ * proxy's 127.0.0.1 and let it through (only the token still stood in the way). `/metrics`
+ * wants METRICS_TOKEN when one is set — it was public.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -12,12 +13,13 @@ import { readDataLock } from '../server/data-lock.ts';
 import { post } from './support/e2e.ts';
 import { startTestServer, type TestServer } from './support/livepanel.ts';
 
+const TOKEN = 'metrics-token-0123456789';
 let server: TestServer;
 let proxy: http.Server;
 let proxyUrl: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ METRICS_TOKEN: TOKEN });
   // A local reverse proxy in front of the public port, as nginx or Caddy would be.
   proxy = http.createServer((req, res) => {
     const upstream = http.request(`${server.url}${req.url}`, { method: req.method, headers: { ...req.headers, 'x-forwarded-for': '203.0.113.5' } }, (up) => {
@@ -79,5 +81,18 @@ describe('admin listener', () => {
       s.once('error', () => resolve(false));
     });
     expect(connected).toBe(false);
+  });
+});
+
+describe('/metrics with METRICS_TOKEN', () => {
+  it('answers 401 without the bearer token, and the metrics with it', async () => {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }] as Record<string, string>[]) {
+      const r = await fetch(`${server.url}/metrics`, { headers });
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/^# TYPE livepanel_events_accepted_total counter$/m);
   });
 });
