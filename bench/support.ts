@@ -3,7 +3,7 @@
  * the admin route (as `npm run admin` does), count stored events, save results under
  * bench/results/. Processes are started with server/cluster/local-cluster.ts.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../server/cluster/local-cluster.ts';
 import { adminEndpoint } from '../server/data-lock.ts';
@@ -93,4 +93,32 @@ export function saveResults(name: string, data: unknown): string {
   const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
+}
+
+/** Sampling interval of `--profile` (µs): coarse enough to keep a run's profile a few MB. */
+const PROFILE_INTERVAL_US = 2000;
+const profileDir = (stamp: string) => path.join(ROOT, 'bench', 'results', 'profiles', stamp);
+
+/** Node flags that make a Livepanel process write a CPU profile when it exits (none when not profiling). */
+export function profileArgs(on: boolean | undefined, shape: string, stamp: string): string[] {
+  if (!on) return [];
+  const dir = path.join(profileDir(stamp), shape);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`];
+}
+
+/** Renames the profiles the exited processes `pids` wrote to `<name>.cpuprofile`; returns name → file. */
+export function saveProfiles(shape: string, stamp: string, pids: Record<string, number>): Record<string, string> {
+  const dir = path.join(profileDir(stamp), shape);
+  if (!existsSync(dir)) return {};
+  const files = readdirSync(dir);
+  const out: Record<string, string> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const f = files.find((x) => x.includes(`.${pid}.`) && x.endsWith('.cpuprofile'));
+    if (!f) continue;
+    const to = path.join(dir, `${name}.cpuprofile`);
+    renameSync(path.join(dir, f), to);
+    out[name] = to;
+  }
+  return out;
 }
