@@ -3,7 +3,7 @@
  * the admin route (as `npm run admin` does), count stored events, save results under
  * bench/results/. Processes are started with server/cluster/local-cluster.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../server/cluster/local-cluster.ts';
 import { adminEndpoint } from '../server/data-lock.ts';
@@ -46,6 +46,7 @@ export function sampleProcesses(pids: Record<string, number>) {
           return [
             k,
             {
+              cpuSeconds: Math.round((end.cpuSeconds - start[k]!.cpuSeconds) * 100) / 100,
               cpuCores: Math.round(((end.cpuSeconds - start[k]!.cpuSeconds) / wall) * 100) / 100,
               peakRssMb: Math.round(Math.max(peak[k]!, end.rssBytes) / 2 ** 20),
             },
@@ -111,14 +112,16 @@ export function profileArgs(on: boolean | undefined, shape: string, stamp: strin
 export function saveProfiles(shape: string, stamp: string, pids: Record<string, number>): Record<string, string> {
   const dir = path.join(profileDir(stamp), shape);
   if (!existsSync(dir)) return {};
-  const files = readdirSync(dir);
   const out: Record<string, string> = {};
   for (const [name, pid] of Object.entries(pids)) {
-    const f = files.find((x) => x.includes(`.${pid}.`) && x.endsWith('.cpuprofile'));
-    if (!f) continue;
-    const to = path.join(dir, `${name}.cpuprofile`);
-    renameSync(path.join(dir, f), to);
-    out[name] = to;
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; the others
+    // (tsx's module-loader thread) are dropped.
+    for (const f of readdirSync(dir).filter((x) => x.includes(`.${pid}.`) && x.endsWith('.cpuprofile'))) {
+      if (f.includes(`.${pid}.0.`)) {
+        out[name] = path.join(dir, `${name}.cpuprofile`);
+        renameSync(path.join(dir, f), out[name]);
+      } else rmSync(path.join(dir, f));
+    }
   }
   return out;
 }
