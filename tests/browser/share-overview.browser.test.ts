@@ -5,7 +5,7 @@
  * share's fixed filter, which shows as a chip with no remove button; a viewer's own filter in
  * the URL narrows further, never widens. The TV URL has no controls. The iframe embed loads on
  * the site the share names in its `frame-ancestors` and is refused on another share that names
- * none. Guards against: the share page not rendering overviews, the query API not taking share
+ * none. LP_SCREENSHOT_DIR=/tmp/lp saves screenshots. Guards against: the share page not rendering overviews, the query API not taking share
  * links, the fixed filter not being applied, and embedding not following the share.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -20,6 +20,7 @@ let site: StaticSite;
 let project: { projectId: string; clientId: string; clientSecret: string };
 const USER = { email: 'sharer@example.com', password: 'shares the numbers' };
 const WAIT_MS = 20_000;
+const shots = process.env.LP_SCREENSHOT_DIR;
 
 /** Four visitors over the last day; two of them viewed /pricing (3 page views there). */
 function seed() {
@@ -152,6 +153,7 @@ describe('overview share links in Chromium', () => {
     expect(await page.$('[data-testid="view-bar"]')).toBeNull();
     expect(await page.$('[data-testid="breakdown-pages"] button:has-text("/pricing")')).toBeNull();
     expect(await viewer.cookies()).toEqual([]);
+    if (shots) await page.screenshot({ path: `${shots}/share-overview-tv.png`, fullPage: true });
 
     // 5. Embedding: each share's page names the sites that may frame it.
     const allowed = await fetch(pricing.url);
@@ -172,9 +174,12 @@ describe('overview share links in Chromium', () => {
     const inFrame = await frame('allowed');
     await inFrame.waitForSelector('[data-testid="shared-overview"]', { timeout: WAIT_MS });
     await waitForText(inFrame as unknown as Page, card('visitors'), (t) => t === '2', 'the embedded overview');
+    // Chromium replaces a frame its frame-ancestors refuse with an error page.
     const blocked = await frame('refused');
-    expect(await blocked.$('[data-testid="shared-overview"]')).toBeNull();
+    await waitUntil(() => blocked.url() !== '' && blocked.url() !== 'about:blank', WAIT_MS);
     expect(blocked.url()).not.toContain('/share/');
+    expect(await blocked.$('[data-testid="shared-overview"]')).toBeNull();
+    if (shots) await host.screenshot({ path: `${shots}/share-embeds.png` });
 
     await viewer.close();
     expect(problems).toEqual([]);
