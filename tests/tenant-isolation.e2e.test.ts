@@ -422,6 +422,14 @@ describe('tenant isolation: every route, every role, two organisations', () => {
     expect(await events(await query(a.projectId, viaShare, { filters: [['is_not', 'event:name', ['hello']]] }))).toBe(0);
     expect((await query(orgs.B.projectId, viaShare)).status).toBe(403);
     expect((await call('GET', `/api/v1/projects/${a.projectId}/events`, { headers: viaShare })).status).toBe(403);
+    // An overview share answers the overview's numbers only: no profiles or properties, no conversion rate around its filter.
+    expect((await query(a.projectId, viaShare, { dimensions: ['profile:id'] })).status).toBe(403);
+    expect((await query(a.projectId, viaShare, { filters: [['is', 'event:props:email', ['x@example.com']]] })).status).toBe(403);
+    expect((await query(a.projectId, viaShare, { metrics: ['conversion_rate'] })).status).toBe(403);
+    expect((await query(a.projectId, viaShare, { metrics: ['visitors'], dimensions: ['geo:country', 'time:day'] })).status).toBe(200);
+    // The share's page learns its fixed filter (no password here, so no grant needed).
+    const described = await json<{ unlocked: boolean; filter: unknown }>(await call('GET', `/api/share/${share.token}`, {}), 'describe');
+    expect(described).toMatchObject({ unlocked: true, filter: [['is', 'event:name', ['hello']]] });
   });
 
   it('role boundaries within an organisation: admins cannot touch owners; owners stay at least one', async () => {
