@@ -94,7 +94,10 @@ export function toBuckets(t: ResolvedTile, rows: Row[], from: number): TileBucke
       for (const r of rows) {
         const b = Number(r.b);
         let m = by.get(b);
-        if (!m) by.set(b, (m = {}));
+        if (!m) {
+          m = {};
+          by.set(b, m);
+        }
         m[String(r.k)] = Number(r.v);
       }
       return [...by];
@@ -127,7 +130,10 @@ export function toBuckets(t: ResolvedTile, rows: Row[], from: number): TileBucke
       for (const r of rows.reverse()) {
         const b = Number(r.b);
         let list = by.get(b);
-        if (!list) by.set(b, (list = []));
+        if (!list) {
+          list = [];
+          by.set(b, list);
+        }
         list.push({ lat: Number(r.lat), lon: Number(r.lon), country: String(r.country) });
       }
       return [...by].sort((a, b) => a[0] - b[0]);

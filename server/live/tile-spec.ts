@@ -119,7 +119,7 @@ export function resolveTile(spec: TileSpec, now = Date.now()): ResolvedTile {
   }
   if (norm.kind === 'top') {
     const d = dimension(norm.dimension);
-    if (!d || !d.row || !d.events || d.scope === 'time') throw invalidQuery(`${norm.dimension} cannot be evaluated on a live event`);
+    if (!d?.row || !d.events || d.scope === 'time') throw invalidQuery(`${norm.dimension} cannot be evaluated on a live event`);
     out.dim = d;
     out.limit = norm.limit;
   }

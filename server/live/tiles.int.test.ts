@@ -37,7 +37,10 @@ const REFS = ['Google', 'Hacker News', '', 'Twitter'];
 /** A deterministic stream, one row every ~800 ms; some rows carry an older own timestamp (an SDK's offline queue). */
 function stream(): EventRow[] {
   let seed = 7;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   return Array.from({ length: N }, (_, i) => {
     const received = START + Math.floor((i * 40 * 60_000) / N) + Math.floor(rnd() * 500);
     const created = i % 17 === 0 ? received - 90_000 : received;
@@ -81,7 +84,8 @@ function merge(buckets: TileBucket[], from = -Infinity): unknown {
     if (typeof v === 'number') acc = ((acc as number) ?? 0) + v;
     else if (Array.isArray(v) && typeof v[0] === 'number') acc = (v as number[]).map((x, i) => x + ((acc as number[] | undefined)?.[i] ?? 0));
     else if (!Array.isArray(v)) {
-      const m = (acc ??= {}) as Record<string, number>;
+      acc ??= {};
+      const m = acc as Record<string, number>;
       for (const [k, n] of Object.entries(v)) m[k] = (m[k] ?? 0) + n;
     }
   }
@@ -181,7 +185,7 @@ describe('tiles: the query model answers the same', () => {
 
   it('totals with filters', async () => {
     for (const name of ['signups', 'revenue', 'amount']) {
-      const spec = SPECS[name] as { metric: string; since: number; filters?: QueryInput['filters'] };
+      const spec = SPECS[name] as TileSpecInput & { metric: string; since: number; filters?: QueryInput['filters'] };
       const { value } = liveOnTime(spec);
       const metricName = spec.metric;
       const q = await run({
@@ -200,7 +204,7 @@ describe('tiles: the query model answers the same', () => {
 
   it('top-N by a dimension', async () => {
     for (const name of ['campaigns']) {
-      const spec = SPECS[name] as { metric: string; dimension: string; since: number };
+      const spec = SPECS[name] as TileSpecInput & { metric: string; dimension: string; since: number };
       const { t, value } = liveOnTime(spec);
       const q = await run({
         metrics: [spec.metric],

@@ -47,7 +47,10 @@ class TileAgg {
         const w = t.weight!(r);
         if (w === 0) return;
         let m = this.pending.get(sec) as Map<string, number> | undefined;
-        if (!m) this.pending.set(sec, (m = new Map()));
+        if (!m) {
+          m = new Map();
+          this.pending.set(sec, m);
+        }
         const k = t.dim!.row!(r);
         const n = m.get(k);
         if (n !== undefined) m.set(k, n + w);
@@ -64,13 +67,19 @@ class TileAgg {
         this.funnel.set(r.session_id, reached + 1);
         if (this.funnel.size > FUNNEL_SESSIONS) this.funnel.delete(this.funnel.keys().next().value!);
         let d = this.pending.get(sec) as number[] | undefined;
-        if (!d) this.pending.set(sec, (d = steps.map(() => 0)));
+        if (!d) {
+          d = steps.map(() => 0);
+          this.pending.set(sec, d);
+        }
         d[reached]!++;
         return;
       }
       case 'feed': {
         let list = this.pending.get(sec) as TileFeedEvent[] | undefined;
-        if (!list) this.pending.set(sec, (list = []));
+        if (!list) {
+          list = [];
+          this.pending.set(sec, list);
+        }
         list.push(feedEvent(r, received));
         if (list.length > t.limit!) list.shift();
         return;
@@ -78,7 +87,10 @@ class TileAgg {
       case 'geo': {
         if (r.latitude === null || r.longitude === null || this.geoDevices.has(r.device_id)) return;
         let list = this.pending.get(sec) as TileGeoPoint[] | undefined;
-        if (!list) this.pending.set(sec, (list = []));
+        if (!list) {
+          list = [];
+          this.pending.set(sec, list);
+        }
         if (list.length >= GEO_PER_TICK) return;
         this.geoDevices.add(r.device_id);
         list.push({ lat: r.latitude, lon: r.longitude, country: r.country });
@@ -165,7 +177,10 @@ export function createTileSet(opts: { perProject?: number } = {}): TileSet {
     watch(projectId, tile) {
       let m = byProject.get(projectId);
       if (m?.has(tile.key)) return true;
-      if (!m) byProject.set(projectId, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        byProject.set(projectId, m);
+      }
       if (m.size >= perProject) return false;
       m.set(tile.key, new TileAgg(tile));
       return true;
@@ -197,7 +212,9 @@ export function createTileSet(opts: { perProject?: number } = {}): TileSet {
       let out: TickTiles | undefined;
       for (const [key, a] of m) {
         const d = a.drain();
-        if (d) (out ??= {})[key] = d;
+        if (!d) continue;
+        out ??= {};
+        out[key] = d;
       }
       return out;
     },
