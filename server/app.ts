@@ -49,6 +49,7 @@ import { createQueryEngine } from './stats/query-engine.ts';
 import { createAccounts } from './store/accounts.ts';
 import { createAuditLog } from './store/audit.ts';
 import { createAuthSessionStore } from './store/auth-sessions.ts';
+import { createBoardStore } from './store/boards.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createMetadata } from './store/metadata.ts';
@@ -371,6 +372,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         metadata,
         audit,
         shareStore,
+        boards: createBoardStore(meta.db),
         rateLimits: engines.rateLimit,
         mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
         ch,

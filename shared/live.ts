@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
+import { TickTiles, TileBackfill, TilesSubscribe, TilesSubscribeResult, TilesUnsubscribe } from './live-tiles.ts';
 
 /** Engine.IO path the live channel is served at (socket.io's default, with the trailing slash). */
 export const LIVE_PATH = '/socket.io/';
@@ -105,11 +106,28 @@ export const LiveTick = z.object({
   countries: Counts,
   sample: z.array(LiveSampleEvent).max(LIVE_TICK_LIMITS.sample),
   geo: z.array(z.object({ lat: z.number(), lon: z.number() })).max(LIVE_TICK_LIMITS.geo),
+  /** This node's tick counter (per project, from 1 at the node's start): a gap means a lost tick. */
+  seq: z.number().int().positive().optional(),
+  /** When the node received the oldest event in this tick (epoch ms): `at - oldest` is the server's share of event→screen latency. */
+  oldest: z.number().int().optional(),
+  /** Deltas of the watched tiles (shared/live-tiles.ts), by tile key. */
+  tiles: TickTiles.optional(),
 });
 export type LiveTick = z.infer<typeof LiveTick>;
 
-/** Open SDK sockets of the project right now, summed over every ingest node. */
-export const LivePresence = z.object({ projectId: ProjectId, online: Count });
+/**
+ * The project's visitors right now, over every ingest node. `online`: distinct devices with an
+ * open SDK socket (two tabs of one browser are one visitor). `active`: distinct devices that
+ * sent an event in the last 5 minutes (SDKs without a socket included). `sockets`: open SDK
+ * sockets. `at`: when the server read them (epoch ms).
+ */
+export const LivePresence = z.object({
+  projectId: ProjectId,
+  online: Count,
+  active: Count.optional(),
+  sockets: Count.optional(),
+  at: z.number().int().optional(),
+});
 export type LivePresence = z.infer<typeof LivePresence>;
 
 /** Body of `subscribe` / `unsubscribe`. */
@@ -121,13 +139,27 @@ export const LiveSubscribeResult = z.union([z.object({ ok: z.literal(true) }), z
 export type LiveSubscribeResult = z.infer<typeof LiveSubscribeResult>;
 
 /** Server → dashboard: event name → payload schema. */
-export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence } as const;
+export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence, 'tiles:backfill': TileBackfill } as const;
 /** Dashboard → server: event name → body schema (each answered through an acknowledgement). */
-export const LIVE_CLIENT_EVENTS = { subscribe: LiveSubscribe, unsubscribe: LiveSubscribe } as const;
+export const LIVE_CLIENT_EVENTS = {
+  subscribe: LiveSubscribe,
+  unsubscribe: LiveSubscribe,
+  'tiles:subscribe': TilesSubscribe,
+  'tiles:unsubscribe': TilesUnsubscribe,
+} as const;
+/** Dashboard → server: event name → acknowledgement schema. */
+export const LIVE_CLIENT_ACKS = {
+  subscribe: LiveSubscribeResult,
+  unsubscribe: LiveSubscribeResult,
+  'tiles:subscribe': TilesSubscribeResult,
+  'tiles:unsubscribe': LiveSubscribeResult,
+} as const;
 /** Node → node (through the adapter): event name → payload schema. */
 export const LIVE_INTER_SERVER_EVENTS = {
   /** These projects' presence changed: re-read the totals for local dashboards. */
   presenceChanged: z.array(ProjectId).max(10_000),
+  /** Start aggregating these tiles (key → spec) of a project; every node acknowledges. */
+  tilesWatched: z.object({ projectId: ProjectId, tiles: z.record(z.string(), z.unknown()) }),
 } as const;
 
 type Payload<M, K extends keyof M> = M[K] extends z.ZodType ? z.infer<M[K]> : never;
@@ -138,7 +170,7 @@ export type ServerToClientEvents = {
 };
 /** `Server<ClientToServerEvents>` / client `Socket<…, ClientToServerEvents>`. */
 export type ClientToServerEvents = {
-  [K in keyof typeof LIVE_CLIENT_EVENTS]: (body: Payload<typeof LIVE_CLIENT_EVENTS, K>, ack: (result: LiveSubscribeResult) => void) => void;
+  [K in keyof typeof LIVE_CLIENT_EVENTS]: (body: Payload<typeof LIVE_CLIENT_EVENTS, K>, ack: (result: Payload<typeof LIVE_CLIENT_ACKS, K>) => void) => void;
 };
 export type InterServerEvents = {
   [K in keyof typeof LIVE_INTER_SERVER_EVENTS]: (payload: Payload<typeof LIVE_INTER_SERVER_EVENTS, K>) => void;

@@ -171,6 +171,14 @@ const freshViewer = async (org: Org) =>
 const firstClient = async (org: Org) =>
   (await json<{ data: Array<{ id: string }> }>(await call('GET', `/api/v1/projects/${org.projectId}/clients`, as(org.owner)), 'clients')).data[0]!.id;
 
+const freshBoard = async (org: Org) =>
+  (
+    await json<{ id: string }>(
+      await call('POST', `/api/v1/projects/${org.projectId}/boards`, { ...as(org.owner), body: { name: unique('board') } }),
+      'fresh board',
+    )
+  ).id;
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/orgs/:orgId': async (o) => ({ path: `/api/v1/orgs/${o.id}` }),
   'PATCH /api/v1/orgs/:orgId': async (o) => ({ path: `/api/v1/orgs/${o.id}`, body: { name: `Org ${o.id.slice(0, 4)}` } }),
@@ -211,6 +219,17 @@ const FIXTURES: Record<string, Fixture> = {
     body: { name: unique('share'), target: { kind: 'overview' } },
   }),
   'DELETE /api/v1/projects/:projectId/shares/:shareId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/shares/${await freshShare(o)}` }),
+  'GET /api/v1/projects/:projectId/boards': async (o) => ({ path: `/api/v1/projects/${o.projectId}/boards` }),
+  'POST /api/v1/projects/:projectId/boards': async (o) => ({
+    path: `/api/v1/projects/${o.projectId}/boards`,
+    body: { name: unique('board'), layout: { tiles: [{ id: 'n', type: 'number', since: { kind: 'time', time: '09:00' }, goal: 100 }] } },
+  }),
+  'GET /api/v1/projects/:projectId/boards/:boardId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/boards/${await freshBoard(o)}` }),
+  'PATCH /api/v1/projects/:projectId/boards/:boardId': async (o) => ({
+    path: `/api/v1/projects/${o.projectId}/boards/${await freshBoard(o)}`,
+    body: { name: unique('renamed') },
+  }),
+  'DELETE /api/v1/projects/:projectId/boards/:boardId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/boards/${await freshBoard(o)}` }),
 };
 
 /** Routes acting on the caller only (no tenant in the path): nobody → 401, clients and shares → 403, a user → 2xx. */
@@ -403,6 +422,14 @@ describe('tenant isolation: every route, every role, two organisations', () => {
     expect(await events(await query(a.projectId, viaShare, { filters: [['is_not', 'event:name', ['hello']]] }))).toBe(0);
     expect((await query(orgs.B.projectId, viaShare)).status).toBe(403);
     expect((await call('GET', `/api/v1/projects/${a.projectId}/events`, { headers: viaShare })).status).toBe(403);
+    // An overview share answers the overview's numbers only: no profiles or properties, no conversion rate around its filter.
+    expect((await query(a.projectId, viaShare, { dimensions: ['profile:id'] })).status).toBe(403);
+    expect((await query(a.projectId, viaShare, { filters: [['is', 'event:props:email', ['x@example.com']]] })).status).toBe(403);
+    expect((await query(a.projectId, viaShare, { metrics: ['conversion_rate'] })).status).toBe(403);
+    expect((await query(a.projectId, viaShare, { metrics: ['visitors'], dimensions: ['geo:country', 'time:day'] })).status).toBe(200);
+    // The share's page learns its fixed filter (no password here, so no grant needed).
+    const described = await json<{ unlocked: boolean; filter: unknown }>(await call('GET', `/api/share/${share.token}`, {}), 'describe');
+    expect(described).toMatchObject({ unlocked: true, filter: [['is', 'event:name', ['hello']]] });
   });
 
   it('role boundaries within an organisation: admins cannot touch owners; owners stay at least one', async () => {

@@ -10,6 +10,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { Query } from '../../shared/query.ts';
 import type { EventRow } from '../../shared/rows.ts';
+import { shareQueryProblem } from '../auth/share-scope.ts';
 import type { RateLimiter } from '../engines/rate-limit.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import { handle, parseJson, type RequestSnapshot, readBody, sendJson } from '../http/uws.ts';
@@ -64,6 +65,8 @@ export function registerQueryApi(app: TemplatedApp, deps: QueryApiDeps) {
       if (!who) return;
       const parsed = Query.safeParse(body);
       if (!parsed.success) throw new AppError(400, 'invalid_query', 'The query does not match the query model', zodIssues(parsed.error));
+      const problem = who.share && shareQueryProblem(who.share, parsed.data);
+      if (problem) throw new AppError(403, 'forbidden', problem);
       // A share link's fixed filter is added to whatever the viewer asks: it cannot be removed.
       const query = who.filters ? { ...parsed.data, filters: [...(parsed.data.filters ?? []), ...who.filters] } : parsed.data;
       sendJson(res, 200, await deps.queries.run(query));

@@ -11,6 +11,7 @@
 import type { FilterTree } from '../../shared/query.ts';
 import type { Auth } from '../auth/auth.ts';
 import { checkCsrf } from '../auth/csrf.ts';
+import type { SharePrincipal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
 import type { RequestSnapshot } from '../http/uws.ts';
 
@@ -21,6 +22,8 @@ export interface ReadPrincipal {
   id: string;
   /** A share link's fixed filter: every answer must be restricted to it (ANDed into the query's filters). */
   filters?: FilterTree[];
+  /** Set when a share link asks: what it may ask is narrower (auth/share-scope.ts). */
+  share?: SharePrincipal;
 }
 
 export type ReadAuthorizer = (req: RequestSnapshot, projectId: string) => Promise<ReadPrincipal>;
@@ -41,7 +44,7 @@ export function createReadAuthorizer(auth: Pick<Auth, 'fromRequest' | 'requirePr
       if (!opts.shares) throw new AppError(403, 'forbidden', 'A share link cannot use this API');
       if (principal.target.kind === 'realtime') throw new AppError(403, 'forbidden', 'A realtime share link has no stored-data queries');
       await auth.requireProject(principal, projectId, 'read');
-      return { projectId, id: `share:${principal.shareId}`, filters: (principal.filter ?? undefined) as FilterTree[] | undefined };
+      return { projectId, id: `share:${principal.shareId}`, filters: (principal.filter ?? undefined) as FilterTree[] | undefined, share: principal };
     }
     if (principal === null && !req.headers['openpanel-client-id']) {
       throw new AppError(401, 'missing_client_id', 'Sign in, or send a read client’s openpanel-client-id and openpanel-client-secret');

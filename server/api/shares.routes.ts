@@ -6,6 +6,7 @@
  * disconnects every live socket using it, on every node.
  */
 import { CreateShareBody, UnlockShareBody } from '../../shared/auth.ts';
+import { SHARE_GRANT_HEADER } from '../auth/auth.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { hashToken, newToken } from '../auth/tokens.ts';
 import { AppError } from '../errors.ts';
@@ -103,9 +104,14 @@ export function shareRoutes(r: Router, deps: ApiDeps, opts: ShareRouteOptions = 
   );
 
   r.route(
-    { method: 'GET', path: '/api/share/:token', access: { kind: 'public' }, summary: 'What a share link shows (404 unknown, 410 expired or revoked)' },
+    {
+      method: 'GET',
+      path: '/api/share/:token',
+      access: { kind: 'public' },
+      summary: 'What a share link shows (404 unknown, 410 expired or revoked); with its grant, whether unlocked and its fixed filter',
+    },
     async (ctx) => {
-      const d = await auth.shares.describe(ctx.param('token'));
+      const d = await auth.shares.describe(ctx.param('token'), ctx.c.req.header(SHARE_GRANT_HEADER) || undefined);
       const project = await deps.metadata.getProject(d.projectId);
       if (!project) throw new AppError(404, 'not_found', 'This share link does not exist');
       return ctx.c.json({ ...d, projectName: project.name, timezone: project.timezone });

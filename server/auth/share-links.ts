@@ -54,10 +54,22 @@ export function createShareLinks(o: { store: ShareStore; now?: () => number; cac
   }
 
   return {
-    /** The share's public facts, for its page before any password: 404/410 when it cannot be used. */
-    async describe(token: string | undefined) {
+    /**
+     * The share's public facts, for its page before any password: 404/410 when it cannot be used.
+     * With no password, or the password's grant, also its fixed filter (`unlocked`).
+     */
+    async describe(token: string | undefined, grant?: string) {
       const r = await lookup(token);
-      return { projectId: r.projectId, name: r.name, target: r.target, needsPassword: r.passwordHash !== null, expiresAt: r.expiresAt?.toISOString() ?? null };
+      const unlocked = r.passwordHash === null || (grant !== undefined && safeEqual(grant, shareGrant(r)));
+      return {
+        projectId: r.projectId,
+        name: r.name,
+        target: r.target,
+        needsPassword: r.passwordHash !== null,
+        unlocked,
+        ...(unlocked && { filter: principal(r).filter }),
+        expiresAt: r.expiresAt?.toISOString() ?? null,
+      };
     },
 
     /** The principal for a token (and grant): 404/410 for a dead link, 401 `password_required` without a valid grant. */

@@ -1,7 +1,7 @@
 // The analytics pages' API client: same-origin requests with the session cookie and the CSRF
 // token on the query POST, list parameters, and server errors as ApiError with the stable code.
 import { describe, expect, it } from 'vitest';
-import { ApiError, projectApi, setCsrfToken } from './api.ts';
+import { ApiError, projectApi, setCsrfToken, shareHeaders } from './api.ts';
 import { Loader } from './loader.svelte.ts';
 
 function fake(status: number, body: unknown) {
@@ -22,6 +22,18 @@ describe('projectApi', () => {
     expect(f.calls[0]!.init).toMatchObject({ method: 'POST', credentials: 'same-origin' });
     expect(f.calls[0]!.init.headers).toMatchObject({ 'x-livepanel-csrf': 'csrf-1', 'content-type': 'application/json' });
     expect(JSON.parse(String(f.calls[0]!.init.body))).toMatchObject({ project_id: 'p 1', metrics: ['visitors'] });
+  });
+
+  it('presents a share link by its headers, read at each call (the grant arrives after unlocking)', async () => {
+    const f = fake(200, { results: [], meta: {} });
+    let grant: string | null = null;
+    const client = projectApi('p1', f.impl, () => shareHeaders('lpsh_t', grant));
+    await client.query({ project_id: 'p1', date_range: '7d', metrics: ['visitors'] });
+    grant = 'g1';
+    await client.query({ project_id: 'p1', date_range: '7d', metrics: ['visitors'] });
+    expect(f.calls[0]!.init.headers).toMatchObject({ 'x-livepanel-share': 'lpsh_t' });
+    expect(f.calls[0]!.init.headers).not.toHaveProperty('x-livepanel-share-grant');
+    expect(f.calls[1]!.init.headers).toMatchObject({ 'x-livepanel-share': 'lpsh_t', 'x-livepanel-share-grant': 'g1' });
   });
 
   it('builds list URLs under the project, leaving out empty parameters', async () => {

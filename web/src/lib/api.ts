@@ -78,20 +78,29 @@ export interface ProjectApi {
   get<T>(path: string, params?: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<T>;
 }
 
-/** `project`: the project id, or a function reading it (a layout that outlives a change of project). */
-export function projectApi(project: string | (() => string), fetcher?: typeof fetch): ProjectApi {
+/**
+ * `project`: the project id, or a function reading it (a layout that outlives a change of
+ * project). `headers`, read at each call, adds credentials other than the cookie (a share link's
+ * token and grant: `shareHeaders`).
+ */
+export function projectApi(project: string | (() => string), fetcher?: typeof fetch, headers?: () => Record<string, string>): ProjectApi {
   const id = typeof project === 'string' ? () => project : project;
   return {
     get projectId() {
       return id();
     },
-    query: (q, signal) => api<QueryResponse>('/api/v1/query', { method: 'POST', body: q, signal, fetch: fetcher }),
+    query: (q, signal) => api<QueryResponse>('/api/v1/query', { method: 'POST', body: q, signal, fetch: fetcher, headers: headers?.() }),
     get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal) {
       const base = `/api/v1/projects/${encodeURIComponent(id())}`;
       const search = new URLSearchParams();
       for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') search.set(k, String(v));
       const qs = search.toString();
-      return api<T>(`${base}/${path}${qs ? `?${qs}` : ''}`, { signal, fetch: fetcher });
+      return api<T>(`${base}/${path}${qs ? `?${qs}` : ''}`, { signal, fetch: fetcher, headers: headers?.() });
     },
   };
+}
+
+/** The headers that present a share link (its token, and the grant of a password-protected one). */
+export function shareHeaders(token: string, grant: string | null | undefined): Record<string, string> {
+  return { 'x-livepanel-share': token, ...(grant ? { 'x-livepanel-share-grant': grant } : {}) };
 }

@@ -1,6 +1,6 @@
 // Metric values, changes and dimension values as the dashboard shows them.
 import { describe, expect, it } from 'vitest';
-import { dimensionLabel, filterLabel, formatChange, formatDuration, formatMetric, metricLabel, valueLabel } from './labels.ts';
+import { dimensionLabel, filterLabel, formatChange, formatDuration, formatMetric, metricLabel, treeLabel, valueLabel } from './labels.ts';
 
 describe('labels', () => {
   it('formats each kind of metric', () => {
@@ -30,5 +30,15 @@ describe('labels', () => {
     expect(valueLabel('geo:country', 'DE')).not.toBe('DE');
     expect(filterLabel(['is', 'event:path', ['/a', '/b']])).toBe('Page is /a or /b');
     expect(filterLabel(['is_set', 'event:props:plan', []])).toBe('Property plan is set');
+    expect(
+      treeLabel([
+        'or',
+        [
+          ['is', 'event:path', ['/a']],
+          ['not', ['is_set', 'event:props:plan', []]],
+        ],
+      ]),
+    ).toBe('(Page is /a or not Property plan is set)');
+    expect(treeLabel(['and', [['is', 'event:path', ['/a']]]])).toBe('Page is /a');
   });
 });

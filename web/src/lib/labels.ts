@@ -3,7 +3,7 @@
  * values (counts, percentages, durations), changes against the comparison (and whether a
  * change is good news), and dimension values (country names, "Direct / none").
  */
-import type { Condition, DateRange } from '$shared/query.ts';
+import type { Condition, DateRange, FilterTree } from '$shared/query.ts';
 import type { DateRangeName } from '$shared/query-terms.ts';
 import { countryName } from './format.ts';
 
@@ -155,4 +155,14 @@ const OPS: Record<string, string> = {
 export function filterLabel(c: Condition): string {
   const values = c[2].map((v) => valueLabel(c[1], String(v))).join(' or ');
   return `${dimensionLabel(c[1])} ${OPS[c[0]] ?? c[0]}${values ? ` ${values}` : ''}`;
+}
+
+/** A filter tree in words (a share's fixed filter): conditions, `and`/`or` groups in brackets, `not`. */
+export function treeLabel(t: FilterTree): string {
+  if (t[0] === 'and' || t[0] === 'or') {
+    const parts = (t[1] as FilterTree[]).map(treeLabel);
+    return parts.length === 1 ? parts[0]! : `(${parts.join(` ${t[0]} `)})`;
+  }
+  if (t[0] === 'not') return `not ${treeLabel(t[1] as FilterTree)}`;
+  return filterLabel(t as Condition);
 }
