@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiSession, apiSignIn, createBoard, linkState, shareBoard, signInContext, text, track, VISITOR_IPS, waitFor } from '../support/boards.ts';
+import type { BoardLayoutInput } from '../../shared/boards.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 
@@ -49,7 +50,7 @@ async function setUp(lp: TestServer) {
   return { project, session };
 }
 
-const launchLayout = (since: string, goal: number) => ({
+const launchLayout = (since: string, goal: number): BoardLayoutInput => ({
   tiles: [
     {
       id: 'signups',
