@@ -42,6 +42,7 @@ import { createLimits } from './limits/limits.ts';
 import { limitReads } from './limits/read.ts';
 import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
+import { readTile } from './live/tile-backfill.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
@@ -257,6 +258,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         nodeId,
         log,
         metrics,
+        // Tile backfills are read where the store is; other nodes ask one of these.
+        readTile: ch && ((projectId, tile, watermark) => readTile(ch!, projectId, tile, watermark)),
       });
       cleanups.push(() => live!.close());
     }
