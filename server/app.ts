@@ -459,6 +459,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       fileLimit !== null && Number.isFinite(fileLimit)
         ? createFdGuard({
             limit: fileLimit,
+            // Freed for storage while paused (out of the socket caps' reserve of ≥ 256).
+            reserve: Math.min(1024, Math.max(64, Math.floor(fileLimit / 20))),
             pause() {
               log.warn({ fileLimit }, 'nearly out of file descriptors: not accepting connections until some close (raise LimitNOFILE?)');
               metrics.listenPaused.set(1);

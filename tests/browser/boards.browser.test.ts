@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiSession, apiSignIn, createBoard, linkState, shareBoard, signInContext, text, track, VISITOR_IPS, waitFor } from '../support/boards.ts';
 import type { BoardLayoutInput } from '../../shared/boards.ts';
+import { type ApiSession, apiSignIn, createBoard, linkState, shareBoard, signInContext, text, track, VISITOR_IPS, waitFor } from '../support/boards.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 
