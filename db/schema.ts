@@ -1,6 +1,6 @@
 /**
  * PostgreSQL metadata schema (drizzle pg-core): users, their sessions, organisations and
- * memberships, invitations, projects and their API clients, share links, the audit log,
+ * memberships, invitations, projects and their API clients, share links, boards, the audit log,
  * webhooks and deliveries, daily salts. The same schema and the same generated
  * migrations (`db/migrations`, `npm run db:generate`) serve PGlite and a PostgreSQL server.
  */
@@ -163,6 +163,28 @@ export const shareLinks = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('share_links_project_id_idx').on(t.projectId)],
+);
+
+/**
+ * Boards: saved, named layouts of live tiles (shared/boards.ts `BoardLayout`, validated before
+ * it is stored). `version` increments at every save, so two editors cannot overwrite each
+ * other unknowingly. Share links point at one with `target = 'board'`, `targetId = id`.
+ */
+export const boards = pgTable(
+  'boards',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    layout: jsonb('layout').notNull(),
+    version: integer('version').notNull().default(1),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('boards_project_id_idx').on(t.projectId)],
 );
 
 /**

@@ -38,6 +38,7 @@ import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
 import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
+import { readTile } from './live/tile-backfill.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
@@ -45,6 +46,7 @@ import { createQueryEngine } from './stats/query-engine.ts';
 import { createAccounts } from './store/accounts.ts';
 import { createAuditLog } from './store/audit.ts';
 import { createAuthSessionStore } from './store/auth-sessions.ts';
+import { createBoardStore } from './store/boards.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createMetadata } from './store/metadata.ts';
@@ -252,6 +254,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         nodeId,
         log,
         metrics,
+        // Tile backfills are read where the store is; other nodes ask one of these.
+        readTile: ch && ((projectId, tile, watermark) => readTile(ch!, projectId, tile, watermark)),
       });
       cleanups.push(() => live!.close());
     }
@@ -377,6 +381,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         metadata,
         audit,
         shareStore,
+        boards: createBoardStore(meta.db),
         rateLimits: engines.rateLimit,
         mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
         ch,

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
-import { TickTiles, TileBackfill, TilesSubscribe, TilesSubscribeResult, TilesUnsubscribe } from './live-tiles.ts';
+import { TickTiles, TileBackfill, type TileBucket, TilesSubscribe, TilesSubscribeResult, TilesUnsubscribe } from './live-tiles.ts';
 
 /** Engine.IO path the live channel is served at (socket.io's default, with the trailing slash). */
 export const LIVE_PATH = '/socket.io/';
@@ -158,8 +158,10 @@ export const LIVE_CLIENT_ACKS = {
 export const LIVE_INTER_SERVER_EVENTS = {
   /** These projects' presence changed: re-read the totals for local dashboards. */
   presenceChanged: z.array(ProjectId).max(10_000),
-  /** Start aggregating these tiles (key → spec) of a project; every node acknowledges. */
+  /** Start aggregating these tiles (key → spec) of a project; every node acknowledges (also the heartbeat that keeps them). */
   tilesWatched: z.object({ projectId: ProjectId, tiles: z.record(z.string(), z.unknown()) }),
+  /** A node without the store asks one with it for a tile's backfill. */
+  tilesBackfill: z.object({ projectId: ProjectId, key: z.string(), spec: z.unknown(), watermark: z.number().int() }),
 } as const;
 
 type Payload<M, K extends keyof M> = M[K] extends z.ZodType ? z.infer<M[K]> : never;
@@ -173,7 +175,11 @@ export type ClientToServerEvents = {
   [K in keyof typeof LIVE_CLIENT_EVENTS]: (body: Payload<typeof LIVE_CLIENT_EVENTS, K>, ack: (result: Payload<typeof LIVE_CLIENT_ACKS, K>) => void) => void;
 };
 export type InterServerEvents = {
-  [K in keyof typeof LIVE_INTER_SERVER_EVENTS]: (payload: Payload<typeof LIVE_INTER_SERVER_EVENTS, K>) => void;
+  presenceChanged: (payload: Payload<typeof LIVE_INTER_SERVER_EVENTS, 'presenceChanged'>) => void;
+  tilesWatched: (payload: Payload<typeof LIVE_INTER_SERVER_EVENTS, 'tilesWatched'>, ack: (ok: boolean) => void) => void;
+  /** A starting node asks the others which tiles they watch (answered with what `tilesWatched` announces). */
+  tilesList: (ack: (list: Array<Payload<typeof LIVE_INTER_SERVER_EVENTS, 'tilesWatched'>>) => void) => void;
+  tilesBackfill: (payload: Payload<typeof LIVE_INTER_SERVER_EVENTS, 'tilesBackfill'>, ack: (buckets: TileBucket[] | null) => void) => void;
 };
 /** What the server keeps on each dashboard socket (`socket.data`). */
 export interface SocketData {

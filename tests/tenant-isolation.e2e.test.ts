@@ -171,6 +171,14 @@ const freshViewer = async (org: Org) =>
 const firstClient = async (org: Org) =>
   (await json<{ data: Array<{ id: string }> }>(await call('GET', `/api/v1/projects/${org.projectId}/clients`, as(org.owner)), 'clients')).data[0]!.id;
 
+const freshBoard = async (org: Org) =>
+  (
+    await json<{ id: string }>(
+      await call('POST', `/api/v1/projects/${org.projectId}/boards`, { ...as(org.owner), body: { name: unique('board') } }),
+      'fresh board',
+    )
+  ).id;
+
 const FIXTURES: Record<string, Fixture> = {
   'GET /api/v1/orgs/:orgId': async (o) => ({ path: `/api/v1/orgs/${o.id}` }),
   'PATCH /api/v1/orgs/:orgId': async (o) => ({ path: `/api/v1/orgs/${o.id}`, body: { name: `Org ${o.id.slice(0, 4)}` } }),
@@ -211,6 +219,17 @@ const FIXTURES: Record<string, Fixture> = {
     body: { name: unique('share'), target: { kind: 'overview' } },
   }),
   'DELETE /api/v1/projects/:projectId/shares/:shareId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/shares/${await freshShare(o)}` }),
+  'GET /api/v1/projects/:projectId/boards': async (o) => ({ path: `/api/v1/projects/${o.projectId}/boards` }),
+  'POST /api/v1/projects/:projectId/boards': async (o) => ({
+    path: `/api/v1/projects/${o.projectId}/boards`,
+    body: { name: unique('board'), layout: { tiles: [{ id: 'n', type: 'number', since: { kind: 'time', time: '09:00' }, goal: 100 }] } },
+  }),
+  'GET /api/v1/projects/:projectId/boards/:boardId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/boards/${await freshBoard(o)}` }),
+  'PATCH /api/v1/projects/:projectId/boards/:boardId': async (o) => ({
+    path: `/api/v1/projects/${o.projectId}/boards/${await freshBoard(o)}`,
+    body: { name: unique('renamed') },
+  }),
+  'DELETE /api/v1/projects/:projectId/boards/:boardId': async (o) => ({ path: `/api/v1/projects/${o.projectId}/boards/${await freshBoard(o)}` }),
 };
 
 /** Routes acting on the caller only (no tenant in the path): nobody → 401, clients and shares → 403, a user → 2xx. */

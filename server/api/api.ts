@@ -9,6 +9,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { serveFetch } from '../http/fetch.uws.ts';
 import { snapshot } from '../http/uws.ts';
 import { authRoutes } from './auth.routes.ts';
+import { boardRoutes } from './boards.routes.ts';
 import type { ApiDeps } from './deps.ts';
 import { orgRoutes } from './orgs.routes.ts';
 import { projectRoutes } from './projects.routes.ts';
@@ -40,7 +41,9 @@ function declareRoutes(router: Router, deps: ApiDeps & { data?: DataDeps }, opts
   authRoutes(router, deps);
   orgRoutes(router, deps);
   projectRoutes(router, deps);
-  shareRoutes(router, deps, opts);
+  // A board share must name a board of the project.
+  shareRoutes(router, deps, { boardExists: (projectId, boardId) => deps.boards.exists(projectId, boardId), ...opts });
+  boardRoutes(router, deps);
   if (deps.ch && deps.data) {
     readRoutes(router, { ch: deps.ch });
     queryRoutes(router, { ch: deps.ch, ...deps.data });

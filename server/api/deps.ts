@@ -9,6 +9,7 @@ import type { RateLimits } from '../engines/rate-limit.ts';
 import type { Logger } from '../log.ts';
 import type { Accounts } from '../store/accounts.ts';
 import type { AuditEntry, AuditLog } from '../store/audit.ts';
+import type { BoardStore } from '../store/boards.ts';
 import type { Metadata } from '../store/metadata.ts';
 import type { ShareStore } from '../store/shares.ts';
 import type { RouteContext } from './router.ts';
@@ -19,6 +20,7 @@ export interface ApiDeps {
   metadata: Metadata;
   audit: AuditLog;
   shareStore: ShareStore;
+  boards: BoardStore;
   rateLimits: RateLimits;
   /** null without SMTP_URL: invitation links are only shown */
   mailer: Mailer | null;

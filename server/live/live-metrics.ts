@@ -2,7 +2,7 @@
  * Prometheus metrics of the live channel, registered on the process registry the entry point
  * made (`metrics.registry`), so they show up at `GET /metrics` beside the rest.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type LiveMetrics = ReturnType<typeof createLiveMetrics>;
 
@@ -18,6 +18,12 @@ export function createLiveMetrics(registry: Registry) {
       registers: r,
     }),
     ticks: new Counter({ name: 'livepanel_live_ticks_total', help: 'Ticks this node emitted to project rooms', registers: r }),
+    eventToTick: new Histogram({
+      name: 'livepanel_live_event_to_tick_seconds',
+      help: 'From the receipt of an event batch to the tick that carries it to dashboards (per batch)',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+      registers: r,
+    }),
     presencePushes: new Counter({ name: 'livepanel_live_presence_pushes_total', help: 'Presence totals pushed to local dashboards', registers: r }),
   };
 }

@@ -170,3 +170,69 @@ export function eventsBatch(projectId: string, n: number, name = 'screen_view', 
   );
   return { ...emptyBatch(), events };
 }
+
+/** A dashboard's view of its tiles, merged as the contract says (shared/live-tiles.ts): backfill + tick buckets ≥ the watermark. */
+export interface TileView {
+  /** Resolves once every tile's backfill arrived (rejects on timeout). */
+  backfilled(timeoutMs?: number): Promise<void>;
+  /** The merged value of tile `id`: numbers add, maps add by key, per-step arrays add element-wise; buckets before `from` left out. */
+  value(id: string, from?: number): unknown;
+  /** Watermark and key per tile id. */
+  readonly accepted: Map<string, { key: string; watermark?: number }>;
+}
+
+/** Subscribes `tiles` on a connected dashboard and keeps their merged state. */
+export async function watchTiles(d: Dashboard, projectId: string, tiles: Array<{ id: string; spec: unknown }>): Promise<TileView> {
+  type Bucket = [number, unknown];
+  const deltas = new Map<string, Bucket[]>(); // by key: every tick bucket, before we know W
+  const backfills = new Map<string, Bucket[]>(); // by id
+  const accepted = new Map<string, { key: string; watermark?: number }>();
+  const onTick = (t: LiveTick) => {
+    for (const [key, buckets] of Object.entries(t.tiles ?? {})) {
+      let list = deltas.get(key);
+      if (!list) {
+        list = [];
+        deltas.set(key, list);
+      }
+      list.push(...(buckets as Bucket[]));
+    }
+  };
+  d.socket.on('tick', onTick);
+  d.socket.on('tiles:backfill', (b) => {
+    if (b.projectId === projectId) backfills.set(b.id, b.buckets as Bucket[]);
+  });
+  const res = await d.socket.emitWithAck('tiles:subscribe', { projectId, tiles } as never);
+  if (!res.ok) throw new Error(`tiles:subscribe refused: ${res.code} ${res.message}`);
+  for (const t of res.tiles) accepted.set(t.id, { key: t.key, watermark: t.watermark });
+  const merge = (buckets: Bucket[], from: number) => {
+    let acc: unknown;
+    for (const [at, v] of buckets) {
+      if (at < from) continue;
+      if (typeof v === 'number') acc = ((acc as number | undefined) ?? 0) + v;
+      else if (Array.isArray(v) && typeof v[0] === 'number') acc = (v as number[]).map((x, i) => x + ((acc as number[] | undefined)?.[i] ?? 0));
+      else if (v && !Array.isArray(v)) {
+        acc ??= {};
+        const m = acc as Record<string, number>;
+        for (const [k, n] of Object.entries(v as Record<string, number>)) m[k] = (m[k] ?? 0) + n;
+      }
+    }
+    return acc;
+  };
+  return {
+    accepted,
+    async backfilled(timeoutMs = 30_000) {
+      const end = Date.now() + timeoutMs;
+      while ([...accepted].some(([id, a]) => a.watermark !== undefined && !backfills.has(id))) {
+        if (Date.now() > end) throw new Error(`backfills missing after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    value(id, from = -Infinity) {
+      const a = accepted.get(id);
+      if (!a || a.watermark === undefined) return undefined;
+      const W = a.watermark;
+      const live = (deltas.get(a.key) ?? []).filter(([at]) => at >= W);
+      return merge([...(backfills.get(id) ?? []), ...live], from);
+    },
+  };
+}

@@ -8,6 +8,7 @@
  */
 
 import type { TemplatedApp } from 'uWebSockets.js';
+import { setMaxListeners } from 'node:events';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -24,6 +25,15 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from '../../shared/live.ts';
+import {
+  LIVE_TILE_LIMITS,
+  PRESENCE_TILE_KINDS,
+  type TileBucket,
+  TileSpec,
+  TilesSubscribe,
+  type TilesSubscribeResult,
+  TilesUnsubscribe,
+} from '../../shared/live-tiles.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
 import { AppError, rateLimitedError } from '../errors.ts';
@@ -33,6 +43,10 @@ import type { Logger } from '../log.ts';
 import { createLiveMetrics } from './live-metrics.ts';
 import { createPresenceReporter } from './presence-report.ts';
 import { createTickCoalescer } from './ticks.ts';
+import { type BackfillTiming, settledBackfill } from './tile-backfill.ts';
+import { createTileRegistry } from './tile-registry.ts';
+import { type ResolvedTile, resolveTile } from './tile-spec.ts';
+import { createTileSet } from './tiles.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -58,6 +72,17 @@ export interface AttachLiveOptions {
   tickMs?: number;
   /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
   heartbeatMs?: number;
+  /**
+   * Reads a tile from the store for rows received in [its window, watermark) (tile-backfill.ts'
+   * readTile over this process's ClickHouse). Absent on nodes without the store: they ask a peer.
+   */
+  readTile?: (projectId: string, tile: ResolvedTile, watermark: number) => Promise<TileBucket[]>;
+  /** When backfills read (defaults in tile-backfill.ts). */
+  backfillTiming?: BackfillTiming;
+  /** How far past the next whole second a watermark lies (default 1 s with Redis, for the other nodes' clocks; else 0). */
+  watermarkMarginMs?: number;
+  /** How often this node repeats the tiles its dashboards watch to the others (default 5 s). */
+  tilesHeartbeatMs?: number;
 }
 
 /** What the live channel asks the auth module. */
@@ -88,6 +113,9 @@ export interface Live {
   close(): Promise<void>;
 }
 
+/** Longest a node waits for a peer's backfill (the peer waits for the store to settle first). */
+const BACKFILL_ASK_MS = 45_000;
+
 /** Creates the socket.io server on `opts.app` and starts ticking. Resolves once the adapter listens. */
 export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   const log = opts.log.child({ module: 'live' });
@@ -97,7 +125,8 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     path: LIVE_PATH,
     serveClient: false,
     maxHttpBufferSize: 16 * 1024, // dashboards only send subscribe/unsubscribe
-    ...(conns && { adapter: createAdapter(conns.pub, conns.sub, { key: `${opts.redis!.prefix}live` }) }),
+    // Requests between nodes (tile backfills a peer with the store answers) may take a while.
+    ...(conns && { adapter: createAdapter(conns.pub, conns.sub, { key: `${opts.redis!.prefix}live`, requestsTimeout: BACKFILL_ASK_MS }) }),
   });
   attachWithoutGlobalPatch(io, opts.app);
   try {
@@ -110,10 +139,18 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   const clusterUp = () => conns?.pub.status === 'ready';
   let closed = false;
 
+  // ---- tiles: aggregated here for every dashboard of the cluster watching them (tile-registry.ts).
+  const tileSet = createTileSet();
+  const registry = createTileRegistry({ tiles: tileSet, remoteTtlMs: 4 * (opts.tilesHeartbeatMs ?? 5000) });
+  const aborts = new AbortController();
+  setMaxListeners(0, aborts.signal); // one listener per backfill waiting on it
+
   // ---- ticks: emitted to the room; with Redis down, to this node's dashboards only (no backlog).
   const ticks = createTickCoalescer({
     nodeId: opts.nodeId,
     tickMs: opts.tickMs,
+    tiles: tileSet,
+    onLatency: metrics && ((s) => metrics.eventToTick.observe(s)),
     emit(tick) {
       const room = liveRoom(tick.projectId);
       (conns && !clusterUp() ? io.local.to(room) : io.to(room)).emit('tick', tick);
@@ -174,6 +211,77 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     const parsed = LIVE_INTER_SERVER_EVENTS.presenceChanged.safeParse(ids);
     if (parsed.success) refresh(parsed.data);
   });
+
+  io.on('tilesWatched', (payload, ack) => {
+    const parsed = LIVE_INTER_SERVER_EVENTS.tilesWatched.safeParse(payload);
+    if (parsed.success) registry.addRemote(parsed.data.projectId, parsed.data.tiles);
+    if (typeof ack === 'function') ack(parsed.success);
+  });
+  io.on('tilesList', (ack) => {
+    if (typeof ack === 'function') ack(registry.announce());
+  });
+  io.on('tilesBackfill', (payload, ack) => {
+    if (typeof ack !== 'function') return;
+    const parsed = LIVE_INTER_SERVER_EVENTS.tilesBackfill.safeParse(payload);
+    const spec = parsed.success ? TileSpec.safeParse(parsed.data.spec) : undefined;
+    if (!opts.readTile || !parsed.success || !spec?.success) return ack(null);
+    let tile: ResolvedTile;
+    try {
+      tile = resolveTile(spec.data);
+    } catch {
+      return ack(null);
+    }
+    backfill(parsed.data.projectId, tile, parsed.data.watermark).then(ack, () => ack(null));
+  });
+  /** Asks every other node (resolves with their answers, or what came within `ms`); none in the embedded shape. */
+  function askPeers<T>(send: (done: (err: unknown, answers: T[]) => void) => void, ms: number): Promise<T[]> {
+    return new Promise((resolve) => {
+      if (!conns || !clusterUp()) return resolve([]);
+      const timer = setTimeout(() => resolve([]), ms);
+      send((_err, answers) => {
+        clearTimeout(timer);
+        resolve(Array.isArray(answers) ? answers : []);
+      });
+    });
+  }
+  const announce = (a: { projectId: string; tiles: Record<string, unknown> }) =>
+    askPeers<boolean>((done) => io.serverSideEmit('tilesWatched', a, done), 3000).then(() => {});
+  const tilesBeat = setInterval(() => {
+    registry.expire();
+    for (const a of registry.announce()) void announce(a);
+  }, opts.tilesHeartbeatMs ?? 5000);
+  tilesBeat.unref();
+  if (conns) {
+    // A node joining a running cluster aggregates the tiles already watched before it takes any event.
+    const lists = await askPeers<Array<{ projectId: string; tiles: Record<string, unknown> }>>((done) => io.serverSideEmit('tilesList', done), 3000);
+    for (const list of lists)
+      if (Array.isArray(list)) for (const a of list) if (a && typeof a.projectId === 'string') registry.addRemote(a.projectId, a.tiles ?? {});
+  }
+
+  const backfills = new Map<string, Promise<TileBucket[]>>();
+  /** A tile's backfill up to `watermark`, read here or by a peer with the store; one read for every dashboard asking the same. */
+  function backfill(projectId: string, tile: ResolvedTile, watermark: number): Promise<TileBucket[]> {
+    const k = `${projectId}\0${tile.key}\0${watermark}`;
+    const known = backfills.get(k);
+    if (known) return known;
+    let p: Promise<TileBucket[]>;
+    if (opts.readTile) {
+      const read = opts.readTile;
+      p = settledBackfill(() => read(projectId, tile, watermark), watermark, opts.backfillTiming, aborts.signal);
+    } else if (conns) {
+      p = askPeers<TileBucket[] | null>(
+        (done) => io.serverSideEmit('tilesBackfill', { projectId, key: tile.key, spec: tile.spec, watermark }, done),
+        BACKFILL_ASK_MS,
+      ).then((answers) => {
+        const got = answers.find(Array.isArray);
+        if (!got) throw new Error('no node with the store answered');
+        return got;
+      });
+    } else p = Promise.reject(new Error('no store to backfill from'));
+    backfills.set(k, p);
+    void p.catch(() => {}).finally(() => backfills.delete(k));
+    return p;
+  }
 
   // ---- dashboards.
   const admissions = new WeakMap<LiveSocket, LiveAdmission>();
@@ -257,9 +365,94 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       const p = authorised(socket, body);
       if (typeof p !== 'string') return answer(ack, p);
       socket.leave(liveRoom(p));
+      dropTiles(socket, p);
       answer(ack, { ok: true });
     });
+    socket.on('tiles:subscribe', (body, ack) => subscribeTiles(socket, body, ack));
+    socket.on('tiles:unsubscribe', (body, ack) => {
+      const parsed = TilesUnsubscribe.safeParse(body);
+      if (!parsed.success) return answer(ack, { ok: false, code: 'invalid_body', message: 'Expected { projectId, ids? }' });
+      dropTiles(socket, parsed.data.projectId, parsed.data.ids);
+      answer(ack, { ok: true });
+    });
+    socket.on('disconnect', () => dropTiles(socket));
   });
+
+  /** Each socket's tiles: its id → project and key. */
+  const socketTiles = new WeakMap<LiveSocket, Map<string, { projectId: string; key: string }>>();
+
+  function dropTiles(socket: LiveSocket, projectId?: string, ids?: string[]) {
+    const mine = socketTiles.get(socket);
+    if (!mine) return;
+    for (const [id, t] of mine) {
+      if ((projectId !== undefined && t.projectId !== projectId) || (ids && !ids.includes(id))) continue;
+      mine.delete(id);
+      registry.removeLocal(t.projectId, t.key);
+    }
+  }
+
+  function subscribeTiles(socket: LiveSocket, body: unknown, ack: unknown) {
+    const reply = (r: TilesSubscribeResult) => typeof ack === 'function' && ack(r);
+    const parsed = TilesSubscribe.safeParse(body);
+    if (!parsed.success) return reply({ ok: false, code: 'invalid_body', message: 'Expected { projectId, tiles: [{ id, spec }] } (see shared/live-tiles.ts)' });
+    const { projectId, tiles } = parsed.data;
+    if (!socket.data.projectIds.includes(projectId))
+      return reply({ ok: false, code: 'forbidden', message: 'This connection is not authorised for that project' });
+    const resolved: Array<{ id: string; tile: ResolvedTile }> = [];
+    for (const [index, { id, spec }] of tiles.entries()) {
+      try {
+        resolved.push({ id, tile: resolveTile(spec) });
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return reply({ ok: false, code: err.code, message: err.message, index });
+      }
+    }
+    let mine = socketTiles.get(socket);
+    if (!mine) {
+      mine = new Map();
+      socketTiles.set(socket, mine);
+    }
+    const adding = resolved.filter((r) => !mine.has(r.id)).length;
+    if (mine.size + adding > LIVE_TILE_LIMITS.perSocket) {
+      return reply({ ok: false, code: 'invalid_body', message: `A connection watches at most ${LIVE_TILE_LIMITS.perSocket} tiles` });
+    }
+    const added: typeof resolved = [];
+    for (const r of resolved) {
+      const before = mine.get(r.id);
+      if (!registry.addLocal(projectId, r.tile)) {
+        for (const a of added) {
+          registry.removeLocal(projectId, a.tile.key);
+          mine.delete(a.id);
+        }
+        return reply({ ok: false, code: 'overloaded', message: `This project's screens watch ${LIVE_TILE_LIMITS.perProject} different tiles already` });
+      }
+      if (before) registry.removeLocal(before.projectId, before.key);
+      mine.set(r.id, { projectId, key: r.tile.key });
+      added.push(r);
+    }
+    const specs = Object.fromEntries(resolved.map((r) => [r.tile.key, r.tile.spec]));
+    void announce({ projectId, tiles: specs }).then(() => {
+      if (socket.disconnected || closed) return;
+      // Every node aggregates these tiles now: rows received from W on reach the ticks, the rest the backfill.
+      const W = Math.ceil((Date.now() + margin + 1) / 1000) * 1000;
+      reply({
+        ok: true,
+        tiles: resolved.map((r) => ({ id: r.id, key: r.tile.key, ...(PRESENCE_TILE_KINDS.includes(r.tile.kind) ? {} : { watermark: W }) })),
+      });
+      for (const { id, tile } of resolved) {
+        if (PRESENCE_TILE_KINDS.includes(tile.kind)) continue;
+        backfill(projectId, tile, W).then(
+          (buckets) => socket.connected && socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets, ok: true }),
+          (err) => {
+            if (closed) return;
+            log.warn({ err, projectId }, 'tile backfill failed');
+            if (socket.connected) socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets: [], ok: false });
+          },
+        );
+      }
+    });
+  }
+  const margin = opts.watermarkMarginMs ?? (conns ? 1000 : 0);
 
   return {
     record(projectId, batch) {
@@ -277,6 +470,8 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       if (closed) return;
       closed = true;
       stopRevocations?.();
+      clearInterval(tilesBeat);
+      aborts.abort();
       ticks.stop();
       // Rows already acknowledged (a draining node's last batches) still reach the dashboards:
       // ticks are deltas, so a dropped one would leave every dashboard's totals short for good.

@@ -14,6 +14,7 @@ import type { EventRow, WriteBatch } from '../../shared/rows.ts';
 import { RESERVED_EVENTS } from '../../shared/track.ts';
 import { dimension } from '../stats/dimensions.ts';
 import { baseMetrics, metric } from '../stats/metrics.ts';
+import { chMs, type TileSet } from './tiles.ts';
 
 /** What each counter of a tick counts, in query-model terms. */
 export const TICK_COUNTERS = {
@@ -53,6 +54,10 @@ export interface TickCoalescerOptions {
   /** Clock for `tick.at` (default `Date.now`). */
   now?: () => number;
   onError?: (err: unknown, projectId: string) => void;
+  /** The watched tiles: rows are folded into them too, and their deltas ride on the project's tick. */
+  tiles?: TileSet;
+  /** At each tick, per batch it carries: seconds from the batch's receipt to the tick. */
+  onLatency?: (seconds: number) => void;
 }
 
 export interface TickCoalescer {
@@ -98,6 +103,8 @@ class Pending {
   totals: Record<string, number> = Object.fromEntries(TOTALS.map((m) => [m.name, 0]));
   sessionsStarted = 0;
   rows = 0;
+  /** Receipt (epoch ms) of each batch folded in (bounded: a sample past 256). */
+  readonly received: number[] = [];
   sample: LiveSampleEvent[] = [];
   geo: Array<{ lat: number; lon: number }> = [];
   private readonly geoDevices = new Set<string>();
@@ -127,12 +134,16 @@ class Pending {
     }
   }
 
-  toTick(projectId: string, node: string, at: number): LiveTick {
+  toTick(projectId: string, node: string, at: number, seq: number): LiveTick {
     const l = this.limits;
+    let oldest = at;
+    for (const r of this.received) if (r < oldest) oldest = r;
     return {
       projectId,
       node,
       at,
+      seq,
+      oldest,
       events: this.events.top(l.events),
       sessionsStarted: this.sessionsStarted,
       totals: this.totals,
@@ -151,6 +162,7 @@ export function createTickCoalescer(opts: TickCoalescerOptions): TickCoalescer {
   const now = opts.now ?? Date.now;
   let pending = new Map<string, Pending>();
   let timer: NodeJS.Timeout | undefined;
+  const seqs = new Map<string, number>();
 
   function flush(): number {
     if (pending.size === 0) return 0;
@@ -161,7 +173,13 @@ export function createTickCoalescer(opts: TickCoalescerOptions): TickCoalescer {
     for (const [projectId, p] of due) {
       if (p.rows === 0) continue;
       try {
-        opts.emit(p.toTick(projectId, opts.nodeId, at));
+        const seq = (seqs.get(projectId) ?? 0) + 1;
+        seqs.set(projectId, seq);
+        const tick = p.toTick(projectId, opts.nodeId, at, seq);
+        const tiles = opts.tiles?.drain(projectId);
+        if (tiles) tick.tiles = tiles;
+        opts.emit(tick);
+        if (opts.onLatency) for (const r of p.received) opts.onLatency(Math.max(0, at - r) / 1000);
         emitted++;
       } catch (err) {
         opts.onError?.(err, projectId);
@@ -179,6 +197,9 @@ export function createTickCoalescer(opts: TickCoalescerOptions): TickCoalescer {
         pending.set(projectId, p);
       }
       for (const row of batch.events) p.add(row);
+      const first = batch.events[0]!;
+      if (p.received.length < 256) p.received.push(chMs(first.received_at));
+      opts.tiles?.record(projectId, batch.events);
     },
     flush,
     start() {

@@ -13,9 +13,14 @@
  * never acknowledged — but may have left some or all of its bytes in the file, and complete
  * records there would be applied after a restart: stored though refused, and stored again
  * when the client resends them. So the file is truncated back to its last acknowledged byte
- * (and synced) at once; until that succeeds no further group is written (each first retries
- * the truncation, and is rejected if it still fails). Appending then continues in the same
- * segment. A segment whose creation failed is removed at once, not left empty.
+ * (and synced) *before* the group is rejected: a push is reported failed only once its bytes
+ * can no longer be applied, so a crash at any instant after the rejection cannot store it.
+ * Should the truncation itself fail, the length field of the group's first record is zeroed
+ * (a write inside the file's existing extent, which a full disk still allows), so recovery
+ * stops reading there; the truncation stays owed and no further group is written until it
+ * succeeds (each first retries it, and is rejected if it still fails). Appending then
+ * continues in the same segment. A segment whose creation failed is removed at once, not
+ * left empty.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
@@ -112,6 +117,24 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     dirty = false;
   }
 
+  /**
+   * After a failed group: truncates, or failing that makes the bytes past `size` unreadable to
+   * recovery (a zero length ends the scan, record.ts). Never throws; `dirty` stays set unless
+   * the truncation succeeded.
+   */
+  async function discardTail(): Promise<void> {
+    try {
+      await truncateTail();
+    } catch {
+      const file = fh;
+      if (!file) return;
+      await file
+        .write(Buffer.alloc(4), 0, 4, size)
+        .then(() => file.datasync())
+        .catch(() => {});
+    }
+  }
+
   async function writeGroup(group: Waiting<T>[]): Promise<void> {
     if (dirty) await truncateTail();
     if (!fh || size >= opts.segmentBytes) await rotate();
@@ -144,8 +167,9 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
       try {
         await writeGroup(group);
       } catch (err) {
+        // Discard first, reject after: a crash between the two must not store a refused push.
+        if (dirty) await discardTail();
         for (const w of group) w.reject(err);
-        if (dirty) await truncateTail().catch(() => {}); // else retried before the next group
         continue;
       }
       for (const w of group) w.resolve();
@@ -177,7 +201,7 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     async close() {
       closed = true;
       await idle();
-      if (dirty) await truncateTail().catch(() => {});
+      if (dirty) await discardTail();
       if (fh) {
         const last = fh;
         fh = null;

@@ -1,10 +1,11 @@
 // The write-ahead log on a real full filesystem (a small tmpfs mounted for the test; needs
 // root, as CI has): a failed append used to leave complete records of refused pushes in the
 // segment, which a restart then stored — stored > acknowledged, and a client's resend of a
-// refused event doubled it — and each failure left an empty segment behind. Now the segment
-// is cut back to its last acknowledged byte: after a crash exactly the acknowledged events are
-// stored, no empty segment remains, and /healthz's view says appends are failing until space
-// is back.
+// refused event doubled it — and each failure left an empty segment behind. Then the refusal
+// was answered before the segment was cut back, so a crash right after a push was refused
+// could still store it. Now the segment is cut back to its last acknowledged byte before the
+// push is refused: at every instant a restart would store exactly the acknowledged events, no
+// empty segment remains, and /healthz's view says appends are failing until space is back.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureUuid } from '../../store/clickhouse.fixtures.ts';
 import { createWalQueue } from '../queue.wal.ts';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
-import { crashSnapshot, eventsBatch, FakeClickhouse } from './wal.fixtures.ts';
+import { crashSnapshot, eventsBatch, FakeClickhouse, recoverableIds } from './wal.fixtures.ts';
 
 let mnt = '';
 function tryMount(): boolean {
@@ -70,6 +71,11 @@ describe.skipIf(!mounted)('WAL on a full disk (tmpfs)', () => {
       results.forEach((r, k) => {
         (r.status === 'fulfilled' ? acked : refused).push(group[k]!);
       });
+      // A crash right after the answers: the log holds no refused push (a refused push's
+      // record used to stay there until after the refusal was answered).
+      const stored = recoverableIds(dir());
+      const ackedIds = new Set(acked.map((n) => fixtureUuid(n + 1)));
+      expect(stored.filter((id) => !ackedIds.has(id))).toEqual([]);
     }
     expect(refused.length).toBeGreaterThan(50);
     expect(acked.length).toBeGreaterThan(10);

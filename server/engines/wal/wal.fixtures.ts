@@ -4,13 +4,13 @@
  * numbered events, and "crash snapshots" — a copy of the WAL folder taken at one instant is
  * exactly what a SIGKILLed process would have left on disk at that instant.
  */
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent } from '../../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from '../queue.ts';
-import { decodeRecords, SEGMENT_HEADER_BYTES } from './record.ts';
+import { decodeRecords, SEGMENT_HEADER_BYTES, scanRecords } from './record.ts';
 import { listSegments, segmentName } from './segment-files.ts';
 
 /** One `write` call as the fake saw it. */
@@ -76,6 +76,23 @@ export async function idsOnDisk(dir: string): Promise<string[]> {
   for (const n of await listSegments(dir)) {
     const buf = readFileSync(path.join(dir, segmentName(n)));
     for (const b of decodeRecords(buf.subarray(SEGMENT_HEADER_BYTES))) ids.push(...b.events.map((e) => e.id));
+  }
+  return ids;
+}
+
+/**
+ * The event ids a restart would apply from `dir` at this instant: the valid records of every
+ * segment, up to a torn or damaged tail (which recovery ignores), in log order. Synchronous,
+ * so nothing the log is doing in the background completes while it reads.
+ */
+export function recoverableIds(dir: string): string[] {
+  const ids: string[] = [];
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()) {
+    const buf = readFileSync(path.join(dir, name)).subarray(SEGMENT_HEADER_BYTES);
+    const { validEnd } = scanRecords(buf, 0);
+    for (const b of decodeRecords(buf.subarray(0, validEnd))) ids.push(...b.events.map((e) => e.id));
   }
   return ids;
 }
