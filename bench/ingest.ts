@@ -9,6 +9,19 @@
  *   --limits off          (default) RATE_LIMITS=off, as every benchmark runs
  *   --limits on           rate limits checked on every request, with budgets too large to
  *                         refuse anything: compare with `off` for what the checks cost
+ *   --ceilings on|off     (default on) measure, in the same run, before and after the shapes,
+ *                         what the machine allows right now: a bare uWS server doing the same
+ *                         JSON parse (bench/bare-uws.ts, `/track` and `/ws` driven exactly as
+ *                         Livepanel is) and chDB's insert rate through the writer
+ *                         (bench/chdb-ceiling.ts); each shape's figures are printed as ratios
+ *                         of them, which hold up on a noisy machine where absolutes do not
+ *   --profile             run every Livepanel process with `--cpu-prof`; profiles are saved
+ *                         under bench/results/profiles/ and the busiest process of each shape
+ *                         is summarized (bench/profile-summary.ts)
+ *   --phases track,ws     which phases to run (default both)
+ *   --baseline-events N   events of the one-job-per-event baseline (default 3000; 0 skips it)
+ *   --root DIR            run the Livepanel processes from another checkout (e.g. main, for a
+ *                         before/after in one run); the load, ceilings and report stay this one's
  *
  * Each shape runs `/track` (one event per request, keep-alive, --connections) and `/ws`
  * (batches of 50, --sockets each with --window batches in flight) for --seconds each, then
@@ -17,7 +30,7 @@
  * Results are printed and saved under bench/results/.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,8 +43,10 @@ import { openMetadataDb } from '../server/store/postgres.ts';
 import { QUEUES } from '../shared/jobs.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deletePrefix, runBaseline } from './baseline.ts';
+import { type Ceilings, meanCeilings, measureCeilings, ratio } from './ceilings.ts';
 import { type Creds, trackLoad, wsLoad } from './load.ts';
-import { countStored, createProject, sampleProcesses, saveResults } from './support.ts';
+import { printProfile, summarizeProfile } from './profile-summary.ts';
+import { countStored, createProject, profileArgs, ROOT, sampleProcesses, saveProfiles, saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,8 +57,20 @@ const { values: args } = parseArgs({
     window: { type: 'string', default: '16' },
     'baseline-events': { type: 'string', default: '3000' },
     limits: { type: 'string', default: 'off' },
+    ceilings: { type: 'string', default: 'on' },
+    phases: { type: 'string', default: 'track,ws' },
+    profile: { type: 'boolean', default: false },
+    root: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  const doc = /\/\*\*([\s\S]*?)\*\//.exec(readFileSync(import.meta.filename, 'utf8'))?.[1] ?? '';
+  console.log(doc.replace(/^ \* ?/gm, '').trim());
+  process.exit(0);
+}
+const SERVER_ROOT = args.root ? path.resolve(args.root) : ROOT;
+const PROFILE_STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 /** Rate limits: off, or on with budgets no benchmark reaches (the checks run, nothing is refused). */
 const LIMITS_ENV: Record<string, string> =
   args.limits === 'on'
@@ -84,7 +111,7 @@ interface Target {
 
 async function runPhases(t: Target) {
   const phases = [];
-  for (const kind of ['track', 'ws'] as const) {
+  for (const kind of (['track', 'ws'] as const).filter((k) => args.phases!.split(',').includes(k))) {
     const name = `bench_${kind}_${randomBytes(3).toString('hex')}`;
     const sampler = sampleProcesses(t.pids);
     const redis = t.sampleRedis?.();
@@ -96,6 +123,9 @@ async function runPhases(t: Target) {
     const stored = await storedWhenDrained(t.readUrl, t.creds, name, load.acked);
     const storedSeconds = (performance.now() - t0) / 1000;
     const processes = sampler.done();
+    // CPU the Livepanel processes spent per 1000 stored events (load generator excluded): on a
+    // machine shared with other work, throughput follows the CPU share a run gets, this does not.
+    const cpuSeconds = Object.values(processes).reduce((a, p) => a + p.cpuSeconds, 0);
     phases.push({
       transport: kind === 'track' ? `POST /track (${args.connections} connections)` : `WS /ws (${args.sockets} sockets x ${args.window} batches of 50)`,
       ...load,
@@ -103,6 +133,7 @@ async function runPhases(t: Target) {
       stored,
       storedPerSecond: Math.round(stored / storedSeconds),
       storedEqualsAcked: stored === load.acked,
+      cpuMsPer1k: stored > 0 ? Math.round((cpuSeconds / stored) * 1e6) : 0,
       processes,
       ...(redis ? { redisAndQueue: await redis.stop() } : {}),
     });
@@ -113,14 +144,20 @@ async function runPhases(t: Target) {
 
 async function embedded() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-'));
-  const node = await startNode('livepanel', { PORT: String(freePort()), DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', ...LIMITS_ENV });
+  const node = await startNode(
+    'livepanel',
+    { PORT: String(freePort()), DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', ...LIMITS_ENV },
+    { root: SERVER_ROOT, nodeArgs: profileArgs(args.profile, 'embedded', PROFILE_STAMP) },
+  );
+  const pids = { livepanel: node.child.pid! };
   try {
     const creds = await createProject(dataDir);
     console.log(`\n== embedded shape on ${node.url}, ${SECONDS}s per phase`);
-    return await runPhases({ ingestUrls: [node.url], readUrl: node.url, creds, pids: { livepanel: node.child.pid! } });
+    return await runPhases({ ingestUrls: [node.url], readUrl: node.url, creds, pids });
   } finally {
     await node.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    if (args.profile) profiles.embedded = saveProfiles('embedded', PROFILE_STAMP, pids);
   }
 }
 
@@ -140,6 +177,8 @@ async function distributed() {
       ingestPorts: [base, base + 1],
       workerPort: base + 2,
       env: { TRUST_PROXY: '1', LOG_LEVEL: 'warn', ...LIMITS_ENV },
+      root: SERVER_ROOT,
+      nodeArgs: profileArgs(args.profile, 'distributed', PROFILE_STAMP),
     });
     nodes = [...cluster.ingest, cluster.worker];
     const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
@@ -167,6 +206,8 @@ async function distributed() {
     await queue.close();
     await cluster.stop();
     nodes = [];
+    if (args.profile) profiles.distributed = saveProfiles('distributed', PROFILE_STAMP, pids);
+    if (Number(args['baseline-events']) <= 0) return { phases };
     console.log('\n== baseline: one BullMQ job per event vs batched jobs, same rows, chDB');
     const baseline = await runBaseline({ redisUrl: REDIS_URL, prefix: `${prefix}baseline:`, events: Number(args['baseline-events']) });
     console.log(baseline);
@@ -180,18 +221,28 @@ async function distributed() {
   }
 }
 
-function summary(shape: string, phases: Awaited<ReturnType<typeof runPhases>>) {
+const profiles: Record<string, Record<string, string>> = {};
+
+/**
+ * Each phase's figures, with its ratios to the ceilings: `/track` acked/s over the bare uWS
+ * server's `/track` rate; `/ws` acked/s over the bare server's `/ws` rate and stored/s over
+ * chDB's insert rate.
+ */
+function summary(shape: string, phases: Awaited<ReturnType<typeof runPhases>>, c?: Ceilings) {
   return phases.map((r) => ({
     shape,
     transport: r.transport.split(' (')[0],
     'acked/s': r.ackedPerSecond,
+    'acked / bare uWS': c ? ratio(r.ackedPerSecond, r.transport.startsWith('POST') ? c.bareTrack : c.bareWs) : '',
     'stored/s': r.storedPerSecond,
+    'stored / chDB': c && !r.transport.startsWith('POST') ? ratio(r.storedPerSecond, c.chdbRowsPerSecond) : '',
     'p50 ms': r.latencyMs.p50,
     'p99 ms': r.latencyMs.p99,
     'CPU cores': Object.values(r.processes)
       .reduce((a, p) => a + p.cpuCores, 0)
       .toFixed(2),
     'peak RSS MB': Object.values(r.processes).reduce((a, p) => a + p.peakRssMb, 0),
+    'CPU ms / 1k events': r.cpuMsPer1k,
     'stored == acked': r.storedEqualsAcked,
   }));
 }
@@ -204,19 +255,58 @@ async function main() {
     seconds: SECONDS,
     rateLimits: args.limits,
   };
-  const rows = [];
+  if (args.root) result.serverRoot = SERVER_ROOT;
+  const ceilingOpts = { seconds: Math.min(SECONDS, 10), connections: Number(args.connections), sockets: Number(args.sockets), window: Number(args.window) };
+  const before = args.ceilings === 'on' ? await measureCeilings(ceilingOpts) : undefined;
+  const shapes: Array<[string, Awaited<ReturnType<typeof runPhases>>]> = [];
   if (shape === 'embedded' || shape === 'both') {
     const phases = await embedded();
     result.embedded = phases;
-    rows.push(...summary('embedded', phases));
+    shapes.push(['embedded', phases]);
   }
   if (shape === 'distributed' || shape === 'both') {
     const d = await distributed();
     result.distributed = d;
-    rows.push(...summary('distributed', d.phases));
+    shapes.push(['distributed', d.phases]);
+  }
+  const after = args.ceilings === 'on' ? await measureCeilings(ceilingOpts) : undefined;
+  const ceilings = before && after ? meanCeilings(before, after) : undefined;
+  if (ceilings) result.ceilings = { before, after, mean: ceilings };
+  const rows = shapes.flatMap(([name, phases]) => summary(name, phases, ceilings));
+  result.summary = rows;
+  result.loadAverage = os.loadavg();
+  if (args.profile) {
+    const summaries: Record<string, unknown> = {};
+    for (const [name, files] of Object.entries(profiles)) {
+      // The busiest process of the shape: the one that used the most CPU over its phases.
+      const cpu = (proc: string) =>
+        (shapes.find(([n]) => n === name)?.[1] ?? []).reduce(
+          (a, ph) => a + ((ph.processes as Record<string, { cpuSeconds: number }>)[proc]?.cpuSeconds ?? 0),
+          0,
+        );
+      const all = Object.entries(files).map(([proc, f]) => ({ proc, cpuSeconds: cpu(proc), s: summarizeProfile(f) }));
+      all.sort((a, b) => b.cpuSeconds - a.cpuSeconds);
+      for (const { proc, s } of all.slice(0, 1)) {
+        console.log(`\n${name}: busiest process ${proc} (${all[0]!.cpuSeconds.toFixed(1)} CPU s in the phases)`);
+        printProfile(s);
+      }
+      summaries[name] = all.map(({ proc, s }) => ({ proc, ...s }));
+    }
+    result.profiles = summaries;
   }
   const file = saveResults(`ingest-${shape}${args.limits === 'on' ? '-limits-on' : ''}`, result);
   console.log('');
+  if (ceilings) {
+    console.log(
+      `ceilings (mean of before/after): bare uWS /track ${ceilings.bareTrack} req/s, bare uWS /ws ${ceilings.bareWs} events/s, chDB insert ${ceilings.chdbRowsPerSecond} rows/s`,
+    );
+  }
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.table(rows);
   const b = (result.distributed as { baseline?: { ratio: number; perEvent: { storedPerSecond: number }; batched: { storedPerSecond: number } } } | undefined)
     ?.baseline;

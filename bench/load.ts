@@ -31,7 +31,7 @@ export async function trackLoad(o: { urls: string[]; creds: Creds; seconds: numb
   return trackRun(o, { amount });
 }
 
-async function trackRun(o: { urls: string[]; creds: Creds; connections: number; name: string }, limit: { duration: number } | { amount: number }) {
+export async function trackRun(o: { urls: string[]; creds: Creds; connections: number; name: string }, limit: { duration: number } | { amount: number }) {
   let n = 0;
   const t0 = performance.now();
   const result = await autocannon({

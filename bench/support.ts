@@ -3,7 +3,7 @@
  * the admin route (as `npm run admin` does), count stored events, save results under
  * bench/results/. Processes are started with server/cluster/local-cluster.ts.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../server/cluster/local-cluster.ts';
 import { adminEndpoint } from '../server/data-lock.ts';
@@ -46,6 +46,7 @@ export function sampleProcesses(pids: Record<string, number>) {
           return [
             k,
             {
+              cpuSeconds: Math.round((end.cpuSeconds - start[k]!.cpuSeconds) * 100) / 100,
               cpuCores: Math.round(((end.cpuSeconds - start[k]!.cpuSeconds) / wall) * 100) / 100,
               peakRssMb: Math.round(Math.max(peak[k]!, end.rssBytes) / 2 ** 20),
             },
@@ -93,4 +94,34 @@ export function saveResults(name: string, data: unknown): string {
   const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
+}
+
+/** Sampling interval of `--profile` (µs): coarse enough to keep a run's profile a few MB. */
+const PROFILE_INTERVAL_US = 2000;
+const profileDir = (stamp: string) => path.join(ROOT, 'bench', 'results', 'profiles', stamp);
+
+/** Node flags that make a Livepanel process write a CPU profile when it exits (none when not profiling). */
+export function profileArgs(on: boolean | undefined, shape: string, stamp: string): string[] {
+  if (!on) return [];
+  const dir = path.join(profileDir(stamp), shape);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${PROFILE_INTERVAL_US}`];
+}
+
+/** Renames the profiles the exited processes `pids` wrote to `<name>.cpuprofile`; returns name → file. */
+export function saveProfiles(shape: string, stamp: string, pids: Record<string, number>): Record<string, string> {
+  const dir = path.join(profileDir(stamp), shape);
+  if (!existsSync(dir)) return {};
+  const out: Record<string, string> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; the others
+    // (tsx's module-loader thread) are dropped.
+    for (const f of readdirSync(dir).filter((x) => x.includes(`.${pid}.`) && x.endsWith('.cpuprofile'))) {
+      if (f.includes(`.${pid}.0.`)) {
+        out[name] = path.join(dir, `${name}.cpuprofile`);
+        renameSync(path.join(dir, f), out[name]);
+      } else rmSync(path.join(dir, f));
+    }
+  }
+  return out;
 }

@@ -21,12 +21,23 @@ export interface NodeProcess {
 }
 
 /** Starts `server/main.ts` with `env` and waits until its /healthz answers 200. */
-export async function startNode(name: string, env: Record<string, string>, opts: { echo?: boolean; timeoutMs?: number } = {}): Promise<NodeProcess> {
+export async function startNode(
+  name: string,
+  env: Record<string, string>,
+  opts: {
+    echo?: boolean;
+    timeoutMs?: number;
+    /** Another checkout to run (the benchmark's before/after); default this one. */
+    root?: string;
+    /** Extra node flags (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry). */
+    nodeArgs?: string[];
+  } = {},
+): Promise<NodeProcess> {
   const port = Number(env.PORT);
   // stdin stays open as a lifeline: the node exits when this process goes away, even if it was
   // SIGKILLed or a test runner gave up on it (die-with-parent.ts), instead of lingering on its port.
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './server/cluster/die-with-parent.ts', 'server/main.ts'], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', '--import', './server/cluster/die-with-parent.ts', 'server/main.ts'], {
+    cwd: opts.root ?? ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -78,6 +89,10 @@ export interface ClusterOptions {
   workerPort: number;
   env?: Record<string, string>;
   echo?: boolean;
+  /** Another checkout to run (see startNode). */
+  root?: string;
+  /** Extra node flags for every process (see startNode). */
+  nodeArgs?: string[];
 }
 
 export interface LocalCluster {
@@ -91,9 +106,11 @@ export interface LocalCluster {
 export async function startLocalCluster(o: ClusterOptions): Promise<LocalCluster> {
   const env = { REDIS_URL: o.redisUrl, REDIS_PREFIX: o.redisPrefix, DATABASE_URL: o.databaseUrl, DATA_DIR: o.dataDir, ...o.env };
   // The worker first: it migrates ClickHouse and PostgreSQL before the ingest nodes arrive.
-  const worker = await startNode('worker', { ...env, ROLE: 'worker,web', PORT: String(o.workerPort) }, { echo: o.echo });
+  const worker = await startNode('worker', { ...env, ROLE: 'worker,web', PORT: String(o.workerPort) }, { echo: o.echo, root: o.root, nodeArgs: o.nodeArgs });
   const ingest = await Promise.all(
-    o.ingestPorts.map((port, i) => startNode(`ingest-${i + 1}`, { ...env, ROLE: 'ingest', PORT: String(port) }, { echo: o.echo })),
+    o.ingestPorts.map((port, i) =>
+      startNode(`ingest-${i + 1}`, { ...env, ROLE: 'ingest', PORT: String(port) }, { echo: o.echo, root: o.root, nodeArgs: o.nodeArgs }),
+    ),
   );
   return {
     worker,

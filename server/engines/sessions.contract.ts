@@ -141,6 +141,46 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
       expect(await store.claimExpired(T0 + 499 + 2 * TIMEOUT, 10)).toEqual([]);
     });
 
+    it('touchMany applies a batch of hits in order exactly as one touch per hit would', async () => {
+      // Devices new and continuing, a hit without a page, out-of-order times, and a device whose
+      // session expires between two of its hits in the same call (it must close and restart).
+      const plan: Array<[string, SessionHit]> = [
+        ['a', hit(T0)],
+        ['b', hit(T0 + 5, { profileId: 'u1', revenue: 3 })],
+        ['a', hit(T0 + 10, { path: '', origin: '' })],
+        ['c', hit(T0 + 20, { isScreenView: false })],
+        ['a', hit(T0 + 4, { path: '/early' })],
+        ['b', hit(T0 + 5 + TIMEOUT, { path: '/again' })],
+        ['b', hit(T0 + 6 + TIMEOUT, { profileId: 'u2' })],
+        ['c', hit(T0 + 30)],
+      ];
+      await touch(store, 'c', hit(T0 - 100), 'seq');
+      await touch(store, 'c', hit(T0 - 100), 'many');
+      const seq = [];
+      for (const [device, x] of plan) seq.push(await touch(store, device, x, 'seq'));
+      const many = await store.touchMany(
+        'many',
+        plan.map(([deviceId, x]) => ({ deviceId, hit: x, seed: () => seedFor('many', deviceId, x) })),
+      );
+      const shape = (r: { started: boolean; exitPath: string; exitOrigin: string; closed?: OpenSession }) => ({
+        started: r.started,
+        exitPath: r.exitPath,
+        exitOrigin: r.exitOrigin,
+        closed: r.closed && { ...r.closed, id: '', projectId: '' },
+      });
+      expect(many.map(shape)).toEqual(seq.map((r) => shape({ ...r, exitPath: r.session.exitPath, exitOrigin: r.session.exitOrigin })));
+      expect(many.map((r) => r.started)).toEqual([true, true, false, false, false, true, false, false]);
+      // Ids follow the sessions: b's second session closed the first, and the others kept theirs.
+      expect(many[5]!.closed?.id).toBe(many[1]!.id);
+      expect(many[6]!.id).toBe(many[5]!.id);
+      expect(many[4]!.id).toBe(many[0]!.id);
+      for (const device of ['a', 'b', 'c']) {
+        const [x, y] = [await store.get('seq', device), await store.get('many', device)];
+        expect({ ...y, id: '', projectId: '' }).toEqual({ ...x, id: '', projectId: '' });
+      }
+      expect((await store.get('many', 'a'))?.id).toBe(many[0]!.id);
+    });
+
     it('keeps projects and devices apart, even when ids contain separators', async () => {
       const a = await touch(store, 'b:c', hit(T0), 'a');
       const b = await touch(store, 'c', hit(T0), 'a:b');

@@ -8,7 +8,17 @@
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ExpiryHeap } from './expiry-heap.ts';
-import { applyHit, expiresAt, isExpiredAt, type OpenSession, type SessionHit, type SessionStore, type TouchResult } from './sessions.ts';
+import {
+  applyHit,
+  expiresAt,
+  isExpiredAt,
+  type OpenSession,
+  type SessionHit,
+  type SessionStore,
+  summarizeTouch,
+  type TouchResult,
+  type TouchSummary,
+} from './sessions.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session closes this long after its latest hit (unless kept alive longer). */
@@ -91,26 +101,38 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
     rmSync(snapshotFile);
   }
 
+  /** `touch`, returning the stored session itself (the public methods copy or summarize it). */
+  function touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): TouchResult {
+    const key = keyOf(projectId, deviceId);
+    const current = sessions.get(key);
+    if (current && !isExpiredAt(current, hit.at, timeoutMs)) {
+      applyHit(current, hit);
+      expiry.set(key, expiresAt(current, timeoutMs));
+      touchOrder(current, key);
+      return { session: current, started: false };
+    }
+    const fresh = { ...seed() };
+    if (current) remove(key);
+    const evicted = makeRoom(projectId);
+    if (evictedAtLoad.length > 0) {
+      evicted.push(...evictedAtLoad);
+      evictedAtLoad = [];
+    }
+    put(key, fresh);
+    const out: TouchResult = current ? { session: fresh, started: true, closed: current } : { session: fresh, started: true };
+    if (evicted.length > 0) out.evicted = evicted;
+    return out;
+  }
+
   return {
-    async touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): Promise<TouchResult> {
-      const key = keyOf(projectId, deviceId);
-      const current = sessions.get(key);
-      if (current && !isExpiredAt(current, hit.at, timeoutMs)) {
-        applyHit(current, hit);
-        expiry.set(key, expiresAt(current, timeoutMs));
-        touchOrder(current, key);
-        return { session: { ...current }, started: false };
-      }
-      const fresh = { ...seed() };
-      if (current) remove(key);
-      const evicted = makeRoom(projectId);
-      if (evictedAtLoad.length > 0) {
-        evicted.push(...evictedAtLoad);
-        evictedAtLoad = [];
-      }
-      put(key, fresh);
-      const out: TouchResult = current ? { session: { ...fresh }, started: true, closed: current } : { session: { ...fresh }, started: true };
-      if (evicted.length > 0) out.evicted = evicted;
+    async touch(projectId, deviceId, hit, seed) {
+      const r = touch(projectId, deviceId, hit, seed);
+      return { ...r, session: { ...r.session } };
+    },
+
+    async touchMany(projectId, items) {
+      const out: TouchSummary[] = new Array(items.length);
+      for (let i = 0; i < items.length; i++) out[i] = summarizeTouch(touch(projectId, items[i]!.deviceId, items[i]!.hit, items[i]!.seed));
       return out;
     },
 

@@ -85,3 +85,69 @@ while #out < limit do
 end
 return out
 `;
+
+/**
+ * TOUCH for many hits of one batch, in order, in one call. KEYS: expiry index, then the
+ * session hash of each device. ARGV: timeoutMs, slackMs, hit count, then 9 values per hit —
+ * key position (in KEYS), member, at, path, origin, profileId, isScreenView (1/0), revenue,
+ * seed position (in ARGV; 0: no seed) — then the seeds: expiresAt, ttlMs, field count n, and
+ * n field/value pairs. Replies per hit, in order: {0, id, exitPath, exitOrigin} continued, or
+ * {1, closed-or-{}} started; at the first hit that must start a session but has no seed it
+ * stops, its reply is {2} and the hits from there on are not applied.
+ */
+export const TOUCH_MANY_LUA = `
+local index = KEYS[1]
+local timeout, slack, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for h = 0, n - 1 do
+  local b = 4 + h * 9
+  local key, member, atArg = KEYS[tonumber(ARGV[b])], ARGV[b + 1], ARGV[b + 2]
+  local at = tonumber(atArg)
+  local path, origin, profile = ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
+  local seedAt = tonumber(ARGV[b + 8])
+  local cur = redis.call('HMGET', key, 'lastSeenAt', 'keepAliveUntil', 'startedAt', 'profileId')
+  local continued = false
+  if cur[1] then
+    local last, keep = tonumber(cur[1]), tonumber(cur[2])
+    if at < math.max(last + timeout, keep) then
+      continued = true
+      if at >= last then
+        redis.call('HSET', key, 'lastSeenAt', atArg)
+        if path ~= '' then redis.call('HSET', key, 'exitPath', path, 'exitOrigin', origin) end
+        last = at
+      end
+      if at < tonumber(cur[3]) then
+        redis.call('HSET', key, 'startedAt', atArg, 'entryPath', path, 'entryOrigin', origin)
+      end
+      redis.call('HINCRBY', key, 'eventCount', 1)
+      if ARGV[b + 6] == '1' then redis.call('HINCRBY', key, 'screenViewCount', 1) end
+      if tonumber(ARGV[b + 7]) ~= 0 then redis.call('HINCRBYFLOAT', key, 'revenue', ARGV[b + 7]) end
+      if profile ~= '' and (not cur[4] or cur[4] == '') then
+        redis.call('HSET', key, 'profileId', profile)
+      end
+      local exp = math.max(last + timeout, keep)
+      redis.call('ZADD', index, exp, member)
+      redis.call('PEXPIRE', key, math.ceil(exp - last + slack))
+      local now = redis.call('HMGET', key, 'id', 'exitPath', 'exitOrigin')
+      out[#out + 1] = {0, now[1], now[2], now[3]}
+    end
+  end
+  if not continued then
+    if seedAt == 0 then
+      out[#out + 1] = {2}
+      return out
+    end
+    local closed = {}
+    if cur[1] then
+      closed = redis.call('HGETALL', key)
+      redis.call('DEL', key)
+    end
+    local count = tonumber(ARGV[seedAt + 2])
+    redis.call('HSET', key, unpack(ARGV, seedAt + 3, seedAt + 2 + count * 2))
+    redis.call('ZADD', index, ARGV[seedAt], member)
+    redis.call('PEXPIRE', key, ARGV[seedAt + 1])
+    out[#out + 1] = {1, closed}
+  end
+end
+return out
+`;

@@ -9,12 +9,16 @@
  * cluster). Times are the callers' (hit.at, now); only the safety TTL uses Redis' clock.
  * `touch` runs without a seed first and asks for one only when a session has to start, so
  * `seed()` runs once per new session, not once per event (the retry may find the session
- * opened by another process meanwhile and leave the seed unused — harmless).
+ * opened by another process meanwhile and leave the seed unused — harmless). `touchMany`
+ * sends one script call for a whole batch, with a seed for the first hit of each device in
+ * it (most batches then need no second call; a seed left unused is harmless), and calls
+ * again from a later hit only when that one must start a session too (its device's session
+ * expired between two hits of the batch).
  */
 import type { Redis } from 'ioredis';
 import { defineScript, type RedisArg } from './redis-script.ts';
-import { CLAIM_LUA, KEEP_ALIVE_LUA, TOUCH_LUA } from './sessions.redis.lua.ts';
-import { blankSession, expiresAt, type OpenSession, type SessionStore, type TouchResult } from './sessions.ts';
+import { CLAIM_LUA, KEEP_ALIVE_LUA, TOUCH_LUA, TOUCH_MANY_LUA } from './sessions.redis.lua.ts';
+import { blankSession, expiresAt, type OpenSession, type SessionStore, type TouchItem, type TouchResult, type TouchSummary } from './sessions.ts';
 
 export interface RedisSessionStoreOptions {
   /** Owned by the caller: `close()` does not quit it. */
@@ -31,6 +35,8 @@ const NEED_SEED = 2;
 type TouchReply = [typeof CONTINUED | typeof STARTED, string[], string[]] | [typeof NEED_SEED];
 
 const touchScript = defineScript(TOUCH_LUA);
+const touchManyScript = defineScript(TOUCH_MANY_LUA);
+type TouchManyReply = Array<[0, string, string, string] | [1, string[]] | [2]>;
 const keepAliveScript = defineScript(KEEP_ALIVE_LUA);
 const claimScript = defineScript(CLAIM_LUA);
 
@@ -51,6 +57,46 @@ function decode(flat: string[]): OpenSession {
     s[field] = typeof BLANK[field] === 'number' ? Number(flat[i + 1]) : flat[i + 1]!;
   }
   return s as unknown as OpenSession;
+}
+
+/**
+ * Keys and arguments of one TOUCH_MANY call (see sessions.redis.lua.ts) for `items`: the
+ * first hit of each device carries a seed (also the first hit of the part, always: the
+ * previous call stopped there because it needed one). Returns the seeds by hit position.
+ * Key positions are 1-based as Lua's KEYS; seed positions 1-based as ARGV.
+ */
+function touchManyArgs(
+  o: { sessionPrefix: string; indexKey: string; timeoutMs: number; slackMs: number },
+  projectId: string,
+  items: TouchItem[],
+): { keys: string[]; args: RedisArg[]; seeds: Map<number, OpenSession> } {
+  const { sessionPrefix, indexKey, timeoutMs, slackMs } = o;
+  const keys = [indexKey];
+  const keyAt = new Map<string, number>();
+  const args: RedisArg[] = [timeoutMs, slackMs, items.length];
+  const seeds = new Map<number, OpenSession>();
+  const seedArgs: RedisArg[] = [];
+  const seedBase = 4 + items.length * 9;
+  for (let i = 0; i < items.length; i++) {
+    const { deviceId, hit, seed } = items[i]!;
+    const member = `${encodeURIComponent(projectId)}:${encodeURIComponent(deviceId)}`;
+    let k = keyAt.get(member);
+    let seedAt = 0;
+    if (k === undefined) {
+      keys.push(sessionPrefix + member);
+      k = keys.length;
+      keyAt.set(member, k);
+      const fresh = { ...seed() };
+      const exp = expiresAt(fresh, timeoutMs);
+      seeds.set(i, fresh);
+      seedAt = seedBase + seedArgs.length;
+      const fields = encode(fresh);
+      seedArgs.push(exp, Math.ceil(exp - fresh.lastSeenAt + slackMs), fields.length / 2, ...fields);
+    }
+    args.push(k, member, hit.at, hit.path, hit.origin, hit.profileId, hit.isScreenView ? 1 : 0, hit.revenue, seedAt);
+  }
+  for (const a of seedArgs) args.push(a);
+  return { keys, args, seeds };
 }
 
 export function createRedisSessionStore(opts: RedisSessionStoreOptions): SessionStore {
@@ -78,6 +124,32 @@ export function createRedisSessionStore(opts: RedisSessionStoreOptions): Session
       if (status === CONTINUED) return { session: decode(flat), started: false };
       const session = { ...fresh! };
       return closedFlat.length > 0 ? { session, started: true, closed: decode(closedFlat) } : { session, started: true };
+    },
+
+    async touchMany(projectId, items) {
+      const out: TouchSummary[] = [];
+      // A hit that must start a session without a seed stops the script; call again from it
+      // (the first hit of a call always has a seed).
+      while (out.length < items.length) {
+        const part = out.length === 0 ? items : items.slice(out.length);
+        const { keys, args, seeds } = touchManyArgs({ sessionPrefix, indexKey, timeoutMs, slackMs }, projectId, part);
+        const reply = (await touchManyScript(redis, keys, args)) as TouchManyReply;
+        for (let i = 0; i < reply.length; i++) {
+          const r = reply[i]!;
+          if (r[0] === NEED_SEED) {
+            if (i === 0 && seeds.has(0)) throw new Error('session touch: script asked for a seed it was given');
+            break;
+          }
+          if (r[0] === CONTINUED) out.push({ id: r[1], exitPath: r[2], exitOrigin: r[3], started: false });
+          else {
+            const fresh = seeds.get(i)!;
+            const s: TouchSummary = { id: fresh.id, exitPath: fresh.exitPath, exitOrigin: fresh.exitOrigin, started: true };
+            if (r[1].length > 0) s.closed = decode(r[1]);
+            out.push(s);
+          }
+        }
+      }
+      return out;
     },
 
     async get(projectId, deviceId) {

@@ -68,6 +68,25 @@ export interface TouchResult {
   evicted?: OpenSession[];
 }
 
+/** One hit of a `touchMany` call. */
+export interface TouchItem {
+  deviceId: string;
+  hit: SessionHit;
+  /** As `touch`'s seed: pure, the session this hit would start (may be called and left unused). */
+  seed: () => OpenSession;
+}
+
+/** What the ingest step needs back from a hit: the session it went to (after the hit) and what it closed. */
+export interface TouchSummary {
+  /** The session's id and exit page after the hit. */
+  id: string;
+  exitPath: string;
+  exitOrigin: string;
+  started: boolean;
+  closed?: OpenSession;
+  evicted?: OpenSession[];
+}
+
 export interface SessionStore {
   /**
    * Records a hit for (project, device). Atomic. If an open session exists and has not
@@ -80,6 +99,13 @@ export interface SessionStore {
    * process opened the session first), and calls it only when a session may have to start.
    */
   touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): Promise<TouchResult>;
+  /**
+   * Records many hits of one project, in order, each exactly as `touch` would (hits of one
+   * device see the ones before them). One round trip for a whole ingest batch on Redis
+   * instead of one per event. Each hit is atomic; the call as a whole is not (another
+   * process's hit may fall between two of them, as between two `touch` calls).
+   */
+  touchMany(projectId: string, items: TouchItem[]): Promise<TouchSummary[]>;
   /** The open session for (project, device), or null. Does not check expiry. */
   get(projectId: string, deviceId: string): Promise<OpenSession | null>;
   /** Keeps the session from closing before `until` (ms); a no-op when none is open. */
@@ -169,4 +195,12 @@ export function applyHit(s: OpenSession, hit: SessionHit): void {
   // as `1e+21`, which ClickHouse refuses); no session legitimately comes near it.
   s.revenue = Math.min(s.revenue + hit.revenue, Number.MAX_SAFE_INTEGER);
   if (hit.profileId && !s.profileId) s.profileId = hit.profileId;
+}
+
+/** The summary of a `touch` result. */
+export function summarizeTouch(r: TouchResult): TouchSummary {
+  const out: TouchSummary = { id: r.session.id, exitPath: r.session.exitPath, exitOrigin: r.session.exitOrigin, started: r.started };
+  if (r.closed) out.closed = r.closed;
+  if (r.evicted) out.evicted = r.evicted;
+  return out;
 }

@@ -17,7 +17,8 @@ import type { Metrics } from '../metrics.ts';
 import { newDraft } from './draft.ts';
 import type { Pipeline } from './pipeline.ts';
 import { toRows } from './rows.ts';
-import { type Caller, type Draft, isDropped, type RequestInfo, type Step } from './types.ts';
+import type { SessionStep } from './steps/session.ts';
+import { type Caller, type Draft, isDropped, type RequestInfo } from './types.ts';
 
 /** One event as a transport received it: an unvalidated `{type, payload}` body and its client id. */
 export interface IngestItem {
@@ -34,7 +35,7 @@ export type Transport = 'track' | 'batch' | 'ws';
 
 export interface IngestDeps {
   enrich: Pipeline;
-  session: Step;
+  session: SessionStep;
   sessions: SessionStore;
   dedupe: Dedupe;
   queue: EventQueue;
@@ -125,21 +126,36 @@ export function createIngest(deps: IngestDeps) {
     const stored: string[] = [];
     const notStored: string[] = [];
     try {
-      for (const { i, draft } of drafts) {
-        if (duplicates.has(i)) {
-          results[i] = { status: 'dropped', reason: 'duplicate', deviceId: draft.row.device_id, sessionId: '' };
-          continue;
+      const live: Array<{ i: number; draft: Draft }> = [];
+      for (const d of drafts) {
+        if (duplicates.has(d.i)) results[d.i] = { status: 'dropped', reason: 'duplicate', deviceId: d.draft.row.device_id, sessionId: '' };
+        else live.push(d);
+      }
+      // Browser `track` events go through the session step together, one store call per run of
+      // them (one Redis round trip for a typical batch instead of one per event); any other
+      // payload one at a time, in order, so every event sees the sessions as `run` would.
+      for (let from = 0; from < live.length; ) {
+        let to = from;
+        while (to < live.length && sessionsTogether(live[to]!.draft)) to++;
+        if (to > from) {
+          await deps.session.runMany(live.slice(from, to).map((x) => x.draft));
+        } else {
+          to = from + 1;
+          await deps.session.run(live[from]!.draft);
         }
-        const key = keyOf.get(i);
-        try {
-          const d = (await deps.session.run(draft)) as Draft;
-          await toRows(d, batch, deps.sessions);
-          results[i] = { status: 'accepted', deviceId: d.row.device_id, sessionId: d.row.session_id };
-          if (key) stored.push(key);
-        } catch (err) {
-          results[i] = rejected(err);
-          if (key) notStored.push(key);
+        for (let k = from; k < to; k++) {
+          const { i, draft: d } = live[k]!;
+          const key = keyOf.get(i);
+          try {
+            await toRows(d, batch, deps.sessions);
+            results[i] = { status: 'accepted', deviceId: d.row.device_id, sessionId: d.row.session_id };
+            if (key) stored.push(key);
+          } catch (err) {
+            results[i] = rejected(err);
+            if (key) notStored.push(key);
+          }
         }
+        from = to;
       }
       await deps.queue.push(batch, { ids: stored, ttlMs: dedupeTtl });
     } catch (err) {
@@ -166,6 +182,9 @@ export function createIngest(deps: IngestDeps) {
 
   return { accept };
 }
+
+/** Events the session step takes in one `runMany` call: browser `track` events. */
+const sessionsTogether = (d: Draft) => d.body.type === 'track' && !d.serverSide;
 
 function record(m: Metrics, transport: Transport, items: IngestItem[], results: ItemResult[]) {
   results.forEach((r, i) => {

@@ -13,7 +13,17 @@ import type { Draft, Step } from '../types.ts';
 
 const DAY = 86_400_000;
 
-export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: number }): Step {
+/** The session step, plus `runMany` for the `track` events of a batch. */
+export interface SessionStep extends Step {
+  /**
+   * Runs the step over `drafts` — all of one caller, all `track` events from the browser —
+   * in order, as `run` on each in turn would, with one store call for all of them
+   * (`SessionStore.touchMany`) instead of one per event.
+   */
+  runMany(drafts: Draft[]): Promise<void>;
+}
+
+export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: number }): SessionStep {
   async function deviceForSession(d: Draft): Promise<string> {
     const prev = d.previousDeviceId;
     if (!prev || prev === d.row.device_id || d.at % DAY > deps.timeoutMs) return d.row.device_id;
@@ -21,8 +31,50 @@ export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: num
     return old && expiresAt(old, deps.timeoutMs) > d.at ? prev : d.row.device_id;
   }
 
+  /** True when the device may have to keep a session opened under the previous day's id (around UTC midnight). */
+  const nearMidnight = (d: Draft) => {
+    const prev = d.previousDeviceId;
+    return !!prev && prev !== d.row.device_id && d.at % DAY <= deps.timeoutMs;
+  };
+
+  function hitOf(d: Draft) {
+    return {
+      at: d.at,
+      path: d.row.path,
+      origin: d.row.origin,
+      profileId: d.row.profile_id,
+      isScreenView: d.row.name === RESERVED_EVENTS.screenView,
+      revenue: d.row.revenue,
+    };
+  }
+
   return {
     name: 'session',
+    async runMany(drafts) {
+      if (drafts.length === 0) return;
+      // Around midnight a hit's device depends on the hits before it (they keep yesterday's
+      // session alive): one at a time then, exactly as `run`.
+      if (drafts.some(nearMidnight)) {
+        for (const d of drafts) await this.run(d);
+        return;
+      }
+      const results = await deps.sessions.touchMany(
+        drafts[0]!.caller.projectId,
+        drafts.map((d) => ({ deviceId: d.row.device_id, hit: hitOf(d), seed: () => seedSession(d.row, d.at) })),
+      );
+      for (let i = 0; i < drafts.length; i++) {
+        const d = drafts[i]!;
+        const r = results[i]!;
+        d.row.session_id = r.id;
+        if (!d.row.path && !r.started) {
+          d.row.path = r.exitPath;
+          d.row.origin = r.exitOrigin;
+        }
+        d.sessionStarted = r.started;
+        d.closedSession = r.closed;
+        if (r.evicted) d.evictedSessions = r.evicted;
+      }
+    },
     async run(d) {
       if (d.serverSide) return d;
       if (d.body.type !== 'track') {
@@ -35,19 +87,7 @@ export function createSessionStep(deps: { sessions: SessionStore; timeoutMs: num
         return d;
       }
       d.row.device_id = await deviceForSession(d);
-      const { session, started, closed, evicted } = await deps.sessions.touch(
-        d.caller.projectId,
-        d.row.device_id,
-        {
-          at: d.at,
-          path: d.row.path,
-          origin: d.row.origin,
-          profileId: d.row.profile_id,
-          isScreenView: d.row.name === RESERVED_EVENTS.screenView,
-          revenue: d.row.revenue,
-        },
-        () => seedSession(d.row, d.at),
-      );
+      const { session, started, closed, evicted } = await deps.sessions.touch(d.caller.projectId, d.row.device_id, hitOf(d), () => seedSession(d.row, d.at));
       d.row.session_id = session.id;
       // Events the web SDK sends without a page (data-track clicks, link_out) get the page the
       // visitor is on, as OpenPanel does.

@@ -1,0 +1,53 @@
+/**
+ * The storage ceiling for `npm run bench:ingest`: how many event rows per second chDB takes
+ * through Livepanel's own insert path (`writer.insertRows`: storable values, JSONCompactEachRow
+ * through `@clickhouse/client`, a deduplication token, the rollup views attached), in inserts
+ * of `rows` rows, in a fresh folder, in its own process — as the embedded server and the
+ * distributed worker insert. No shape can store faster than this on the same machine at the
+ * same moment; the benchmark prints each shape's stored rate as a ratio of it.
+ *
+ * Usage (the benchmark starts it): tsx bench/chdb-ceiling.ts <rows per insert> <inserts>
+ * Prints one JSON line: { rows, inserts, seconds, rowsPerSecond, medianInsertMs }.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { makeEvents } from '../server/store/clickhouse.fixtures.ts';
+import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
+import { createClickhouse } from '../server/store/clickhouse.ts';
+import { createWriter } from '../server/store/writer.ts';
+
+const ROWS = Number(process.argv[2] ?? 20_000);
+const INSERTS = Number(process.argv[3] ?? 6);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-ceiling-'));
+const ch = await createClickhouse({ kind: 'chdb', dir, database: 'livepanel' });
+try {
+  await migrateClickhouse(ch, 'livepanel');
+  const writer = createWriter(ch);
+  // Fresh ids per insert (as distinct events would have), same widths and values otherwise.
+  const batches = Array.from({ length: INSERTS + 1 }, () => makeEvents(ROWS).map((r) => ({ ...r, id: randomUUID() })));
+  await writer.insertRows('events', batches[0]!, `warm-${randomUUID()}`);
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let i = 1; i <= INSERTS; i++) {
+    const t = performance.now();
+    await writer.insertRows('events', batches[i]!, `ceiling-${randomUUID()}`);
+    times.push(performance.now() - t);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  times.sort((a, b) => a - b);
+  console.log(
+    JSON.stringify({
+      rows: ROWS,
+      inserts: INSERTS,
+      seconds: Math.round(seconds * 100) / 100,
+      rowsPerSecond: Math.round((ROWS * INSERTS) / seconds),
+      medianInsertMs: Math.round(times[Math.floor(times.length / 2)]!),
+    }),
+  );
+} finally {
+  await ch.close();
+  rmSync(dir, { recursive: true, force: true });
+}
