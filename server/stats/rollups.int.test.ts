@@ -93,6 +93,13 @@ describe('visit rollups', () => {
       },
       { q: { metrics: ['visitors', 'sessions'], dimensions: ['geo:country'], filters: [['is_not', 'geo:country', ['US']]] }, source: 'visits_daily' },
       { q: { metrics: ['visitors', 'sessions'], dimensions: ['geo:country'], compare: 'previous_period' }, source: 'visits_daily' },
+      // Conditions on one attribute without a breakdown read that attribute's rows.
+      { q: { metrics: ['visitors', 'sessions'], filters: [['is', 'session:referrer_name', ['Google']]] }, source: 'visits_daily' },
+      { q: { metrics: ['bounce_rate', 'session_duration'], filters: [['is_not', 'geo:country', ['US']]] }, source: 'sessions_daily' },
+      {
+        q: { metrics: ['bounce_rate', 'views_per_session'], dimensions: ['time:day'], filters: [['contains', 'session:entry_path', ['pri']]] },
+        source: 'sessions_daily',
+      },
     ];
     for (const { q, source } of cases) {
       const base = { project_id: project, ...range, ...q } as QueryInput;
