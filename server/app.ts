@@ -255,6 +255,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         limits,
         ip: config.clientIp,
         presence: engines.presence,
+        visitors: engines.visitors,
         nodeId,
         log,
         metrics,
@@ -365,6 +366,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         keepAliveMs: config.sessionGraceMs,
         accepting,
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
+        onDeviceSockets: live && ((projectId, deviceId, delta) => live!.deviceSockets(projectId, deviceId, delta)),
       });
     }
     if (has('web')) {
@@ -457,6 +459,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       fileLimit !== null && Number.isFinite(fileLimit)
         ? createFdGuard({
             limit: fileLimit,
+            // Freed for storage while paused (out of the socket caps' reserve of ≥ 256).
+            reserve: Math.min(1024, Math.max(64, Math.floor(fileLimit / 20))),
             pause() {
               log.warn({ fileLimit }, 'nearly out of file descriptors: not accepting connections until some close (raise LimitNOFILE?)');
               metrics.listenPaused.set(1);
