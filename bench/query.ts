@@ -15,10 +15,13 @@
  * bench/results/query-<events>-<time>.json.
  *
  * Options: --events N (1e6) --days D (90) --visitors V (events/200) --runs R (7) --tz Zone (UTC)
- *          --dir PATH (a fresh temp folder; kept with --keep) --baseline-only
+ *          --dir PATH (a fresh temp folder; kept with --keep) --baseline-only --skip-baseline --seed-only
+ *          --cache PATH: keep a copy of the seeded folder (schema 001–006) under PATH, keyed by
+ *          events/days/visitors, and start later runs from a copy of it instead of seeding
+ *          (the seeding figures are those of the run that seeded it).
  * CPU-heavy: seeding 10M events takes minutes of both cores. Develop with the default 1M.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +45,9 @@ const { values: args } = parseArgs({
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'baseline-only': { type: 'boolean', default: false },
+    'skip-baseline': { type: 'boolean', default: false },
+    'seed-only': { type: 'boolean', default: false },
+    cache: { type: 'string' },
   },
 });
 const EVENTS = Number(args.events);
@@ -50,9 +56,9 @@ const VISITORS = Number(args.visitors ?? Math.max(100, Math.round(EVENTS / 200))
 const RUNS = Number(args.runs);
 const PROJECT = 'bench';
 const DB = 'bench';
-/** Data ends at the next UTC midnight; "now" is an hour before it, so 30d holds 30 days of data. */
-const END = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
-const NOW = END - 3_600_000;
+/** Data ends at the next UTC midnight (or where a cached seed's data ends); "now" is an hour before it, so 30d holds 30 days of data. */
+let END = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
+let NOW = END - 3_600_000;
 const MIGRATIONS = fileURLToPath(new URL('../db/clickhouse', import.meta.url));
 const BASELINE_LAST = 6; // 001–006: the schema before the query-speed migrations (007+)
 
@@ -141,7 +147,7 @@ async function time(engine: QueryEngine, q: QueryInput): Promise<{ ms: number; s
   return { ms: performance.now() - t, sources: r.meta.sources };
 }
 
-async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[]) {
+async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[], overviewOnly = false) {
   const engine = createQueryEngine({ ch, now: () => NOW, rollups });
   const { overview, tabs, filtered } = suite(tz);
   const whole = async () => {
@@ -153,7 +159,7 @@ async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?
   const overviewRuns: number[] = [];
   for (let i = 0; i < RUNS; i++) overviewRuns.push(await whole());
   const perQuery: Record<string, ReturnType<typeof stats> & { sources: string }> = {};
-  for (const [name, q] of Object.entries({ ...prefix('overview ', overview), ...tabs, ...filtered })) {
+  for (const [name, q] of Object.entries({ ...prefix('overview ', overview), ...(!overviewOnly && { ...tabs, ...filtered }) })) {
     const xs: number[] = [];
     let sources: string[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -203,19 +209,46 @@ async function main() {
   const dir = args.dir ?? mkdtempSync(path.join(os.tmpdir(), 'lp-bench-query-'));
   mkdirSync(dir, { recursive: true });
   log(`bench:query — ${EVENTS.toLocaleString()} events over ${DAYS} days, ${VISITORS.toLocaleString()} visitors, ${RUNS} runs, tz ${args.tz}, chDB in ${dir}`);
-  const ch = await createClickhouse({ kind: 'chdb', dir: path.join(dir, 'ch'), database: DB });
+  const chDir = path.join(dir, 'ch');
+  const cached = args.cache ? path.join(args.cache, `seed-${EVENTS}-${DAYS}-${VISITORS}`) : undefined;
   const baselineMigrations = migrationsUpTo(BASELINE_LAST);
-  try {
+  let seeding: Awaited<ReturnType<typeof seed>>;
+  let ch: ClickHouseClient;
+  if (cached && existsSync(path.join(cached, 'seed.json'))) {
+    const meta = JSON.parse(readFileSync(path.join(cached, 'seed.json'), 'utf8')) as { end: number; seeding: typeof seeding };
+    ({ seeding } = meta);
+    END = meta.end;
+    NOW = END - 3_600_000;
+    rmSync(chDir, { recursive: true, force: true });
+    cpSync(path.join(cached, 'ch'), chDir, { recursive: true });
+    log(`reusing the seeded folder ${cached} (seeded at ${seeding.rowsPerSecond.toLocaleString()} rows/s; data ends ${new Date(END).toISOString()})`);
+    ch = await createClickhouse({ kind: 'chdb', dir: chDir, database: DB });
+  } else {
+    ch = await createClickhouse({ kind: 'chdb', dir: chDir, database: DB });
     await migrateClickhouse(ch, DB, baselineMigrations);
     log('seeding…');
-    const seeding = await seed(ch);
+    seeding = await seed(ch);
     log(
       `seeded ${seeding.events.toLocaleString()} events + ${seeding.sessions.toLocaleString()} sessions in ${seeding.seconds} s: ${seeding.rowsPerSecond.toLocaleString()} rows/s`,
     );
+    if (cached) {
+      // A consistent copy needs the folder closed (chDB holds a lock and flushes on close).
+      await ch.close();
+      rmSync(cached, { recursive: true, force: true });
+      mkdirSync(cached, { recursive: true });
+      cpSync(chDir, path.join(cached, 'ch'), { recursive: true });
+      writeFileSync(path.join(cached, 'seed.json'), JSON.stringify({ end: END, seeding }));
+      log(`kept a copy of the seeded folder in ${cached}`);
+      ch = await createClickhouse({ kind: 'chdb', dir: chDir, database: DB });
+    }
+  }
+  try {
+    if (args['seed-only']) return;
     const baselineDisk = await disk(ch, seeding.events);
     // The baseline reads only the rollups its schema has (the per-name ones of 005).
-    const baseline = await measure(ch, 'baseline (migrations 001–006)', args.tz!, ['events']);
+    const baseline = args['skip-baseline'] ? undefined : await measure(ch, 'baseline (migrations 001–006)', args.tz!, ['events']);
     let optimized: Awaited<ReturnType<typeof measure>> | undefined;
+    const stages: Array<Awaited<ReturnType<typeof measure>>> = [];
     let migrate: { applied: string[]; seconds: number } | undefined;
     let optimizedDisk: Awaited<ReturnType<typeof disk>> | undefined;
     if (!args['baseline-only']) {
@@ -224,11 +257,14 @@ async function main() {
       migrate = { applied: r.applied, seconds: round((performance.now() - t) / 1000) };
       log(`\nmigrated the seeded data: ${r.applied.join(', ') || '(nothing new)'} in ${migrate.seconds} s`);
       optimizedDisk = await disk(ch, seeding.events);
+      // What each step bought, on the same data: the overview reading only the rollups up to 007.
+      stages.push(await measure(ch, 'page rollups only (005 + 007)', args.tz!, ['events', 'pages'], true));
       optimized = await measure(ch, 'optimized (all migrations)', args.tz!);
     }
     const warmRuns = await warm(ch, args.tz!);
     const ratios =
       optimized &&
+      baseline &&
       Object.fromEntries(
         Object.entries(baseline.perQuery).map(([k, b]) => [
           k,
@@ -243,12 +279,14 @@ async function main() {
       disk: { baseline: baselineDisk, optimized: optimizedDisk },
       migrate,
       baseline,
+      stages,
       optimized,
-      speedup: optimized && {
-        overviewP50: round(baseline.overview.p50 / optimized.overview.p50),
-        overviewP95: round(baseline.overview.p95 / optimized.overview.p95),
-        perQuery: ratios,
-      },
+      speedup: optimized &&
+        baseline && {
+          overviewP50: round(baseline.overview.p50 / optimized.overview.p50),
+          overviewP95: round(baseline.overview.p95 / optimized.overview.p95),
+          perQuery: ratios,
+        },
       warm: warmRuns,
     };
     log(

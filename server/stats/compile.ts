@@ -76,7 +76,7 @@ export interface Plan {
 }
 
 interface Part {
-  table: 'events' | RollupTable | 'sessions';
+  table: 'events' | RollupTable | 'sessions' | KeyedRollupTable;
   metrics: Array<{ def: MetricDef; column: string }>;
   mode: VisitMode;
 }
@@ -128,6 +128,7 @@ export function compile(q: Query, opts: CompileOptions): Plan {
     }
   }
   if (eventPart.metrics.length > 0) eventPart.table = chooseEventTable(eventPart, dims, leaves, opts, grain);
+  if (sessionPart.metrics.length > 0) sessionPart.table = chooseSessionsTable(sessionPart, dims, leaves, opts, grain);
 
   const ctx: BuildContext = { q, p, opts, dims, filters, grain };
   const parts = [eventPart, sessionPart].filter((part) => part.metrics.length > 0);
@@ -200,7 +201,37 @@ const ROLLUPS = [
   { family: 'pages', columns: ['name', 'path'] },
 ] as const;
 type RollupTable = `${(typeof ROLLUPS)[number]['family']}_${'hourly' | 'daily'}`;
-const isRollup = (t: Part['table']): t is RollupTable => t !== 'events' && t !== 'sessions';
+const isRollup = (t: Part['table']): t is RollupTable => t !== 'events' && t !== 'sessions' && !isKeyedRollup(t);
+
+/**
+ * Rollups keyed by (dimension, value) (008_visit_rollups.sql): visits by their start
+ * (`visits_daily`), ended visits' sums (`sessions_daily`, and `sessions_hourly` for the totals
+ * only). The dimension lists must match the views' ARRAY JOIN lists.
+ */
+export const VISIT_ROLLUP_DIMENSIONS: readonly string[] = [
+  'session:entry_path',
+  'session:referrer',
+  'session:referrer_name',
+  'session:referrer_type',
+  'session:utm_source',
+  'session:utm_medium',
+  'session:utm_campaign',
+  'session:utm_term',
+  'session:utm_content',
+  'geo:country',
+  'geo:region',
+  'geo:city',
+  'device:type',
+  'device:browser',
+  'device:browser_version',
+  'device:os',
+  'device:os_version',
+  'device:brand',
+  'device:model',
+];
+export const SESSION_ROLLUP_DIMENSIONS: readonly string[] = [...VISIT_ROLLUP_DIMENSIONS, 'session:exit_path'];
+type KeyedRollupTable = 'visits_daily' | 'sessions_daily' | 'sessions_hourly';
+const isKeyedRollup = (t: Part['table']): t is KeyedRollupTable => t === 'visits_daily' || t === 'sessions_daily' || t === 'sessions_hourly';
 
 /** The smallest rollup that answers the events part exactly, else raw events. */
 function chooseEventTable(
@@ -212,17 +243,75 @@ function chooseEventTable(
 ): Part['table'] {
   const exact =
     part.metrics.every((m) => m.def.rollup) && dims.every((d) => d.scope === 'time' || d.rollup) && leaves.every((l) => l.def.rollup) && grain !== 'minute';
-  if (!exact) return 'events';
+  if (!exact) return chooseVisitsTable(part, dims, leaves, opts, grain);
   const needed = new Set([...dims, ...leaves.map((l) => l.def)].flatMap((d) => (d.rollup ? [d.rollup] : [])));
   const family = ROLLUPS.find(
     (r) => (opts.rollups ?? [r.family]).includes(r.family) && [...needed].every((c) => (r.columns as readonly string[]).includes(c)),
   )?.family;
   if (!family) return 'events';
+  const align = alignment(opts, grain);
+  if (align === 'day') return `${family}_daily`;
+  if (align === 'hour') return `${family}_hourly`;
+  return 'events';
+}
+
+/** Whether the range and bucket starts fall on whole UTC days ('day'), whole hours ('hour'), or neither. */
+function alignment(opts: CompileOptions, grain: TimeGrain | undefined): 'day' | 'hour' | null {
+  if (grain === 'minute') return null;
   const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
   const instants = [opts.range.from, opts.range.to, ...starts];
-  if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return `${family}_daily`;
-  if (instants.every((t) => t % HOUR === 0)) return `${family}_hourly`;
-  return 'events';
+  if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return 'day';
+  if (instants.every((t) => t % HOUR === 0)) return 'hour';
+  return null;
+}
+
+/**
+ * The one non-time dimension of a keyed-rollup part, when the part can read one: every
+ * condition is on that dimension (or there are none) and it is in `allowed`. `undefined`: no
+ * keyed rollup; `null`: no dimension (the totals).
+ */
+function keyedDimension(dims: DimensionDef[], leaves: Array<{ c: Condition; def: DimensionDef }>, allowed: readonly string[]): DimensionDef | null | undefined {
+  const others = dims.filter((d) => d.scope !== 'time');
+  if (others.length > 1) return undefined;
+  // Without a breakdown, conditions on one attribute read that attribute's rows: every visit
+  // has exactly one value of it, so sums and uniq states over the matching values are exact.
+  const d = others[0] ?? leaves[0]?.def ?? null;
+  if (d && !allowed.includes(d.name)) return undefined;
+  if (leaves.some((l) => l.def.name !== d?.name)) return undefined;
+  return d;
+}
+
+const allows = (opts: CompileOptions, family: string) => !opts.rollups || opts.rollups.includes(family);
+
+/** `visits_daily` for visits and visitors by their starts, broken down by one visit attribute, place or device. */
+function chooseVisitsTable(
+  part: Part,
+  dims: DimensionDef[],
+  leaves: Array<{ c: Condition; def: DimensionDef }>,
+  opts: CompileOptions,
+  grain: TimeGrain | undefined,
+): Part['table'] {
+  if (part.mode !== 'starts' || !allows(opts, 'visits') || !part.metrics.every((m) => m.def.visitsRollup)) return 'events';
+  // Totals (no dimension) come from events_daily/hourly, chosen before this.
+  if (!keyedDimension(dims, leaves, VISIT_ROLLUP_DIMENSIONS)) return 'events';
+  return alignment(opts, grain) === 'day' ? 'visits_daily' : 'events';
+}
+
+/** `sessions_daily` (or `sessions_hourly` for totals) for per-visit measures, else `sessions FINAL`. */
+function chooseSessionsTable(
+  part: Part,
+  dims: DimensionDef[],
+  leaves: Array<{ c: Condition; def: DimensionDef }>,
+  opts: CompileOptions,
+  grain: TimeGrain | undefined,
+): Part['table'] {
+  if (!allows(opts, 'sessions') || !part.metrics.every((m) => m.def.sessionsRollup)) return 'sessions';
+  const d = keyedDimension(dims, leaves, SESSION_ROLLUP_DIMENSIONS);
+  if (d === undefined) return 'sessions';
+  const align = alignment(opts, grain);
+  if (align === 'day') return 'sessions_daily';
+  if (align === 'hour' && d === null) return 'sessions_hourly';
+  return 'sessions';
 }
 
 interface BuildContext {
@@ -244,6 +333,7 @@ interface BuiltPart {
 }
 
 function buildPart(part: Part, ctx: BuildContext): BuiltPart {
+  if (isKeyedRollup(part.table)) return buildKeyedRollup(part, ctx);
   if (isRollup(part.table)) return buildRollup(part, ctx);
   if (part.table === 'sessions') return buildSessions(part, ctx);
   return buildEvents(part, ctx);
@@ -285,6 +375,20 @@ function buildRollup(part: Part, ctx: BuildContext): BuiltPart {
   const names = prefilterNames(part);
   if (names) where.push(nameIn(names));
   const cond = treeSql(ctx.filters, (c, op) => leafOn(c, op, (d) => d.rollup ?? null, ctx));
+  if (cond) where.push(cond);
+  return assemble(selects, table, where, dims.length, [table]);
+}
+
+/** A part read from a (dimension, value)-keyed rollup: one dimension's rows (or the totals, dimension ''). */
+function buildKeyedRollup(part: Part, ctx: BuildContext): BuiltPart {
+  const { p, dims, grain } = ctx;
+  const table = part.table as KeyedRollupTable;
+  const keyed = dims.find((d) => d.scope !== 'time') ?? conditionsOf(ctx.filters).map(dimensionOf)[0];
+  const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : 'value'} AS d${i}`);
+  for (const m of part.metrics) selects.push(`${(table === 'visits_daily' ? m.def.visitsRollup : m.def.sessionsRollup)!} AS ${m.column}`);
+  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, `dimension = ${p.bind(keyed?.name ?? '')}`, rangeWhere(ctx, 'bucket')];
+  // Only conditions on the keyed dimension reach here (keyedDimension).
+  const cond = treeSql(ctx.filters, (c, op) => leafSql(c, op, 'value', p));
   if (cond) where.push(cond);
   return assemble(selects, table, where, dims.length, [table]);
 }

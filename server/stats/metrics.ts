@@ -37,6 +37,10 @@ export interface MetricDef {
   rollup?: (mode: VisitMode) => string;
   /** Aggregate over `sessions` rows (FINAL). */
   sessions?: string;
+  /** Aggregate over `visits_daily` (visits and devices per visit attribute, 008_visit_rollups.sql), for visits counted by their starts. */
+  visitsRollup?: string;
+  /** Aggregate over `sessions_daily`/`sessions_hourly` (sums over ended visits, 008_visit_rollups.sql). */
+  sessionsRollup?: string;
   /** Event names the aggregate reads (lets the compiler skip the rest through the sort key); undefined: all. */
   names?: (mode: VisitMode) => readonly string[] | undefined;
   /** What one in-memory row adds to the count (counts only), exactly as the SQL counts it. */
@@ -62,6 +66,7 @@ const BASE: Record<BaseMetric, MetricDef> = {
     events: (_p, mode) => (mode === 'starts' ? `uniqIf(device_id, device_id != '' AND name = ${literal(START)})` : `uniqIf(device_id, device_id != '')`),
     rollup: (mode) => (mode === 'starts' ? `uniqMergeIf(devices, name = ${literal(START)})` : 'uniqMerge(devices)'),
     sessions: 'uniq(device_id)',
+    visitsRollup: 'uniqMerge(devices)',
     names: (mode) => (mode === 'starts' ? [START] : undefined),
     change: 'percent',
     unit: 'count',
@@ -75,6 +80,8 @@ const BASE: Record<BaseMetric, MetricDef> = {
     events: (_p, mode) => (mode === 'starts' ? `countIf(name = ${literal(START)})` : `uniqIf(session_id, session_id != '')`),
     rollup: (mode) => (mode === 'starts' ? `countMergeIf(events, name = ${literal(START)})` : 'uniqMerge(sessions)'),
     sessions: 'count()',
+    visitsRollup: 'sum(visits)',
+    sessionsRollup: 'sum(sessions)',
     names: (mode) => (mode === 'starts' ? [START] : undefined),
     live: (r) => (r.name === START ? 1 : 0),
     change: 'percent',
@@ -128,6 +135,7 @@ const BASE: Record<BaseMetric, MetricDef> = {
     description: 'Percentage of ended sessions that bounced: a single event (one page view and nothing else).',
     source: 'sessions',
     sessions: 'avg(is_bounce) * 100',
+    sessionsRollup: 'sum(bounces) / sum(sessions) * 100',
     change: 'points',
     unit: 'percent',
     empty: null,
@@ -138,6 +146,7 @@ const BASE: Record<BaseMetric, MetricDef> = {
       'Average length of ended sessions in seconds, from their first to their last event (or last socket heartbeat); single-event sessions count as 0 s.',
     source: 'sessions',
     sessions: 'avg(duration) / 1000',
+    sessionsRollup: 'sum(duration) / sum(sessions) / 1000',
     change: 'percent',
     unit: 'seconds',
     empty: null,
@@ -147,6 +156,7 @@ const BASE: Record<BaseMetric, MetricDef> = {
     description: 'Average screen_view events per ended session.',
     source: 'sessions',
     sessions: 'avg(screen_view_count)',
+    sessionsRollup: 'sum(screen_views) / sum(sessions)',
     change: 'percent',
     unit: 'number',
     empty: null,

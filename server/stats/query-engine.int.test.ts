@@ -338,8 +338,21 @@ describe('tables', () => {
   });
 
   it('reads only session starts for visit counts, the sessions table for session metrics', async () => {
-    expect((await run({ metrics: ['visitors'], dimensions: ['geo:country'] })).meta.sources).toEqual(['events:session_start']);
-    expect((await run({ metrics: ['bounce_rate'], dimensions: ['geo:country'] })).meta.sources).toEqual(['sessions']);
+    // Whole UTC days: the visit rollups; Berlin days are not whole UTC days: session starts and sessions.
+    expect((await run({ metrics: ['visitors'], dimensions: ['geo:country'] })).meta.sources).toEqual(['visits_daily']);
+    expect((await run({ metrics: ['bounce_rate'], dimensions: ['geo:country'] })).meta.sources).toEqual(['sessions_daily']);
+    expect((await run({ metrics: ['bounce_rate'], dimensions: ['time:hour'], date_range: ['2024-05-01', '2024-05-01'] })).meta.sources).toEqual([
+      'sessions_hourly',
+    ]);
+    const berlin = { timezone: 'Europe/Berlin' } as const;
+    expect((await run({ metrics: ['visitors'], dimensions: ['geo:country'], ...berlin })).meta.sources).toEqual(['events:session_start']);
+    expect((await run({ metrics: ['bounce_rate'], dimensions: ['geo:country'], ...berlin })).meta.sources).toEqual(['sessions']);
+    // A filter on another attribute: raw.
+    const filtered = { filters: [['is', 'device:type', ['desktop']]] } as Partial<QueryInput>;
+    expect((await run({ metrics: ['visitors'], dimensions: ['geo:country'], ...filtered })).meta.sources).toEqual(['events:session_start']);
+    expect((await run({ metrics: ['bounce_rate'], dimensions: ['geo:country'], ...filtered })).meta.sources).toEqual(['sessions']);
+    // Without a breakdown, a condition on one attribute reads that attribute's rollup rows.
+    expect((await run({ metrics: ['bounce_rate'], ...filtered })).meta.sources).toEqual(['sessions_daily']);
     expect((await run({ metrics: ['visitors'], dimensions: ['time:day'] })).meta.sources).toEqual(['events_daily']);
   });
 });

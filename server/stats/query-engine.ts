@@ -95,9 +95,15 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
       const cached = opts.cache && (await opts.cache.get<QueryResponse>(key).catch(() => undefined));
       if (cached) return { ...cached, meta: { ...cached.meta, cached: true, query_ms: elapsed(started) } };
 
-      const current = await answer(q, range, tz, mainBuckets, undefined);
-      let comparison: Answer | undefined;
-      if (cmpRange) {
+      // A comparison that needs no restriction to the rows shown (time only, or no dimensions)
+      // runs beside the main answer; one that does waits for the rows.
+      const independent = cmpRange !== undefined && (q.dimensions ?? []).every(isTimeDimension);
+      const [current, early] = await Promise.all([
+        answer(q, range, tz, mainBuckets, undefined),
+        independent ? answer(q, cmpRange, tz, cmpBuckets, undefined) : undefined,
+      ]);
+      let comparison: Answer | undefined = early;
+      if (cmpRange && !independent) {
         const restrict = restrictTo(q, current.rows);
         comparison = restrict === null ? undefined : await answer(q, cmpRange, tz, cmpBuckets, restrict);
       }

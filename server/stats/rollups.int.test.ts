@@ -1,6 +1,7 @@
-// The page rollups (007_page_rollups.sql) on an existing install: data written before the
-// migration is backfilled, data written after flows through the views, a retried batch is
-// counted once, and the rollups answer exactly what raw events answer.
+// The page and visit rollups (007_page_rollups.sql, 008_visit_rollups.sql) on an existing
+// install: data written before the migrations is backfilled, data written after flows through
+// the views, a retried batch is counted once, and the rollups answer exactly what raw events
+// and `sessions FINAL` answer.
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Query, type QueryInput } from '../../shared/query.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
+import { PROJECT_TABLES } from '../store/clickhouse-erase.ts';
 import { createWriter } from '../store/writer.ts';
+import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './compile.ts';
 import { createQueryEngine } from './query-engine.ts';
 import { PROJECT, statsBatch } from './stats.fixtures.ts';
 
@@ -26,7 +29,7 @@ beforeAll(async () => {
   for (const f of readdirSync(MIGRATIONS)) if (Number(f.slice(0, 3)) < 7) cpSync(path.join(MIGRATIONS, f), path.join(before, f));
   await migrateClickhouse(ch, DB, before);
   await createWriter(ch).write(statsBatch(), 'before-upgrade');
-  expect((await migrateClickhouse(ch, DB)).applied).toContain('007_page_rollups.sql');
+  expect((await migrateClickhouse(ch, DB)).applied).toEqual(expect.arrayContaining(['007_page_rollups.sql', '008_visit_rollups.sql']));
   // After the upgrade: the same visits for a second project, written twice with one token.
   const writer = createWriter(ch);
   await writer.write(statsBatch('proj_after'), 'after-upgrade');
@@ -66,5 +69,62 @@ describe('page rollups', () => {
       }),
     );
     expect(Object.fromEntries(pages.results.map((r) => [r.dimensions[0], r.metrics[0]]))).toEqual({ '/': 4, '/pricing': 2, '/blog': 1, '/docs': 1 });
+  });
+});
+
+describe('visit rollups', () => {
+  // A condition every row meets, on an attribute no rollup keeps: forces session starts / sessions FINAL.
+  const RAW_VISITS: NonNullable<QueryInput['filters']> = [['is_not', 'profile:id', ['nobody']]];
+  const range = { date_range: ['2024-04-28', '2024-05-03'] as [string, string] };
+
+  it.each([PROJECT, 'proj_after'])('answer what session starts and sessions answer, for every dimension they keep (%s)', async (project) => {
+    const cases: Array<{ q: Partial<QueryInput>; source: string }> = [
+      ...VISIT_ROLLUP_DIMENSIONS.map((d) => ({ q: { metrics: ['visitors', 'sessions'], dimensions: [d] }, source: 'visits_daily' })),
+      ...SESSION_ROLLUP_DIMENSIONS.map((d) => ({
+        q: { metrics: ['bounce_rate', 'session_duration', 'views_per_session'], dimensions: [d] },
+        source: 'sessions_daily',
+      })),
+      { q: { metrics: ['sessions'], dimensions: ['session:exit_path'] }, source: 'sessions_daily' },
+      { q: { metrics: ['bounce_rate', 'session_duration', 'views_per_session'] }, source: 'sessions_daily' },
+      { q: { metrics: ['bounce_rate', 'session_duration', 'views_per_session'], dimensions: ['time:day'] }, source: 'sessions_daily' },
+      {
+        q: { metrics: ['bounce_rate', 'session_duration'], dimensions: ['time:hour'], date_range: ['2024-05-01', '2024-05-02'] },
+        source: 'sessions_hourly',
+      },
+      { q: { metrics: ['visitors', 'sessions'], dimensions: ['geo:country'], filters: [['is_not', 'geo:country', ['US']]] }, source: 'visits_daily' },
+      { q: { metrics: ['visitors', 'sessions'], dimensions: ['geo:country'], compare: 'previous_period' }, source: 'visits_daily' },
+      // Conditions on one attribute without a breakdown read that attribute's rows.
+      { q: { metrics: ['visitors', 'sessions'], filters: [['is', 'session:referrer_name', ['Google']]] }, source: 'visits_daily' },
+      { q: { metrics: ['bounce_rate', 'session_duration'], filters: [['is_not', 'geo:country', ['US']]] }, source: 'sessions_daily' },
+      {
+        q: { metrics: ['bounce_rate', 'views_per_session'], dimensions: ['time:day'], filters: [['contains', 'session:entry_path', ['pri']]] },
+        source: 'sessions_daily',
+      },
+    ];
+    for (const { q, source } of cases) {
+      const base = { project_id: project, ...range, ...q } as QueryInput;
+      const rolled = await engine().run(Query.parse(base));
+      expect(rolled.meta.sources, JSON.stringify(q)).toEqual([source]);
+      const raw = await engine().run(Query.parse({ ...base, filters: [...(base.filters ?? []), ...RAW_VISITS] }));
+      expect(raw.meta.sources.join(), JSON.stringify(q)).not.toMatch(/daily|hourly/);
+      expect(rolled.results, JSON.stringify(q)).toEqual(raw.results);
+    }
+    // Known by construction (stats.fixtures.ts): 5 ended visits 28 April – 3 May (s0–s4), s0 and s2
+    // bounced, 7 page views.
+    const cards = await engine().run(Query.parse({ project_id: project, ...range, metrics: ['bounce_rate', 'views_per_session'] }));
+    expect(cards.meta.sources).toEqual(['sessions_daily']);
+    expect(cards.results[0]!.metrics).toEqual([40, 1.4]);
+  });
+});
+
+describe('project erase', () => {
+  it('covers every table keyed by project (the quarantine excepted)', async () => {
+    const rs = await ch.query({
+      query: `SELECT DISTINCT table FROM system.columns WHERE database = {db:String} AND name = 'project_id' AND table NOT LIKE '%_mv' ORDER BY table`,
+      query_params: { db: DB },
+      format: 'JSONEachRow',
+    });
+    const tables = (await rs.json<{ table: string }>()).map((r) => r.table).filter((t) => t !== 'quarantine');
+    expect([...PROJECT_TABLES].sort()).toEqual(tables);
   });
 });

@@ -9,6 +9,7 @@ import { LIVE_TILE_LIMITS, type TileRequest } from '$shared/live-tiles.ts';
 import type { FilterTree } from '$shared/query.ts';
 
 const MINUTE = 60_000;
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 // ---- time of day in a zone -------------------------------------------------------------------
@@ -44,10 +45,11 @@ export function latestTimeOfDay(hhmm: string, zone: string, now: number): number
   return now - DAY;
 }
 
-/** Where a big number counts from, as an instant (`at` clamped to the live channel's one-day reach). */
+/** Where a big number counts from, as an instant (`at` clamped to the live channel's one-day reach, by the hour). */
 export function sinceInstant(since: BoardSince, zone: string, now: number): number {
   if (since.kind === 'time') return latestTimeOfDay(since.time, zone, now);
-  if (since.kind === 'at') return Math.max(Date.parse(since.at), now - LIVE_TILE_LIMITS.sinceMs + MINUTE);
+  // Clamped to the hour, so the request stays the same (no re-subscribing) within the hour.
+  if (since.kind === 'at') return Math.max(Date.parse(since.at), Math.floor(now / HOUR) * HOUR - LIVE_TILE_LIMITS.sinceMs + HOUR);
   return now - since.minutes * MINUTE;
 }
 
@@ -333,6 +335,31 @@ export function eventNameOf(filters: readonly FilterTree[]): string {
   const f = filters[0];
   if (filters.length === 1 && Array.isArray(f) && f[0] === 'is' && f[1] === 'event:name' && Array.isArray(f[2]) && f[2].length === 1) return String(f[2][0]);
   return '';
+}
+
+/** A launch board to start from: signups against a goal, visitors, the signup rate, map, pages, referrers, a funnel and the feed. */
+export function launchLayout(): BoardLayout {
+  const signup: FilterTree[] = [['is', 'event:name', ['signup']]];
+  return BoardLayoutSchema.parse({
+    tiles: [
+      { id: 'signups', type: 'number', filters: signup, since: { kind: 'time', time: '09:00' }, goal: 1000, unit: 'signups', w: 2 },
+      { id: 'visitors', type: 'visitors' },
+      { id: 'signup-rate', type: 'sparkline', title: 'Signups per minute', filters: signup, minutes: 30 },
+      { id: 'map', type: 'map', w: 2, h: 2 },
+      { id: 'pages', type: 'top', metric: 'pageviews', dimension: 'event:path' },
+      { id: 'referrers', type: 'top', metric: 'sessions', dimension: 'session:referrer_name' },
+      {
+        id: 'funnel',
+        type: 'funnel',
+        w: 2,
+        steps: [
+          { label: 'Visited', filters: [['is', 'event:name', ['screen_view']]] },
+          { label: 'Signed up', filters: signup },
+        ],
+      },
+      { id: 'feed', type: 'feed', w: 2, h: 2 },
+    ],
+  });
 }
 
 export { BOARD_LIMITS };

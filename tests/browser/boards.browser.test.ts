@@ -1,0 +1,233 @@
+/**
+ * Boards in real headless Chromium, served by Livepanel itself:
+ *  1. A signed-in owner opens a launch board (a goal tile "signups since …", a sparkline, a live
+ *     map, the feed) while events stream in: the goal tile starts from what was stored before
+ *     the page opened (backfill) and ends exactly at the number of signups sent (no gap, nothing
+ *     twice), the goal's milestone flashes when crossed, the map shows points in the visitors'
+ *     countries, and clicking a feed event shows its properties.
+ *  2. The TV URL of a board's share link survives a server restart: while the server is down it
+ *     shows "reconnecting" and no numbers (never stale ones as live), and once the server is
+ *     back it re-syncs by itself to the stored total, including events sent after the restart.
+ * Guards against: tiles counting from zero when the page opens, seams between backfill and
+ * ticks, TVs freezing on stale numbers or never coming back after a restart.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoardLayoutInput } from '../../shared/boards.ts';
+import { type ApiSession, apiSignIn, createBoard, linkState, shareBoard, signInContext, text, track, VISITOR_IPS, waitFor } from '../support/boards.ts';
+import { launchChromium } from '../support/browser.ts';
+import { startTestServer, type TestServer } from '../support/livepanel.ts';
+
+const USER = { email: 'launch@example.com', password: 'launch day password' };
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+function watchProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // A refused or dropped socket while the server restarts is expected noise; script errors are not.
+    if (msg.type() === 'error' && !/WebSocket|ERR_CONNECTION_REFUSED|socket\.io|Failed to load resource/.test(msg.text()))
+      problems.push(`console: ${msg.text()}`);
+  });
+  return problems;
+}
+
+async function setUp(lp: TestServer) {
+  const project = await lp.createProject('Launch', 'example.com');
+  await lp.admin('create-user', USER);
+  const session = await apiSignIn(lp.url, USER.email, USER.password);
+  return { project, session };
+}
+
+const launchLayout = (since: string, goal: number): BoardLayoutInput => ({
+  tiles: [
+    {
+      id: 'signups',
+      type: 'number',
+      title: 'Signups',
+      filters: [['is', 'event:name', ['signup']]],
+      since: { kind: 'at', at: since },
+      goal,
+      unit: 'signups',
+      w: 2,
+    },
+    { id: 'rate', type: 'sparkline', minutes: 10 },
+    { id: 'map', type: 'map', w: 2, h: 2, minutes: 10 },
+    { id: 'feed', type: 'feed', w: 2, h: 2 },
+  ],
+});
+
+describe('a launch board in Chromium', () => {
+  let lp: TestServer;
+  let session: ApiSession;
+  let project: { projectId: string; clientId: string; clientSecret: string };
+
+  beforeAll(async () => {
+    lp = await startTestServer();
+    ({ project, session } = await setUp(lp));
+  });
+
+  afterAll(async () => {
+    await lp?.destroy();
+  });
+
+  it('counts a goal tile from the backfill on, exactly, flashes the goal and maps the visitors', async () => {
+    const GOAL = 25;
+    const BEFORE = 8;
+    const TOTAL = 32;
+    const board = await createBoard(session, project.projectId, 'Launch day', launchLayout(new Date(Date.now() - 30 * 60_000).toISOString(), GOAL));
+
+    // Signups (and noise) stored before anyone watches.
+    for (let i = 0; i < BEFORE; i++) {
+      await track(lp.url, project, 'signup', { __ip: VISITOR_IPS[i % VISITOR_IPS.length], plan: 'pro' });
+      await track(lp.url, project, 'screen_view', { __ip: VISITOR_IPS[i % VISITOR_IPS.length] });
+    }
+    await lp.settle();
+
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    try {
+      await signInContext(context, session);
+      const page = await context.newPage();
+      const problems = watchProblems(page);
+      await page.goto(`${lp.url}/projects/${project.projectId}/boards/${board.id}`);
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'live',
+        'the board to be live',
+      );
+      await waitFor(
+        () => text(page, 'tile-value-signups'),
+        (t) => t.startsWith(`${BEFORE} `),
+        `the backfilled ${BEFORE} signups`,
+      );
+      expect(await text(page, 'tile-goal-signups')).toContain(`of ${GOAL}`);
+
+      // A steady stream while the page watches, crossing the goal.
+      for (let i = BEFORE; i < TOTAL; i++) {
+        await track(lp.url, project, 'signup', { __ip: VISITOR_IPS[i % VISITOR_IPS.length], plan: i % 2 ? 'pro' : 'free' });
+        await new Promise((r) => setTimeout(r, 120));
+      }
+      await waitFor(
+        () => text(page, 'milestone'),
+        (t) => t.includes(`goal of ${GOAL} reached`),
+        'the goal milestone to flash',
+      );
+      await waitFor(
+        () => text(page, 'tile-value-signups'),
+        (t) => t.startsWith(`${TOTAL} `),
+        `exactly ${TOTAL} signups`,
+      );
+      expect(await text(page, 'tile-goal-signups')).toMatch(/128% of 25.*reached/);
+      expect(await text(page, 'tile-pace-signups')).toMatch(/^\+[\d.]+\/min/);
+
+      // The map: points for the located visitors, their countries shaded.
+      const points = await waitFor(
+        () => page.$eval('[data-testid="tile-value-map"]', (el) => Number(el.getAttribute('data-points'))),
+        (n) => n >= 3,
+        'map points',
+      );
+      expect(points).toBeGreaterThanOrEqual(3);
+      const shaded = await page.$$eval('[data-testid="tile-value-map"] path.has', (els) => els.map((e) => e.getAttribute('data-country')));
+      expect(shaded).toEqual(expect.arrayContaining(['US', 'GB', 'AU', 'JP']));
+
+      // Feed: newest first; a click shows the event's properties; pause and filter.
+      await waitFor(
+        () => text(page, 'tile-value-feed'),
+        (t) => t.includes('signup'),
+        'signups in the feed',
+      );
+      await page.click('[data-testid="tile-value-feed"] li:first-child button');
+      await waitFor(
+        () => text(page, 'tile-value-feed-props'),
+        (t) => /plan (pro|free)/.test(t),
+        'the event properties',
+      );
+      await page.selectOption('[data-testid="tile-value-feed-filter"]', 'screen_view');
+      await waitFor(
+        () => text(page, 'tile-value-feed'),
+        (t) => t.includes('screen_view') && !t.includes('signup'),
+        'the feed filtered to screen_view',
+      );
+
+      if (process.env.LP_SCREENSHOT) await page.screenshot({ path: process.env.LP_SCREENSHOT, fullPage: true });
+      expect(await linkState(page)).toBe('live');
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('a board on a TV through a share link', () => {
+  it('survives a server restart: shows reconnecting without numbers, then re-syncs to the stored total', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-tv-restart-'));
+    let lp: TestServer | undefined = await startTestServer({}, dataDir);
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    try {
+      const port = new URL(lp.url).port;
+      const { project, session } = await setUp(lp);
+      const board = await createBoard(session, project.projectId, 'Ops', launchLayout(new Date(Date.now() - 10 * 60_000).toISOString(), 100));
+      const share = await shareBoard(session, project.projectId, board.id);
+      expect(share.tvUrl).toMatch(/\?tv=1$/);
+
+      const page = await context.newPage();
+      const problems = watchProblems(page);
+      await page.goto(share.tvUrl);
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'live',
+        'the TV to be live',
+      );
+      expect(await page.$('nav')).toBeNull(); // TV: no controls
+      for (let i = 0; i < 5; i++) await track(lp.url, project, 'signup', { __ip: VISITOR_IPS[i] });
+      await waitFor(
+        () => text(page, 'tile-value-signups'),
+        (t) => t.startsWith('5 '),
+        '5 signups on the TV',
+      );
+
+      // The server goes away: the TV says so and shows no numbers.
+      await lp.stop();
+      lp = undefined;
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'reconnecting',
+        'the TV to show reconnecting',
+      );
+      expect(await text(page, 'connection')).toBe('reconnecting…');
+      expect(await text(page, 'tile-value-signups')).toMatch(/^–/);
+
+      // Back on the same address and data: the TV re-syncs by itself, events sent since included.
+      lp = await startTestServer({ PORT: port }, dataDir);
+      for (let i = 0; i < 3; i++) await track(lp.url, project, 'signup', { __ip: VISITOR_IPS[i] });
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'live',
+        'the TV to be live again',
+        90_000,
+      );
+      await waitFor(
+        () => text(page, 'tile-value-signups'),
+        (t) => t.startsWith('8 '),
+        'the stored total of 8 signups after the restart',
+        60_000,
+      );
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+      if (lp) await lp.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
