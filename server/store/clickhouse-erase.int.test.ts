@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../tests/support/postgres.ts';
 import type { Config } from '../config.ts';
 import { silentLogger } from '../log.ts';
-import { createProjectEraser, projectTables } from './clickhouse-erase.ts';
 import { makeEvents, makeSession } from './clickhouse.fixtures.ts';
 import { migrateClickhouse } from './clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './clickhouse.ts';
+import { createProjectEraser, projectTables } from './clickhouse-erase.ts';
 import { createMetadata, type Metadata } from './metadata.ts';
 import { type OpenMetadataDb, openMetadataDb } from './postgres.ts';
 import { createWriter } from './writer.ts';
@@ -38,7 +38,11 @@ afterAll(async () => {
 async function rowsOf(projectId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of await projectTables(ch)) {
-    const rs = await ch.query({ query: `SELECT count() AS n FROM ${table} WHERE project_id = {p:String}`, query_params: { p: projectId }, format: 'JSONEachRow' });
+    const rs = await ch.query({
+      query: `SELECT count() AS n FROM ${table} WHERE project_id = {p:String}`,
+      query_params: { p: projectId },
+      format: 'JSONEachRow',
+    });
     const n = Number((await rs.json<{ n: number | string }>())[0]!.n);
     if (n > 0) out[table] = n;
   }
