@@ -4,7 +4,7 @@
  * store/projects.ts); the eraser then runs one `ALTER TABLE … DELETE WHERE project_id = …` per
  * table that holds project rows — every MergeTree-family table of the database with a
  * `project_id` column, found in `system.columns`, so rollups added by later migrations are
- * covered — waiting for each mutation to finish, and only then removes the record. A process
+ * covered (the quarantine excepted) — waiting for each mutation to finish, and only then removes the record. A process
  * that dies mid-way leaves the record; every process with the `web` role replays what is owed
  * when it starts and then every `intervalMs` (a failed attempt is retried the same way). The
  * delete is idempotent, so replaying a half-done erase, or two nodes replaying the same one, is
@@ -14,13 +14,17 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../log.ts';
 
-/** Tables of the current database holding project rows. */
+/** Tables keyed by project that an erase leaves alone: quarantined rows stay for the operator (README "quarantine"). */
+const KEPT_TABLES = ['quarantine'];
+
+/** Tables of the current database holding project rows (every rollup included). */
 export async function projectTables(ch: ClickHouseClient): Promise<string[]> {
   const rs = await ch.query({
     query: `SELECT name FROM system.tables
-      WHERE database = currentDatabase() AND engine LIKE '%MergeTree'
+      WHERE database = currentDatabase() AND engine LIKE '%MergeTree' AND name NOT IN {kept:Array(String)}
         AND name IN (SELECT table FROM system.columns WHERE database = currentDatabase() AND name = 'project_id')
       ORDER BY name`,
+    query_params: { kept: KEPT_TABLES },
     format: 'JSONEachRow',
   });
   return (await rs.json<{ name: string }>()).map((r) => r.name);
