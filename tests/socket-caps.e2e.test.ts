@@ -142,7 +142,7 @@ describe(`a node with ulimit -n ${FILE_LIMIT}`, () => {
     }
     await waitFor(
       async () => out.includes('nearly out of file descriptors'),
-      20_000,
+      60_000,
       () => `the node never paused accepting:\n${out.slice(-2000)}`,
     );
     const cpu = () => {
@@ -154,16 +154,26 @@ describe(`a node with ulimit -n ${FILE_LIMIT}`, () => {
     // Logged, not asserted (timing): spinning on accept() costs about a core.
     console.info(`paused while out of descriptors: ${(cpu() - before).toFixed(2)} CPU seconds in 3 s`);
     expect(child.exitCode).toBeNull();
+    // Logged, not asserted (the first sample comes after the flood): storage errors for lack
+    // of descriptors once paused — the guard's reserve is released to storage then.
+    const paused = out.lastIndexOf('nearly out of file descriptors');
+    console.info(`storage EMFILE errors logged while paused: ${out.slice(paused).split('Too many open files. (').length - 1}`);
     for (const s of raw) s.destroy();
     for (const c of open.splice(0)) c.socket.terminate();
+    // Wait for the condition, not for /healthz: a fetch may reuse a keep-alive connection
+    // accepted before the pause, which answers while the listener is still closed.
     await waitFor(
-      async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok,
-      30_000,
+      async () => out.includes('accepting connections again'),
+      60_000,
+      () => `the node never listened again:\n${out.slice(-2000)}`,
+    );
+    await waitFor(
+      async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } })).ok,
+      60_000,
       () => `no health after the flood:\n${out.slice(-2000)}`,
     );
-    expect(out).toContain('accepting connections again');
     const after = await socket('203.0.113.250');
     expect('socket' in after).toBe(true);
     await (after as WsClient).close();
-  });
+  }, 240_000);
 });

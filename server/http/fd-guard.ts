@@ -14,8 +14,16 @@
  * spins); below `resumeAt` it listens again. Open connections keep working meanwhile. While
  * paused `/healthz` does not answer on this node either — a load balancer then sends traffic
  * elsewhere, which is what a node out of descriptors needs.
+ *
+ * Pausing alone does not give storage room: by the time a sample sees the flood, the
+ * connections uWS already accepted hold every descriptor up to the limit, and chDB cannot
+ * open the epoll, timer and part files an insert needs (EMFILE) for as long as they stay
+ * open. So the guard holds `reserve` descriptors (on /dev/null) while accepting and releases
+ * them when it pauses: with the listener closed, nothing but the process's own work (storage,
+ * logs, outgoing connections) can take them. It takes them back before listening again, and
+ * stays paused if it cannot.
  */
-import { readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 
 export interface FdGuardOptions {
   /** The soft RLIMIT_NOFILE. */
@@ -30,10 +38,17 @@ export interface FdGuardOptions {
   intervalMs?: number;
   /** Counts open descriptors (default: entries of /proc/self/fd). */
   count?: () => number;
+  /** Descriptors held while accepting and released while paused (default 0). */
+  reserve?: number;
+  /** Opens one reserve descriptor (default: /dev/null); throws when out of them. */
+  openReserve?: () => number;
+  closeReserve?: (fd: number) => void;
 }
 
 export interface FdGuard {
   readonly paused: boolean;
+  /** Reserve descriptors held right now (all of them while accepting, none while paused). */
+  readonly reserved: number;
   /** Samples once now (the timer does it every interval). */
   check(): void;
   stop(): void;
@@ -46,8 +61,27 @@ export function createFdGuard(opts: FdGuardOptions): FdGuard {
   const resumeAt = opts.resumeAt ?? Math.max(0, Math.min(pauseAt - 128, Math.floor(opts.limit * 0.9)));
   const count = opts.count ?? countOpenFds;
   const interval = opts.intervalMs ?? 1000;
+  const reserve = opts.reserve ?? 0;
+  const openReserve = opts.openReserve ?? (() => openSync('/dev/null', 'r'));
+  const closeReserve = opts.closeReserve ?? closeSync;
+  const held: number[] = [];
   let paused = false;
   let timer: NodeJS.Timeout | undefined;
+
+  function release(): void {
+    for (const fd of held.splice(0)) closeReserve(fd);
+  }
+
+  /** Takes the whole reserve, or nothing (and false) when descriptors ran out meanwhile. */
+  function acquire(): boolean {
+    try {
+      while (held.length < reserve) held.push(openReserve());
+      return true;
+    } catch {
+      release();
+      return false;
+    }
+  }
 
   function check(): number {
     let n: number;
@@ -62,12 +96,16 @@ export function createFdGuard(opts: FdGuardOptions): FdGuard {
     if (!paused && n >= pauseAt) {
       paused = true;
       opts.pause();
-    } else if (paused && n < resumeAt) {
+      release();
+    } else if (paused && n + reserve < resumeAt && acquire()) {
+      // Compared with the reserve counted in, as it is while accepting.
       paused = false;
       opts.resume();
     }
     return n;
   }
+
+  acquire();
 
   function schedule(n: number) {
     // Sample faster when close to the limit (or paused): the sooner a pause, the less spinning.
@@ -81,11 +119,15 @@ export function createFdGuard(opts: FdGuardOptions): FdGuard {
     get paused() {
       return paused;
     },
+    get reserved() {
+      return held.length;
+    },
     check() {
       check();
     },
     stop() {
       if (timer) clearTimeout(timer);
+      release();
     },
   };
 }

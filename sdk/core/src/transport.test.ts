@@ -354,11 +354,23 @@ describe('the API', () => {
       { type: 'decrement', payload: { profileId: 'u1', property: 'credits', value: 2 } },
       {
         type: 'track',
-        payload: { name: 'revenue', profileId: 'u1', properties: { app: 'x', currency: 'USD', __revenue: 1999, __timestamp: expect.any(String) } },
+        payload: {
+          name: 'revenue',
+          profileId: 'u1',
+          properties: { app: 'x', currency: 'USD', __revenue: 1999, __timestamp: expect.any(String), __deviceId: lp.deviceId },
+        },
       },
       { type: 'group', payload: { id: 'g1', type: 'company', name: 'Acme' } },
       { type: 'assign_group', payload: { groupIds: ['g1'], profileId: 'u1' } },
-      { type: 'track', payload: { name: 'after', profileId: 'u1', groups: ['g1'], properties: { app: 'x', plan: 'pro', __timestamp: expect.any(String) } } },
+      {
+        type: 'track',
+        payload: {
+          name: 'after',
+          profileId: 'u1',
+          groups: ['g1'],
+          properties: { app: 'x', plan: 'pro', __timestamp: expect.any(String), __deviceId: lp.deviceId },
+        },
+      },
     ]);
   });
 
@@ -373,6 +385,33 @@ describe('the API', () => {
     expect(lp.profileId).toBeUndefined();
     expect(new URL(h.last().url).searchParams.get('deviceId')).toBe(lp.deviceId);
     expect(new Livepanel(options, h.platform).profileId).toBeUndefined();
+  });
+
+  it('an event tracked before reset() keeps its device when it is resent on the next device’s socket', async () => {
+    // Guards a logout race seen in the React browser test: the signup clicked just before the
+    // logout was not yet acknowledged, went back to the queue when reset() reconnected, and was
+    // stored under the new device (the socket's) instead of the one it was tracked on.
+    const h = harness();
+    const lp = new Livepanel(options, h.platform);
+    h.last().open();
+    lp.identify({ profileId: 'u1' });
+    lp.track('signup');
+    await vi.advanceTimersByTimeAsync(50);
+    const before = lp.deviceId!;
+    expect(h.last().frames()).toHaveLength(1); // sent, not acknowledged
+    lp.reset();
+    lp.track('signup');
+    h.last().open();
+    await vi.advanceTimersByTimeAsync(50);
+    const resent = h
+      .last()
+      .frames()
+      .flatMap((f) => f.events);
+    expect(new URL(h.last().url).searchParams.get('deviceId')).toBe(lp.deviceId);
+    expect(resent.map((e) => [e.payload.profileId, (e.payload.properties as Record<string, unknown>).__deviceId])).toEqual([
+      ['u1', before],
+      [undefined, lp.deviceId],
+    ]);
   });
 
   it('consent: disabled start sends nothing and opens no socket; optIn connects; optOut forgets the queue and is remembered', async () => {

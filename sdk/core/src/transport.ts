@@ -248,7 +248,8 @@ export class Transport {
    * the keepalive send of a page going away.
    */
   private _who(): string {
-    return `?${new URLSearchParams({ clientId: this.o.clientId, deviceId: this.deviceId ?? '', sdk: this.o.sdk, sdkVersion: this.o.sdkVersion })}`;
+    // biome-ignore lint/style/useTemplate: a few bytes less in the gzipped script tag
+    return '?' + new URLSearchParams({ clientId: this.o.clientId, deviceId: this.deviceId ?? '', sdk: this.o.sdk, sdkVersion: this.o.sdkVersion });
   }
 
   private _postBatch(batch: string[], unload: boolean): Promise<PostResult> {
