@@ -255,6 +255,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         limits,
         ip: config.clientIp,
         presence: engines.presence,
+        visitors: engines.visitors,
         nodeId,
         log,
         metrics,
@@ -365,6 +366,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         keepAliveMs: config.sessionGraceMs,
         accepting,
         onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
+        onDeviceSockets: live && ((projectId, deviceId, delta) => live!.deviceSockets(projectId, deviceId, delta)),
       });
     }
     if (has('web')) {

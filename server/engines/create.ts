@@ -24,6 +24,9 @@ import type { RateLimits } from './rate-limit.ts';
 import { createMemorySessionStore } from './sessions.memory.ts';
 import { createRedisSessionStore } from './sessions.redis.ts';
 import type { SessionStore } from './sessions.ts';
+import { createMemoryVisitors } from './visitors.memory.ts';
+import { createRedisVisitors } from './visitors.redis.ts';
+import type { Visitors } from './visitors.ts';
 
 export interface EnginesOptions {
   /** Set for the distributed shape; absent, every engine lives in this process. */
@@ -52,6 +55,8 @@ export interface Engines<M extends ChannelMap = ChannelMap> {
   dedupe: Dedupe;
   bus: Bus<M>;
   presence: Presence;
+  /** Online visitors (devices with an open SDK socket) and active ones (devices with recent events). */
+  visitors: Visitors;
   rateLimit: RateLimits;
   cache: Cache;
   /** Closes every engine; does not quit the Redis client. */
@@ -67,7 +72,7 @@ export function createEngines<M extends ChannelMap = ChannelMap>(opts: EnginesOp
   return {
     ...parts,
     async close() {
-      const all = [parts.sessions, parts.dedupe, parts.bus, parts.presence, parts.rateLimit, parts.cache];
+      const all = [parts.sessions, parts.dedupe, parts.bus, parts.presence, parts.visitors, parts.rateLimit, parts.cache];
       const failed = (await Promise.allSettled(all.map((e) => e.close()))).filter((r) => r.status === 'rejected');
       if (failed.length > 0)
         throw new AggregateError(
@@ -90,6 +95,7 @@ function memoryEngines<M extends ChannelMap>(opts: EnginesOptions, busOpts: BusO
     dedupe: createMemoryDedupe({ maxKeysPerPartition: opts.dedupeMaxKeysPerProject }),
     bus: createMemoryBus<M>(busOpts),
     presence: createMemoryPresence({ ttlMs: opts.presenceTtlMs }),
+    visitors: createMemoryVisitors({ ttlMs: opts.presenceTtlMs }),
     rateLimit: createMemoryRateLimits(),
     cache: createMemoryCache({ maxEntries: opts.cacheMaxEntries }),
   };
@@ -107,6 +113,7 @@ function redisEngines<M extends ChannelMap>(
     dedupe: createRedisDedupe({ redis, prefix }),
     bus: createRedisBus<M>({ ...busOpts, redis, prefix }),
     presence: createRedisPresence({ redis, prefix, ttlMs: opts.presenceTtlMs }),
+    visitors: createRedisVisitors({ redis, prefix, ttlMs: opts.presenceTtlMs }),
     rateLimit: createRedisRateLimits({ redis, prefix }),
     cache: createRedisCache({ redis, prefix }),
   };

@@ -6,6 +6,7 @@
  * 1012 after their in-flight batches are acknowledged, so SDKs reconnect elsewhere.
  */
 import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import { randomUUID } from 'node:crypto';
 import type { Revocation } from '../../shared/auth.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { ClientFrame, type ServerFrame, WS_CLOSE_RESTART, WS_CLOSE_REVOKED, WS_MAX_IN_FLIGHT, WS_PATH } from '../../shared/ws-protocol.ts';
@@ -34,6 +35,8 @@ interface SocketData {
   capped: { ip: string; clientId: string };
   /** Device of the latest accepted event, for session keep-alive. */
   deviceId?: string;
+  /** The device this socket is counted for in live presence (onDeviceSockets). */
+  presenceDevice?: string;
   idle?: () => void;
 }
 
@@ -65,6 +68,8 @@ export interface WsIngestDeps {
   recheckMs?: number;
   /** Called after each open and close with this node's open SDK sockets for that project (live presence). */
   onSocketsChanged?: (projectId: string, count: number) => void;
+  /** This node holds `delta` more (or fewer) open SDK sockets of `deviceId` (live presence counts devices, not tabs). */
+  onDeviceSockets?: (projectId: string, deviceId: string, delta: 1 | -1) => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -124,6 +129,14 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
     deps.onSocketsChanged?.(projectId, Math.max(0, n));
   }
 
+  /** Counts the socket for `device` in presence (moving it off the one it was counted for). */
+  function countDevice(data: SocketData, device: string | undefined) {
+    if (data.closed || device === data.presenceDevice || !deps.onDeviceSockets) return;
+    if (data.presenceDevice) deps.onDeviceSockets(data.caller.projectId, data.presenceDevice, -1);
+    data.presenceDevice = device;
+    if (device) deps.onDeviceSockets(data.caller.projectId, device, 1);
+  }
+
   function sendFrame(ws: WebSocket<SocketData>, frame: ServerFrame) {
     const data = ws.getUserData();
     if (data.closed) return;
@@ -161,7 +174,10 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
         'ws',
       );
       const last = results.findLast((r) => r.status === 'accepted');
-      if (last?.status === 'accepted' && last.deviceId) data.deviceId = last.deviceId;
+      if (last?.status === 'accepted' && last.deviceId) {
+        data.deviceId = last.deviceId;
+        countDevice(data, last.deviceId);
+      }
       const s = summarize(
         results,
         items.map((x) => x.index),
@@ -296,6 +312,8 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       sockets.add(ws);
       deps.metrics?.openSockets.inc();
       countSocket(data.caller.projectId, 1);
+      // Until its first event names the device, a socket counts as a visitor of its own.
+      countDevice(data, data.request.deviceId ?? `socket:${randomUUID()}`);
       keepAlive(data);
       const own = byClient.get(data.caller.clientId) ?? new Set<WebSocket<SocketData>>();
       byClient.set(data.caller.clientId, own);
@@ -320,6 +338,8 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       sockets.delete(ws);
       deps.metrics?.openSockets.dec();
       countSocket(data.caller.projectId, -1);
+      if (data.presenceDevice) deps.onDeviceSockets?.(data.caller.projectId, data.presenceDevice, -1);
+      data.presenceDevice = undefined;
       data.idle?.();
     },
   });

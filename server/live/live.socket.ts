@@ -19,6 +19,7 @@ import {
   LIVE_INTER_SERVER_EVENTS,
   LIVE_PATH,
   type LiveConnectError,
+  type LivePresence,
   LiveSubscribe,
   type LiveSubscribeResult,
   liveRoom,
@@ -36,6 +37,7 @@ import {
 } from '../../shared/live-tiles.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
+import type { Visitors } from '../engines/visitors.ts';
 import { AppError, rateLimitedError } from '../errors.ts';
 import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
 import type { Limits } from '../limits/limits.ts';
@@ -47,6 +49,7 @@ import { type BackfillTiming, settledBackfill } from './tile-backfill.ts';
 import { createTileRegistry } from './tile-registry.ts';
 import { type ResolvedTile, resolveTile } from './tile-spec.ts';
 import { createTileSet } from './tiles.ts';
+import { createVisitorsReporter } from './visitors-report.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -59,6 +62,8 @@ export interface AttachLiveOptions {
   /** Admits or refuses dashboards (the auth module's `createLiveGate`). */
   gate: LiveGate;
   presence: Presence;
+  /** Visitors (devices) online and active; without it `online` counts sockets. */
+  visitors?: Visitors;
   /** Unique per process (presence reports and ticks are per node). */
   nodeId: string;
   log: Logger;
@@ -109,9 +114,14 @@ export interface Live {
   record(projectId: string, batch: WriteBatch): void;
   /** This node now holds `count` open SDK sockets for `projectId`. */
   socketsChanged(projectId: string, count: number): void;
+  /** This node holds `delta` more (or fewer) open SDK sockets of `deviceId`. */
+  deviceSockets(projectId: string, deviceId: string, delta: number): void;
   /** Emits the pending ticks, reports 0 presence for this node, closes dashboard sockets and the adapter's connections, stops every timer. */
   close(): Promise<void>;
 }
+
+/** "Active" visitors: devices with an event within this window. */
+const ACTIVE_WINDOW_MS = 5 * 60_000;
 
 /** Longest a node waits for a peer's backfill (the peer waits for the store to settle first). */
 const BACKFILL_ASK_MS = 45_000;
@@ -161,7 +171,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   ticks.start();
 
   // ---- presence totals pushed to local dashboards when they change.
-  const lastOnline = new Map<string, number>();
+  const lastOnline = new Map<string, { key: string; pushed: LivePresence }>();
   // One read per project at a time (a Redis outage must not pile them up); a refresh asked for
   // meanwhile runs once the read ends, so a change during a read is never missed.
   const reading = new Set<string>();
@@ -182,10 +192,17 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   async function readPresence(p: string) {
     reading.add(p);
     try {
-      const online = await opts.presence.count(p);
-      if (closed || !watched(p) || lastOnline.get(p) === online) return;
-      lastOnline.set(p, online);
-      io.local.to(liveRoom(p)).emit('presence', { projectId: p, online });
+      const now = Date.now();
+      const [sockets, online, active] = await Promise.all([
+        opts.presence.count(p),
+        opts.visitors ? opts.visitors.online(p) : undefined,
+        opts.visitors ? opts.visitors.active(p, now - ACTIVE_WINDOW_MS) : undefined,
+      ]);
+      const pushed = { projectId: p, online: online ?? sockets, sockets, ...(active !== undefined ? { active } : {}), at: now };
+      const key = `${pushed.online}/${sockets}/${active}`;
+      if (closed || !watched(p) || lastOnline.get(p)?.key === key) return;
+      lastOnline.set(p, { key, pushed });
+      io.local.to(liveRoom(p)).emit('presence', pushed);
       metrics?.presencePushes.inc();
     } catch (err) {
       log.warn({ err, projectId: p }, 'presence read failed');
@@ -194,6 +211,8 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       if (again.delete(p)) refresh([p]);
     }
   }
+
+  const visitorsReporter = opts.visitors && createVisitorsReporter({ visitors: opts.visitors, nodeId: opts.nodeId, log, onChanged: (ids) => refresh(ids) });
 
   const reporter = createPresenceReporter({
     presence: opts.presence,
@@ -311,7 +330,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   function join(socket: LiveSocket, projectId: string) {
     socket.join(liveRoom(projectId));
     const known = lastOnline.get(projectId);
-    if (known !== undefined) socket.emit('presence', { projectId, online: known });
+    if (known !== undefined) socket.emit('presence', known.pushed);
     else refresh([projectId]); // first dashboard here: the read pushes to the room
   }
 
@@ -459,12 +478,16 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       if (closed) return;
       try {
         ticks.record(projectId, batch);
+        visitorsReporter?.events(projectId, batch.events);
       } catch (err) {
         log.error({ err, projectId }, 'tick record failed'); // the live view must never fail ingest
       }
     },
     socketsChanged(projectId, count) {
       if (!closed) reporter.changed(projectId, count);
+    },
+    deviceSockets(projectId, deviceId, delta) {
+      if (!closed) visitorsReporter?.sockets(projectId, deviceId, delta);
     },
     async close() {
       if (closed) return;
@@ -476,7 +499,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       // Rows already acknowledged (a draining node's last batches) still reach the dashboards:
       // ticks are deltas, so a dropped one would leave every dashboard's totals short for good.
       ticks.flush();
-      await reporter.close();
+      await Promise.all([reporter.close(), visitorsReporter?.close()]);
       await io.close();
       if (conns) await Promise.all([conns.pub, conns.sub].map((c) => c.quit().catch(() => c.disconnect())));
     },

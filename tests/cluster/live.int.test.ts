@@ -71,10 +71,12 @@ const shown = (d: Dashboard, name: string) => d.ticks.reduce((n, t) => n + (t.ev
 const fromProcess = (t: LiveTick, n: NodeProcess) => t.node.startsWith(`${os.hostname()}-${n.child.pid}-`);
 
 /** Opens `n` SDK sockets (browser-like: Origin, own device ids) on `node` for project A. */
-async function openSdkSockets(node: NodeProcess, n: number): Promise<WebSocket[]> {
+/** Opens `n` SDK sockets on `node`, each its own device unless `devices` names them (the same name twice: two tabs of one browser). */
+async function openSdkSockets(node: NodeProcess, n: number, devices?: string[]): Promise<WebSocket[]> {
   const out = await Promise.all(
     Array.from({ length: n }, (_, i) => {
-      const ws = new WebSocket(`${node.url.replace(/^http/, 'ws')}/ws?clientId=${A.clientId}&deviceId=pres-${randomUUID().slice(0, 8)}`, {
+      const device = devices?.[i] ?? `pres-${randomUUID().slice(0, 8)}`;
+      const ws = new WebSocket(`${node.url.replace(/^http/, 'ws')}/ws?clientId=${A.clientId}&deviceId=${device}`, {
         headers: { origin: ORIGIN, 'user-agent': browserUa(500 + i), 'x-forwarded-for': visitorIp(9, i) },
       });
       ws.on('error', () => {}); // a killed node: the close that follows is enough
@@ -212,7 +214,7 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
     expect(answer).toMatchObject({ ok: false, code: 'forbidden' });
   });
 
-  it('presence adds up SDK sockets over the nodes; a SIGTERMed node drops out at once, a SIGKILLed one after the TTL', async () => {
+  it('presence counts visitors (devices) over the nodes; a SIGTERMed node drops out at once, a SIGKILLed one after the TTL', async () => {
     const ds = await Promise.all([node1(), node2(), web()].map((n) => dashboard(n, readA)));
     const online = (n: number, timeoutMs = WAIT) => Promise.all(ds.map((d) => d.online(n, timeoutMs)));
     await online(0);
@@ -229,8 +231,14 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
     );
     extra.push(toTerm!, toKill!);
     await openSdkSockets(toTerm!, 3);
-    await openSdkSockets(toKill!, 4);
-    await online(11);
+    // Two tabs of one browser on the node to kill, and a third tab of it on node 1: one visitor.
+    await openSdkSockets(toKill!, 4, [`tabs-${run}`, `tabs-${run}`, `k2-${run}`, `k3-${run}`]);
+    await online(10);
+    await openSdkSockets(node1(), 1, [`tabs-${run}`]);
+    for (const d of ds) await waitFor(async () => d.presence.at(-1)?.sockets === 12, WAIT, () => `sockets=12 (${JSON.stringify(d.presence.at(-1))})`);
+    await online(10);
+    // HTTP-only visitors count as active (they sent events within 5 minutes), not as online.
+    for (const d of ds) expect(d.presence.at(-1)?.active).toBeGreaterThan(0);
 
     // SIGTERM: the node drains, closes its SDK sockets (1012) and reports 0 as it leaves. Waiting
     // less than the TTL is what tells this apart from its report merely expiring. An event it
@@ -239,7 +247,7 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
     expect((await track(toTerm!.url, A, { ua: browserUa(90), ip: visitorIp(5, 1) }, last)).status).toBe(200);
     const termAt = Date.now();
     expect(await toTerm!.stop('SIGTERM')).toBe(0);
-    await online(8, PRESENCE_TTL_MS - 4000);
+    await online(7, PRESENCE_TTL_MS - 4000);
     const termMs = Date.now() - termAt;
     await Promise.all(ds.map((d) => d.tick((x) => last in x.events, WAIT)));
 
@@ -247,7 +255,7 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
     // notice at their next heartbeat.
     const killAt = Date.now();
     await toKill!.stop('SIGKILL');
-    await online(4, PRESENCE_TTL_MS + 10_000);
+    await online(5, PRESENCE_TTL_MS + 10_000); // node 1's tab of the shared browser still counts it
     console.log(`[live] presence on every node's dashboards: SIGTERMed node gone after ${termMs} ms, SIGKILLed node after ${Date.now() - killAt} ms`);
 
     for (const ws of sdkSockets) await closeSocket(ws);

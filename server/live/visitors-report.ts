@@ -1,0 +1,154 @@
+/**
+ * Reports this node's visitors to the Visitors engine: per-device socket deltas (coalesced
+ * for `flushMs`, written in order, one write at a time), a beat every `beatMs` that also
+ * sweeps nodes that stopped beating (a killed node's visitors drop out within the engine TTL
+ * plus one beat) and re-sends this node's whole state when the store had dropped it, and the
+ * devices seen in accepted events (for "active in the last 5 minutes"; a device is written at
+ * most once per `seenEveryMs`). No sockets here.
+ */
+import type { EventRow } from '../../shared/rows.ts';
+import type { VisitorChange, Visitors } from '../engines/visitors.ts';
+import type { Logger } from '../log.ts';
+
+export interface VisitorsReporterOptions {
+  visitors: Visitors;
+  nodeId: string;
+  flushMs?: number;
+  beatMs?: number;
+  /** Least time between two "seen" writes of one device (default 5 s: active counts are that exact). */
+  seenEveryMs?: number;
+  /** After writes or sweeps: these projects' counts may have changed. */
+  onChanged?: (projectIds: string[]) => void;
+  log?: Logger;
+}
+
+export interface VisitorsReporter {
+  /** This node holds `delta` more (or fewer) sockets of the device. */
+  sockets(projectId: string, deviceId: string, delta: number): void;
+  /** Accepted rows: their devices are active. */
+  events(projectId: string, rows: readonly EventRow[]): void;
+  /** Stops the timers and takes this node's sockets out of the counts. */
+  close(): Promise<void>;
+}
+
+/** Devices remembered for write coalescing of "seen" (oldest forgotten first). */
+const SEEN_MEMORY = 200_000;
+
+export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsReporter {
+  const { visitors, nodeId } = opts;
+  const flushMs = opts.flushMs ?? 100;
+  const seenEvery = opts.seenEveryMs ?? 5000;
+  const state = new Map<string, number>(); // "project\n device" → sockets here
+  let pending = new Map<string, number>(); // deltas not written yet
+  let seen = new Map<string, Set<string>>(); // project → devices to mark seen
+  const lastSeen = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let closed = false;
+
+  const split = (k: string): [string, string] => {
+    const i = k.indexOf('\n');
+    return [k.slice(0, i), k.slice(i + 1)];
+  };
+
+  /** Runs `fn` after the previous write (writes never overlap, so deltas land in order). */
+  function queue(fn: () => Promise<string[] | undefined>) {
+    writing = writing.then(async () => {
+      try {
+        const changed = await fn();
+        if (changed?.length) opts.onChanged?.(changed);
+      } catch (err) {
+        opts.log?.warn({ err }, 'visitors report failed');
+      }
+    });
+    return writing;
+  }
+
+  function flush() {
+    timer = undefined;
+    const deltas = pending;
+    const marks = seen;
+    pending = new Map();
+    seen = new Map();
+    const changes: VisitorChange[] = [];
+    for (const [k, d] of deltas) if (d !== 0) changes.push([...split(k), d]);
+    void queue(async () => {
+      const projects = new Set(changes.map((c) => c[0]));
+      if (changes.length) await visitors.change(nodeId, changes);
+      const at = Date.now();
+      for (const [p, ds] of marks) {
+        await visitors.seen(p, [...ds], at);
+        projects.add(p);
+      }
+      return [...projects];
+    });
+  }
+
+  const schedule = () => {
+    if (!timer && !closed) timer = setTimeout(flush, flushMs).unref();
+  };
+
+  const beat = setInterval(() => {
+    void queue(async () => {
+      if (!(await visitors.beat(nodeId))) {
+        // The store dropped this node (missed beats: Redis was away): send the whole state again.
+        await visitors.reset(
+          nodeId,
+          [...state].map(([k, n]) => [...split(k), n]),
+        );
+      }
+      return visitors.sweep();
+    });
+  }, opts.beatMs ?? 2000);
+  beat.unref();
+
+  return {
+    sockets(projectId, deviceId, delta) {
+      if (closed || !deviceId) return;
+      const k = `${projectId}\n${deviceId}`;
+      const n = (state.get(k) ?? 0) + delta;
+      if (n > 0) state.set(k, n);
+      else state.delete(k);
+      pending.set(k, (pending.get(k) ?? 0) + delta);
+      schedule();
+    },
+    events(projectId, rows) {
+      if (closed) return;
+      const now = Date.now();
+      for (const r of rows) {
+        if (!r.device_id) continue;
+        const k = `${projectId}\n${r.device_id}`;
+        const last = lastSeen.get(k);
+        if (last !== undefined && now - last < seenEvery) continue;
+        lastSeen.delete(k);
+        lastSeen.set(k, now);
+        if (lastSeen.size > SEEN_MEMORY) lastSeen.delete(lastSeen.keys().next().value!);
+        let ds = seen.get(projectId);
+        if (!ds) {
+          ds = new Set();
+          seen.set(projectId, ds);
+        }
+        ds.add(r.device_id);
+      }
+      if (seen.size) schedule();
+    },
+    async close() {
+      if (closed) return;
+      clearTimeout(timer);
+      flush();
+      closed = true;
+      clearInterval(beat);
+      const projects = [...new Set([...state.keys()].map((k) => split(k)[0]))];
+      state.clear();
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([
+        queue(async () => {
+          await visitors.reset(nodeId, []);
+          return projects;
+        }),
+        new Promise((r) => (t = setTimeout(r, 2000))),
+      ]);
+      clearTimeout(t);
+    },
+  };
+}
