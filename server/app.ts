@@ -13,9 +13,6 @@ import { Redis } from 'ioredis';
 import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
 import { registerAdminHttp } from './admin/admin.uws.ts';
 import { buildApi, mountApi } from './api/api.ts';
-import { registerQueryApi } from './api/query.uws.ts';
-import { registerReadApi } from './api/read.uws.ts';
-import { createReadAuthorizer } from './api/read-auth.ts';
 import { createAuth } from './auth/auth.ts';
 import { createLiveGate } from './auth/live-gate.ts';
 import { createMailer } from './auth/mailer.ts';
@@ -39,7 +36,6 @@ import { createSessionStep } from './ingest/steps/session.ts';
 import { registerWsIngest } from './ingest/ws.uws.ts';
 import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
-import { limitReads } from './limits/read.ts';
 import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import { readTile } from './live/tile-backfill.ts';
@@ -370,7 +366,17 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       });
     }
     if (has('web')) {
-      // The dashboard API (accounts, organisations, projects, clients, share links, read API) on its Hono router.
+      // The HTTP API (accounts, organisations, projects, clients, share links, read and query APIs, export) on its Hono router.
+      const data = ch && {
+        queries: createQueryEngine({
+          ch,
+          cache: engines.cache,
+          pastTtlMs: config.queryCacheTtlMs,
+          liveTtlMs: config.queryCacheLiveTtlMs,
+          projectTimezone: async (id: string) => (await metadata.getProject(id))?.timezone,
+        }),
+        queryLimiter: engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 }),
+      };
       const api = buildApi({
         auth,
         accounts,
@@ -385,27 +391,15 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         publicUrl: config.publicUrl,
         invitationTtlMs: config.invitationTtlMs,
         resolveIp: (remoteIp, headers) => clientIp(remoteIp, headers, config.clientIp),
+        // Read routes: failed authentications and reads count against their limits.
+        limits,
+        data,
       });
       mountApi(app, api, { log, publicUrl: config.publicUrl });
       // Expired dashboard sessions are deleted now and then (reads already ignore them).
       const sweep = setInterval(() => auth.sessions.deleteExpired().catch((err) => log.warn({ err }, 'deleting expired sessions failed')), 3_600_000);
       sweep.unref();
       cleanups.push(() => clearInterval(sweep));
-      if (ch) {
-        // Every read route authorises here: failed authentications and reads count against their limits.
-        const authorize = limitReads(createReadAuthorizer(auth, { ownOrigins }), limits, config.clientIp);
-        registerReadApi(app, { ch, authorize, log });
-        const queries = createQueryEngine({
-          ch,
-          cache: engines.cache,
-          pastTtlMs: config.queryCacheTtlMs,
-          liveTtlMs: config.queryCacheLiveTtlMs,
-          projectTimezone: async (id) => (await metadata.getProject(id))?.timezone,
-        });
-        const limiter = engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 });
-        const authorizeQuery = createReadAuthorizer(auth, { ownOrigins, shares: true });
-        registerQueryApi(app, { ch, queries, authorize, authorizeQuery, limiter, log });
-      }
     }
     // The browser SDK's script tag, from every node a site may point its <script> at.
     if (has('ingest') || has('web')) registerSdkScript(app, loadSdkScript());

@@ -1,11 +1,14 @@
 /**
  * Raw event export without holding the result in memory: the range is cut into windows of
  * about `windowRows` events (sized from the hourly rollup's counts, so a quiet year is one
- * window and a busy hour is one window), and each window is read in pages of `pageRows`
- * ordered by (created_at, id) with a keyset cursor. Memory stays at one page whatever the
- * range, in both shapes (chDB's client materialises each result, a ClickHouse server streams
- * it; paging bounds both). Windows cover the whole range contiguously, so every row is read
- * exactly once even where the rollup's counts were off.
+ * window and a busy hour is one window), and each window is read in pages ordered by
+ * (created_at, id) with a keyset cursor. A page is bounded in rows (`pageRows`) and in bytes
+ * (`pageBytes`, by ClickHouse's `byteSize` of each row): the next keys are read first with
+ * their rows' sizes only, then the rows that fit (always at least one), so events carrying
+ * large properties make short pages rather than a huge one. Memory stays at one page whatever
+ * the range, in both shapes (chDB's client materialises each result, a ClickHouse server
+ * streams it; paging bounds both). Windows cover the whole range contiguously, so every row is
+ * read exactly once even where the rollup's counts were off.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, EventRow, parseChTime } from '../../shared/rows.ts';
@@ -24,13 +27,17 @@ export interface ExportRange {
 }
 
 export interface ExportOptions {
+  /** Most rows in one page (5,000). */
   pageRows?: number;
+  /** Most row bytes in one page (4 MiB), unless one row alone is larger. */
+  pageBytes?: number;
   windowRows?: number;
 }
 
 /** The events of the range in time order, page by page. */
 export async function* exportEvents(ch: ClickHouseClient, r: ExportRange, opts: ExportOptions = {}): AsyncGenerator<EventRow[]> {
   const pageRows = opts.pageRows ?? 5000;
+  const pageBytes = opts.pageBytes ?? 4 * 1024 * 1024;
   for (const [a, b] of await windows(ch, r, opts.windowRows ?? 50_000)) {
     let after: { t: string; id: string } | undefined;
     for (;;) {
@@ -44,17 +51,31 @@ export async function* exportEvents(ch: ClickHouseClient, r: ExportRange, opts: 
         where.push("(created_at, id) > ({t:DateTime64(3, 'UTC')}, {id:UUID})");
         Object.assign(params, after);
       }
+      // The next keys and their rows' sizes (aliases unlike any column: ClickHouse would substitute them in WHERE); then the rows of as many as fit in the page's bytes.
+      const keys = await (
+        await ch.query({
+          query: `SELECT toString(created_at) AS key_time, toString(id) AS key_id, byteSize(${COLUMNS.join(', ')}) AS row_bytes
+            FROM events WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT {n:UInt32}
+            SETTINGS output_format_json_quote_64bit_integers = 0`,
+          query_params: params,
+          format: 'JSONEachRow',
+        })
+      ).json<{ key_time: string; key_id: string; row_bytes: number }>();
+      if (keys.length === 0) break;
+      let take = 0;
+      for (let bytes = 0; take < keys.length && (take === 0 || bytes + keys[take]!.row_bytes <= pageBytes); take++) bytes += keys[take]!.row_bytes;
+      const last = keys[take - 1]!;
       const rs = await ch.query({
-        query: `SELECT ${COLUMNS.join(', ')} FROM events WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT {n:UInt32}
-          SETTINGS output_format_json_quote_64bit_integers = 0`,
-        query_params: params,
+        query: `SELECT ${COLUMNS.join(', ')} FROM events
+          WHERE ${where.join(' AND ')} AND (created_at, id) <= ({lt:DateTime64(3, 'UTC')}, {lid:UUID})
+          ORDER BY created_at, id SETTINGS output_format_json_quote_64bit_integers = 0`,
+        query_params: { ...params, lt: last.key_time, lid: last.key_id },
         format: 'JSONEachRow',
       });
       const page = await rs.json<EventRow>();
       if (page.length > 0) yield page;
-      if (page.length < pageRows) break;
-      const last = page[page.length - 1]!;
-      after = { t: last.created_at, id: last.id };
+      if (take === keys.length && keys.length < pageRows) break;
+      after = { t: last.key_time, id: last.key_id };
     }
   }
 }
