@@ -235,7 +235,12 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
     await openSdkSockets(toKill!, 4, [`tabs-${run}`, `tabs-${run}`, `k2-${run}`, `k3-${run}`]);
     await online(10);
     await openSdkSockets(node1(), 1, [`tabs-${run}`]);
-    for (const d of ds) await waitFor(async () => d.presence.at(-1)?.sockets === 12, WAIT, () => `sockets=12 (${JSON.stringify(d.presence.at(-1))})`);
+    for (const d of ds)
+      await waitFor(
+        async () => d.presence.at(-1)?.sockets === 12,
+        WAIT,
+        () => `sockets=12 (${JSON.stringify(d.presence.at(-1))})`,
+      );
     await online(10);
     // HTTP-only visitors count as active (they sent events within 5 minutes), not as online.
     for (const d of ds) expect(d.presence.at(-1)?.active).toBeGreaterThan(0);
