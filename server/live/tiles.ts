@@ -15,6 +15,8 @@ const TOP_KEYS_PER_TICK = 200;
 const FUNNEL_SESSIONS = 100_000;
 /** Map points per tick and tile. */
 const GEO_PER_TICK = 50;
+/** Feed events per tick and tile (the latest; 100 a second at most is more than anyone reads, and keeps a screen's bytes flat). */
+const FEED_PER_TICK = 10;
 
 /** Epoch ms of a stored UTC time 'YYYY-MM-DD hh:mm:ss.sss'. */
 export function chMs(s: string): number {
@@ -81,7 +83,7 @@ class TileAgg {
           this.pending.set(sec, list);
         }
         list.push(feedEvent(r, received));
-        if (list.length > t.limit!) list.shift();
+        if (list.length > Math.min(t.limit!, FEED_PER_TICK)) list.shift();
         return;
       }
       case 'geo': {
