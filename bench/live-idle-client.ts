@@ -21,7 +21,6 @@ interface Job {
 const sockets: WebSocket[] = [];
 
 async function open(job: Job) {
-  let failed = 0;
   const errors = new Set<string>();
   const one = (i: number) =>
     new Promise<void>((resolve) => {
@@ -40,7 +39,6 @@ async function open(job: Job) {
       });
       ws.once('close', () => resolve());
       ws.once('unexpected-response', (_req, res) => {
-        failed++;
         errors.add(`HTTP ${res.statusCode}`);
         resolve();
       });
