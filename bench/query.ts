@@ -147,7 +147,7 @@ async function time(engine: QueryEngine, q: QueryInput): Promise<{ ms: number; s
   return { ms: performance.now() - t, sources: r.meta.sources };
 }
 
-async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[]) {
+async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[], overviewOnly = false) {
   const engine = createQueryEngine({ ch, now: () => NOW, rollups });
   const { overview, tabs, filtered } = suite(tz);
   const whole = async () => {
@@ -159,7 +159,7 @@ async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?
   const overviewRuns: number[] = [];
   for (let i = 0; i < RUNS; i++) overviewRuns.push(await whole());
   const perQuery: Record<string, ReturnType<typeof stats> & { sources: string }> = {};
-  for (const [name, q] of Object.entries({ ...prefix('overview ', overview), ...tabs, ...filtered })) {
+  for (const [name, q] of Object.entries({ ...prefix('overview ', overview), ...(!overviewOnly && { ...tabs, ...filtered }) })) {
     const xs: number[] = [];
     let sources: string[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -248,6 +248,7 @@ async function main() {
     // The baseline reads only the rollups its schema has (the per-name ones of 005).
     const baseline = args['skip-baseline'] ? undefined : await measure(ch, 'baseline (migrations 001–006)', args.tz!, ['events']);
     let optimized: Awaited<ReturnType<typeof measure>> | undefined;
+    const stages: Array<Awaited<ReturnType<typeof measure>>> = [];
     let migrate: { applied: string[]; seconds: number } | undefined;
     let optimizedDisk: Awaited<ReturnType<typeof disk>> | undefined;
     if (!args['baseline-only']) {
@@ -256,6 +257,8 @@ async function main() {
       migrate = { applied: r.applied, seconds: round((performance.now() - t) / 1000) };
       log(`\nmigrated the seeded data: ${r.applied.join(', ') || '(nothing new)'} in ${migrate.seconds} s`);
       optimizedDisk = await disk(ch, seeding.events);
+      // What each step bought, on the same data: the overview reading only the rollups up to 007.
+      stages.push(await measure(ch, 'page rollups only (005 + 007)', args.tz!, ['events', 'pages'], true));
       optimized = await measure(ch, 'optimized (all migrations)', args.tz!);
     }
     const warmRuns = await warm(ch, args.tz!);
@@ -276,6 +279,7 @@ async function main() {
       disk: { baseline: baselineDisk, optimized: optimizedDisk },
       migrate,
       baseline,
+      stages,
       optimized,
       speedup: optimized &&
         baseline && {

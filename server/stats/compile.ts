@@ -273,7 +273,9 @@ function alignment(opts: CompileOptions, grain: TimeGrain | undefined): 'day' | 
 function keyedDimension(dims: DimensionDef[], leaves: Array<{ c: Condition; def: DimensionDef }>, allowed: readonly string[]): DimensionDef | null | undefined {
   const others = dims.filter((d) => d.scope !== 'time');
   if (others.length > 1) return undefined;
-  const d = others[0] ?? null;
+  // Without a breakdown, conditions on one attribute read that attribute's rows: every visit
+  // has exactly one value of it, so sums and uniq states over the matching values are exact.
+  const d = others[0] ?? leaves[0]?.def ?? null;
   if (d && !allowed.includes(d.name)) return undefined;
   if (leaves.some((l) => l.def.name !== d?.name)) return undefined;
   return d;
@@ -381,7 +383,7 @@ function buildRollup(part: Part, ctx: BuildContext): BuiltPart {
 function buildKeyedRollup(part: Part, ctx: BuildContext): BuiltPart {
   const { p, dims, grain } = ctx;
   const table = part.table as KeyedRollupTable;
-  const keyed = dims.find((d) => d.scope !== 'time');
+  const keyed = dims.find((d) => d.scope !== 'time') ?? conditionsOf(ctx.filters).map(dimensionOf)[0];
   const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : 'value'} AS d${i}`);
   for (const m of part.metrics) selects.push(`${(table === 'visits_daily' ? m.def.visitsRollup : m.def.sessionsRollup)!} AS ${m.column}`);
   const where = [`project_id = ${p.bind(ctx.q.project_id)}`, `dimension = ${p.bind(keyed?.name ?? '')}`, rangeWhere(ctx, 'bucket')];

@@ -350,7 +350,9 @@ describe('tables', () => {
     // A filter on another attribute: raw.
     const filtered = { filters: [['is', 'device:type', ['desktop']]] } as Partial<QueryInput>;
     expect((await run({ metrics: ['visitors'], dimensions: ['geo:country'], ...filtered })).meta.sources).toEqual(['events:session_start']);
-    expect((await run({ metrics: ['bounce_rate'], ...filtered })).meta.sources).toEqual(['sessions']);
+    expect((await run({ metrics: ['bounce_rate'], dimensions: ['geo:country'], ...filtered })).meta.sources).toEqual(['sessions']);
+    // Without a breakdown, a condition on one attribute reads that attribute's rollup rows.
+    expect((await run({ metrics: ['bounce_rate'], ...filtered })).meta.sources).toEqual(['sessions_daily']);
     expect((await run({ metrics: ['visitors'], dimensions: ['time:day'] })).meta.sources).toEqual(['events_daily']);
   });
 });

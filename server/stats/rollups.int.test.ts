@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Query, type QueryInput } from '../../shared/query.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
+import { PROJECT_TABLES } from '../store/clickhouse-erase.ts';
 import { createWriter } from '../store/writer.ts';
 import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './compile.ts';
 import { createQueryEngine } from './query-engine.ts';
@@ -92,6 +93,13 @@ describe('visit rollups', () => {
       },
       { q: { metrics: ['visitors', 'sessions'], dimensions: ['geo:country'], filters: [['is_not', 'geo:country', ['US']]] }, source: 'visits_daily' },
       { q: { metrics: ['visitors', 'sessions'], dimensions: ['geo:country'], compare: 'previous_period' }, source: 'visits_daily' },
+      // Conditions on one attribute without a breakdown read that attribute's rows.
+      { q: { metrics: ['visitors', 'sessions'], filters: [['is', 'session:referrer_name', ['Google']]] }, source: 'visits_daily' },
+      { q: { metrics: ['bounce_rate', 'session_duration'], filters: [['is_not', 'geo:country', ['US']]] }, source: 'sessions_daily' },
+      {
+        q: { metrics: ['bounce_rate', 'views_per_session'], dimensions: ['time:day'], filters: [['contains', 'session:entry_path', ['pri']]] },
+        source: 'sessions_daily',
+      },
     ];
     for (const { q, source } of cases) {
       const base = { project_id: project, ...range, ...q } as QueryInput;
@@ -106,5 +114,17 @@ describe('visit rollups', () => {
     const cards = await engine().run(Query.parse({ project_id: project, ...range, metrics: ['bounce_rate', 'views_per_session'] }));
     expect(cards.meta.sources).toEqual(['sessions_daily']);
     expect(cards.results[0]!.metrics).toEqual([40, 1.4]);
+  });
+});
+
+describe('project erase', () => {
+  it('covers every table keyed by project (the quarantine excepted)', async () => {
+    const rs = await ch.query({
+      query: `SELECT DISTINCT table FROM system.columns WHERE database = {db:String} AND name = 'project_id' AND table NOT LIKE '%_mv' ORDER BY table`,
+      query_params: { db: DB },
+      format: 'JSONEachRow',
+    });
+    const tables = (await rs.json<{ table: string }>()).map((r) => r.table).filter((t) => t !== 'quarantine');
+    expect([...PROJECT_TABLES].sort()).toEqual(tables);
   });
 });

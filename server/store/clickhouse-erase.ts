@@ -6,7 +6,21 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 
-const PROJECT_TABLES = ['events', 'sessions', 'profiles', 'groups', 'replays', 'events_hourly', 'events_daily'] as const;
+/** Every table keyed by project (the rollups included; rollups.int.test.ts checks the list against the schema). */
+export const PROJECT_TABLES = [
+  'events',
+  'sessions',
+  'profiles',
+  'groups',
+  'replays',
+  'events_hourly',
+  'events_daily',
+  'pages_hourly',
+  'pages_daily',
+  'visits_daily',
+  'sessions_daily',
+  'sessions_hourly',
+] as const;
 
 export async function eraseProjectData(ch: ClickHouseClient, projectId: string): Promise<void> {
   for (const table of PROJECT_TABLES) {
