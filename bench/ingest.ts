@@ -144,11 +144,13 @@ async function runPhases(t: Target) {
 
 async function embedded() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-'));
+  const started = performance.now();
   const node = await startNode(
     'livepanel',
     { PORT: String(freePort()), DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', ...LIMITS_ENV },
     { root: SERVER_ROOT, nodeArgs: profileArgs(args.profile, 'embedded', PROFILE_STAMP) },
   );
+  const startup = startupMs(started);
   const pids = { livepanel: node.child.pid! };
   try {
     const creds = await createProject(dataDir);
@@ -157,7 +159,7 @@ async function embedded() {
   } finally {
     await node.stop();
     rmSync(dataDir, { recursive: true, force: true });
-    if (args.profile) profiles.embedded = saveProfiles('embedded', PROFILE_STAMP, pids);
+    if (args.profile) profiles.embedded = { files: saveProfiles('embedded', PROFILE_STAMP, pids), startupMs: startup };
   }
 }
 
@@ -169,6 +171,7 @@ async function distributed() {
   let nodes: NodeProcess[] = [];
   try {
     const base = freePort();
+    const started = performance.now();
     const cluster = await startLocalCluster({
       redisUrl: REDIS_URL,
       redisPrefix: prefix,
@@ -181,6 +184,7 @@ async function distributed() {
       nodeArgs: profileArgs(args.profile, 'distributed', PROFILE_STAMP),
     });
     nodes = [...cluster.ingest, cluster.worker];
+    const startup = startupMs(started);
     const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
     const creds = await createMetadata(meta.db).createProject({ name: 'bench', domain: 'bench.example' });
     await meta.close();
@@ -206,7 +210,7 @@ async function distributed() {
     await queue.close();
     await cluster.stop();
     nodes = [];
-    if (args.profile) profiles.distributed = saveProfiles('distributed', PROFILE_STAMP, pids);
+    if (args.profile) profiles.distributed = { files: saveProfiles('distributed', PROFILE_STAMP, pids), startupMs: startup };
     if (Number(args['baseline-events']) <= 0) return { phases };
     console.log('\n== baseline: one BullMQ job per event vs batched jobs, same rows, chDB');
     const baseline = await runBaseline({ redisUrl: REDIS_URL, prefix: `${prefix}baseline:`, events: Number(args['baseline-events']) });
@@ -221,7 +225,9 @@ async function distributed() {
   }
 }
 
-const profiles: Record<string, Record<string, string>> = {};
+/** Per shape: its processes' profiles, and how long they took to start (left out of the summaries). */
+const profiles: Record<string, { files: Record<string, string>; startupMs: number }> = {};
+const startupMs = (since: number) => Math.round(performance.now() - since);
 
 /**
  * Each phase's figures, with its ratios to the ceilings: `/track` acked/s over the bare uWS
@@ -277,14 +283,14 @@ async function main() {
   result.loadAverage = os.loadavg();
   if (args.profile) {
     const summaries: Record<string, unknown> = {};
-    for (const [name, files] of Object.entries(profiles)) {
+    for (const [name, { files, startupMs: skip }] of Object.entries(profiles)) {
       // The busiest process of the shape: the one that used the most CPU over its phases.
       const cpu = (proc: string) =>
         (shapes.find(([n]) => n === name)?.[1] ?? []).reduce(
           (a, ph) => a + ((ph.processes as Record<string, { cpuSeconds: number }>)[proc]?.cpuSeconds ?? 0),
           0,
         );
-      const all = Object.entries(files).map(([proc, f]) => ({ proc, cpuSeconds: cpu(proc), s: summarizeProfile(f) }));
+      const all = Object.entries(files).map(([proc, f]) => ({ proc, cpuSeconds: cpu(proc), s: summarizeProfile(f, 15, skip) }));
       all.sort((a, b) => b.cpuSeconds - a.cpuSeconds);
       for (const { proc, s } of all.slice(0, 1)) {
         console.log(`\n${name}: busiest process ${proc} (${all[0]!.cpuSeconds.toFixed(1)} CPU s in the phases)`);

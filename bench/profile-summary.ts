@@ -3,7 +3,7 @@
  * went: self time per function and per place (a package under node_modules, a folder of this
  * repository, Node's internals, GC, idle). `npm run bench:ingest -- --profile` prints this for
  * each shape's busiest process; the file itself opens in Chrome DevTools or speedscope as a
- * flame graph. Usage on its own: tsx bench/profile-summary.ts <file.cpuprofile> [top]
+ * flame graph. Usage on its own: tsx bench/profile-summary.ts <file.cpuprofile> [top] [skip ms]
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -47,12 +47,22 @@ export interface ProfileSummary {
   functions: Array<{ fn: string; place: string; ms: number; share: number }>;
 }
 
-export function summarizeProfile(file: string, top = 15): ProfileSummary {
+/**
+ * Self time by place and function, from `skipMs` after the profile started (start-up — module
+ * compilation, PGlite's first initdb — is not what the benchmark asks about).
+ */
+export function summarizeProfile(file: string, top = 15, skipMs = 0): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
-  const totalUs = Math.max(1, p.endTime - p.startTime);
+  let t = p.startTime;
+  const from = p.startTime + skipMs * 1000;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (t < from) continue;
+    selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
+  const totalUs = Math.max(1, p.endTime - Math.max(p.startTime, from));
   const places = new Map<string, number>();
   const fns = new Map<string, { place: string; us: number }>();
   let idleUs = 0;
@@ -89,11 +99,11 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
 
 /** Prints a summary: busy share, then self time by place and by function (% of busy time). */
 export function printProfile(s: ProfileSummary): void {
-  console.log(`\n-- ${path.relative(ROOT, s.file)}: ${s.totalMs} ms, main thread busy ${Math.round(s.busyShare * 100)}%`);
+  console.log(`\n-- ${path.relative(ROOT, s.file)}: ${s.totalMs} ms after start-up, main thread busy ${Math.round(s.busyShare * 100)}%`);
   console.log('   by place (% of busy):', s.places.map((p) => `${p.place} ${p.share}%`).join(', '));
   for (const f of s.functions) console.log(`   ${String(f.share).padStart(5)}%  ${f.fn}  [${f.place}]`);
 }
 
 if (process.argv[1] && import.meta.filename === path.resolve(process.argv[1])) {
-  printProfile(summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 25)));
+  printProfile(summarizeProfile(process.argv[2]!, Number(process.argv[3] ?? 25), Number(process.argv[4] ?? 0)));
 }

@@ -50,6 +50,8 @@ export const EventRow = z.object({
   sdk_version: Str,
 });
 export type EventRow = z.infer<typeof EventRow>;
+/** The event columns in table order: the order of compact rows (job payloads, inserts). */
+export const EVENT_COLUMNS: readonly (keyof EventRow & string)[] = Object.keys(EventRow.shape) as (keyof EventRow & string)[];
 
 /** One closed session (written once, when it closes). */
 export const SessionRow = z.object({
@@ -229,9 +231,17 @@ export const CH_TIME_MAX = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
  * like `+275760-09-13` would otherwise format as text ClickHouse cannot parse); not a number → epoch.
  */
 export function chTime(ms: number): string {
+  // Every event of a batch has the same receive time, and a busy server formats the same
+  // millisecond many times over: the last answer is kept (formatting was ≈ 4 % of ingest CPU).
+  if (ms === lastMs) return lastText;
   const t = Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, CH_TIME_MIN), CH_TIME_MAX);
-  return new Date(t).toISOString().replace('T', ' ').slice(0, 23);
+  const text = new Date(t).toISOString().replace('T', ' ').slice(0, 23);
+  lastMs = ms;
+  lastText = text;
+  return text;
 }
+let lastMs = Number.NaN;
+let lastText = '';
 
 /** Inverse of chTime. */
 export function parseChTime(s: string): number {

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readEventsJob } from '../../shared/jobs.ts';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
@@ -63,7 +64,7 @@ describe('createBullmqQueue', () => {
     const jobs = await inspect.getWaiting();
     expect(jobs.length).toBe(4);
     expect(jobs.map((j) => j.data.rows)).toEqual([500, 500, 500, 500]);
-    expect(new Set(jobs.flatMap((j) => j.data.batch.events.map((e) => e.id))).size).toBe(2000);
+    expect(new Set(jobs.flatMap((j) => readEventsJob(j.data)!.batch.events.map((e) => e.id))).size).toBe(2000);
     expect(jobs.every((j) => j.id === j.data.batchId)).toBe(true);
     expect(await queue.depth()).toBe(4);
   });

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Job, type JobsOptions, Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { JOB_NAMES, type JobName, type JobPayload, QUEUES } from '../../shared/jobs.ts';
+import { eventsJobV2, JOB_NAMES, type JobName, type JobPayload, QUEUES } from '../../shared/jobs.ts';
 import { batchSize, emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -136,7 +136,7 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
     buffer = null;
     clearTimeout(b.timer);
     const batchId = randomUUID();
-    const payload: JobPayload<'events'> = { v: 1, batchId, node, createdAt: Date.now(), rows: b.rows, batch: b.batch };
+    const payload: JobPayload<'events'> = eventsJobV2({ batchId, node, createdAt: Date.now(), rows: b.rows }, b.batch);
     const p = addJob(batchId, payload, b.confirms)
       .then(
         () => {

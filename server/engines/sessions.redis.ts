@@ -72,20 +72,21 @@ function touchManyArgs(
 ): { keys: string[]; args: RedisArg[]; seeds: Map<number, OpenSession> } {
   const { sessionPrefix, indexKey, timeoutMs, slackMs } = o;
   const keys = [indexKey];
-  const keyAt = new Map<string, number>();
+  const keyAt = new Map<string, { k: number; member: string }>(); // by device id
   const args: RedisArg[] = [timeoutMs, slackMs, items.length];
   const seeds = new Map<number, OpenSession>();
   const seedArgs: RedisArg[] = [];
   const seedBase = 4 + items.length * 9;
+  const project = encodeURIComponent(projectId);
   for (let i = 0; i < items.length; i++) {
     const { deviceId, hit, seed } = items[i]!;
-    const member = `${encodeURIComponent(projectId)}:${encodeURIComponent(deviceId)}`;
-    let k = keyAt.get(member);
+    let at = keyAt.get(deviceId);
     let seedAt = 0;
-    if (k === undefined) {
+    if (at === undefined) {
+      const member = `${project}:${encodeURIComponent(deviceId)}`;
       keys.push(sessionPrefix + member);
-      k = keys.length;
-      keyAt.set(member, k);
+      at = { k: keys.length, member };
+      keyAt.set(deviceId, at);
       const fresh = { ...seed() };
       const exp = expiresAt(fresh, timeoutMs);
       seeds.set(i, fresh);
@@ -93,7 +94,7 @@ function touchManyArgs(
       const fields = encode(fresh);
       seedArgs.push(exp, Math.ceil(exp - fresh.lastSeenAt + slackMs), fields.length / 2, ...fields);
     }
-    args.push(k, member, hit.at, hit.path, hit.origin, hit.profileId, hit.isScreenView ? 1 : 0, hit.revenue, seedAt);
+    args.push(at.k, at.member, hit.at, hit.path, hit.origin, hit.profileId, hit.isScreenView ? 1 : 0, hit.revenue, seedAt);
   }
   for (const a of seedArgs) args.push(a);
   return { keys, args, seeds };

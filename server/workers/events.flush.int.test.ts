@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_NAMES, type JobPayload, QUEUES } from '../../shared/jobs.ts';
+import { eventsJobV2, JOB_NAMES, type JobPayload, QUEUES } from '../../shared/jobs.ts';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTestRedis, TEST_REDIS_URL, type TestRedis } from '../../tests/support/redis.ts';
 import { createBullmqQueue, openEventsQueue } from '../engines/queue.bullmq.ts';
@@ -118,6 +118,30 @@ describe('events flush worker', () => {
     expect(more).toEqual([]);
     expect(entry).toMatchObject({ kind: 'events', token: 'job:mixed:events:0' });
     expect(JSON.parse(entry!.row)).toEqual({ id: 'nope' });
+  });
+
+  it('reads compact (version 2) payloads by their shape: a malformed event row is quarantined, its neighbours stored', async () => {
+    t = await createTestRedis();
+    const q = openEventsQueue(t.client, t.prefix);
+    closers.push(() => q.close());
+    const head = (batchId: string, rows: number) => ({ batchId, node: 't', createdAt: Date.now(), rows });
+    await q.add(JOB_NAMES[QUEUES.events], eventsJobV2(head('v2-good', 4), eventsBatch(500, 4, 'p_v2')), { jobId: 'v2-good' });
+    // One row cut short (as a buggy producer might queue it): the payload's shape is wrong, so it
+    // is read row by row; that row goes to the quarantine, the other one is stored.
+    const cut = eventsJobV2(head('v2-cut', 2), eventsBatch(600, 2, 'p_v2'));
+    cut.events[0] = cut.events[0]!.slice(0, 5);
+    await q.add(JOB_NAMES[QUEUES.events], cut, { jobId: 'v2-cut', attempts: 5 });
+    // A version 1 job queued by an older ingest node still reads.
+    await q.add(JOB_NAMES[QUEUES.events], { v: 1, ...head('v1-old', 3), batch: eventsBatch(700, 3, 'p_v2') }, { jobId: 'v1-old' });
+
+    const writer = createWriter(ch);
+    const flush = createEventsFlushWorker({ connection: await t.connect(), prefix: t.prefix, writer, quarantine: writer.quarantine, maxWaitMs: 100 });
+    closers.push(() => flush.close());
+    await waitFor(async () => (await q.getJobCountByTypes('completed', 'failed')) === 3);
+    expect(await q.getJobCountByTypes('completed')).toBe(3);
+    expect(await countEvents('p_v2')).toEqual({ rows: 8, distinct: 8 });
+    const quarantined = await writer.quarantine.list({ projectId: 'p_v2' });
+    expect(quarantined.map((e) => e.token)).toEqual(['job:v2-cut:events:0']);
   });
 
   it('stores a group around a row ClickHouse refuses: the row is quarantined, no job fails', async () => {

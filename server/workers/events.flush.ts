@@ -42,7 +42,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { type JobName, type JobPayload, parseJobPayload, QUEUES } from '../../shared/jobs.ts';
+import { asEventsJobV1, type JobName, type JobPayload, parseJobPayload, QUEUES, readEventsJob } from '../../shared/jobs.ts';
 import { emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { bullmqPrefix, openEventsQueue } from '../engines/queue.bullmq.ts';
 import type { BatchWriter } from '../engines/queue.ts';
@@ -313,19 +313,23 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
 
   /** A job's rows: the payload as validated, or what salvage reads from an invalid one; null when unreadable. */
   function jobRows(data: unknown): { batch: WriteBatch; rows: number } | null {
-    const parsed = parseJobPayload(QUEUES.events, data);
-    if (parsed.success) return parsed.data;
+    const read = readEventsJob(data);
+    if (read) return read;
     if (!opts.quarantine) return null;
-    return salvageBatch(data);
+    return salvageBatch(asEventsJobV1(data));
   }
 
   async function processJob(job: Job<JobPayload<'events'>, void, JobName<'events'>>): Promise<void> {
     const jobId = job.id!;
-    const parsed = parseJobPayload(QUEUES.events, job.data);
-    let rows: { batch: WriteBatch; rows: number } | null = parsed.success ? parsed.data : null;
-    if (!parsed.success) {
-      const salvaged = opts.quarantine ? salvageBatch(job.data) : null;
-      if (!salvaged) throw new UnrecoverableError(`invalid events payload: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+    // Either payload version; version 2 is checked by its shape, not row by row (shared/jobs.ts).
+    let rows = readEventsJob(job.data);
+    if (!rows) {
+      const salvaged = opts.quarantine ? salvageBatch(asEventsJobV1(job.data)) : null;
+      if (!salvaged) {
+        const parsed = parseJobPayload(QUEUES.events, job.data);
+        const why = parsed.success ? 'rows do not match the batch' : z.prettifyError(parsed.error);
+        throw new UnrecoverableError(`invalid events payload: ${why.slice(0, 500)}`);
+      }
       // Quarantined before the rest is grouped, under tokens of their own (a retry replaces them).
       for (const bad of salvaged.invalid) {
         await opts.quarantine!.put(bad.table, bad.row as Record<string, unknown>, `job:${jobId}:${bad.table}:${bad.index}`, bad.error);
