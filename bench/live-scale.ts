@@ -136,14 +136,15 @@ async function dashboard(url: string, auth: Creds): Promise<Dash> {
 /** Event → dashboard latency of every delivery of the phase (events named by time slot; see bench/live.ts). */
 function analyse(prefix: string, dashes: Dash[], sent: SentEvent[]) {
   const acked = sent.filter((e) => e.ackedAt !== undefined);
-  const bySlot = new Map<string, number[]>();
+  const bySlot = new Map<string, SentEvent[]>();
   for (const e of acked) {
     const q = bySlot.get(e.name);
-    if (q) q.push(e.sentAt);
-    else bySlot.set(e.name, [e.sentAt]);
+    if (q) q.push(e);
+    else bySlot.set(e.name, [e]);
   }
-  for (const q of bySlot.values()) q.sort((a, b) => a - b);
+  for (const q of bySlot.values()) q.sort((a, b) => a.sentAt - b.sentAt);
   const latency: number[] = [];
+  const afterAck: number[] = [];
   let missing = 0;
   let extra = 0;
   for (const d of dashes) {
@@ -156,12 +157,46 @@ function analyse(prefix: string, dashes: Dash[], sent: SentEvent[]) {
         const upto = Math.min(q.length, from + count);
         extra += from + count - upto;
         taken.set(name, upto);
-        for (let i = from; i < upto; i++) latency.push(receivedAt - q[i]!);
+        for (let i = from; i < upto; i++) {
+          latency.push(receivedAt - q[i]!.sentAt);
+          afterAck.push(receivedAt - q[i]!.ackedAt!);
+        }
       }
     }
     for (const [name, q] of bySlot) missing += q.length - (taken.get(name) ?? 0);
   }
-  return { acked: acked.length, deliveries: { expected: acked.length * dashes.length, missing, extra }, latencyMs: stats(latency, TARGET_MS) };
+  return {
+    acked: acked.length,
+    deliveries: { expected: acked.length * dashes.length, missing, extra },
+    latencyMs: stats(latency, TARGET_MS),
+    /** The live channel's share: event acknowledged to its SDK (durable) → tick received by the dashboard. */
+    ackToDashboardMs: stats(afterAck, TARGET_MS),
+    /** Event sent → its batch acknowledged (durable): the ingest path's share of the latency. */
+    ackMs: stats(
+      acked.map((e) => e.ackedAt! - e.sentAt),
+      TARGET_MS,
+    ),
+  };
+}
+
+/** The server's own event → tick histogram (`/metrics`): cumulative bucket counts by upper bound (s). */
+async function serverHistogram(url: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^livepanel_live_event_to_tick_seconds_bucket\{le="([^"]+)"\} (\d+)/gm))
+    out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** Percentile upper bounds (ms) from the difference of two cumulative histograms. */
+function histogramPercentiles(a: Map<number, number>, b: Map<number, number>) {
+  const les = [...b.keys()].sort((x, y) => x - y);
+  const total = (b.get(Infinity) ?? 0) - (a.get(Infinity) ?? 0);
+  const at = (p: number) => {
+    for (const le of les) if ((b.get(le) ?? 0) - (a.get(le) ?? 0) >= p * total) return le === Infinity ? 'over 5000' : `≤ ${Math.round(le * 1000)}`;
+    return null;
+  };
+  return { batches: total, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99) };
 }
 
 async function ratePhases(url: string, writer: Creds, reader: Creds) {
@@ -179,6 +214,7 @@ async function ratePhases(url: string, writer: Creds, reader: Creds) {
         d.shown = 0;
         d.bytes = 0;
       }
+      const hist0 = await serverHistogram(url);
       const sampler = sampleProcesses({ livepanel: node!.child.pid! });
       const bench0 = process.cpuUsage();
       const t0 = performance.now();
@@ -189,6 +225,7 @@ async function ratePhases(url: string, writer: Creds, reader: Creds) {
       const wall = (performance.now() - t0) / 1000;
       await sleep(300);
       const processes = sampler.done();
+      const serverSide = histogramPercentiles(hist0, await serverHistogram(url));
       const benchCpu = process.cpuUsage(bench0);
       const a = analyse(prefix, dashes, load.sent);
       const bytes = dashes.map((d) => d.bytes / wall);
@@ -197,6 +234,8 @@ async function ratePhases(url: string, writer: Creds, reader: Creds) {
         ackedPerSecond: Math.round(acked / sendSeconds),
         seconds: round(sendSeconds),
         ...a,
+        /** Receipt of a batch → the tick carrying it, as the server measures it (histogram bucket bounds). */
+        serverEventToTick: serverSide,
         bytesPerSecondPerDashboard: { mean: Math.round(bytes.reduce((s, b) => s + b, 0) / bytes.length), max: Math.round(Math.max(...bytes)) },
         server: processes.livepanel,
         benchProcessCores: round((benchCpu.user + benchCpu.system) / 1e6 / wall),
@@ -357,6 +396,9 @@ async function main() {
       'p50 ms': p.latencyMs.p50,
       'p95 ms': p.latencyMs.p95,
       'p99 ms': p.latencyMs.p99,
+      'ack p99 ms': p.ackMs.p99,
+      'ack→dashboard p99 ms': p.ackToDashboardMs.p99,
+      'server-side p99': p.serverEventToTick.p99Ms,
       'server cores': p.server?.cpuCores,
       'server peak MB': p.server?.peakRssMb,
       'bytes/s per dashboard': p.bytesPerSecondPerDashboard.mean,

@@ -265,3 +265,17 @@ export const salts = pgTable('salts', {
   salt: text('salt').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Projects deleted whose analytics are still to be erased from ClickHouse. Written in the same
+ * transaction that deletes the project, removed only once every ClickHouse table confirmed its
+ * delete, and replayed at start: a process that dies mid-erase leaves the row, and the next
+ * start finishes the job (the delete is idempotent). No foreign key: the project is gone.
+ */
+export const projectErasures = pgTable('project_erasures', {
+  projectId: text('project_id').primaryKey(),
+  requestedAt: createdAt(),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+  lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+});

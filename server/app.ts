@@ -49,6 +49,7 @@ import { createAuthSessionStore } from './store/auth-sessions.ts';
 import { createBoardStore } from './store/boards.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
+import { createProjectEraser } from './store/clickhouse-erase.ts';
 import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createShareStore } from './store/shares.ts';
@@ -377,6 +378,12 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         }),
         queryLimiter: engines.rateLimit.limiter({ name: 'query', points: config.queryRateLimit, durationMs: 60_000 }),
       };
+      // Deleted projects' analytics: erased in the background, and what a dead process left owed is replayed now.
+      const eraser = ch && createProjectEraser({ ch, store: metadata, log });
+      if (eraser) {
+        eraser.start();
+        cleanups.push(() => eraser.stop());
+      }
       const api = buildApi({
         auth,
         accounts,
@@ -387,6 +394,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         rateLimits: engines.rateLimit,
         mailer: config.smtp ? createMailer({ smtpUrl: config.smtp.url, from: config.smtp.from, log }) : null,
         ch,
+        eraser,
         log,
         publicUrl: config.publicUrl,
         invitationTtlMs: config.invitationTtlMs,

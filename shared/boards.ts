@@ -70,8 +70,16 @@ export const BoardTile = z.discriminatedUnion('type', [
     /** Word after the number ("signups"). */
     unit: z.string().trim().max(40).optional(),
   }),
-  /** Per-minute series of a metric over the last `minutes`. */
-  z.strictObject({ ...common, type: z.literal('sparkline'), metric: BoardMetric.default('events'), filters: Filters, minutes: Minutes.default(30) }),
+  /** Series of a metric: per minute over the last `minutes`, or per second over the last minute. */
+  z.strictObject({
+    ...common,
+    type: z.literal('sparkline'),
+    metric: BoardMetric.default('events'),
+    filters: Filters,
+    minutes: Minutes.default(30),
+    /** Bars per minute over the window, or per second over the last minute (live only: seconds before the page opened are not known one by one). */
+    per: z.enum(['minute', 'second']).default('minute'),
+  }),
   /** The top values of a dimension by a metric over the last `minutes`. */
   z.strictObject({
     ...common,

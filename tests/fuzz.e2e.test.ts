@@ -274,7 +274,7 @@ describe('fuzz: hostile payloads never crash the process, never 500, never stop 
             new Promise<string>((resolve) => {
               socket.on('connect', () => resolve('connected'));
               socket.on('connect_error', (err) => resolve(String((err as { data?: { code?: string } }).data?.code ?? err.message)));
-              // An auth larger than the socket.io message limit (16 KB) is refused by closing the transport.
+              // An auth over 4 KiB of JSON is refused with payload_too_large; past the socket.io message limit (1 MiB) the transport is cut.
               socket.on('disconnect', () => resolve('closed'));
               socket.io.on('close', () => resolve('closed'));
             }),

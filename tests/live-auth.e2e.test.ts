@@ -98,6 +98,30 @@ describe('live channel and the auth module', () => {
     await expect(live({ projectId })).rejects.toMatchObject({ code: 'not_signed_in' });
   });
 
+  it('an oversized handshake auth is refused with payload_too_large, over WebSocket and polling alike', async () => {
+    const refused = (auth: object, transport: 'websocket' | 'polling' = 'websocket') =>
+      new Promise<LiveConnectError | string>((resolve) => {
+        const socket = connect(lp.url, { auth, transports: [transport], reconnection: false, forceNew: true });
+        sockets.push(socket);
+        socket.once('connect', () => resolve('connected'));
+        socket.once('connect_error', (err: Error & { data?: LiveConnectError }) => resolve(err.data ?? err.message));
+      });
+    for (const transport of ['websocket', 'polling'] as const) {
+      // A plausible shape with a huge field, junk keys, and nesting deeper than any real auth.
+      let deep: unknown = 'x';
+      for (let i = 0; i < 3000; i++) deep = { a: deep };
+      for (const auth of [{ clientId: 'c'.repeat(20_000), clientSecret: 's', projectId }, { junk: 'x'.repeat(900_000) }, { share: deep }]) {
+        expect(await refused(auth, transport)).toMatchObject({ code: 'payload_too_large' });
+      }
+    }
+    // One socket.io message over the message limit (1 MiB) never reaches the gate: the transport is cut, and the server carries on.
+    const socket = connect(lp.url, { auth: { junk: 'x'.repeat(1100 * 1024) }, transports: ['websocket'], reconnection: false, forceNew: true });
+    sockets.push(socket);
+    expect(await new Promise<string>((resolve) => socket.io.engine.once('close', (reason: string) => resolve(reason)))).toMatch(/^transport (close|error)$/);
+    expect(socket.connected).toBe(false);
+    expect(await refused({ clientId: 'c'.repeat(5000) })).toMatchObject({ code: 'payload_too_large' });
+  });
+
   it('a password-protected share needs its grant', async () => {
     const share = await call<{ token: string }>(owner, 'POST', `/api/v1/projects/${projectId}/shares`, {
       name: 'Locked',

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import type { Accounts } from '../store/accounts.ts';
 import type { AuditEntry, AuditLog } from '../store/audit.ts';
 import type { BoardStore } from '../store/boards.ts';
+import type { ProjectEraser } from '../store/clickhouse-erase.ts';
 import type { Metadata } from '../store/metadata.ts';
 import type { ShareStore } from '../store/shares.ts';
 import type { RouteContext } from './router.ts';
@@ -24,8 +25,10 @@ export interface ApiDeps {
   rateLimits: RateLimits;
   /** null without SMTP_URL: invitation links are only shown */
   mailer: Mailer | null;
-  /** ClickHouse, on processes with the `web` role (deleting a project's events) */
+  /** ClickHouse, on processes with the `web` role (the read and query routes) */
   ch?: ClickHouseClient;
+  /** Erases deleted projects' analytics (with ClickHouse); owed erases are recorded by the delete itself. */
+  eraser?: ProjectEraser;
   log: Logger;
   publicUrl?: string;
   invitationTtlMs: number;

@@ -6,7 +6,6 @@
  */
 import { CreateClientBody, UpdateClientBody, UpdateProjectBody } from '../../shared/auth.ts';
 import { AppError } from '../errors.ts';
-import { eraseProjectData } from '../store/clickhouse-erase.ts';
 import { type ApiDeps, auditEntry } from './deps.ts';
 import type { Router } from './router.ts';
 
@@ -42,11 +41,8 @@ export function projectRoutes(r: Router, deps: ApiDeps): void {
       await audit.record(
         auditEntry(ctx, { orgId: ctx.orgId, projectId: ctx.projectId, action: 'project.delete', targetType: 'project', targetId: ctx.projectId }),
       );
-      if (deps.ch) {
-        const ch = deps.ch;
-        const projectId = ctx.projectId;
-        eraseProjectData(ch, projectId).catch((err) => deps.log.error({ err, projectId }, 'erasing a deleted project’s analytics failed'));
-      }
+      // The erase was recorded as owed with the delete; it runs in the background (and is replayed at start if this process dies first).
+      if (deps.eraser) void deps.eraser.erase(ctx.projectId);
       return ctx.c.json({ ok: true });
     },
   );

@@ -7,6 +7,9 @@
  *  - a share joins its own project only, and only a share with no fixed filter (ticks are
  *    whole-project counts);
  *  - a client joins its own project (`read` or `root` with the secret).
+ * A handshake `auth` over `MAX_LIVE_AUTH_BYTES` of JSON (every real one is a few hundred) is
+ * refused with `payload_too_large` before anything is looked up; socket.io's own message limit
+ * (`maxHttpBufferSize` in live.socket.ts, 1 MiB) cuts the transport only past a far larger size.
  */
 
 import type { Revocation } from '../../shared/auth.ts';
@@ -20,11 +23,26 @@ import type { Principal } from './principal.ts';
 /** What the gate needs: all of `Auth` in the server; only `clients` where only API clients watch (tests). */
 export type LiveGateAuth = { clients: Pick<Authenticator, 'forRead'> } & Partial<Pick<Auth, 'shares' | 'user' | 'projectAccess' | 'onRevoked'>>;
 
+/** Largest handshake `auth` accepted, as JSON bytes (ids, a secret or token, a grant). */
+export const MAX_LIVE_AUTH_BYTES = 4096;
+
+/** The JSON size of a handshake payload; anything that cannot be measured (nested past the stack) counts as too large. */
+function jsonBytes(v: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8');
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly string[] } = {}): LiveGate {
   const own = new Set((opts.ownOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
 
   return {
     async admit({ auth: payload, headers }): Promise<LiveAdmission> {
+      if (jsonBytes(payload) > MAX_LIVE_AUTH_BYTES) {
+        throw new AppError(413, 'payload_too_large', `Handshake auth is larger than ${MAX_LIVE_AUTH_BYTES} bytes of JSON`);
+      }
       const client = LiveClientAuth.safeParse(payload);
       if (client.success) {
         const c = await auth.clients.forRead({ clientId: client.data.clientId, secret: client.data.clientSecret }, client.data.projectId);

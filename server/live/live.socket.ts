@@ -134,7 +134,10 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   const io: LiveServer = new Server({
     path: LIVE_PATH,
     serveClient: false,
-    maxHttpBufferSize: 16 * 1024, // dashboards only send subscribe/unsubscribe
+    // One socket.io message, the handshake's included: past it the transport is cut. Far above any
+    // real message (socket.io's default), so an oversized handshake auth reaches the gate and is
+    // refused there with a stable `payload_too_large` (auth/live-gate.ts).
+    maxHttpBufferSize: 1024 * 1024,
     // Requests between nodes (tile backfills a peer with the store answers) may take a while.
     ...(conns && { adapter: createAdapter(conns.pub, conns.sub, { key: `${opts.redis!.prefix}live`, requestsTimeout: BACKFILL_ASK_MS }) }),
   });

@@ -357,6 +357,31 @@ describe('tables', () => {
   });
 });
 
+describe('statements', () => {
+  it('runs identical statements in flight once', async () => {
+    const sent: string[] = [];
+    const counting = new Proxy(ch, {
+      get: (target, prop, receiver) =>
+        prop === 'query'
+          ? (params: Parameters<ClickHouseClient['query']>[0]) => {
+              sent.push(params.query);
+              return target.query(params);
+            }
+          : Reflect.get(target, prop, receiver),
+    });
+    const e = createQueryEngine({ ch: counting, now: () => NOW });
+    const q = (d: string) => Query.parse({ project_id: PROJECT, date_range: MAY, metrics: ['visitors', 'percentage'], dimensions: [d] });
+    const [countries, browsers] = await Promise.all([e.run(q('geo:country')), e.run(q('device:browser'))]);
+    // Two breakdowns and one shared total.
+    expect(sent).toHaveLength(3);
+    expect(countries.results.every((r) => r.metrics[1]! > 0)).toBe(true);
+    expect(browsers.results.length).toBeGreaterThan(0);
+    // Settled statements are not reused.
+    await e.run(q('geo:country'));
+    expect(sent).toHaveLength(5);
+  });
+});
+
 describe('ranges, paging and caching', () => {
   it('resolves named ranges at now in the zone', async () => {
     // now = 4 May 12:00 UTC; 7d = 28 April – 4 May: every visit.

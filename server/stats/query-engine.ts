@@ -56,9 +56,19 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
   const pastTtl = opts.pastTtlMs ?? 600_000;
   const liveTtl = opts.liveTtlMs ?? 5_000;
 
-  async function rows(plan: Plan): Promise<Row[]> {
-    const rs = await opts.ch.query({ query: plan.sql, query_params: plan.params, format: 'JSONEachRow' });
-    return rs.json<Row>();
+  // Identical statements in flight run once: the pages of a dashboard ask for the same totals
+  // (the visitors a percentage divides by) several times at once.
+  const inFlight = new Map<string, Promise<Row[]>>();
+  function rows(plan: Plan): Promise<Row[]> {
+    const key = `${plan.sql}\n${JSON.stringify(plan.params)}`;
+    const running = inFlight.get(key);
+    if (running) return running;
+    const p = opts.ch
+      .query({ query: plan.sql, query_params: plan.params, format: 'JSONEachRow' })
+      .then((rs) => rs.json<Row>())
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+    return p;
   }
 
   async function earliestEvent(projectId: string): Promise<number | null> {

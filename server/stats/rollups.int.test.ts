@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Query, type QueryInput } from '../../shared/query.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
-import { PROJECT_TABLES } from '../store/clickhouse-erase.ts';
+import { projectTables } from '../store/clickhouse-erase.ts';
 import { createWriter } from '../store/writer.ts';
 import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './compile.ts';
 import { createQueryEngine } from './query-engine.ts';
@@ -125,6 +125,6 @@ describe('project erase', () => {
       format: 'JSONEachRow',
     });
     const tables = (await rs.json<{ table: string }>()).map((r) => r.table).filter((t) => t !== 'quarantine');
-    expect([...PROJECT_TABLES].sort()).toEqual(tables);
+    expect(await projectTables(ch)).toEqual(tables);
   });
 });

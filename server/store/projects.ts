@@ -3,8 +3,8 @@
  * list, change, disable and rotate its clients. Part of the metadata repository
  * (`createMetadata` spreads these in); creating projects and clients lives there.
  */
-import { and, asc, eq } from 'drizzle-orm';
-import { clients, projects } from '../../db/schema.ts';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { clients, projectErasures, projects } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { generateSecret, hashSecret, normalizeOrigins } from './client-secrets.ts';
 import type { MetadataDb } from './postgres.ts';
@@ -102,13 +102,40 @@ export function createProjectAdmin(db: MetadataDb) {
     },
 
     /** Deletes a project with its clients and share links (cascade); returns its client ids, to revoke them. */
+    /**
+     * Deletes a project (its clients and share links go with it) and, in the same transaction,
+     * records that its analytics are to be erased from ClickHouse (`project_erasures`): the
+     * erase is owed from the moment the project is gone, whatever happens to this process.
+     */
     async deleteProject(projectId: string): Promise<string[]> {
       return db.transaction(async (tx) => {
         const ids = await tx.select({ id: clients.id }).from(clients).where(eq(clients.projectId, projectId));
         const gone = await tx.delete(projects).where(eq(projects.id, projectId)).returning({ id: projects.id });
         if (gone.length === 0) throw new AppError(404, 'not_found', 'No such project');
+        await tx.insert(projectErasures).values({ projectId }).onConflictDoNothing();
         return ids.map((c) => c.id);
       });
+    },
+
+    /** Deleted projects whose analytics are still to be erased, oldest first. */
+    async pendingErasures(): Promise<Array<{ projectId: string; attempts: number; lastError: string | null }>> {
+      return db
+        .select({ projectId: projectErasures.projectId, attempts: projectErasures.attempts, lastError: projectErasures.lastError })
+        .from(projectErasures)
+        .orderBy(asc(projectErasures.requestedAt));
+    },
+
+    /** Notes a failed erase attempt (the record stays for the next try). */
+    async erasureFailed(projectId: string, error: string): Promise<void> {
+      await db
+        .update(projectErasures)
+        .set({ attempts: sql`${projectErasures.attempts} + 1`, lastError: error.slice(0, 2000), lastAttemptAt: new Date() })
+        .where(eq(projectErasures.projectId, projectId));
+    },
+
+    /** The project's analytics are erased: nothing is owed any more. */
+    async erasureDone(projectId: string): Promise<void> {
+      await db.delete(projectErasures).where(eq(projectErasures.projectId, projectId));
     },
 
     async listClients(projectId: string): Promise<ManagedClient[]> {

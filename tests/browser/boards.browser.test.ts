@@ -11,15 +11,13 @@
  * Guards against: tiles counting from zero when the page opens, seams between backfill and
  * ticks, TVs freezing on stale numbers or never coming back after a restart.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardLayoutInput } from '../../shared/boards.ts';
 import { type ApiSession, apiSignIn, createBoard, linkState, shareBoard, signInContext, text, track, VISITOR_IPS, waitFor } from '../support/boards.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
+import { serverProcess } from '../support/process.ts';
 
 const USER = { email: 'launch@example.com', password: 'launch day password' };
 let browser: Browser;
@@ -141,23 +139,39 @@ describe('a launch board in Chromium', () => {
       const shaded = await page.$$eval('[data-testid="tile-value-map"] path.has', (els) => els.map((e) => e.getAttribute('data-country')));
       expect(shaded).toEqual(expect.arrayContaining(['US', 'GB', 'AU', 'JP']));
 
-      // Feed: newest first; a click shows the event's properties; pause and filter.
+      // Feed: newest first; a click shows the event's properties; filtered by event name; paused.
+      await track(lp.url, project, 'screen_view', { __ip: VISITOR_IPS[0], __path: 'https://example.com/thanks' });
       await waitFor(
         () => text(page, 'tile-value-feed'),
-        (t) => t.includes('signup'),
-        'signups in the feed',
+        (t) => t.includes('screen_view /thanks') && t.includes('signup'),
+        'the feed with both events',
+      );
+      await page.selectOption('[data-testid="tile-value-feed-filter"]', 'signup');
+      await waitFor(
+        () => text(page, 'tile-value-feed'),
+        (t) => t.includes('signup') && !t.includes('screen_view'),
+        'the feed filtered to signup',
       );
       await page.click('[data-testid="tile-value-feed"] li:first-child button');
       await waitFor(
         () => text(page, 'tile-value-feed-props'),
-        (t) => /plan (pro|free)/.test(t),
+        (t) => /plan\s*(pro|free)/.test(t),
         'the event properties',
       );
-      await page.selectOption('[data-testid="tile-value-feed-filter"]', 'screen_view');
+      await page.selectOption('[data-testid="tile-value-feed-filter"]', '');
+      await page.click('[data-testid="tile-value-feed-pause"]');
+      await track(lp.url, project, 'click', { __ip: VISITOR_IPS[1] });
+      await waitFor(
+        () => text(page, 'tile-value-feed-pause'),
+        (t) => t === 'Resume (1 new)',
+        'the paused feed counting one new event',
+      );
+      expect(await text(page, 'tile-value-feed')).not.toContain('click');
+      await page.click('[data-testid="tile-value-feed-pause"]');
       await waitFor(
         () => text(page, 'tile-value-feed'),
-        (t) => t.includes('screen_view') && !t.includes('signup'),
-        'the feed filtered to screen_view',
+        (t) => t.includes('click'),
+        'the resumed feed showing the new event',
       );
 
       if (process.env.LP_SCREENSHOT) await page.screenshot({ path: process.env.LP_SCREENSHOT, fullPage: true });
@@ -171,12 +185,18 @@ describe('a launch board in Chromium', () => {
 
 describe('a board on a TV through a share link', () => {
   it('survives a server restart: shows reconnecting without numbers, then re-syncs to the stored total', async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-tv-restart-'));
-    let lp: TestServer | undefined = await startTestServer({}, dataDir);
+    // The real entry point as a child process, SIGKILLed and started again on the same port and data.
+    const server = await serverProcess();
     const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
     try {
-      const port = new URL(lp.url).port;
-      const { project, session } = await setUp(lp);
+      await server.start();
+      const base = server.base;
+      const project = await server.admin<{ projectId: string; clientId: string; clientSecret: string }>('create-project', {
+        name: 'Ops',
+        domain: 'example.com',
+      });
+      await server.admin('create-user', USER);
+      const session = await apiSignIn(base, USER.email, USER.password);
       const board = await createBoard(session, project.projectId, 'Ops', launchLayout(new Date(Date.now() - 10 * 60_000).toISOString(), 100));
       const share = await shareBoard(session, project.projectId, board.id);
       expect(share.tvUrl).toMatch(/\?tv=1$/);
@@ -190,16 +210,15 @@ describe('a board on a TV through a share link', () => {
         'the TV to be live',
       );
       expect(await page.$('nav')).toBeNull(); // TV: no controls
-      for (let i = 0; i < 5; i++) await track(lp.url, project, 'signup', { __ip: VISITOR_IPS[i] });
+      for (let i = 0; i < 5; i++) await track(base, project, 'signup', { __ip: VISITOR_IPS[i] });
       await waitFor(
         () => text(page, 'tile-value-signups'),
         (t) => t.startsWith('5 '),
         '5 signups on the TV',
       );
 
-      // The server goes away: the TV says so and shows no numbers.
-      await lp.stop();
-      lp = undefined;
+      // The server dies: the TV says so and shows no numbers.
+      await server.kill();
       await waitFor(
         () => linkState(page),
         (s) => s === 'reconnecting',
@@ -209,8 +228,8 @@ describe('a board on a TV through a share link', () => {
       expect(await text(page, 'tile-value-signups')).toMatch(/^–/);
 
       // Back on the same address and data: the TV re-syncs by itself, events sent since included.
-      lp = await startTestServer({ PORT: port }, dataDir);
-      for (let i = 0; i < 3; i++) await track(lp.url, project, 'signup', { __ip: VISITOR_IPS[i] });
+      await server.start();
+      for (let i = 0; i < 3; i++) await track(base, project, 'signup', { __ip: VISITOR_IPS[i] });
       await waitFor(
         () => linkState(page),
         (s) => s === 'live',
@@ -226,8 +245,7 @@ describe('a board on a TV through a share link', () => {
       expect(problems).toEqual([]);
     } finally {
       await context.close();
-      if (lp) await lp.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await server.destroy();
     }
-  }, 240_000);
+  }, 300_000);
 });

@@ -98,36 +98,36 @@ describe('realtime dashboard in Chromium', () => {
         if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
       });
 
-      await waitForText(page, 'connection', (t) => t === 'live', 'the live channel to connect');
-      await waitForText(page, 'online', (t) => t === '0', 'presence 0 (no SDK socket yet)');
-      expect(await text(page, 'events')).toBe('0');
+      await waitForText(page, 'connection', (t) => t === 'live', 'the live channel to connect and the tiles to sync');
+      await waitForText(page, 'tile-online-visitors', (t) => t === '0', 'presence 0 (no SDK socket yet)');
+      expect(await text(page, 'tile-value-events')).toBe('0');
 
       // Three page views over HTTP, from a US address, arriving from a Google search.
       for (let i = 0; i < 3; i++) await track('screen_view', 'https://example.com/pricing', { __referrer: 'https://www.google.com/search?q=x' });
-      await waitForText(page, 'events', (t) => t === '3', '3 events in the last minute');
-      await waitForText(page, 'top-pages', (t) => t.includes('/pricing 3'), '/pricing with 3 views in top pages');
-      await waitForText(page, 'top-countries', (t) => t.includes('United States'), 'the visitor country');
-      await waitForText(page, 'top-referrers', (t) => t.includes('Google 1'), 'one session from Google');
-      await waitForText(page, 'feed', (t) => t.includes('screen_view /pricing'), 'the page view in the feed');
+      await waitForText(page, 'tile-value-events', (t) => t === '3', '3 events in the last 30 minutes');
+      await waitForText(page, 'tile-value-pages', (t) => t.includes('/pricing 3'), '/pricing with 3 views in top pages');
+      await waitForText(page, 'tile-value-countries', (t) => t.includes('United States'), 'the visitor country');
+      await waitForText(page, 'tile-value-referrers', (t) => t.includes('Google 1'), 'one session from Google');
+      await waitForText(page, 'tile-value-feed', (t) => t.includes('screen_view /pricing'), 'the page view in the feed');
 
       // An SDK socket: presence goes to 1 while it is open.
       const ws = await openWs(lp.url, { clientId: project.clientId }, { 'openpanel-client-secret': project.clientSecret, 'user-agent': CHROME_UA });
       sockets.push(ws);
-      await waitForText(page, 'online', (t) => t === '1', 'presence 1 with the SDK socket open');
+      await waitForText(page, 'tile-online-visitors', (t) => t === '1', 'presence 1 with the SDK socket open');
 
       const ack = await ws.batch(1, [
         { id: 'dash-1', type: 'track', payload: { name: 'signup', properties: { __path: 'https://example.com/welcome', __ip: '8.8.8.8' } } },
       ]);
       expect(ack).toMatchObject({ type: 'ack', seq: 1, accepted: 1 });
-      await waitForText(page, 'events', (t) => t === '4', '4 events in the last minute');
-      const feed = await waitForText(page, 'feed', (t) => t.includes('signup /welcome'), 'the socket event in the feed');
+      await waitForText(page, 'tile-value-events', (t) => t === '4', '4 events in the last 30 minutes');
+      const feed = await waitForText(page, 'tile-value-feed', (t) => t.includes('signup /welcome'), 'the socket event in the feed');
       expect(feed.indexOf('signup /welcome')).toBeLessThan(feed.indexOf('screen_view /pricing')); // newest first
-      await waitForText(page, 'top-pages', (t) => t.includes('/pricing 3'), 'top pages unchanged by a non-page event');
+      await waitForText(page, 'tile-value-pages', (t) => t.includes('/pricing 3'), 'top pages unchanged by a non-page event');
 
       if (process.env.LP_SCREENSHOT) await page.screenshot({ path: process.env.LP_SCREENSHOT, fullPage: true });
 
       await ws.close();
-      await waitForText(page, 'online', (t) => t === '0', 'presence 0 after the socket closed');
+      await waitForText(page, 'tile-online-visitors', (t) => t === '0', 'presence 0 after the socket closed');
       expect(await text(page, 'connection')).toBe('live');
       expect(problems).toEqual([]);
     } finally {

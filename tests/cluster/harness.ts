@@ -282,7 +282,7 @@ export class ResendingSocket {
 
   private onFrame(
     ws: WebSocket,
-    f: { type: string; seq?: number; code?: string; accepted?: number; rejected?: unknown[]; dropped?: Array<{ reason: string }> },
+    f: { type: string; seq?: number; code?: string; retryAfterMs?: number; accepted?: number; rejected?: unknown[]; dropped?: Array<{ reason: string }> },
   ): void {
     if (ws !== this.ws || f.seq === undefined) return;
     const no = this.inFlight.get(f.seq);
@@ -304,7 +304,8 @@ export class ResendingSocket {
       this.listeners.clear();
     } else if (f.type === 'error') {
       this.stats.errorFrames.push(f.code ?? '?');
-      setTimeout(() => this.transmit(no, b), 100);
+      // Resent like the SDK does: after the server's Retry-After when it gives one.
+      setTimeout(() => this.transmit(no, b), Math.max(100, f.retryAfterMs ?? 0));
     }
   }
 }

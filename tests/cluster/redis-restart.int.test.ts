@@ -121,10 +121,11 @@ describe('Redis restart under a distributed Livepanel', () => {
     // in flight at the crash: those are held until Redis is back).
     const probes: Array<{ status: number | 'net'; ms: number }> = [];
     await sleep(200);
+    // Redis stays down until every probe is answered, so an answer at all proves it was not
+    // held until Redis came back (no timing asserted; deadlines sized for a loaded machine).
     for (let i = 0; i < 8; i++) {
       const t0 = Date.now();
-      // Bounded: a request held until Redis is back counts as "no answer".
-      const a = await track(node.url, project, { ua: browserUa(30 + i), ip: visitorIp(7, 30 + i) }, 'probe', {}, 1000).catch(() => undefined);
+      const a = await track(node.url, project, { ua: browserUa(30 + i), ip: visitorIp(7, 30 + i) }, 'probe', {}, 30_000).catch(() => undefined);
       probes.push({ status: a?.status ?? 'net', ms: Date.now() - t0 });
       await sleep(150);
     }
@@ -132,10 +133,10 @@ describe('Redis restart under a distributed Livepanel', () => {
     wsProbe.sendBatch(5);
     await waitFor(
       async () => wsProbe.stats.errorFrames.length > 0,
-      2000,
-      () => 'no error frame for a batch sent while Redis was down',
+      30_000,
+      () => 'no error frame, while Redis was down, for a batch sent while it was down',
       10,
-    ).catch(() => {});
+    );
     const wsProbeErrorMs = Date.now() - wsProbeSent;
     await sleep(Math.max(0, down + 3000 - Date.now()));
     const up = Date.now();
@@ -144,7 +145,7 @@ describe('Redis restart under a distributed Livepanel', () => {
     stop.done = true;
     const trackAcked = (await Promise.all(visitors)).reduce((a, b) => a + b, 0);
     await wsPump;
-    await Promise.all([...sockets, wsProbe].map((s) => s.settled(30_000)));
+    await Promise.all([...sockets, wsProbe].map((s) => s.settled(90_000)));
     for (const s of [...sockets, wsProbe]) s.close();
 
     // The process lived through it.
@@ -161,24 +162,24 @@ describe('Redis restart under a distributed Livepanel', () => {
     const errorFrames = [...sockets, wsProbe].flatMap((s) => s.stats.errorFrames);
     const held = trackLog.filter((r) => r.at < down && r.at + r.ms > down);
     console.info(
-      `redis down ${up - down} ms; probes during the outage: ${JSON.stringify(probes)}; visitors' requests in flight at the crash: ${JSON.stringify(held.map((r) => [r.status, r.ms]))}; ` +
+      `redis down ${up - down} ms; probes during the outage: ${JSON.stringify(probes)}; ws probe answered after ${wsProbeErrorMs} ms; visitors' requests in flight at the crash: ${JSON.stringify(held.map((r) => [r.status, r.ms]))}; ` +
         `visitors' requests during the outage: ${JSON.stringify(summary(during))} (slowest ${Math.max(0, ...during.map((r) => r.ms))} ms), ` +
         `overall ${JSON.stringify(summary(trackLog))}; ws error frames ${JSON.stringify(tally(errorFrames))}`,
     );
     // Requests made while Redis was down were refused at once with a 5xx, never held or acknowledged.
     expect(probes.map((p) => (p.status === 'net' ? 'no answer' : p.status >= 500 ? '5xx' : p.status))).toEqual(Array(8).fill('5xx'));
-    expect(Math.max(...probes.map((p) => p.ms))).toBeLessThan(1000);
     for (const r of during) expect(r.status === 'net' ? 'no answer' : r.status >= 500 ? '5xx' : r.status, `request at +${r.at - down} ms`).toBe('5xx');
-    // Batches sent on open sockets while it was down were answered with retryable error frames.
+    // Batches sent on open sockets while it was down were answered with retryable error frames:
+    // `internal` (or `overloaded`), and `rate_limited` for sockets resending failed batches
+    // faster than their frame budget (an SDK then waits its retryAfterMs).
     expect(wsProbe.stats.errorFrames[0]).toBe('internal');
-    expect(wsProbeErrorMs).toBeLessThan(1000);
-    expect([...new Set(errorFrames)].every((c) => c === 'internal' || c === 'overloaded')).toBe(true);
+    expect([...new Set(errorFrames)].filter((c) => !['internal', 'overloaded', 'rate_limited'].includes(c))).toEqual([]);
 
     // Everything acknowledged is stored once (the queue drains; nothing acked is missing).
     const wsAcked = new Set([...sockets, wsProbe].flatMap((s) => [...s.acked]));
     await waitFor(
       async () => (await countByName(node.url, project, 'ws_click')) >= wsAcked.size && (await countByName(node.url, project, 'page_hit')) >= trackAcked,
-      30_000,
+      90_000,
       () => 'stored counts never reached the acknowledged ones',
     ).catch(() => {});
     await node.stop();
@@ -201,7 +202,7 @@ describe('Redis restart under a distributed Livepanel', () => {
     } finally {
       await store.ch.close();
     }
-  });
+  }, 300_000);
 
   // Deterministic: only an ingest node runs before the crash, so acknowledged events are
   // still queued in Redis (no worker has taken them) when it dies.

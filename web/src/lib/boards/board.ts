@@ -274,7 +274,7 @@ export function newTile(type: BoardTileType, taken: Iterable<string>): BoardTile
     case 'number':
       return { ...base, type, metric: 'events', since: { kind: 'time', time: '09:00' }, w: 2 };
     case 'sparkline':
-      return { ...base, type, metric: 'events', minutes: 30, w: 2 };
+      return { ...base, type, metric: 'events', minutes: 30, per: 'minute', w: 2 };
     case 'top':
       return { ...base, type, metric: 'pageviews', dimension: 'event:path', limit: 8, minutes: 30 };
     case 'map':
@@ -361,5 +361,26 @@ export function launchLayout(): BoardLayout {
     ],
   });
 }
+
+/**
+ * The realtime page, as a built-in board: visitors online and active, events per second and per
+ * minute, top pages, referrers, UTM campaigns, countries and devices over the last 30 minutes,
+ * the live map and the feed (the same tiles as `REALTIME_PAGE_TILES` in shared/live-tiles.ts).
+ */
+export const REALTIME_LAYOUT: BoardLayout = BoardLayoutSchema.parse({
+  highlights: false,
+  tiles: [
+    { id: 'visitors', type: 'visitors' },
+    { id: 'events-per-second', type: 'sparkline', title: 'Events per second', per: 'second' },
+    { id: 'events', type: 'sparkline', title: 'Events per minute · last 30 min' },
+    { id: 'devices', type: 'top', metric: 'sessions', dimension: 'device:type', limit: 5 },
+    { id: 'pages', type: 'top', metric: 'pageviews', dimension: 'event:path', limit: 10, h: 2 },
+    { id: 'referrers', type: 'top', metric: 'sessions', dimension: 'session:referrer_name', limit: 10, h: 2 },
+    { id: 'countries', type: 'top', metric: 'events', dimension: 'geo:country', limit: 10, h: 2 },
+    { id: 'campaigns', type: 'top', metric: 'sessions', dimension: 'session:utm_campaign', limit: 10, h: 2 },
+    { id: 'map', type: 'map', w: 2, h: 3 },
+    { id: 'feed', type: 'feed', limit: 50, w: 2, h: 3 },
+  ],
+});
 
 export { BOARD_LIMITS };

@@ -216,7 +216,7 @@ describe('tile engine: backfill + ticks after the watermark', () => {
     expect(e.snapshot('online')).toEqual({ kind: 'online', value: 3 });
     e.reset();
     expect(e.synced).toBe(false);
-    expect(e.snapshot('online')).toEqual({ kind: 'online', value: null });
+    expect(e.snapshot('online')).toEqual({ kind: 'online', value: 3 }); // a whole value: replaced on rejoin
     expect(e.snapshot('total')).toEqual({ kind: 'total', value: 0 });
   });
 

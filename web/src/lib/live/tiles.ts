@@ -274,7 +274,11 @@ export class TileEngine {
     return [...this.#tiles.values()].map((t) => ({ id: t.id, spec: t.spec }));
   }
 
-  /** Forgets every value and watermark (a lost connection: the next subscribe re-syncs from the store). */
+  /**
+   * Forgets every value and watermark (a lost connection: the next subscribe re-syncs from the
+   * store). Presence is a whole value, not a delta: it is kept (the view hides it while not
+   * live) and replaced by the one the server sends on every (re)join.
+   */
   reset(): void {
     for (const t of this.#tiles.values()) {
       t.key = null;
@@ -284,8 +288,6 @@ export class TileEngine {
     }
     this.#byKey.clear();
     this.#seqs.clear();
-    this.#online = null;
-    this.#active = null;
   }
 
   /** The subscribe answer: each tile's key and watermark. Presence tiles are ready at once. */
