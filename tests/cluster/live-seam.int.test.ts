@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, startLocalCluster } from '../../server/cluster/local-cluster.ts';
+import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
 import { connectDashboard, type Dashboard, type TileView, watchTiles } from '../../server/live/live.fixtures.ts';
 import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
@@ -29,6 +29,8 @@ const dashboards: Dashboard[] = [];
 const views: TileView[] = [];
 let since: number;
 let accepted = 0;
+let spare: number;
+let late: NodeProcess | undefined;
 
 const tiles = () => [
   { id: 'events', spec: { kind: 'total', metric: 'events', since } },
@@ -50,7 +52,8 @@ beforeAll(async () => {
   redis = await createTestRedis();
   db = await createTestDatabase();
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-live-seam-'));
-  const [p1, p2, pw] = await freePorts(3);
+  const [p1, p2, pw, p3] = await freePorts(4);
+  spare = p3!;
   cluster = await startLocalCluster({
     redisUrl: 'redis://127.0.0.1:6379',
     redisPrefix: redis.prefix,
@@ -72,6 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const d of dashboards) d.close();
+  await late?.stop('SIGKILL').catch(() => {});
   if (cluster) await cluster.stop().catch(() => {});
   await redis?.cleanup();
   await db?.drop();
@@ -129,4 +133,19 @@ describe('live tiles across processes', () => {
     }
     expect(new Set(views.map((v) => v.accepted.get('events')!.watermark)).size).toBeGreaterThan(1);
   }, 300_000);
+
+  it('an ingest node that joins later aggregates the tiles already watched', async () => {
+    late = await startNode('ingest-late', { ...cluster.env, ROLE: 'ingest', PORT: String(spare), TRUST_PROXY: 'true', LOG_LEVEL: 'warn' });
+    const before = views.map((v) => v.value('signups') as number);
+    for (let i = 0; i < 7; i++) {
+      expect((await track(late.url, A, { ua: browserUa(90 + i), ip: visitorIp(9, i) }, 'signup')).status).toBe(200);
+    }
+    for (const [i, v] of views.entries()) {
+      await waitFor(
+        async () => v.value('signups') === before[i]! + 7 || undefined,
+        30_000,
+        () => `dashboard ${i}: signups ${v.value('signups')} = ${before[i]! + 7}`,
+      );
+    }
+  }, 120_000);
 });
