@@ -371,15 +371,15 @@ export const REALTIME_LAYOUT: BoardLayout = BoardLayoutSchema.parse({
   highlights: false,
   tiles: [
     { id: 'visitors', type: 'visitors' },
-    { id: 'events-per-second', type: 'sparkline', title: 'Events per second', per: 'second', w: 2 },
+    { id: 'events-per-second', type: 'sparkline', title: 'Events per second', per: 'second' },
     { id: 'events', type: 'sparkline', title: 'Events per minute · last 30 min' },
-    { id: 'pages', type: 'top', metric: 'pageviews', dimension: 'event:path', limit: 10 },
-    { id: 'referrers', type: 'top', metric: 'sessions', dimension: 'session:referrer_name', limit: 10 },
-    { id: 'campaigns', type: 'top', metric: 'sessions', dimension: 'session:utm_campaign', limit: 10 },
-    { id: 'devices', type: 'top', metric: 'sessions', dimension: 'device:type', limit: 10 },
-    { id: 'map', type: 'map', w: 2, h: 2 },
-    { id: 'feed', type: 'feed', limit: 50, w: 2, h: 2 },
-    { id: 'countries', type: 'top', metric: 'events', dimension: 'geo:country', limit: 10 },
+    { id: 'devices', type: 'top', metric: 'sessions', dimension: 'device:type', limit: 5 },
+    { id: 'pages', type: 'top', metric: 'pageviews', dimension: 'event:path', limit: 10, h: 2 },
+    { id: 'referrers', type: 'top', metric: 'sessions', dimension: 'session:referrer_name', limit: 10, h: 2 },
+    { id: 'countries', type: 'top', metric: 'events', dimension: 'geo:country', limit: 10, h: 2 },
+    { id: 'campaigns', type: 'top', metric: 'sessions', dimension: 'session:utm_campaign', limit: 10, h: 2 },
+    { id: 'map', type: 'map', w: 2, h: 3 },
+    { id: 'feed', type: 'feed', limit: 50, w: 2, h: 3 },
   ],
 });
 
