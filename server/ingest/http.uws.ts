@@ -4,7 +4,7 @@
  * `ingest.accept`, status code out. Answers follow what the OpenPanel SDK's retry logic
  * expects: 200 JSON on success, 202 for bots, 401 (never retried) on auth failures.
  */
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { BatchBody } from '../../shared/track.ts';
 import type { Authenticator, Credentials } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
@@ -34,11 +34,41 @@ export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024;
 
 const ALLOW_HEADERS = 'content-type, openpanel-client-id, openpanel-client-secret, openpanel-sdk-name, openpanel-sdk-version';
 
+// Retry-After is exposed so a page's SDK can honour a 429.
+const ANY_ORIGIN: Readonly<Record<string, string>> = Object.freeze({ 'access-control-allow-origin': '*', 'access-control-expose-headers': 'retry-after' });
+/** CORS headers per origin, made once: a site's SDK sends the same few origins over and over. */
+const byOrigin = new Map<string, Readonly<Record<string, string>>>();
+const MAX_CACHED_ORIGINS = 1000;
+
 export function corsHeaders(req: RequestSnapshot): Record<string, string> {
   const origin = req.headers.origin;
-  // Retry-After is exposed so a page's SDK can honour a 429.
-  const expose = { 'access-control-expose-headers': 'retry-after' };
-  return origin ? { 'access-control-allow-origin': origin, vary: 'Origin', ...expose } : { 'access-control-allow-origin': '*', ...expose };
+  if (!origin) return ANY_ORIGIN;
+  let h = byOrigin.get(origin);
+  if (!h) {
+    // Origins are client-chosen: a bounded cache, emptied when full (rebuilding one is cheap).
+    if (byOrigin.size >= MAX_CACHED_ORIGINS) byOrigin.clear();
+    h = Object.freeze({ 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': 'retry-after' });
+    byOrigin.set(origin, h);
+  }
+  return h;
+}
+
+/**
+ * The CORS preflight answer, the same for every preflight with this origin and requested
+ * headers: written straight from the request, no snapshot, no allocation per request.
+ */
+function preflight(res: HttpResponse, req: HttpRequest): void {
+  const origin = req.getHeader('origin');
+  const asked = req.getHeader('access-control-request-headers');
+  res.cork(() => {
+    res.writeStatus('204 No Content');
+    res.writeHeader('access-control-allow-origin', origin || '*');
+    res.writeHeader('access-control-allow-methods', 'POST, OPTIONS');
+    res.writeHeader('access-control-allow-headers', asked || ALLOW_HEADERS);
+    res.writeHeader('access-control-max-age', '86400');
+    if (origin) res.writeHeader('vary', 'Origin');
+    res.endWithoutBody();
+  });
 }
 
 /** What a 429 on events says ran out: the visitor address's budget, or the server client's. */
@@ -62,19 +92,6 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         if (--inFlight === 0) idle?.();
       }
     };
-  const preflight = (res: Parameters<Parameters<TemplatedApp['options']>[1]>[0], req: Parameters<Parameters<TemplatedApp['options']>[1]>[1]) => {
-    const origin = req.getHeader('origin');
-    const asked = req.getHeader('access-control-request-headers');
-    res.cork(() => {
-      res.writeStatus('204 No Content');
-      res.writeHeader('access-control-allow-origin', origin || '*');
-      res.writeHeader('access-control-allow-methods', 'POST, OPTIONS');
-      res.writeHeader('access-control-allow-headers', asked || ALLOW_HEADERS);
-      res.writeHeader('access-control-max-age', '86400');
-      if (origin) res.writeHeader('vary', 'Origin');
-      res.endWithoutBody();
-    });
-  };
   app.options('/track', preflight);
   app.options('/batch', preflight);
 
