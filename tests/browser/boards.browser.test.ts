@@ -191,7 +191,12 @@ describe('a launch board in Chromium', () => {
       );
 
       if (process.env.LP_SCREENSHOT) await page.screenshot({ path: process.env.LP_SCREENSHOT, fullPage: true });
-      expect(await linkState(page)).toBe('live');
+      await waitFor(
+        () => linkState(page),
+        (st) => st === 'live',
+        'the screen to be live at the end',
+        60_000,
+      );
       expect(problems).toEqual([]);
     } finally {
       await context.close();
