@@ -267,7 +267,16 @@ async function idleSockets(url: string, writer: Creds, reader: Creds) {
   const watcher = await dashboard(url, reader);
   await until(() => watcher.online.at(-1) === 0, 15_000, 50);
   await sleep(5000); // the fresh process settles (JIT, first allocations)
-  const before = procStats(node!.child.pid!).rssBytes;
+  /** Median of 7 RSS samples over 3 s: a garbage collection in between moves a single sample by tens of MB. */
+  const rss = async () => {
+    const xs: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      xs.push(procStats(node!.child.pid!).rssBytes);
+      await sleep(500);
+    }
+    return xs.sort((a, b) => a - b)[3]!;
+  };
+  const before = await rss();
   const addresses = Array.from({ length: IDLE_ADDRESSES }, (_, i) => `127.0.0.${i + 2}`);
   const per = Math.ceil(IDLE / IDLE_PROCS);
   const opened0 = performance.now();
@@ -287,8 +296,8 @@ async function idleSockets(url: string, writer: Creds, reader: Creds) {
   // Devices with at least one socket open (when the descriptor limit refused some, not every pair is complete).
   const devices = new Set(results.flatMap((r) => r.devices)).size;
   const reached = await until(() => watcher.online.at(-1) === devices, 30_000, 50);
-  await sleep(3000); // let allocation settle
-  const after = procStats(node!.child.pid!).rssBytes;
+  await sleep(2000); // let allocation settle
+  const after = await rss();
   const maxSeen = Math.max(...watcher.online);
   for (const p of procs) p.child.send({ close: true });
   await Promise.all(procs.map((p) => new Promise((r) => p.child.once('exit', r))));
@@ -307,6 +316,7 @@ async function idleSockets(url: string, writer: Creds, reader: Creds) {
     maxOnlineSeen: maxSeen,
     backToZero,
     serverRssMb: { before: Math.round(before / 2 ** 20), after: Math.round(after / 2 ** 20) },
+    /** RSS growth per open socket; 0 or below: lost in the process's own noise (garbage collections). */
     rssPerSocketKb: opened ? round((after - before) / opened / 1024) : null,
   };
 }
