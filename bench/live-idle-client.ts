@@ -19,6 +19,8 @@ interface Job {
 }
 
 const sockets: WebSocket[] = [];
+/** Devices with at least one socket open. */
+const devices = new Set<number>();
 
 async function open(job: Job) {
   const errors = new Set<string>();
@@ -35,6 +37,7 @@ async function open(job: Job) {
       });
       ws.once('open', () => {
         sockets.push(ws);
+        devices.add(Math.floor(n / job.tabs));
         resolve();
       });
       ws.once('close', () => resolve());
@@ -47,7 +50,12 @@ async function open(job: Job) {
   for (let i = 0; i < job.count; i += 200) {
     await Promise.all(Array.from({ length: Math.min(200, job.count - i) }, (_, k) => one(i + k)));
   }
-  process.send!({ opened: sockets.filter((s) => s.readyState === WebSocket.OPEN).length, failed: job.count - sockets.length, errors: [...errors].slice(0, 5) });
+  process.send!({
+    opened: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+    failed: job.count - sockets.length,
+    errors: [...errors].slice(0, 5),
+    devices: [...devices],
+  });
 }
 
 process.on('message', (m: { job?: Job; close?: boolean }) => {

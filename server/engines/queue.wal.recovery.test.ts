@@ -5,7 +5,7 @@
 // tripping over a torn last record, and reusing a segment number (and so a token).
 import { appendFileSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixtureUuid } from '../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from './queue.ts';
 import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
@@ -228,8 +228,8 @@ describe('WAL recovery of accepted ids (the dedupe across restarts)', () => {
     const q = await open(dir, new FakeClickhouse(), { segmentBytes: 512, dedupeTtlMs: ttlMs, flushIntervalMs: 5 });
     for (let i = 0; i < 20; i++) await q.push(eventsBatch(i), { ids: [`p:e${i}`], ttlMs });
     await q.applied(); // applied: most segments are deleted (after the id log was synced)
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await listSegments(dir)).length).toBeLessThan(20);
+    // The deletion follows the commit asynchronously: waited for, not assumed after 50 ms.
+    await vi.waitFor(async () => expect((await listSegments(dir)).length).toBeLessThan(20), { timeout: 30_000 });
     for (let i = 20; i < 25; i++) await q.push(eventsBatch(i), { ids: [`p:e${i}`], ttlMs });
     const snap = crashSnapshot(dir); // crash: the last ids may not have reached the id log yet
 

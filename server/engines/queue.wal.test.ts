@@ -62,7 +62,11 @@ describe('createWalQueue: applying', () => {
     const ch = new FakeClickhouse();
     const { q } = await open({ writer: ch, flushSize: 100 });
     await Promise.all(Array.from({ length: 250 }, (_, i) => q.push(eventsBatch(i))));
-    await vi.waitFor(() => expect(ch.storedSizes()).toEqual([100, 100]));
+    // Both chunks written and committed (the commit is a checkpoint fsync after the write, so
+    // depth drops a little later than the write shows; waited for, not assumed after 50 ms).
+    await vi.waitFor(async () => expect({ sizes: ch.storedSizes(), depth: await q.depth() }).toEqual({ sizes: [100, 100], depth: 50 }), {
+      timeout: 30_000,
+    });
     await new Promise((r) => setTimeout(r, 50));
     expect(ch.storedSizes()).toEqual([100, 100]); // 50 rows wait for the interval
     expect(await q.depth()).toBe(50);
@@ -74,14 +78,20 @@ describe('createWalQueue: applying', () => {
   });
 
   it('writes a small chunk flushIntervalMs after its oldest row, not before', async () => {
-    const ch = new FakeClickhouse();
-    const { q } = await open({ writer: ch, flushIntervalMs: 150 });
-    const t0 = Date.now();
-    await q.push(eventsBatch(0, 7));
-    await new Promise((r) => setTimeout(r, 60));
-    expect(ch.calls).toHaveLength(0);
-    await vi.waitFor(() => expect(ch.storedSizes()).toEqual([7]), { timeout: 2000 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(145);
+    // A fake clock (the log's I/O stays real): on a loaded machine the push itself could take
+    // longer than the interval, so real time cannot tell "before" from "after".
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const ch = new FakeClickhouse();
+      const { q } = await open({ writer: ch, flushIntervalMs: 150 });
+      await q.push(eventsBatch(0, 7));
+      await vi.advanceTimersByTimeAsync(149);
+      expect(ch.calls).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await vi.waitFor(() => expect(ch.storedSizes()).toEqual([7]), { timeout: 30_000 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('applied() resolves for what was pushed before it, while pushes keep coming', async () => {

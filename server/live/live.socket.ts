@@ -123,6 +123,9 @@ export interface Live {
 /** "Active" visitors: devices with an event within this window. */
 const ACTIVE_WINDOW_MS = 5 * 60_000;
 
+/** Backfill reads a node runs against the store at once. */
+const BACKFILL_READS = 8;
+
 /** Longest a node waits for a peer's backfill (the peer waits for the store to settle first). */
 const BACKFILL_ASK_MS = 45_000;
 
@@ -281,6 +284,19 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   }
 
   const backfills = new Map<string, Promise<TileBucket[]>>();
+  // Store reads for backfills run a few at a time: many screens opening at once queue here, not in ClickHouse.
+  let reads = 0;
+  const waiting: Array<() => void> = [];
+  async function limitReads<T>(fn: () => Promise<T>): Promise<T> {
+    if (reads >= BACKFILL_READS) await new Promise<void>((resolve) => waiting.push(resolve));
+    reads++;
+    try {
+      return await fn();
+    } finally {
+      reads--;
+      waiting.shift()?.();
+    }
+  }
   /** A tile's backfill up to `watermark`, read here or by a peer with the store; one read for every dashboard asking the same. */
   function backfill(projectId: string, tile: ResolvedTile, watermark: number): Promise<TileBucket[]> {
     const k = `${projectId}\0${tile.key}\0${watermark}`;
@@ -289,7 +305,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     let p: Promise<TileBucket[]>;
     if (opts.readTile) {
       const read = opts.readTile;
-      p = settledBackfill(() => read(projectId, tile, watermark), watermark, opts.backfillTiming, aborts.signal);
+      p = settledBackfill(() => limitReads(() => read(projectId, tile, watermark)), watermark, opts.backfillTiming, aborts.signal);
     } else if (conns) {
       p = askPeers<TileBucket[] | null>(
         (done) => io.serverSideEmit('tilesBackfill', { projectId, key: tile.key, spec: tile.spec, watermark }, done),

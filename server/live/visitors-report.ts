@@ -45,6 +45,8 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
+  /** A write failed (Redis away): the store may have missed deltas, so the next beat re-sends the whole state. */
+  let resync = false;
 
   const split = (k: string): [string, string] => {
     const i = k.indexOf('\n');
@@ -74,7 +76,12 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
     for (const [k, d] of deltas) if (d !== 0) changes.push([...split(k), d]);
     void queue(async () => {
       const projects = new Set(changes.map((c) => c[0]));
-      if (changes.length) await visitors.change(nodeId, changes);
+      try {
+        if (changes.length) await visitors.change(nodeId, changes);
+      } catch (err) {
+        resync = true;
+        throw err;
+      }
       const at = Date.now();
       for (const [p, ds] of marks) {
         await visitors.seen(p, [...ds], at);
@@ -90,12 +97,13 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
 
   const beat = setInterval(() => {
     void queue(async () => {
-      if (!(await visitors.beat(nodeId))) {
-        // The store dropped this node (missed beats: Redis was away): send the whole state again.
+      if (!(await visitors.beat(nodeId)) || resync) {
+        // The store dropped this node (missed beats) or missed some of its deltas (Redis was away): send the whole state again.
         await visitors.reset(
           nodeId,
           [...state].map(([k, n]) => [...split(k), n]),
         );
+        resync = false;
       }
       return visitors.sweep();
     });

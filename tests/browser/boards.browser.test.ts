@@ -8,13 +8,29 @@
  *  2. The TV URL of a board's share link survives a server restart: while the server is down it
  *     shows "reconnecting" and no numbers (never stale ones as live), and once the server is
  *     back it re-syncs by itself to the stored total, including events sent after the restart.
+ *  3. A member edits a board in the dashboard (adds a goal tile, renames, saves: stored, still
+ *     there after a reload); a viewer watches the same board without any editing control.
+ *  4. A TV share URL with `rotate=<another link>&every=5` shows the two boards in turn.
  * Guards against: tiles counting from zero when the page opens, seams between backfill and
- * ticks, TVs freezing on stale numbers or never coming back after a restart.
+ * ticks, TVs freezing on stale numbers or never coming back after a restart, edits lost or
+ * open to viewers, rotation stuck on one board.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BoardLayoutInput } from '../../shared/boards.ts';
-import { type ApiSession, apiSignIn, createBoard, linkState, shareBoard, signInContext, text, track, VISITOR_IPS, waitFor } from '../support/boards.ts';
+import type { Board, BoardLayoutInput } from '../../shared/boards.ts';
+import {
+  type ApiSession,
+  apiCall,
+  apiSignIn,
+  createBoard,
+  linkState,
+  shareBoard,
+  signInContext,
+  text,
+  track,
+  VISITOR_IPS,
+  waitFor,
+} from '../support/boards.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 import { serverProcess } from '../support/process.ts';
@@ -175,8 +191,118 @@ describe('a launch board in Chromium', () => {
       );
 
       if (process.env.LP_SCREENSHOT) await page.screenshot({ path: process.env.LP_SCREENSHOT, fullPage: true });
-      expect(await linkState(page)).toBe('live');
+      await waitFor(
+        () => linkState(page),
+        (st) => st === 'live',
+        'the screen to be live at the end',
+        60_000,
+      );
       expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('editing and rotating boards in Chromium', () => {
+  let lp: TestServer;
+  let session: ApiSession;
+  let project: { projectId: string; clientId: string; clientSecret: string };
+
+  beforeAll(async () => {
+    lp = await startTestServer();
+    ({ project, session } = await setUp(lp));
+  });
+
+  afterAll(async () => {
+    await lp?.destroy();
+  });
+
+  it('a member edits a board (tile added, goal set, saved, still there after a reload); a viewer cannot', async () => {
+    const board = await createBoard(session, project.projectId, 'Ops room', { tiles: [{ id: 'who', type: 'visitors' }] });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    try {
+      await signInContext(context, session);
+      const page = await context.newPage();
+      const problems = watchProblems(page);
+      await page.goto(`${lp.url}/projects/${project.projectId}/boards/${board.id}`);
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'live',
+        'the board to be live',
+      );
+      await page.click('[data-testid="edit-board"]');
+      await page.selectOption('[data-testid="add-tile-type"]', 'number');
+      await page.click('[data-testid="add-tile"]');
+      await page.fill('[data-testid="edit-event-number-1"]', 'signup');
+      await page.fill('[data-testid="edit-goal-number-1"]', '50');
+      await page.dispatchEvent('[data-testid="edit-goal-number-1"]', 'change');
+      await page.fill('[data-testid="board-name"]', 'Ops room (launch)');
+      await page.click('[data-testid="save-board"]');
+      await waitFor(
+        () => page.$('[data-testid="board-editor"]').then((e) => e === null),
+        (gone) => gone,
+        'the editor to close after saving',
+      );
+
+      const saved = await apiCall<Board>(session, 'GET', `/api/v1/projects/${project.projectId}/boards/${board.id}`);
+      expect(saved).toMatchObject({ name: 'Ops room (launch)', version: 2 });
+      expect(saved.layout.tiles[1]).toMatchObject({ type: 'number', goal: 50, filters: [['is', 'event:name', ['signup']]] });
+
+      await page.reload();
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'live',
+        'the board live again after a reload',
+      );
+      await track(lp.url, project, 'signup');
+      await waitFor(
+        () => text(page, 'tile-goal-number-1'),
+        (t) => t.includes('of 50'),
+        'the saved goal tile',
+      );
+      expect(problems).toEqual([]);
+
+      // A viewer of the organisation watches the same board without the editing controls.
+      const me = await apiCall<{ orgs: Array<{ orgId: string }> }>(session, 'GET', '/api/auth/me');
+      await lp.admin('create-user', { email: 'viewer@example.com', password: 'viewer password 1', org: me.orgs[0]!.orgId, role: 'viewer' });
+      const viewerCtx = await browser.newContext();
+      try {
+        await signInContext(viewerCtx, await apiSignIn(lp.url, 'viewer@example.com', 'viewer password 1'));
+        const v = await viewerCtx.newPage();
+        await v.goto(`${lp.url}/projects/${project.projectId}/boards/${board.id}?edit=1`);
+        await waitFor(
+          () => linkState(v),
+          (s) => s === 'live',
+          "the viewer's board to be live",
+        );
+        expect(await v.$('[data-testid="edit-board"]')).toBeNull();
+        expect(await v.$('[data-testid="board-editor"]')).toBeNull();
+      } finally {
+        await viewerCtx.close();
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a TV share URL rotates through the boards of several links', async () => {
+    const a = await createBoard(session, project.projectId, 'Board A', { tiles: [{ id: 'who', type: 'visitors' }] });
+    const b = await createBoard(session, project.projectId, 'Board B', { tiles: [{ id: 'feed', type: 'feed' }] });
+    const [sa, sb] = [await shareBoard(session, project.projectId, a.id), await shareBoard(session, project.projectId, b.id)];
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${sa.tvUrl}&rotate=${sb.token}&every=5`);
+      const heading = () => page.$eval('[data-testid="board"] h1', (e) => e.textContent ?? '');
+      await waitFor(heading, (t) => t.endsWith('Board A'), 'board A first');
+      await waitFor(heading, (t) => t.endsWith('Board B'), 'board B after the rotation period');
+      await waitFor(
+        () => linkState(page),
+        (s) => s === 'live',
+        'board B live',
+      );
+      await waitFor(heading, (t) => t.endsWith('Board A'), 'back to board A');
     } finally {
       await context.close();
     }

@@ -123,7 +123,12 @@ describe('a TV under a steady stream', () => {
         console.log(
           `TV soak: ${((sent - sentAtStart) / (SOAK_MS / 1000)).toFixed(1)} events/s for ${SOAK_MS / 1000} s; JS heap ${(start / 1048576).toFixed(2)} MB → ${(end / 1048576).toFixed(2)} MB (${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(2)} MB)`,
         );
-        expect(await linkState(page)).toBe('live');
+        await waitFor(
+          () => linkState(page),
+          (st) => st === 'live',
+          'the screen to be live at the end',
+          60_000,
+        );
         expect(sent - sentAtStart).toBeGreaterThan(0);
         expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
         expect(errors).toEqual([]);
