@@ -17,10 +17,12 @@
  * Options: --events N (1e6) --days D (90) --visitors V (events/200) --runs R (7) --tz Zone (UTC)
  *          --dir PATH (a fresh temp folder; kept with --keep) --baseline-only --skip-baseline --seed-only
  *          --cache PATH: keep a copy of the seeded folder (schema 001–006) under PATH, keyed by
- *          events/days/visitors, and start later runs from a copy of it instead of seeding
+ *          events/days/visitors and a hash of the generator and of migrations 001–006, and
+ *          start later runs from a copy of it instead of seeding
  *          (the seeding figures are those of the run that seeded it).
  * CPU-heavy: seeding 10M events takes minutes of both cores. Develop with the default 1M.
  */
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,6 +77,13 @@ function migrationsUpTo(last: number): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-migrations-'));
   for (const f of readdirSync(MIGRATIONS)) if (Number(f.slice(0, 3)) <= last) cpSync(path.join(MIGRATIONS, f), path.join(dir, f));
   return dir;
+}
+
+/** What a cached seed depends on besides its options: the generator and the schema it was written with. */
+function seedVersion(migrations: string): string {
+  const h = createHash('sha256').update(readFileSync(fileURLToPath(new URL('./query-data.ts', import.meta.url))));
+  for (const f of readdirSync(migrations).sort()) h.update(f).update(readFileSync(path.join(migrations, f)));
+  return h.digest('hex').slice(0, 10);
 }
 
 async function seed(ch: ClickHouseClient) {
@@ -221,8 +230,8 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   log(`bench:query — ${EVENTS.toLocaleString()} events over ${DAYS} days, ${VISITORS.toLocaleString()} visitors, ${RUNS} runs, tz ${args.tz}, chDB in ${dir}`);
   const chDir = path.join(dir, 'ch');
-  const cached = args.cache ? path.join(args.cache, `seed-${EVENTS}-${DAYS}-${VISITORS}`) : undefined;
   const baselineMigrations = migrationsUpTo(BASELINE_LAST);
+  const cached = args.cache ? path.join(args.cache, `seed-${EVENTS}-${DAYS}-${VISITORS}-${seedVersion(baselineMigrations)}`) : undefined;
   let seeding: Awaited<ReturnType<typeof seed>>;
   let ch: ClickHouseClient;
   if (cached && existsSync(path.join(cached, 'seed.json'))) {
