@@ -140,6 +140,14 @@ describe('live channel and the auth module', () => {
     await expect(live({ share: share.token, grant: `${grant}x` })).rejects.toMatchObject({ code: 'password_required' });
   });
 
+  it('an overview share opens no live socket (its page reads the query API only)', async () => {
+    const share = await call<{ token: string }>(owner, 'POST', `/api/v1/projects/${projectId}/shares`, {
+      name: 'Overview',
+      target: { kind: 'overview' },
+    });
+    await expect(live({ share: share.token })).rejects.toMatchObject({ code: 'forbidden' });
+  });
+
   it('a share watched past its expiry is disconnected, and refused after', async () => {
     const expiresAt = new Date(Date.now() + 3000).toISOString();
     const share = await call<{ token: string }>(owner, 'POST', `/api/v1/projects/${projectId}/shares`, {

@@ -4,8 +4,9 @@
  * `subscribe`s, and tells the channel which sockets a revocation ends.
  *  - a user joins the project named in the handshake if their organisation role lets them
  *    read it; a cookie handshake must come from this Livepanel's own pages (`Origin`);
- *  - a share joins its own project only, and only a share with no fixed filter (ticks are
- *    whole-project counts);
+ *  - a share joins its own project only, and only a realtime or board share with no fixed
+ *    filter (ticks are whole-project counts; an overview share's page reads the query API and
+ *    is not given the live feed's raw events);
  *  - a client joins its own project (`read` or `root` with the secret).
  * A handshake `auth` over `MAX_LIVE_AUTH_BYTES` of JSON (every real one is a few hundred) is
  * refused with `payload_too_large` before anything is looked up; socket.io's own message limit
@@ -51,6 +52,7 @@ export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly
       const share = LiveShareAuth.safeParse(payload);
       if (share.success && auth.shares) {
         const s = await auth.shares.resolve(share.data.share, share.data.grant);
+        if (s.target.kind === 'overview') throw new AppError(403, 'forbidden', 'An overview share has no live view');
         if (s.filter) throw new AppError(403, 'forbidden', 'A share with a fixed filter has no live view');
         return { credential: `share-token:${s.shareId}`, projectIds: [s.projectId], expiresAt: s.expiresAt };
       }
