@@ -102,13 +102,12 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
   }
 
   /** `touch`, returning the stored session itself (the public methods copy or summarize it). */
-  function touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): TouchResult {
-    const key = keyOf(projectId, deviceId);
+  function touch(projectId: string, key: string, hit: SessionHit, seed: () => OpenSession, alreadyRecent = false): TouchResult {
     const current = sessions.get(key);
     if (current && !isExpiredAt(current, hit.at, timeoutMs)) {
       applyHit(current, hit);
       expiry.set(key, expiresAt(current, timeoutMs));
-      touchOrder(current, key);
+      if (!alreadyRecent) touchOrder(current, key);
       return { session: current, started: false };
     }
     const fresh = { ...seed() };
@@ -126,13 +125,23 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
 
   return {
     async touch(projectId, deviceId, hit, seed) {
-      const r = touch(projectId, deviceId, hit, seed);
+      const r = touch(projectId, keyOf(projectId, deviceId), hit, seed);
       return { ...r, session: { ...r.session } };
     },
 
     async touchMany(projectId, items) {
+      // A batch is mostly one device: its key is made once, and a hit right after another of
+      // the same device need not move it in the recency order (it is the most recent already).
       const out: TouchSummary[] = new Array(items.length);
-      for (let i = 0; i < items.length; i++) out[i] = summarizeTouch(touch(projectId, items[i]!.deviceId, items[i]!.hit, items[i]!.seed));
+      let lastDevice: string | undefined;
+      let key = '';
+      for (let i = 0; i < items.length; i++) {
+        const { deviceId, hit, seed } = items[i]!;
+        const same = deviceId === lastDevice;
+        if (!same) key = keyOf(projectId, deviceId);
+        lastDevice = deviceId;
+        out[i] = summarizeTouch(touch(projectId, key, hit, seed, same));
+      }
       return out;
     },
 
