@@ -11,7 +11,8 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   test: {
     testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Generous: a beforeAll that starts a server (chDB, PGlite) can take minutes on a loaded machine.
+    hookTimeout: 300_000,
     pool: 'forks',
     // chDB and PGlite are heavy; two workers match this 2-core machine.
     maxWorkers: 2,

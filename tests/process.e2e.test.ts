@@ -36,7 +36,8 @@ async function ready(p: Proc): Promise<void> {
     async () => {
       if (exited) throw new Error(`server exited during start-up:\n${p.stdout()}\n${p.stderr()}`);
       try {
-        return (await fetch(`${base}/healthz`)).status === 200 && p.stdout().includes('  projects   ');
+        // The banner and the 'livepanel ready' log line are separate writes: wait for both.
+        return (await fetch(`${base}/healthz`)).status === 200 && p.stdout().includes('  projects   ') && p.stdout().includes('"msg":"livepanel ready"');
       } catch {
         return false;
       }

@@ -190,17 +190,19 @@ describe('the /lp.js script tag in Chromium', () => {
     }
   });
 
-  it('counts N open tabs as N visitors online, 0 once closed; tabs of one browser share a device id', async () => {
+  it('counts N open tabs of one browser as N sockets and one visitor online, 0 once closed; the tabs share a device id', async () => {
+    // One visitor since presence counts distinct devices (two tabs of one browser are one
+    // visitor); the tabs still each hold a socket.
     const presence = await watchPresence(lp.url, project);
     const context = await newContext();
     try {
-      await presence.waitFor(0);
+      await presence.waitFor(0, 0);
       const tabs: Page[] = [];
       for (let i = 0; i < 3; i++) {
         const tab = await context.newPage();
         await tab.goto(`${site.origin}/plain?tab=${i}`);
         tabs.push(tab);
-        await presence.waitFor(i + 1);
+        await presence.waitFor(1, i + 1);
       }
       const devices = await Promise.all(
         tabs.map((tab) => tab.evaluate(() => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem('lp_d'))),
@@ -208,7 +210,7 @@ describe('the /lp.js script tag in Chromium', () => {
       expect(new Set(devices).size).toBe(1);
       expect(devices[0]).toBeTruthy();
       for (const tab of tabs) await tab.close();
-      await presence.waitFor(0);
+      await presence.waitFor(0, 0);
     } finally {
       presence.close();
       await context.close();

@@ -209,85 +209,89 @@ describe('Redis restart under a distributed Livepanel', () => {
   it.each([
     { aof: true, what: 'queued events, open sessions and dedupe ids survive' },
     { aof: false, what: 'queued events, open sessions and dedupe ids are lost' },
-  ])('Redis crash with AOF $aof: $what', async ({ aof }) => {
-    const { redis, db, env } = await setup(aof);
-    const [ingestPort, workerPort] = await freePorts(2);
-    const ingest = await start('ingest', { ...env, ROLE: 'ingest', PORT: String(ingestPort) });
-    const project = await createProject(db.url);
-    const visitors = Array.from({ length: 5 }, (_, v) => ({ ua: browserUa(v), ip: visitorIp(9, v) }));
-    const sessionsBefore: string[] = [];
-    for (const v of visitors) {
-      const a = await track(ingest.url, project, v, 'before_restart');
-      expect(a.status).toBe(200);
-      sessionsBefore.push(a.body!.sessionId!);
-    }
-    const sdk = new ResendingSocket({
-      nodeUrls: () => [ingest.url],
-      project,
-      visitor: { ua: browserUa(90), ip: visitorIp(9, 90) },
-      name: 'ws_click',
-      label: 'k',
-    });
-    await sdk.connect();
-    sdk.sendBatch(10);
-    await sdk.settled(5000);
+  ])(
+    'Redis crash with AOF $aof: $what',
+    async ({ aof }) => {
+      const { redis, db, env } = await setup(aof);
+      const [ingestPort, workerPort] = await freePorts(2);
+      const ingest = await start('ingest', { ...env, ROLE: 'ingest', PORT: String(ingestPort) });
+      const project = await createProject(db.url);
+      const visitors = Array.from({ length: 5 }, (_, v) => ({ ua: browserUa(v), ip: visitorIp(9, v) }));
+      const sessionsBefore: string[] = [];
+      for (const v of visitors) {
+        const a = await track(ingest.url, project, v, 'before_restart');
+        expect(a.status).toBe(200);
+        sessionsBefore.push(a.body!.sessionId!);
+      }
+      const sdk = new ResendingSocket({
+        nodeUrls: () => [ingest.url],
+        project,
+        visitor: { ua: browserUa(90), ip: visitorIp(9, 90) },
+        name: 'ws_click',
+        label: 'k',
+      });
+      await sdk.connect();
+      sdk.sendBatch(10);
+      await sdk.settled(5000);
 
-    await redis.stop('crash');
-    await redis.start();
-    const worker = await start('worker', { ...env, ROLE: 'worker,web', PORT: String(workerPort) });
+      await redis.stop('crash');
+      await redis.start();
+      const worker = await start('worker', { ...env, ROLE: 'worker,web', PORT: String(workerPort) });
 
-    // The ingest node reconnects by itself; the same visitors and the same batch come again.
-    const sessionsAfter: string[] = [];
-    for (const v of visitors) {
-      const a = await waitFor(
-        async () => {
-          const r = await track(ingest.url, project, v, 'after_restart');
-          return r.status === 200 ? r : undefined;
-        },
-        10_000,
-        () => 'ingest never recovered from the Redis restart',
+      // The ingest node reconnects by itself; the same visitors and the same batch come again.
+      const sessionsAfter: string[] = [];
+      for (const v of visitors) {
+        const a = await waitFor(
+          async () => {
+            const r = await track(ingest.url, project, v, 'after_restart');
+            return r.status === 200 ? r : undefined;
+          },
+          10_000,
+          () => 'ingest never recovered from the Redis restart',
+        );
+        sessionsAfter.push(a.body!.sessionId!);
+      }
+      const resent = new ResendingSocket({
+        nodeUrls: () => [ingest.url],
+        project,
+        visitor: { ua: browserUa(90), ip: visitorIp(9, 90) },
+        name: 'ws_click',
+        label: 'k',
+      });
+      await resent.connect();
+      resent.sendBatch(10); // the same ids: k-0-0 … k-0-9
+      await resent.settled(15_000);
+      sdk.close();
+      resent.close();
+
+      await waitFor(
+        async () => (await countByName(worker.url, project, 'after_restart')) === visitors.length,
+        15_000,
+        () => 'after_restart not stored',
       );
-      sessionsAfter.push(a.body!.sessionId!);
-    }
-    const resent = new ResendingSocket({
-      nodeUrls: () => [ingest.url],
-      project,
-      visitor: { ua: browserUa(90), ip: visitorIp(9, 90) },
-      name: 'ws_click',
-      label: 'k',
-    });
-    await resent.connect();
-    resent.sendBatch(10); // the same ids: k-0-0 … k-0-9
-    await resent.settled(15_000);
-    sdk.close();
-    resent.close();
-
-    await waitFor(
-      async () => (await countByName(worker.url, project, 'after_restart')) === visitors.length,
-      15_000,
-      () => 'after_restart not stored',
-    );
-    await sleep(600); // a few flush intervals: anything else queued would land now
-    const stored = {
-      before: await countByName(worker.url, project, 'before_restart'),
-      after: await countByName(worker.url, project, 'after_restart'),
-      ws: await countByName(worker.url, project, 'ws_click'),
-    };
-    const sameSessions = sessionsAfter.filter((id, i) => id === sessionsBefore[i]).length;
-    console.info(
-      `AOF ${aof}: stored ${JSON.stringify(stored)}; sessions continued ${sameSessions}/${visitors.length}; resent ws batch: ${resent.stats.droppedDuplicates} duplicates`,
-    );
-    if (aof) {
-      // Acknowledged = in Redis' AOF: the worker started after the crash writes all of it.
-      expect(stored).toEqual({ before: 5, after: 5, ws: 10 });
-      expect(sameSessions).toBe(visitors.length);
-      expect(resent.stats.droppedDuplicates).toBe(10);
-    } else {
-      // Acknowledged events that were still queued are gone; the resend is stored afresh
-      // (the dedupe ids went too), and each visitor starts a second session.
-      expect(stored).toEqual({ before: 0, after: 5, ws: 10 });
-      expect(sameSessions).toBe(0);
-      expect(resent.stats.droppedDuplicates).toBe(0);
-    }
-  });
+      await sleep(600); // a few flush intervals: anything else queued would land now
+      const stored = {
+        before: await countByName(worker.url, project, 'before_restart'),
+        after: await countByName(worker.url, project, 'after_restart'),
+        ws: await countByName(worker.url, project, 'ws_click'),
+      };
+      const sameSessions = sessionsAfter.filter((id, i) => id === sessionsBefore[i]).length;
+      console.info(
+        `AOF ${aof}: stored ${JSON.stringify(stored)}; sessions continued ${sameSessions}/${visitors.length}; resent ws batch: ${resent.stats.droppedDuplicates} duplicates`,
+      );
+      if (aof) {
+        // Acknowledged = in Redis' AOF: the worker started after the crash writes all of it.
+        expect(stored).toEqual({ before: 5, after: 5, ws: 10 });
+        expect(sameSessions).toBe(visitors.length);
+        expect(resent.stats.droppedDuplicates).toBe(10);
+      } else {
+        // Acknowledged events that were still queued are gone; the resend is stored afresh
+        // (the dedupe ids went too), and each visitor starts a second session.
+        expect(stored).toEqual({ before: 0, after: 5, ws: 10 });
+        expect(sameSessions).toBe(0);
+        expect(resent.stats.droppedDuplicates).toBe(0);
+      }
+    },
+    300_000,
+  );
 });

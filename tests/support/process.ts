@@ -106,7 +106,7 @@ export async function serverProcess(env: Record<string, string> = {}): Promise<S
             return false;
           }
         },
-        90_000,
+        240_000, // chDB and PGlite start slowly on a loaded machine (over 90 s seen in a full run)
         100,
       );
     },

@@ -45,20 +45,29 @@ ${p.body ?? ''}
 `;
 }
 
-/** Presence of one project as dashboards get it: the latest `online` pushed over the live channel. */
+/**
+ * Presence of one project as dashboards get it: the latest `online` (distinct visitors with an
+ * open SDK socket) and `sockets` (open SDK sockets) pushed over the live channel.
+ */
 export async function watchPresence(url: string, auth: { clientId: string; clientSecret: string; projectId: string }) {
   let online = -1;
+  let sockets = -1;
   const socket: Socket = io(url, { auth, transports: ['websocket'], reconnectionDelay: 200 });
-  socket.on('presence', (p: { projectId: string; online: number }) => {
-    if (p.projectId === auth.projectId) online = p.online;
+  socket.on('presence', (p: { projectId: string; online: number; sockets?: number }) => {
+    if (p.projectId !== auth.projectId) return;
+    online = p.online;
+    sockets = p.sockets ?? -1;
   });
-  await waitUntil(() => online >= 0, 10_000);
+  // Deadlines sized for a loaded machine.
+  await waitUntil(() => online >= 0, 30_000);
   return {
     online: () => online,
-    /** Waits (generously) until presence is `n`. */
-    waitFor: (n: number, timeoutMs = 20_000) =>
-      waitUntil(() => online === n, timeoutMs).catch(() => {
-        throw new Error(`presence stayed ${online}, expected ${n}`);
+    /** Waits (generously) until `online` is `n` and, if given, `sockets` is `openSockets`. */
+    waitFor: (n: number, openSockets?: number, timeoutMs = 60_000) =>
+      waitUntil(() => online === n && (openSockets === undefined || sockets === openSockets), timeoutMs).catch(() => {
+        throw new Error(
+          `presence stayed online ${online}, sockets ${sockets}; expected online ${n}${openSockets === undefined ? '' : `, sockets ${openSockets}`}`,
+        );
       }),
     close: () => socket.close(),
   };
