@@ -1,5 +1,5 @@
 /**
- * The live channel's wire contract (ARCHITECTURE §6): socket.io on the uWS app at
+ * The live channel's wire contract (README "Live channel", docs/realtime.md): socket.io on the uWS app at
  * `/socket.io/`, used by dashboards and TVs. Each schema here is tied to its event name, and
  * the socket.io event maps are derived from them, so `Server<…>` / `Socket<…>` on both sides
  * are typed from one source.

@@ -1,5 +1,5 @@
 /**
- * The live channel's socket.io side (ARCHITECTURE §6), attached to the process's uWS app.
+ * The live channel's socket.io side (README "Live channel", docs/realtime.md), attached to the process's uWS app.
  * Dashboards authenticate in the handshake (the auth module's gate: a signed-in user, a share
  * link or a read/root client), land in their project's room, and receive the ticks this node coalesces plus every other node's (through
  * `@socket.io/redis-adapter` when Redis is given). Presence: this node's open SDK sockets per

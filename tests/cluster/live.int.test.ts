@@ -1,5 +1,5 @@
 /**
- * The live channel across real processes (ARCHITECTURE §6): server/cluster/local-cluster.ts'
+ * The live channel across real processes (README "Live channel", docs/realtime.md): server/cluster/local-cluster.ts'
  * two `ingest` nodes and one `worker,web` node — each the real entry point, wired by app.ts —
  * on the shared Redis (this run's own prefix) and PostgreSQL (a fresh database). Dashboards
  * are socket.io-client sockets with a `read` client; events come in as a browser's `POST
