@@ -63,7 +63,8 @@ describe('the browser SDK through Livepanel outages', () => {
     // The open tab reconnects by itself (backoff) and took over the closed tab's saved queue too.
     const rows = await waitForRows(
       () => read.events(),
-      (r) => r.filter((x) => x.name === 'while_down').length >= 20,
+      // Each tab's queue may land in its own insert: wait for all of both.
+      (r) => r.filter((x) => x.name === 'while_down').length >= 20 && r.filter((x) => x.name === 'screen_view').length >= 2,
       60_000,
     );
     const keys = rows.filter((r) => r.name === 'while_down').map((r) => `${r.properties.tab}-${r.properties.i}`);
