@@ -10,7 +10,8 @@
  * - events part (event metrics, and visitors/sessions): the hourly or daily rollup when
  *   every metric has a rollup form, the dimensions are only time (hour or coarser, buckets on
  *   whole UTC hours/days) and event name, and every filter is on the event name; else raw
- *   `events`. When it only counts visits (visitors/sessions without event conditions) it reads
+ *   `events`. Daily rollups are read at the coarsest granules that fit (granules.ts).
+ *   When it only counts visits (visitors/sessions without event conditions) it reads
  *   only `session_start` rows — through the sort key — and session attributes are plain
  *   columns there; otherwise session attributes are joined from the session's start (or its
  *   `sessions` row for the exit page) and session conditions become `session_id IN (…)`.
@@ -26,6 +27,7 @@ import { isTimeDimension, QUERY_LIMITS, type TimeGrain } from '../../shared/quer
 import { RESERVED_EVENTS } from '../../shared/track.ts';
 import { type DimensionDef, dimension, timeBucketSql } from './dimensions.ts';
 import { dimensionOf, type PositiveOp, positiveSql, treeSql } from './filters.ts';
+import { GRANULE_COLUMNS, type GranuleFamily, granuleSource } from './granules.ts';
 import { invalidQuery } from './invalid.ts';
 import { type MetricDef, metric, type VisitMode } from './metrics.ts';
 import { buckets, type Range } from './range.ts';
@@ -255,11 +257,13 @@ function chooseEventTable(
   return 'events';
 }
 
+const bucketStartsOf = (opts: CompileOptions, grain: TimeGrain | undefined): number[] =>
+  opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
+
 /** Whether the range and bucket starts fall on whole UTC days ('day'), whole hours ('hour'), or neither. */
 function alignment(opts: CompileOptions, grain: TimeGrain | undefined): 'day' | 'hour' | null {
   if (grain === 'minute') return null;
-  const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
-  const instants = [opts.range.from, opts.range.to, ...starts];
+  const instants = [opts.range.from, opts.range.to, ...bucketStartsOf(opts, grain)];
   if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return 'day';
   if (instants.every((t) => t % HOUR === 0)) return 'hour';
   return null;
@@ -347,7 +351,7 @@ function rangeWhere(ctx: BuildContext, column: string, lookback = 0, lookahead =
 function assemble(selects: string[], from: string, where: string[], groupBy: number, sources: string[]): BuiltPart {
   const select = `SELECT ${selects.join(', ')}`;
   const group = groupBy > 0 ? `\nGROUP BY ${Array.from({ length: groupBy }, (_, i) => `d${i}`).join(', ')}` : '';
-  const rest = `\nFROM ${from}\nWHERE ${where.join('\n  AND ')}${group}`;
+  const rest = `\nFROM ${from}${where.length ? `\nWHERE ${where.join('\n  AND ')}` : ''}${group}`;
   return { sql: select + rest, select, rest, sources };
 }
 
@@ -371,12 +375,23 @@ function buildRollup(part: Part, ctx: BuildContext): BuiltPart {
   const table = part.table as RollupTable;
   const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : d.rollup!} AS d${i}`);
   for (const m of part.metrics) selects.push(`${m.def.rollup!(part.mode)} AS ${m.column}`);
-  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, rangeWhere(ctx, 'bucket')];
+  const where = [`project_id = ${p.bind(ctx.q.project_id)}`];
   const names = prefilterNames(part);
   if (names) where.push(nameIn(names));
   const cond = treeSql(ctx.filters, (c, op) => leafOn(c, op, (d) => d.rollup ?? null, ctx));
   if (cond) where.push(cond);
-  return assemble(selects, table, where, dims.length, [table]);
+  return fromRollup(table, selects, where, ctx);
+}
+
+/** A rollup part's statement: a daily table read at the coarsest granules that fit (granules.ts), else the table over the range. */
+function fromRollup(table: RollupTable | KeyedRollupTable, selects: string[], where: string[], ctx: BuildContext): BuiltPart {
+  const family = table.endsWith('_daily') ? (table.slice(0, -'_daily'.length) as GranuleFamily) : undefined;
+  if (!family || !(family in GRANULE_COLUMNS) || !allows(ctx.opts, 'weekly_monthly')) {
+    const [project, ...rest] = where;
+    return assemble(selects, table, [project!, rangeWhere(ctx, 'bucket'), ...rest], ctx.dims.length, [table]);
+  }
+  const src = granuleSource(family, ctx.opts.range, ctx.grain, bucketStartsOf(ctx.opts, ctx.grain), where, ctx.p);
+  return assemble(selects, src.from, src.where, ctx.dims.length, src.sources);
 }
 
 /** A part read from a (dimension, value)-keyed rollup: one dimension's rows (or the totals, dimension ''). */
@@ -386,11 +401,11 @@ function buildKeyedRollup(part: Part, ctx: BuildContext): BuiltPart {
   const keyed = dims.find((d) => d.scope !== 'time') ?? conditionsOf(ctx.filters).map(dimensionOf)[0];
   const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : 'value'} AS d${i}`);
   for (const m of part.metrics) selects.push(`${(table === 'visits_daily' ? m.def.visitsRollup : m.def.sessionsRollup)!} AS ${m.column}`);
-  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, `dimension = ${p.bind(keyed?.name ?? '')}`, rangeWhere(ctx, 'bucket')];
+  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, `dimension = ${p.bind(keyed?.name ?? '')}`];
   // Only conditions on the keyed dimension reach here (keyedDimension).
   const cond = treeSql(ctx.filters, (c, op) => leafSql(c, op, 'value', p));
   if (cond) where.push(cond);
-  return assemble(selects, table, where, dims.length, [table]);
+  return fromRollup(table, selects, where, ctx);
 }
 
 function buildEvents(part: Part, ctx: BuildContext): BuiltPart {
