@@ -161,8 +161,8 @@ async function time(engine: QueryEngine, q: QueryInput): Promise<{ ms: number; s
   return { ms: performance.now() - t, sources: r.meta.sources };
 }
 
-async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[], overviewOnly = false) {
-  const engine = createQueryEngine({ ch, now: () => NOW, rollups });
+async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[], overviewOnly = false, batch = true) {
+  const engine = createQueryEngine({ ch, now: () => NOW, rollups, batch });
   const { overview, tabs, filtered } = suite(tz);
   // chDB runs in this process: its CPU time is the process's, a figure the machine's load
   // disturbs far less than wall time (which waits for the cores other processes hold).
@@ -199,7 +199,7 @@ async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?
 }
 
 async function warm(ch: ClickHouseClient, tz: string) {
-  const engine = createQueryEngine({ ch, now: () => NOW, cache: createMemoryCache() });
+  const engine = createQueryEngine({ ch, now: () => NOW, cache: createMemoryCache(), batch: true });
   const { overview } = suite(tz);
   await Promise.all(Object.values(overview).map((q) => engine.run(Query.parse(q))));
   const xs: number[] = [];
@@ -285,6 +285,7 @@ async function main() {
       // What each step bought, on the same data: the overview reading only the rollups up to 007.
       stages.push(await measure(ch, 'page rollups only (005 + 007)', args.tz!, ['events', 'pages'], true));
       stages.push(await measure(ch, 'daily rollups only (no weekly/monthly reads, 010)', args.tz!, ['events', 'pages', 'visits', 'sessions'], true));
+      stages.push(await measure(ch, 'all migrations, statements one at a time (no batching)', args.tz!, undefined, true, false));
       optimized = await measure(ch, 'optimized (all migrations)', args.tz!);
     }
     const warmRuns = await warm(ch, args.tz!);

@@ -59,7 +59,14 @@ describe('dayPieces', () => {
 describe('granuleSource', () => {
   it('reads the daily table alone when no week fits, else a union of the levels with the conditions in every branch', () => {
     const p = new Params();
-    const plain = granuleSource('visits', { from: d('2026-11-03'), to: d('2026-11-05') }, undefined, [], ['project_id = {project:String}', 'dimension = {dim:String}'], p);
+    const plain = granuleSource(
+      'visits',
+      { from: d('2026-11-03'), to: d('2026-11-05') },
+      undefined,
+      [],
+      ['project_id = {project:String}', 'dimension = {dim:String}'],
+      p,
+    );
     expect(plain.from).toBe('visits_daily');
     expect(plain.sources).toEqual(['visits_daily']);
     expect(plain.where[0]).toBe('project_id = {project:String}');

@@ -13,9 +13,9 @@ import { loadMigrations, migrateClickhouse } from '../store/clickhouse.migrate.t
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { projectTables } from '../store/clickhouse-erase.ts';
 import { createWriter } from '../store/writer.ts';
-import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './compile.ts';
 import { createQueryEngine } from './query-engine.ts';
 import { PROJECT, statsBatch } from './stats.fixtures.ts';
+import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './tables.ts';
 
 const DB = 'lp_rollups';
 const MIGRATIONS = fileURLToPath(new URL('../../db/clickhouse', import.meta.url));
@@ -140,10 +140,19 @@ describe('weekly and monthly rollups', () => {
       { q: { date_range: APRIL_MAY, metrics: ['visitors', 'sessions', 'pageviews', 'events'] }, sources: ['events_monthly'] },
       { q: { date_range: WEEKS, metrics: ['visitors', 'sessions', 'pageviews'] }, sources: ['events_weekly'] },
       { q: { date_range: MIXED, metrics: ['visitors', 'sessions', 'events'] }, sources: ['events_weekly', 'events_daily'] },
-      { q: { date_range: ['2024-04-15', '2024-05-31'], metrics: ['visitors', 'pageviews'], dimensions: ['time:month'] }, sources: ['events_monthly', 'events_weekly', 'events_daily'] },
-      { q: { date_range: ['2024-04-24', '2024-05-14'], metrics: ['visitors', 'sessions'], dimensions: ['time:week'] }, sources: ['events_weekly', 'events_daily'] },
+      {
+        q: { date_range: ['2024-04-15', '2024-05-31'], metrics: ['visitors', 'pageviews'], dimensions: ['time:month'] },
+        sources: ['events_monthly', 'events_weekly', 'events_daily'],
+      },
+      {
+        q: { date_range: ['2024-04-24', '2024-05-14'], metrics: ['visitors', 'sessions'], dimensions: ['time:week'] },
+        sources: ['events_weekly', 'events_daily'],
+      },
       { q: { date_range: APRIL_MAY, metrics: ['visitors', 'pageviews'], dimensions: ['event:path'], filters: PAGE_VIEWS }, sources: ['pages_monthly'] },
-      { q: { date_range: MIXED, metrics: ['visitors', 'sessions', 'pageviews'], dimensions: ['event:path'], filters: PAGE_VIEWS }, sources: ['pages_weekly', 'pages_daily'] },
+      {
+        q: { date_range: MIXED, metrics: ['visitors', 'sessions', 'pageviews'], dimensions: ['event:path'], filters: PAGE_VIEWS },
+        sources: ['pages_weekly', 'pages_daily'],
+      },
       { q: { date_range: APRIL_MAY, metrics: ['visitors', 'sessions'], dimensions: ['geo:country'] }, sources: ['visits_monthly'] },
       { q: { date_range: WEEKS, metrics: ['visitors', 'sessions'], dimensions: ['session:referrer_name'] }, sources: ['visits_weekly'] },
       { q: { date_range: MIXED, metrics: ['visitors'], dimensions: ['device:browser'] }, sources: ['visits_weekly', 'visits_daily'] },
