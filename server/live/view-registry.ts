@@ -122,6 +122,8 @@ export function createViewRegistry(opts: { remoteTtlMs?: number; now?: () => num
         node: tick.node,
         at: tick.at,
         seq,
+        // The receipt of the tick's oldest batch (the screen's latency readout): a time, not an event.
+        ...(tick.oldest !== undefined ? { oldest: tick.oldest } : {}),
         events: {},
         sessionsStarted: 0,
         totals: {},
