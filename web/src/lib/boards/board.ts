@@ -5,8 +5,10 @@
  * layout ⇄ JSON round trip of the editor. No Svelte and no sockets: unit-tested as is.
  */
 
+import { boardRequests } from '$shared/board-tiles.ts';
 import { BOARD_LIMITS, type BoardLayout, BoardLayout as BoardLayoutSchema, type BoardSince, type BoardTile, type BoardTileType } from '$shared/boards.ts';
 import type { FilterTree } from '$shared/query.ts';
+import { withShareFilter } from '$shared/share-view.ts';
 
 // Tiles → live tile requests, time of day in a zone, the realtime page's layout: shared with the server, which checks a share's socket against them.
 export {
@@ -20,6 +22,24 @@ export {
 } from '$shared/board-tiles.ts';
 
 const MINUTE = 60_000;
+
+// ---- a share link's fixed filter ------------------------------------------------------------
+
+/**
+ * The tiles of `layout` a link with the fixed `filter` shows: those whose every live tile has an
+ * exact count under it (shared/share-view.ts; the server ANDs the filter in). The rest are
+ * hidden rather than shown with numbers outside the filter.
+ */
+export function underFilter(layout: BoardLayout, filter: readonly FilterTree[] | null | undefined): { layout: BoardLayout; hidden: BoardTile[] } {
+  if (!filter || filter.length === 0) return { layout, hidden: [] };
+  const hidden: BoardTile[] = [];
+  const tiles = layout.tiles.filter((t) => {
+    const ok = boardRequests({ ...layout, tiles: [t] }, 'UTC', Date.now()).every((r) => withShareFilter(r.spec, filter).ok);
+    if (!ok) hidden.push(t);
+    return ok;
+  });
+  return { layout: { ...layout, tiles }, hidden };
+}
 
 // ---- goal, pace, spikes --------------------------------------------------------------------
 
