@@ -218,6 +218,22 @@ describe('share links on the live channel', () => {
     }
   });
 
+  it('a realtime or board link reaches no query API (its view is its live tiles), an overview link does', async () => {
+    const ask = (token: string) =>
+      post(
+        `${lp.url}/api/v1/query`,
+        { project_id: projectId, date_range: '7d', metrics: ['visitors'], dimensions: ['profile:id'] },
+        { 'x-livepanel-share': token },
+      );
+    const board = (await call<{ data: Array<{ id: string }> }>('GET', `/api/v1/projects/${projectId}/boards`)).body.data[0]!.id;
+    expect((await ask(await share({ name: 'B', target: { kind: 'board', id: board } }))).status).toBe(403);
+    expect((await ask(await share({ name: 'R', target: { kind: 'realtime' } }))).status).toBe(403);
+    const overview = await share({ name: 'O', target: { kind: 'overview' } });
+    expect(
+      (await post(`${lp.url}/api/v1/query`, { project_id: projectId, date_range: '7d', metrics: ['visitors'] }, { 'x-livepanel-share': overview })).status,
+    ).toBe(200);
+  });
+
   it('a live link’s filter must be one each event can tell', async () => {
     const bad = await call<{ error: { code: string } }>('POST', `/api/v1/projects/${projectId}/shares`, {
       name: 'Plan',
