@@ -66,6 +66,7 @@ export function createMemoryFunnelProgress(opts: { epochTtlMs?: number; now?: ()
     async seed(scope, from, states, shape) {
       const e = live(scope);
       if (!e || e.from !== from) return false;
+      if (e.ready) return true; // seeded already (by another screen opening at the same second): live rows may have moved on
       for (const [session, s] of states) write(e, session, encodeState(s), shape);
       e.ready = true;
       return true;

@@ -11,14 +11,7 @@
  * of Livepanel's Redis engines.
  */
 import type { Redis } from 'ioredis';
-import {
-  encodeState,
-  FUNNEL_EPOCH_TTL_MS,
-  FUNNEL_STATE_SLACK_MS,
-  type FunnelEpoch,
-  type FunnelProgress,
-  type FunnelShape,
-} from './funnel-progress.ts';
+import { encodeState, FUNNEL_EPOCH_TTL_MS, FUNNEL_STATE_SLACK_MS, type FunnelEpoch, type FunnelProgress, type FunnelShape } from './funnel-progress.ts';
 import { defineScript } from './redis-script.ts';
 
 export interface RedisFunnelProgressOptions {
@@ -52,6 +45,7 @@ return 1
 /** KEYS: epoch hash. ARGV: from, stateTtlMs, statePrefix, markReady (0/1), (session, state)*. */
 const seedScript = defineScript(`
 if redis.call('HGET', KEYS[1], 'from') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'ready') == '1' then return 1 end
 for i = 5, #ARGV, 2 do redis.call('SET', ARGV[3] .. ARGV[i], ARGV[i + 1], 'PX', ARGV[2]) end
 if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'ready', '1') end
 return 1

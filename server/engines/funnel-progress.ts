@@ -51,7 +51,11 @@ export interface FunnelProgress {
   claim(scope: string, from: number): Promise<FunnelEpoch>;
   /** Drops the tile's epoch if it began before `before` (its progress lacks rows a node did not see). */
   retire(scope: string, before: number): Promise<void>;
-  /** Writes the visits' states as of the epoch's start and marks it ready; false when the epoch is no longer `from`. */
+  /**
+   * Writes the visits' states as of the epoch's start and marks it ready; false when the epoch
+   * is no longer `from`. A seed of an epoch already ready writes nothing (live rows may have
+   * moved its visits on) and answers true.
+   */
   seed(scope: string, from: number, states: ReadonlyArray<[session: string, state: FunnelState]>, shape: FunnelShape): Promise<boolean>;
   /**
    * Feeds rows (in arrival order) through the visits' progress; returns per row the level

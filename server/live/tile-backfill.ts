@@ -12,11 +12,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TileBucket, TileFeedEvent } from '../../shared/live-tiles.ts';
 import type { Condition } from '../../shared/query.ts';
+import { emptyState, type FunnelState, stepFunnel } from '../engines/funnel-progress.ts';
 import { dimensionOf, positiveSql, treeSql } from '../stats/filters.ts';
 import { invalidQuery } from '../stats/invalid.ts';
 import { Params } from '../stats/sql.ts';
 import type { ClickHouseClient } from '../store/clickhouse.ts';
-import { emptyState, type FunnelState, stepFunnel } from '../engines/funnel-progress.ts';
 import { funnelShape, metricSql, type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
 
 const MINUTE = 60_000;

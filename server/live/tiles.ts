@@ -7,8 +7,8 @@
  */
 import { LIVE_TILE_LIMITS, TILE_OTHER_KEY, type TickTiles, type TileBucket, type TileFeedEvent, type TileGeoPoint } from '../../shared/live-tiles.ts';
 import type { EventRow } from '../../shared/rows.ts';
-import type { FunnelProgress } from '../engines/funnel-progress.ts';
 import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
+import type { FunnelProgress } from '../engines/funnel-progress.ts';
 import { FunnelTracker } from './funnel-tracker.ts';
 import { funnelMask, funnelScope, funnelShape, type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
 
