@@ -38,7 +38,7 @@ export function describeFunnelProgress(name: string, make: () => Promise<Harness
       await a!.claim('p:k', T);
       const seeded = emptyState(3);
       stepFunnel(seeded, 0b001, T - 10_000, SHAPE); // step 1 before the watermark, from the store
-      expect(await b!.seed('p:k', T, [['s1', seeded]], SHAPE)).toBe(true);
+      expect(await b!.seed('p:k', T, [['s1', seeded]], SHAPE)).toEqual({ rows: [], levels: [] });
       expect(await a!.epoch('p:k')).toEqual({ from: T, ready: true });
       // s1: step 2 on node A (counts: 1 → 2), step 3 on node B (2 → 3), step 2 again (stays 3).
       expect(await a!.advance('p:k', T, [{ session: 's1', mask: 0b010, at: T + 1000 }], SHAPE)).toEqual([1, 2]);
@@ -57,16 +57,41 @@ export function describeFunnelProgress(name: string, make: () => Promise<Harness
       expect(await a!.advance('p:k', T, [{ session: 's4', mask: 0b011, at: T + 5000 }], SHAPE)).toEqual([0, 2]);
     });
 
+    it("holds rows until the seed and replays every node's in received order", async () => {
+      const [a, b] = await h.peers(2);
+      await a!.claim('p:k', T);
+      // Node B hears of s1's step 2 before node A's step 1 reaches the store (both after the watermark).
+      expect(await b!.advance('p:k', T, [{ session: 's1', mask: 0b010, at: T + 2000 }], SHAPE)).toEqual([]);
+      expect(await a!.advance('p:k', T, [{ session: 's1', mask: 0b001, at: T + 1000 }], SHAPE)).toEqual([]);
+      // s2 did step 1 before the watermark (seed), step 2 after it on node A.
+      expect(await a!.advance('p:k', T, [{ session: 's2', mask: 0b010, at: T + 1500 }], SHAPE)).toEqual([]);
+      const s2 = emptyState(3);
+      stepFunnel(s2, 0b001, T - 5000, SHAPE);
+      const applied = await b!.seed('p:k', T, [['s2', s2]], SHAPE);
+      expect(applied).toEqual({
+        rows: [
+          { session: 's1', mask: 0b001, at: T + 1000 },
+          { session: 's2', mask: 0b010, at: T + 1500 },
+          { session: 's1', mask: 0b010, at: T + 2000 },
+        ],
+        levels: [0, 1, 1, 2, 1, 2],
+      });
+      expect(await a!.epoch('p:k')).toEqual({ from: T, ready: true });
+      // A second seed of the same epoch (a screen opening in the same second) changes nothing.
+      expect(await a!.seed('p:k', T, [['s2', emptyState(3)]], SHAPE)).toEqual({ rows: [], levels: [] });
+      expect(await a!.advance('p:k', T, [{ session: 's2', mask: 0b100, at: T + 3000 }], SHAPE)).toEqual([2, 3]);
+    });
+
     it('answers null under a replaced epoch, and a replaced epoch starts from nothing', async () => {
       const [a] = await h.peers(1);
       await a!.claim('p:k', T);
-      expect(await a!.seed('p:k', T, [], SHAPE)).toBe(true);
+      expect(await a!.seed('p:k', T, [], SHAPE)).toEqual({ rows: [], levels: [] });
       expect(await a!.advance('p:k', T, [{ session: 's1', mask: 1, at: T + 1 }], SHAPE)).toEqual([0, 1]);
       await a!.retire('p:k', T + 10);
       await a!.claim('p:k', T + 10);
       expect(await a!.advance('p:k', T, [{ session: 's1', mask: 2, at: T + 20 }], SHAPE)).toBeNull();
-      expect(await a!.seed('p:k', T, [], SHAPE)).toBe(false);
-      expect(await a!.seed('p:k', T + 10, [], SHAPE)).toBe(true);
+      expect(await a!.seed('p:k', T, [], SHAPE)).toBeNull();
+      expect(await a!.seed('p:k', T + 10, [], SHAPE)).toEqual({ rows: [], levels: [] });
       expect(await a!.advance('p:k', T + 10, [{ session: 's1', mask: 2, at: T + 20 }], SHAPE)).toEqual([0, 0]);
     });
 

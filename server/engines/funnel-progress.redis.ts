@@ -4,6 +4,7 @@
  *   P fn:S                 hash {from, ready}: the tile's epoch, expiring unless a node asks for it
  *   P fn:S:<from>:<session> string `level:start1:…`: one visit's progress, expiring the funnel
  *                          window + 1 minute after its last step row
+ *   P fn:S:<from>          list of `at:mask:session`: rows held until the seed (a few seconds)
  * `advance` is one script call per batch of rows (each visit read and written once per call).
  * Memory: one small string key per visit that matched a step within the window — about 230
  * bytes with UUID-sized ids (funnel-progress.redis.int.test.ts measures it). Scripts build key
@@ -11,7 +12,15 @@
  * of Livepanel's Redis engines.
  */
 import type { Redis } from 'ioredis';
-import { encodeState, FUNNEL_EPOCH_TTL_MS, FUNNEL_STATE_SLACK_MS, type FunnelEpoch, type FunnelProgress, type FunnelShape } from './funnel-progress.ts';
+import {
+  encodeState,
+  FUNNEL_EPOCH_TTL_MS,
+  FUNNEL_STATE_SLACK_MS,
+  type FunnelEpoch,
+  type FunnelProgress,
+  type FunnelRow,
+  type FunnelShape,
+} from './funnel-progress.ts';
 import { defineScript } from './redis-script.ts';
 
 export interface RedisFunnelProgressOptions {
@@ -42,24 +51,17 @@ if from and tonumber(from) < tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) e
 return 1
 `);
 
-/** KEYS: epoch hash. ARGV: from, stateTtlMs, statePrefix, markReady (0/1), (session, state)*. */
-const seedScript = defineScript(`
-if redis.call('HGET', KEYS[1], 'from') ~= ARGV[1] then return 0 end
-if redis.call('HGET', KEYS[1], 'ready') == '1' then return 1 end
-for i = 5, #ARGV, 2 do redis.call('SET', ARGV[3] .. ARGV[i], ARGV[i + 1], 'PX', ARGV[2]) end
-if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'ready', '1') end
-return 1
-`);
-
-/** KEYS: epoch hash. ARGV: from, steps, windowMs, stateTtlMs, statePrefix, (session, mask, at)*. Same rule as stepFunnel. */
-const advanceScript = defineScript(`
-if redis.call('HGET', KEYS[1], 'from') ~= ARGV[1] then return false end
-local n, win, ttl, pre = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local cache, dirty, out = {}, {}, {}
-for i = 6, #ARGV, 3 do
-  local sess, mask, at = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  local st = cache[sess]
-  if not st then
+/**
+ * The step rule (same as stepFunnel) over states cached for one call. `advance(st, mask, at)`
+ * moves a state; `flush()` writes every changed state with its expiry.
+ */
+const LIB = `
+local function funnel(n, win, ttl, pre)
+  local cache, dirty = {}, {}
+  local self = {}
+  function self.get(sess)
+    local st = cache[sess]
+    if st then return st end
     st = { level = 0, starts = {} }
     for k = 1, n do st.starts[k] = -1 end
     local raw = redis.call('GET', pre .. sess)
@@ -71,31 +73,87 @@ for i = 6, #ARGV, 3 do
       end
     end
     cache[sess] = st
+    return st
   end
-  local before = st.level
-  for k = 1, n do
-    if bit.band(mask, bit.lshift(1, k - 1)) ~= 0 then
-      local ok = false
-      if k == 1 then
-        st.starts[1] = at
-        ok = true
-      elseif st.starts[k - 1] >= 0 and at <= st.starts[k - 1] + win then
-        st.starts[k] = st.starts[k - 1]
-        ok = true
-      end
-      if ok then
-        dirty[sess] = true
-        if k > st.level then st.level = k end
+  function self.step(sess, mask, at, out)
+    local st = self.get(sess)
+    local before = st.level
+    for k = 1, n do
+      if bit.band(mask, bit.lshift(1, k - 1)) ~= 0 then
+        local ok = false
+        if k == 1 then
+          st.starts[1] = at
+          ok = true
+        elseif st.starts[k - 1] >= 0 and at <= st.starts[k - 1] + win then
+          st.starts[k] = st.starts[k - 1]
+          ok = true
+        end
+        if ok then
+          dirty[sess] = true
+          if k > st.level then st.level = k end
+        end
       end
     end
+    out[#out + 1] = before
+    out[#out + 1] = st.level
   end
-  out[#out + 1] = before
-  out[#out + 1] = st.level
+  function self.flush()
+    for sess in pairs(dirty) do
+      local st = cache[sess]
+      redis.call('SET', pre .. sess, st.level .. ':' .. table.concat(st.starts, ':'), 'PX', ttl)
+    end
+  end
+  return self
 end
-for sess in pairs(dirty) do
-  local st = cache[sess]
-  redis.call('SET', pre .. sess, st.level .. ':' .. table.concat(st.starts, ':'), 'PX', ttl)
+`;
+
+/**
+ * KEYS: epoch hash, held list. ARGV: from, steps, windowMs, stateTtlMs, statePrefix, last (0/1), (session, state)*.
+ * The last chunk replays the held rows (by received time, then arrival) and marks the epoch ready.
+ * Returns 0 (epoch replaced), 1 (chunk written) or {held rows as "at:mask:session"…, levels…}.
+ */
+const seedScript = defineScript(`${LIB}
+if redis.call('HGET', KEYS[1], 'from') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'ready') == '1' then return {} end
+for i = 7, #ARGV, 2 do redis.call('SET', ARGV[5] .. ARGV[i], ARGV[i + 1], 'PX', ARGV[4]) end
+if ARGV[6] ~= '1' then return 1 end
+local held = redis.call('LRANGE', KEYS[2], 0, -1)
+local rows = {}
+for i, raw in ipairs(held) do
+  local c1 = string.find(raw, ':', 1, true)
+  local c2 = string.find(raw, ':', c1 + 1, true)
+  rows[#rows + 1] = { at = tonumber(string.sub(raw, 1, c1 - 1)), mask = tonumber(string.sub(raw, c1 + 1, c2 - 1)), sess = string.sub(raw, c2 + 1), i = i, raw = raw }
 end
+table.sort(rows, function(a, b) if a.at ~= b.at then return a.at < b.at end return a.i < b.i end)
+local f = funnel(tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5])
+local levels, out = {}, {}
+for _, r in ipairs(rows) do
+  f.step(r.sess, r.mask, r.at, levels)
+  out[#out + 1] = r.raw
+end
+f.flush()
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'ready', '1')
+for _, l in ipairs(levels) do out[#out + 1] = l end
+return out
+`);
+
+/**
+ * KEYS: epoch hash, held list. ARGV: from, steps, windowMs, stateTtlMs, statePrefix, (session, mask, at)*.
+ * Ready: applies the rows and returns their levels. Not ready: holds them (bounded) and returns {}.
+ */
+const advanceScript = defineScript(`${LIB}
+if redis.call('HGET', KEYS[1], 'from') ~= ARGV[1] then return false end
+if redis.call('HGET', KEYS[1], 'ready') ~= '1' then
+  for i = 6, #ARGV, 3 do redis.call('RPUSH', KEYS[2], ARGV[i + 2] .. ':' .. ARGV[i + 1] .. ':' .. ARGV[i]) end
+  redis.call('LTRIM', KEYS[2], -${100_000}, -1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  return {}
+end
+local f = funnel(tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5])
+local out = {}
+for i = 6, #ARGV, 3 do f.step(ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), out) end
+f.flush()
 return out
 `);
 
@@ -107,6 +165,7 @@ export function createRedisFunnelProgress(opts: RedisFunnelProgressOptions): Fun
   const ttl = opts.epochTtlMs ?? FUNNEL_EPOCH_TTL_MS;
   const epochKey = (scope: string) => `${prefix}fn:${scope}`;
   const statePrefix = (scope: string, from: number) => `${prefix}fn:${scope}:${from}:`;
+  const heldKey = (scope: string, from: number) => `${prefix}fn:${scope}:${from}`;
   const parse = (r: unknown): FunnelEpoch | null => {
     if (!Array.isArray(r) || r[0] === null || r[0] === undefined) return null;
     return { from: Number(r[0]), ready: r[1] === '1' };
@@ -125,20 +184,29 @@ export function createRedisFunnelProgress(opts: RedisFunnelProgressOptions): Fun
     },
     async seed(scope, from, states, shape) {
       let i = 0;
-      do {
+      for (;;) {
         const chunk = states.slice(i, i + SEED_CHUNK);
         i += SEED_CHUNK;
-        const args: Array<string | number> = [from, stateTtl(shape), statePrefix(scope, from), i >= states.length ? 1 : 0];
+        const last = i >= states.length;
+        const args: Array<string | number> = [from, shape.steps, shape.windowMs, stateTtl(shape), statePrefix(scope, from), last ? 1 : 0];
         for (const [session, s] of chunk) args.push(session, encodeState(s));
-        if ((await seedScript(redis, [epochKey(scope)], args)) !== 1) return false;
-      } while (i < states.length);
-      return true;
+        const r = await seedScript(redis, [epochKey(scope), heldKey(scope, from)], args);
+        if (r === 0) return null;
+        if (!last) continue;
+        const out = r as Array<string | number>;
+        const n = out.length / 3; // n held rows, then 2n levels
+        const rows: FunnelRow[] = out.slice(0, n).map((raw) => {
+          const [at, mask, ...session] = String(raw).split(':');
+          return { at: Number(at), mask: Number(mask), session: session.join(':') };
+        });
+        return { rows, levels: out.slice(n).map(Number) };
+      }
     },
     async advance(scope, from, rows, shape) {
       if (rows.length === 0) return [];
       const args: Array<string | number> = [from, shape.steps, shape.windowMs, stateTtl(shape), statePrefix(scope, from)];
       for (const r of rows) args.push(r.session, r.mask, r.at);
-      const out = await advanceScript(redis, [epochKey(scope)], args);
+      const out = await advanceScript(redis, [epochKey(scope), heldKey(scope, from)], args);
       return Array.isArray(out) ? out.map(Number) : null;
     },
     async close() {},

@@ -5,10 +5,12 @@
  * (docs/realtime.md "Live funnels").
  *
  * A tile's progress lives in an *epoch*: the watermark `from` it was seeded up to. The node
- * that opens a funnel first claims the epoch at its watermark, the store's states of the visits
- * before it are written (`seed`, which marks the epoch ready), and from then on every node
- * feeds its rows received at or after `from` through `advance`, in arrival order. A node that
- * starts aggregating the tile afresh `retire`s an epoch older than itself (it missed rows).
+ * that opens a funnel first claims the epoch at its watermark; every node feeds its rows
+ * received at or after `from` through `advance`. Until the store's states of the visits before
+ * `from` are written (`seed`), those rows are held in the store; the seed then replays them in
+ * received order (whichever node each reached) and marks the epoch ready, after which rows are
+ * applied as they come, in arrival order. A node that starts aggregating the tile afresh
+ * `retire`s an epoch older than itself (it missed rows).
  *
  * The step rule is ClickHouse's `windowFunnel(window)` (default mode), so live progress and
  * the store's answer agree: a row matching step 1 starts a chain; a row matching step k+1
@@ -37,6 +39,12 @@ export interface FunnelEpoch {
   ready: boolean;
 }
 
+/** Rows a seed replayed and their levels before and after each (as `advance` answers). */
+export interface FunnelApplied {
+  rows: FunnelRow[];
+  levels: number[];
+}
+
 export interface FunnelShape {
   /** Number of steps (2–5). */
   steps: number;
@@ -52,14 +60,16 @@ export interface FunnelProgress {
   /** Drops the tile's epoch if it began before `before` (its progress lacks rows a node did not see). */
   retire(scope: string, before: number): Promise<void>;
   /**
-   * Writes the visits' states as of the epoch's start and marks it ready; false when the epoch
-   * is no longer `from`. A seed of an epoch already ready writes nothing (live rows may have
-   * moved its visits on) and answers true.
+   * Writes the visits' states as of the epoch's start, replays the rows held meanwhile (sorted
+   * by received time) and marks the epoch ready; answers the replayed rows and their levels
+   * (to count), or null when the epoch is no longer `from`. A seed of an epoch already ready
+   * writes nothing (live rows may have moved its visits on) and answers no rows.
    */
-  seed(scope: string, from: number, states: ReadonlyArray<[session: string, state: FunnelState]>, shape: FunnelShape): Promise<boolean>;
+  seed(scope: string, from: number, states: ReadonlyArray<[session: string, state: FunnelState]>, shape: FunnelShape): Promise<FunnelApplied | null>;
   /**
-   * Feeds rows (in arrival order) through the visits' progress; returns per row the level
-   * before and after it (`[b0, a0, b1, a1, …]`), or null when the epoch is no longer `from`.
+   * Feeds rows (in arrival order) through the visits' progress. Ready epoch: answers per row the
+   * level before and after it (`[b0, a0, b1, a1, …]`). Epoch not seeded yet: holds the rows for
+   * the seed and answers `[]`. Null when the epoch is no longer `from`.
    */
   advance(scope: string, from: number, rows: readonly FunnelRow[], shape: FunnelShape): Promise<number[] | null>;
   /** Releases what the store opened (not a client it was given). */

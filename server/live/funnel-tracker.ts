@@ -4,10 +4,12 @@
  * (server/engines/funnel-progress.ts) once the tile's epoch is ready, and keeps the resulting
  * deltas (visits reaching each step, by received second) for the next tick.
  *
- * Until the epoch is seeded the rows are held back (bounded), then replayed from the epoch's
- * start: a visit whose step 1 lies before the watermark is known from the store's seed by the
- * time its step 2 is applied. Rows go through `advance` one call at a time, in arrival order,
- * so the work per tick is one store call per tile whatever the event rate.
+ * Until this node knows the tile's epoch the rows are held here (bounded); then the rows from
+ * the epoch's start go to the store, which holds them until the seed and replays every node's
+ * in received order: a visit whose step 1 lies before the watermark is known from the store's
+ * seed by the time its step 2 is applied, whichever node each step reached. Rows go through
+ * `advance` one call at a time, in arrival order, so the cost is one store call per batch (or
+ * fewer: calls coalesce while one is in flight), not one per event.
  */
 import type { TileBucket } from '../../shared/live-tiles.ts';
 import type { FunnelEpoch, FunnelProgress, FunnelRow, FunnelShape } from '../engines/funnel-progress.ts';
@@ -50,7 +52,7 @@ export class FunnelTracker {
   }
 
   add(row: FunnelRow): void {
-    if (this.epoch?.ready) {
+    if (this.epoch) {
       if (row.at >= this.epoch.from) this.queue.push(row);
       this.pump();
       return;
@@ -63,7 +65,7 @@ export class FunnelTracker {
   poll(): void {
     const now = this.now();
     if (this.queue.length > 0 && now >= this.retryAt) this.pump();
-    if (this.polling || (this.epoch?.ready && now - this.lastPoll < READY_CHECK_MS)) return;
+    if (this.polling || (this.epoch && now - this.lastPoll < READY_CHECK_MS)) return;
     this.polling = true;
     this.lastPoll = now;
     this.o.progress.epoch(this.o.scope).then(
@@ -94,7 +96,7 @@ export class FunnelTracker {
       this.queue = [];
     }
     this.epoch = e;
-    if (e?.ready && this.held.length > 0) {
+    if (e && this.held.length > 0) {
       for (const r of this.held) if (r.at >= e.from) this.queue.push(r);
       this.held = [];
     }
@@ -103,7 +105,7 @@ export class FunnelTracker {
 
   private pump(): void {
     const e = this.epoch;
-    if (this.busy || this.queue.length === 0 || !e?.ready || this.now() < this.retryAt) return;
+    if (this.busy || this.queue.length === 0 || !e || this.now() < this.retryAt) return;
     this.busy = true;
     const rows = this.queue;
     this.queue = [];
@@ -116,7 +118,7 @@ export class FunnelTracker {
           this.lastPoll = 0;
           return;
         }
-        for (let i = 0; i < rows.length; i++) this.count(rows[i]!.at, levels[2 * i]!, levels[2 * i + 1]!);
+        this.countAll(rows, levels); // [] while the store holds them for the seed
         this.pump();
       },
       (err) => {
@@ -127,6 +129,12 @@ export class FunnelTracker {
         this.o.onError?.(err);
       },
     );
+  }
+
+  /** Counts rows the store applied (`levels` as `advance` answers them; none when it held them). */
+  countAll(rows: readonly FunnelRow[], levels: readonly number[]): void {
+    if (levels.length < 2 * rows.length) return;
+    for (let i = 0; i < rows.length; i++) this.count(rows[i]!.at, levels[2 * i]!, levels[2 * i + 1]!);
   }
 
   private count(at: number, before: number, after: number): void {

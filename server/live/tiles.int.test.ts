@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TileBucket, TileSpec, type TileSpecInput } from '../../shared/live-tiles.ts';
 import { Query, type QueryInput } from '../../shared/query.ts';
 import { chTime, type EventRow, emptyBatch } from '../../shared/rows.ts';
+import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
+import type { FunnelState } from '../engines/funnel-progress.ts';
 import { createQueryEngine, type QueryEngine } from '../stats/query-engine.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { createWriter } from '../store/writer.ts';
-import type { FunnelState } from '../engines/funnel-progress.ts';
-import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
 import { readFunnel, readTile } from './tile-backfill.ts';
 import { funnelScope, funnelShape, resolveTile } from './tile-spec.ts';
 import { chMs, createTileSet } from './tiles.ts';
@@ -193,12 +193,20 @@ describe('tiles: nodes and the store agree', () => {
 
 describe('live funnels: exact across the watermark', () => {
   const FUNNELS: Record<string, TileSpecInput> = {
-    since: { kind: 'funnel', steps: [{ filters: [['is', 'event:name', ['screen_view']]] }, { filters: [['is', 'event:name', ['signup']]] }], since: NOW - 45 * 60_000 },
+    since: {
+      kind: 'funnel',
+      steps: [{ filters: [['is', 'event:name', ['screen_view']]] }, { filters: [['is', 'event:name', ['signup']]] }],
+      since: NOW - 45 * 60_000,
+    },
     sliding: SPECS.funnel!,
     // Overlapping steps: one row can meet steps 1 and 2 at once.
     overlap: {
       kind: 'funnel',
-      steps: [{ filters: [['is', 'event:path', ['/pricing']]] }, { filters: [['is', 'event:name', ['screen_view', 'signup']]] }, { filters: [['is', 'event:name', ['purchase']]] }],
+      steps: [
+        { filters: [['is', 'event:path', ['/pricing']]] },
+        { filters: [['is', 'event:name', ['screen_view', 'signup']]] },
+        { filters: [['is', 'event:name', ['purchase']]] },
+      ],
       since: NOW - 45 * 60_000,
     },
   };
@@ -206,7 +214,8 @@ describe('live funnels: exact across the watermark', () => {
   it("the backfill's replay counts what ClickHouse's windowFunnel counts", async () => {
     for (const name of ['since', 'overlap']) {
       const t = resolveTile(TileSpec.parse(FUNNELS[name]), NOW);
-      const where = name === 'since' ? ["name = 'screen_view'", "name = 'signup'"] : ["path = '/pricing'", "name IN ('screen_view', 'signup')", "name = 'purchase'"];
+      const where =
+        name === 'since' ? ["name = 'screen_view'", "name = 'signup'"] : ["path = '/pricing'", "name IN ('screen_view', 'signup')", "name = 'purchase'"];
       const rs = await ch.query({
         query: `SELECT level, count() AS n FROM (SELECT windowFunnel(${funnelShape(t).windowMs})(toUInt64(toUnixTimestamp64Milli(received_at)), ${where.join(', ')}) AS level FROM events WHERE project_id = {p:String} AND session_id != '' AND received_at >= fromUnixTimestamp64Milli(toInt64({s:String})) GROUP BY session_id) WHERE level > 0 GROUP BY level`,
         query_params: { p: PROJECT, s: String(t.since) },

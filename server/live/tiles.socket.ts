@@ -175,7 +175,9 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       : () => limitReads(() => opts.readTile!(projectId, tile, watermark));
     const buckets = await settledBackfill(read, watermark, opts.backfillTiming, aborts.signal);
     const scope = funnelScope(projectId, tile.key);
-    if (!(await funnels.seed(scope, watermark, last.states, funnelShape(tile)))) throw new Error('funnel epoch replaced while seeding');
+    const applied = await funnels.seed(scope, watermark, last.states, funnelShape(tile));
+    if (!applied) throw new Error('funnel epoch replaced while seeding');
+    tileSet.countFunnel(projectId, tile.key, applied); // rows every node received since W, replayed in order
     return buckets;
   }
 

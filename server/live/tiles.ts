@@ -8,7 +8,7 @@
 import { LIVE_TILE_LIMITS, TILE_OTHER_KEY, type TickTiles, type TileBucket, type TileFeedEvent, type TileGeoPoint } from '../../shared/live-tiles.ts';
 import type { EventRow } from '../../shared/rows.ts';
 import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
-import type { FunnelProgress } from '../engines/funnel-progress.ts';
+import type { FunnelApplied, FunnelProgress } from '../engines/funnel-progress.ts';
 import { FunnelTracker } from './funnel-tracker.ts';
 import { funnelMask, funnelScope, funnelShape, type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
 
@@ -157,6 +157,8 @@ export interface TileSet {
   record(projectId: string, rows: readonly EventRow[]): void;
   /** Takes (and resets) the project's pending deltas; undefined when none. */
   drain(projectId: string): TickTiles | undefined;
+  /** Counts rows a funnel's seed replayed (FunnelProgress.seed's answer) into the tile's next deltas. */
+  countFunnel(projectId: string, key: string, applied: FunnelApplied): void;
   /** Resolves once tiles started so far are ready to count (funnels: an older epoch retired). */
   whenReady(): Promise<void>;
 }
@@ -233,6 +235,9 @@ export function createTileSet(opts: TileSetOptions = {}): TileSet {
         out[key] = d;
       }
       return out;
+    },
+    countFunnel(projectId, key, applied) {
+      byProject.get(projectId)?.get(key)?.funnel?.countAll(applied.rows, applied.levels);
     },
     async whenReady() {
       await Promise.all(starting);
