@@ -174,7 +174,14 @@ export const LIVE_INTER_SERVER_EVENTS = {
     views: z.record(z.string().max(64), z.array(z.string().max(64)).max(LIVE_TILE_LIMITS.perSocket)).optional(),
   }),
   /** A node without the store asks one with it for a tile's backfill. */
-  tilesBackfill: z.object({ projectId: ProjectId, key: z.string(), spec: z.unknown(), watermark: z.number().int() }),
+  tilesBackfill: z.object({
+    projectId: ProjectId,
+    key: z.string(),
+    spec: z.unknown(),
+    watermark: z.number().int(),
+    /** A funnel whose progress epoch starts at `watermark`: the answering node also seeds it. */
+    seed: z.boolean().optional(),
+  }),
 } as const;
 
 type Payload<M, K extends keyof M> = M[K] extends z.ZodType ? z.infer<M[K]> : never;

@@ -29,6 +29,7 @@ import {
 import type { TileBucket, TileRequest } from '../../shared/live-tiles.ts';
 import type { FilterTree } from '../../shared/query.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
+import type { FunnelProgress } from '../engines/funnel-progress.ts';
 import type { Presence } from '../engines/presence.ts';
 import type { Visitors } from '../engines/visitors.ts';
 import { AppError, rateLimitedError } from '../errors.ts';
@@ -40,7 +41,7 @@ import { createLivePresence } from './presence.socket.ts';
 import { createTickCoalescer } from './ticks.ts';
 import type { BackfillTiming } from './tile-backfill.ts';
 import type { ResolvedTile } from './tile-spec.ts';
-import { BACKFILL_ASK_MS, createLiveTiles } from './tiles.socket.ts';
+import { BACKFILL_ASK_MS, createLiveTiles, type LiveTilesOptions } from './tiles.socket.ts';
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -73,6 +74,10 @@ export interface AttachLiveOptions {
    * readTile over this process's ClickHouse). Absent on nodes without the store: they ask a peer.
    */
   readTile?: (projectId: string, tile: ResolvedTile, watermark: number) => Promise<TileBucket[]>;
+  /** A funnel's backfill and its visits' progress before the watermark (tile-backfill.ts' readFunnel), where readTile is. */
+  readFunnel?: LiveTilesOptions['readFunnel'];
+  /** Where live funnels keep their visits' progress: the cluster's shared store (default: in this process). */
+  funnels?: FunnelProgress;
   /** When backfills read (defaults in tile-backfill.ts). */
   backfillTiming?: BackfillTiming;
   /** How far past the next whole second a watermark lies (default 1 s with Redis, for the other nodes' clocks; else 0). */
@@ -163,6 +168,8 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       if (!opts.gate.shareTiles) return Promise.resolve({ ok: false, code: 'forbidden', message: 'This connection watches no tiles' });
       return opts.gate.shareTiles(a, projectId, requested);
     },
+    readFunnel: opts.readFunnel,
+    funnels: opts.funnels,
     backfillTiming: opts.backfillTiming,
     watermarkMarginMs: opts.watermarkMarginMs ?? (conns ? 1000 : 0),
     tilesHeartbeatMs: opts.tilesHeartbeatMs ?? 5000,

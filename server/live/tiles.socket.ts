@@ -17,12 +17,14 @@ import {
   type TilesSubscribeResult,
   TilesUnsubscribe,
 } from '../../shared/live-tiles.ts';
+import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
+import type { FunnelProgress, FunnelState } from '../engines/funnel-progress.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { LiveServer, LiveSocket, ShareTiles } from './live.socket.ts';
 import { type BackfillTiming, settledBackfill } from './tile-backfill.ts';
 import { createTileRegistry } from './tile-registry.ts';
-import { type ResolvedTile, resolveTile } from './tile-spec.ts';
+import { funnelScope, funnelShape, type ResolvedTile, resolveTile } from './tile-spec.ts';
 import { createTileSet, type TileSet } from './tiles.ts';
 import { createViewRegistry, type ViewRegistry } from './view-registry.ts';
 
@@ -41,6 +43,10 @@ export interface LiveTilesOptions {
   shareTiles(socket: LiveSocket, projectId: string, tiles: TileRequest[]): Promise<ShareTiles> | undefined;
   /** Reads a tile from the store (AttachLiveOptions.readTile); absent on nodes without the store. */
   readTile?: (projectId: string, tile: ResolvedTile, watermark: number) => Promise<TileBucket[]>;
+  /** Reads a funnel's backfill and its visits' progress (AttachLiveOptions.readFunnel); without it a seed holds no visit. */
+  readFunnel?: (projectId: string, tile: ResolvedTile, watermark: number) => Promise<{ buckets: TileBucket[]; states: Array<[string, FunnelState]> }>;
+  /** Where live funnels keep their visits' progress (shared by the cluster's nodes). */
+  funnels?: FunnelProgress;
   backfillTiming?: BackfillTiming;
   /** How far past the next whole second a watermark lies. */
   watermarkMarginMs: number;
@@ -66,7 +72,8 @@ export interface LiveTiles {
 export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
   const { io, log } = opts;
   let closed = false;
-  const tileSet = createTileSet();
+  const funnels = opts.funnels ?? createMemoryFunnelProgress();
+  const tileSet = createTileSet({ progress: funnels, onError: (err) => log.warn({ err }, 'live funnel progress failed') });
   const registry = createTileRegistry({ tiles: tileSet, remoteTtlMs: 4 * opts.tilesHeartbeatMs });
   const views = createViewRegistry({ remoteTtlMs: 4 * opts.tilesHeartbeatMs });
   const aborts = new AbortController();
@@ -78,7 +85,8 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       registry.addRemote(parsed.data.projectId, parsed.data.tiles);
       if (parsed.data.views) views.addRemote(parsed.data.projectId, parsed.data.views);
     }
-    if (typeof ack === 'function') ack(parsed.success);
+    // Acknowledged once funnels started here have retired an epoch older than them (tiles.ts whenReady).
+    void tileSet.whenReady().then(() => typeof ack === 'function' && ack(parsed.success));
   });
   io.on('tilesList', (ack) => {
     if (typeof ack === 'function') ack(announcements());
@@ -94,7 +102,7 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
     } catch {
       return ack(null);
     }
-    backfill(parsed.data.projectId, tile, parsed.data.watermark).then(ack, () => ack(null));
+    backfill(parsed.data.projectId, tile, parsed.data.watermark, parsed.data.seed === true).then(ack, () => ack(null));
   });
 
   /** Asks every other node (resolves with their answers, or what came within `ms`); none in the embedded shape. */
@@ -137,18 +145,24 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       waiting.shift()?.();
     }
   }
-  /** A tile's backfill up to `watermark`, read here or by a peer with the store; one read for every dashboard asking the same. */
-  function backfill(projectId: string, tile: ResolvedTile, watermark: number): Promise<TileBucket[]> {
-    const k = `${projectId}\0${tile.key}\0${watermark}`;
+  /**
+   * A tile's backfill up to `watermark`, read here or by a peer with the store; one read for
+   * every dashboard asking the same. `seed`: a funnel whose epoch starts at `watermark` — the
+   * node reading the store also writes its visits' progress (docs/realtime.md "Live funnels").
+   */
+  function backfill(projectId: string, tile: ResolvedTile, watermark: number, seed = false): Promise<TileBucket[]> {
+    const k = `${projectId}\0${tile.key}\0${watermark}\0${seed}`;
     const known = backfills.get(k);
     if (known) return known;
     let p: Promise<TileBucket[]>;
-    if (opts.readTile) {
+    if (opts.readTile && seed) {
+      p = seedFunnel(projectId, tile, watermark);
+    } else if (opts.readTile) {
       const read = opts.readTile;
       p = settledBackfill(() => limitReads(() => read(projectId, tile, watermark)), watermark, opts.backfillTiming, aborts.signal);
     } else if (opts.cluster.present) {
       p = askPeers<TileBucket[] | null>(
-        (done) => io.serverSideEmit('tilesBackfill', { projectId, key: tile.key, spec: tile.spec, watermark }, done),
+        (done) => io.serverSideEmit('tilesBackfill', { projectId, key: tile.key, spec: tile.spec, watermark, ...(seed && { seed }) }, done),
         BACKFILL_ASK_MS,
       ).then((answers) => {
         const got = answers.find(Array.isArray);
@@ -158,7 +172,30 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
     } else p = Promise.reject(new Error('no store to backfill from'));
     backfills.set(k, p);
     void p.catch(() => {}).finally(() => backfills.delete(k));
+    if (seed) {
+      // No seed, no progress: free the epoch so the next screen opening the funnel claims it again.
+      const scope = funnelScope(projectId, tile.key);
+      void p.catch(() => funnels.retire(scope, watermark + 1).catch(() => {}));
+    }
     return p;
+  }
+
+  /** The funnel's backfill once the store is settled, and the seed of its progress from the same read. */
+  async function seedFunnel(projectId: string, tile: ResolvedTile, watermark: number): Promise<TileBucket[]> {
+    let last: { buckets: TileBucket[]; states: Array<[string, FunnelState]> } = { buckets: [], states: [] };
+    const readFunnel = opts.readFunnel;
+    const read = readFunnel
+      ? async () => {
+          last = await limitReads(() => readFunnel(projectId, tile, watermark));
+          return last.buckets;
+        }
+      : () => limitReads(() => opts.readTile!(projectId, tile, watermark));
+    const buckets = await settledBackfill(read, watermark, opts.backfillTiming, aborts.signal);
+    const scope = funnelScope(projectId, tile.key);
+    const applied = await funnels.seed(scope, watermark, last.states, funnelShape(tile));
+    if (!applied) throw new Error('funnel epoch replaced while seeding');
+    tileSet.countFunnel(projectId, tile.key, applied); // rows every node received since W, replayed in order
+    return buckets;
   }
 
   /** Each socket's tiles: its id → project and key. */
@@ -256,17 +293,19 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
     setView(socket, projectId);
     const specs = Object.fromEntries(resolved.map((r) => [r.tile.key, r.tile.spec]));
     const watching = views.announce(projectId);
-    void announce({ projectId, tiles: specs, ...(watching && { views: watching }) }).then(() => {
+    void Promise.all([announce({ projectId, tiles: specs, ...(watching && { views: watching }) }), tileSet.whenReady()]).then(async () => {
       if (socket.disconnected || closed) return;
       // Every node aggregates these tiles now: rows received from W on reach the ticks, the rest the backfill.
       const W = Math.ceil((Date.now() + opts.watermarkMarginMs + 1) / 1000) * 1000;
+      const seeds = await claimFunnels(projectId, resolved, W);
+      if (socket.disconnected || closed) return;
       reply({
         ok: true,
         tiles: resolved.map((r) => ({ id: r.id, key: r.tile.key, ...(PRESENCE_TILE_KINDS.includes(r.tile.kind) ? {} : { watermark: W }) })),
       });
       for (const { id, tile } of resolved) {
         if (PRESENCE_TILE_KINDS.includes(tile.kind)) continue;
-        backfill(projectId, tile, W).then(
+        backfill(projectId, tile, W, seeds.has(tile.key)).then(
           (buckets) => socket.connected && socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets, ok: true }),
           (err) => {
             if (closed) return;
@@ -276,6 +315,25 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
         );
       }
     });
+  }
+
+  /**
+   * Claims the progress epoch of the funnels among `tiles` at W; returns the keys whose epoch
+   * starts at W (their backfill seeds it). A funnel that already has an epoch keeps counting
+   * from it: its progress already holds every visit up to W.
+   */
+  async function claimFunnels(projectId: string, tiles: Array<{ tile: ResolvedTile }>, W: number): Promise<Set<string>> {
+    const seeds = new Set<string>();
+    for (const { tile } of tiles) {
+      if (tile.kind !== 'funnel') continue;
+      try {
+        const e = await funnels.claim(funnelScope(projectId, tile.key), W);
+        if (e.from === W && !e.ready) seeds.add(tile.key);
+      } catch (err) {
+        log.warn({ err, projectId }, 'live funnel epoch claim failed');
+      }
+    }
+    return seeds;
   }
 
   return {
