@@ -38,7 +38,7 @@ import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
 import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
-import { readTile } from './live/tile-backfill.ts';
+import { readFunnel, readTile } from './live/tile-backfill.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
@@ -265,6 +265,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         metrics,
         // Tile backfills are read where the store is; other nodes ask one of these.
         readTile: ch && ((projectId, tile, watermark) => readTile(ch!, projectId, tile, watermark)),
+        readFunnel: ch && ((projectId, tile, watermark) => readFunnel(ch!, projectId, tile, watermark)),
+        funnels: engines.funnels,
       });
       cleanups.push(() => live!.close());
     }

@@ -132,3 +132,22 @@ export function resolveTile(spec: TileSpec, now = Date.now()): ResolvedTile {
 export function metricSql(t: ResolvedTile, bind: (v: string) => string): string {
   return resolveMetric(t.metric!).sql(bind);
 }
+
+/**
+ * A funnel tile's shape for the progress store: its steps and the longest time from a chain's
+ * step 1 to its last step (a `since` funnel: a day, as far back as it may start; a sliding one:
+ * its window), the `window` of ClickHouse's windowFunnel that the store's backfill replays.
+ */
+export function funnelShape(t: ResolvedTile): { steps: number; windowMs: number } {
+  return { steps: t.steps!.length, windowMs: t.since !== undefined ? TILE_MAX_LATENESS_MS : (t.minutes ?? DEFAULT_MINUTES) * 60_000 };
+}
+
+/** Where a funnel tile's progress lives in the FunnelProgress store. */
+export const funnelScope = (projectId: string, key: string) => `${encodeURIComponent(projectId)}:${key}`;
+
+/** Bit k set when row `r` matches step k+1 of funnel `t`. */
+export function funnelMask(t: ResolvedTile, r: EventRow): number {
+  let mask = 0;
+  for (let i = 0; i < t.steps!.length; i++) if (t.steps![i]!.match(r)) mask |= 1 << i;
+  return mask;
+}
