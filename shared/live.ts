@@ -136,6 +136,20 @@ export const LivePresence = z.object({
 });
 export type LivePresence = z.infer<typeof LivePresence>;
 
+/**
+ * How often a node sends `heartbeat` to every dashboard it holds, whether or not its projects
+ * have traffic: a screen that hears nothing for LIVE_SILENCE_MS knows its connection is gone
+ * (a network that drops packets silently, a frozen server) long before the transport's own
+ * ping timeout, and re-syncs. One tiny message per second per dashboard, whatever the event rate.
+ */
+export const LIVE_BEAT_MS = 1000;
+/** Silence after which a dashboard treats its connection as lost (several missed heartbeats). */
+export const LIVE_SILENCE_MS = 6000;
+
+/** Server → dashboard every LIVE_BEAT_MS: the node is alive and the path to it open. `at`: the node's clock (epoch ms). */
+export const LiveHeartbeat = z.object({ at: z.number().int() });
+export type LiveHeartbeat = z.infer<typeof LiveHeartbeat>;
+
 /** Body of `subscribe` / `unsubscribe`. */
 export const LiveSubscribe = z.object({ projectId: ProjectId });
 export type LiveSubscribe = z.infer<typeof LiveSubscribe>;
@@ -145,7 +159,7 @@ export const LiveSubscribeResult = z.union([z.object({ ok: z.literal(true) }), z
 export type LiveSubscribeResult = z.infer<typeof LiveSubscribeResult>;
 
 /** Server → dashboard: event name → payload schema. */
-export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence, 'tiles:backfill': TileBackfill } as const;
+export const LIVE_SERVER_EVENTS = { tick: LiveTick, presence: LivePresence, 'tiles:backfill': TileBackfill, heartbeat: LiveHeartbeat } as const;
 /** Dashboard → server: event name → body schema (each answered through an acknowledgement). */
 export const LIVE_CLIENT_EVENTS = {
   subscribe: LiveSubscribe,

@@ -16,6 +16,7 @@ import type { ErrorCode } from '../../shared/errors.ts';
 import {
   type ClientToServerEvents,
   type InterServerEvents,
+  LIVE_BEAT_MS,
   LIVE_PATH,
   type LiveConnectError,
   LiveSubscribe,
@@ -67,6 +68,8 @@ export interface AttachLiveOptions {
   ip?: ClientIpOptions;
   /** Tick period (default 100 ms). */
   tickMs?: number;
+  /** Dashboard heartbeat period (default LIVE_BEAT_MS). */
+  beatMs?: number;
   /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
   heartbeatMs?: number;
   /**
@@ -195,6 +198,11 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   });
   ticks.start();
 
+  // ---- heartbeat to every dashboard here, idle projects included: a screen notices a silent
+  // loss within seconds (LIVE_SILENCE_MS) rather than at the transport's ping timeout.
+  const beat = setInterval(() => io.local.emit('heartbeat', { at: Date.now() }), opts.beatMs ?? LIVE_BEAT_MS);
+  beat.unref();
+
   // ---- presence totals pushed to local dashboards when they change (presence.socket.ts).
   const presence = createLivePresence({
     io,
@@ -321,6 +329,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       closed = true;
       stopRevocations?.();
       tiles.close();
+      clearInterval(beat);
       ticks.stop();
       // Rows already acknowledged (a draining node's last batches) still reach the dashboards:
       // ticks are deltas, so a dropped one would leave every dashboard's totals short for good.
