@@ -50,6 +50,7 @@ import { createBoardStore } from './store/boards.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createProjectEraser } from './store/clickhouse-erase.ts';
+import { startInsertThread } from './store/insert-thread.ts';
 import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createShareStore } from './store/shares.ts';
@@ -183,14 +184,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     } else {
       // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
       // the data lock), applied to chDB in large inserts in the background, exactly once.
+      // The inserts run on a thread of their own with its own store session (insert-thread.ts),
+      // fed the log's bytes: encoding rows and chDB's calls stay off this event loop.
+      const thread = await startInsertThread({ clickhouse: config.clickhouse, maxProfileProperties: config.maxProfileProperties, metrics, log });
       const wal = await createWalQueue({
         dir: path.join(config.dataDir, 'wal'),
-        writer: writer!,
+        writer: { records: thread },
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
         dedupeTtlMs: config.dedupeTtlMs,
         metrics,
         log,
+      }).catch(async (err: unknown) => {
+        await thread.close();
+        throw err;
       });
       // The dedupe survives a restart: ids accepted within DEDUPE_TTL_MS come back from the log,
       // so an SDK resending what it never saw acknowledged before a crash is not stored twice.
