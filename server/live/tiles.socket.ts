@@ -22,7 +22,7 @@ import type { FunnelProgress, FunnelState } from '../engines/funnel-progress.ts'
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { LiveServer, LiveSocket, ShareTiles } from './live.socket.ts';
-import { type BackfillTiming, settledBackfill } from './tile-backfill.ts';
+import { type BackfillTiming, secondsFrom, settledBackfill } from './tile-backfill.ts';
 import { createTileRegistry } from './tile-registry.ts';
 import { funnelScope, funnelShape, type ResolvedTile, resolveTile } from './tile-spec.ts';
 import { createTileSet, type TileSet } from './tiles.ts';
@@ -306,7 +306,17 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       for (const { id, tile } of resolved) {
         if (PRESENCE_TILE_KINDS.includes(tile.kind)) continue;
         backfill(projectId, tile, W, seeds.has(tile.key)).then(
-          (buckets) => socket.connected && socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets, ok: true }),
+          (buckets) =>
+            socket.connected &&
+            socket.emit('tiles:backfill', {
+              projectId,
+              id,
+              key: tile.key,
+              watermark: W,
+              buckets,
+              ...(tile.kind === 'rate' && { secondsFrom: secondsFrom(W) }),
+              ok: true,
+            }),
           (err) => {
             if (closed) return;
             log.warn({ err, projectId }, 'tile backfill failed');
