@@ -16,6 +16,7 @@ import { buildApi, mountApi } from './api/api.ts';
 import { createAuth } from './auth/auth.ts';
 import { createLiveGate } from './auth/live-gate.ts';
 import { createMailer } from './auth/mailer.ts';
+import { createShareViews } from './auth/share-view.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
@@ -38,7 +39,7 @@ import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
 import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
-import { readTile } from './live/tile-backfill.ts';
+import { readFunnel, readTile } from './live/tile-backfill.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { checkRoles } from './roles.ts';
@@ -50,6 +51,7 @@ import { createBoardStore } from './store/boards.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createProjectEraser } from './store/clickhouse-erase.ts';
+import { startInsertThread } from './store/insert-thread.ts';
 import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createShareStore } from './store/shares.ts';
@@ -183,14 +185,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     } else {
       // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
       // the data lock), applied to chDB in large inserts in the background, exactly once.
+      // The inserts run on a thread of their own with its own store session (insert-thread.ts),
+      // fed the log's bytes: encoding rows and chDB's calls stay off this event loop.
+      const thread = await startInsertThread({ clickhouse: config.clickhouse, maxProfileProperties: config.maxProfileProperties, metrics, log });
       const wal = await createWalQueue({
         dir: path.join(config.dataDir, 'wal'),
-        writer: writer!,
+        writer: { records: thread },
         flushSize: config.flushSize,
         flushIntervalMs: config.flushIntervalMs,
         dedupeTtlMs: config.dedupeTtlMs,
         metrics,
         log,
+      }).catch(async (err: unknown) => {
+        await thread.close();
+        throw err;
       });
       // The dedupe survives a restart: ids accepted within DEDUPE_TTL_MS come back from the log,
       // so an SDK resending what it never saw acknowledged before a crash is not stored twice.
@@ -243,12 +251,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     // ingest nodes (accepted events) and workers (sessions the reaper closed) and reach every
     // node's dashboards through the Redis adapter.
     let live: Live | undefined;
+    const liveBoards = createBoardStore(meta.db);
     if (has('ingest') || has('web') || has('worker')) {
       const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
       live = await attachLive({
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
-        gate: createLiveGate(auth, { ownOrigins }),
+        gate: createLiveGate(auth, {
+          ownOrigins,
+          // A share link's socket watches its view only: the realtime page's tiles, or its board's.
+          shareViews: createShareViews({
+            boardLayout: async (projectId, boardId) => (await liveBoards.get(projectId, boardId))?.layout ?? null,
+            timezone: async (projectId) => (await metadata.getProject(projectId))?.timezone ?? 'UTC',
+          }),
+        }),
         limits,
         ip: config.clientIp,
         presence: engines.presence,
@@ -258,6 +274,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
         metrics,
         // Tile backfills are read where the store is; other nodes ask one of these.
         readTile: ch && ((projectId, tile, watermark) => readTile(ch!, projectId, tile, watermark)),
+        readFunnel: ch && ((projectId, tile, watermark) => readFunnel(ch!, projectId, tile, watermark)),
+        funnels: engines.funnels,
       });
       cleanups.push(() => live!.close());
     }

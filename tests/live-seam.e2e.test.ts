@@ -3,7 +3,9 @@
  * connect at random moments and subscribe to tiles; each tile opens with the store's answer up
  * to its watermark and continues from ticks. Once the stream stops, every dashboard's totals
  * must equal what the query model answers for the same events — nothing missed in the gap
- * between backfill and ticks, nothing counted on both sides.
+ * between backfill and ticks, nothing counted on both sides. The live funnel (page view, then
+ * signup, in the same visit) must be exact too, with visits whose page view came before a
+ * dashboard's watermark and whose signup came after it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDashboard, type Dashboard, type TileView, watchTiles } from '../server/live/live.fixtures.ts';
@@ -28,7 +30,13 @@ const TILES = () => [
   { id: 'signups', spec: { kind: 'total', metric: 'events', since, filters: [['is', 'event:name', ['signup']]] } },
   { id: 'pages', spec: { kind: 'top', metric: 'pageviews', dimension: 'event:path', since, limit: 10 } },
   { id: 'visits', spec: { kind: 'total', metric: 'sessions', since } },
+  {
+    id: 'funnel',
+    spec: { kind: 'funnel', steps: [{ filters: [['is', 'event:name', ['screen_view']]] }, { filters: [['is', 'event:name', ['signup']]] }], since },
+  },
 ];
+/** Per visitor: when its first page view was acknowledged, when its first signup after it was sent. */
+const visitors = new Map<string, { viewed?: number; signupSent?: number }>();
 
 async function query(body: object): Promise<QueryResponse> {
   const r = await post(
@@ -59,9 +67,16 @@ beforeAll(async () => {
           payload: { name, properties: { __deviceId: `v${v}`, __userAgent: CHROME_UA, __path: `https://launch.example.com${PATHS[(i + k) % 4]}` } },
         };
       });
+      const sentAt = Date.now();
       const r = await post(`${server.url}/batch`, { events }, headers(project));
       expect(r.status, r.text).toBe(200);
       sent += events.length;
+      for (const e of events) {
+        const v = visitors.get(e.payload.properties.__deviceId) ?? {};
+        visitors.set(e.payload.properties.__deviceId, v);
+        if (e.payload.name === 'screen_view') v.viewed ??= Date.now();
+        else if (v.viewed !== undefined) v.signupSent ??= sentAt;
+      }
       i++;
       await sleep(20);
     }
@@ -107,5 +122,27 @@ describe('backfill + ticks = store', () => {
     }
     // The dashboards opened at different moments: their watermarks differ, so the seam moved.
     expect(new Set(views.map((v) => v.accepted.get('events')!.watermark)).size).toBeGreaterThan(1);
+  });
+
+  it('the live funnel is exact across the watermark', async () => {
+    // The stream's own answer: every visitor viewed a page (one visit each); those who signed up after it did both steps.
+    const want = [[...visitors.values()].filter((v) => v.viewed !== undefined).length, [...visitors.values()].filter((v) => v.signupSent !== undefined).length];
+    expect(want[1]).toBeGreaterThan(0);
+    // Some visits straddle a watermark: page view acknowledged before it, signup sent after it.
+    const straddle = views.some((view) => {
+      const W = view.accepted.get('funnel')!.watermark!;
+      return [...visitors.values()].some((v) => v.viewed! < W && (v.signupSent ?? 0) > W);
+    });
+    expect(straddle).toBe(true);
+    for (const [i, v] of views.entries()) {
+      await waitUntil(() => JSON.stringify(v.value('funnel')) === JSON.stringify(want), 30_000).catch(() => {});
+      expect(v.value('funnel'), `dashboard ${i}: funnel`).toEqual(want);
+    }
+    // A dashboard opened after the stream: the store's answer alone (its backfill) says the same.
+    const late = await connectDashboard(server.url, { ...read, projectId: project.projectId });
+    dashboards.push(late);
+    const view = await watchTiles(late, project.projectId, TILES());
+    await view.backfilled(60_000);
+    expect(view.value('funnel'), 'store').toEqual(want);
   });
 });

@@ -15,6 +15,9 @@ import type { Cache } from './cache.ts';
 import { createMemoryDedupe } from './dedupe.memory.ts';
 import { createRedisDedupe } from './dedupe.redis.ts';
 import type { Dedupe } from './dedupe.ts';
+import { createMemoryFunnelProgress } from './funnel-progress.memory.ts';
+import { createRedisFunnelProgress } from './funnel-progress.redis.ts';
+import type { FunnelProgress } from './funnel-progress.ts';
 import { createMemoryPresence } from './presence.memory.ts';
 import { createRedisPresence } from './presence.redis.ts';
 import type { Presence } from './presence.ts';
@@ -57,6 +60,8 @@ export interface Engines<M extends ChannelMap = ChannelMap> {
   presence: Presence;
   /** Online visitors (devices with an open SDK socket) and active ones (devices with recent events). */
   visitors: Visitors;
+  /** Live funnel tiles' per-visit progress, shared by the nodes. */
+  funnels: FunnelProgress;
   rateLimit: RateLimits;
   cache: Cache;
   /** Closes every engine; does not quit the Redis client. */
@@ -72,7 +77,7 @@ export function createEngines<M extends ChannelMap = ChannelMap>(opts: EnginesOp
   return {
     ...parts,
     async close() {
-      const all = [parts.sessions, parts.dedupe, parts.bus, parts.presence, parts.visitors, parts.rateLimit, parts.cache];
+      const all = [parts.sessions, parts.dedupe, parts.bus, parts.presence, parts.visitors, parts.funnels, parts.rateLimit, parts.cache];
       const failed = (await Promise.allSettled(all.map((e) => e.close()))).filter((r) => r.status === 'rejected');
       if (failed.length > 0)
         throw new AggregateError(
@@ -96,6 +101,7 @@ function memoryEngines<M extends ChannelMap>(opts: EnginesOptions, busOpts: BusO
     bus: createMemoryBus<M>(busOpts),
     presence: createMemoryPresence({ ttlMs: opts.presenceTtlMs }),
     visitors: createMemoryVisitors({ ttlMs: opts.presenceTtlMs }),
+    funnels: createMemoryFunnelProgress(),
     rateLimit: createMemoryRateLimits(),
     cache: createMemoryCache({ maxEntries: opts.cacheMaxEntries }),
   };
@@ -114,6 +120,7 @@ function redisEngines<M extends ChannelMap>(
     bus: createRedisBus<M>({ ...busOpts, redis, prefix }),
     presence: createRedisPresence({ redis, prefix, ttlMs: opts.presenceTtlMs }),
     visitors: createRedisVisitors({ redis, prefix, ttlMs: opts.presenceTtlMs }),
+    funnels: createRedisFunnelProgress({ redis, prefix }),
     rateLimit: createRedisRateLimits({ redis, prefix }),
     cache: createRedisCache({ redis, prefix }),
   };

@@ -24,7 +24,7 @@
  * One process per folder: keep `dir` inside the locked data folder (server/data-lock.ts).
  */
 
-import { batchSize, emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
+import { batchSize } from '../../shared/rows.ts';
 import { AppError } from '../errors.ts';
 import type { StorageHealth } from '../health.ts';
 import type { Logger } from '../log.ts';
@@ -34,14 +34,19 @@ import { openAppender } from './wal/appender.ts';
 import { createApplier } from './wal/applier.ts';
 import { openIdLog } from './wal/id-log.ts';
 import { encodeRecord } from './wal/record.ts';
+import { decodingWriter, type RecordWriter } from './wal/record-writer.ts';
 import { recoverWal } from './wal/recover.ts';
 
 /** Options of `createWalQueue`; the first four are the ones that matter. */
 export interface WalQueueOptions {
   /** Folder of the log (created if missing); one process at a time. */
   dir: string;
-  /** Where applied chunks go; a retried token must not write twice (server/store/writer.ts). */
-  writer: BatchWriter;
+  /**
+   * Where applied chunks go; a retried token must not write twice (server/store/writer.ts).
+   * A BatchWriter gets the rows decoded in this thread; a RecordWriter gets the log's bytes
+   * (the insert thread, server/store/insert-thread.ts) and is closed with the queue.
+   */
+  writer: BatchWriter | { records: RecordWriter };
   /** Rows per ClickHouse write, about (records are not split). */
   flushSize: number;
   /** Longest a pending row waits before its chunk is written. */
@@ -78,7 +83,8 @@ export interface WalQueue extends EventQueue {
 }
 
 interface Tag {
-  batch: WriteBatch;
+  /** The encoded record, kept for applying without reading the log back. */
+  bytes: Buffer;
   since: number;
 }
 
@@ -96,9 +102,10 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   const setDepth = () => opts.metrics?.queueDepth.set(depth);
   setDepth();
 
+  const writer = 'records' in opts.writer ? opts.writer.records : decodingWriter(opts.writer);
   const applier = createApplier({
     dir: opts.dir,
-    writer: opts.writer,
+    writer,
     checkpoint: rec.checkpoint,
     forced: rec.forced,
     flushSize: opts.flushSize,
@@ -120,7 +127,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
     fsync: opts.fsync ?? true,
     onDurable(records) {
-      applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, batch: r.tag.batch })));
+      applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, bytes: r.tag.bytes })));
     },
     onSealed: (n) => applier.sealed(n),
   });
@@ -141,15 +148,14 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       if (depth + rows > maxPending) {
         return Promise.reject(new AppError(503, 'overloaded', 'Too many events waiting to be written; retry later'));
       }
-      // Encoded now and copied shallowly: what is applied is what was pushed, even if the
-      // caller reuses its arrays afterwards.
+      // Encoded now: what is applied is what was pushed, even if the caller reuses its arrays
+      // afterwards. The same bytes go to the log and, later, to the writer.
       const ids = idLog && confirm?.ids.length ? confirm.ids : undefined;
       const record = encodeRecord(batch, rows, ids);
-      const copy = mergeInto(emptyBatch(), batch);
       depth += rows;
       setDepth();
       const end = opts.metrics?.walAppendSeconds.startTimer();
-      const appended = appender.append(record, rows, { batch: copy, since: Date.now() });
+      const appended = appender.append(record, rows, { bytes: record, since: Date.now() });
       lastAppend = appended.catch(() => {});
       return appended.then(
         () => {
@@ -183,6 +189,8 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
           await idLog?.close();
         } catch (err) {
           throw new Error(`wal: closed with ${depth} rows not yet in ClickHouse; they stay in ${opts.dir} and are applied at the next start`, { cause: err });
+        } finally {
+          await writer.close?.();
         }
       })();
       return closing;

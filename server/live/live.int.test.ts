@@ -56,6 +56,16 @@ describe('live channel, one node', () => {
     }
   });
 
+  it('sends a heartbeat to an idle dashboard, so a screen can tell a silent connection from a quiet project', async () => {
+    const d = await dashboard(p2); // no traffic on proj-two
+    const beats: number[] = [];
+    d.socket.on('heartbeat', (b) => beats.push(b.at));
+    const end = Date.now() + 15_000;
+    while (beats.length < 2 && Date.now() < end) await sleep(50);
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats[1]!).toBeGreaterThan(beats[0]!);
+  });
+
   it('isolates projects: a dashboard gets only its own project’s ticks', async () => {
     const one = await dashboard(p1);
     const two = await dashboard(p2);

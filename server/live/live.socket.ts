@@ -2,40 +2,35 @@
  * The live channel's socket.io side (README "Live channel", docs/realtime.md), attached to the process's uWS app.
  * Dashboards authenticate in the handshake (the auth module's gate: a signed-in user, a share
  * link or a read/root client), land in their project's room, and receive the ticks this node coalesces plus every other node's (through
- * `@socket.io/redis-adapter` when Redis is given). Presence: this node's open SDK sockets per
- * project go to the Presence engine (heartbeat), and each node pushes the cross-node total to
- * its own dashboards when it changes. Contract: shared/live.ts.
+ * `@socket.io/redis-adapter` when Redis is given). Tiles (subscriptions, the cluster's tile
+ * registry, backfills): tiles.socket.ts. Presence totals: presence.socket.ts. Contract: shared/live.ts.
  */
 
 import type { TemplatedApp } from 'uWebSockets.js';
-import { setMaxListeners } from 'node:events';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Server, type Socket } from 'socket.io';
+import type { ShareTarget } from '../../shared/auth.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
 import {
   type ClientToServerEvents,
   type InterServerEvents,
-  LIVE_INTER_SERVER_EVENTS,
+  LIVE_BEAT_MS,
   LIVE_PATH,
   type LiveConnectError,
-  type LivePresence,
   LiveSubscribe,
   type LiveSubscribeResult,
+  livePresenceRoom,
   liveRoom,
+  liveViewRoom,
   type ServerToClientEvents,
   type SocketData,
 } from '../../shared/live.ts';
-import {
-  LIVE_TILE_LIMITS,
-  PRESENCE_TILE_KINDS,
-  type TileBucket,
-  TileSpec,
-  TilesSubscribe,
-  type TilesSubscribeResult,
-  TilesUnsubscribe,
-} from '../../shared/live-tiles.ts';
+import type { TileBucket, TileRequest } from '../../shared/live-tiles.ts';
+import type { FilterTree } from '../../shared/query.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
+import type { FunnelProgress } from '../engines/funnel-progress.ts';
 import type { Presence } from '../engines/presence.ts';
 import type { Visitors } from '../engines/visitors.ts';
 import { AppError, rateLimitedError } from '../errors.ts';
@@ -43,16 +38,14 @@ import { type ClientIpOptions, clientIp } from '../ingest/client-ip.ts';
 import type { Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { createLiveMetrics } from './live-metrics.ts';
-import { createPresenceReporter } from './presence-report.ts';
+import { createLivePresence } from './presence.socket.ts';
 import { createTickCoalescer } from './ticks.ts';
-import { type BackfillTiming, settledBackfill } from './tile-backfill.ts';
-import { createTileRegistry } from './tile-registry.ts';
-import { type ResolvedTile, resolveTile } from './tile-spec.ts';
-import { createTileSet } from './tiles.ts';
-import { createVisitorsReporter } from './visitors-report.ts';
+import type { BackfillTiming } from './tile-backfill.ts';
+import type { ResolvedTile } from './tile-spec.ts';
+import { BACKFILL_ASK_MS, createLiveTiles, type LiveTilesOptions } from './tiles.socket.ts';
 
-type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface AttachLiveOptions {
   /** The process's uWS app; the channel is served at LIVE_PATH on it. */
@@ -75,6 +68,8 @@ export interface AttachLiveOptions {
   ip?: ClientIpOptions;
   /** Tick period (default 100 ms). */
   tickMs?: number;
+  /** Dashboard heartbeat period (default LIVE_BEAT_MS). */
+  beatMs?: number;
   /** Presence heartbeat (default 2 s); keep it well under the Presence engine's TTL. */
   heartbeatMs?: number;
   /**
@@ -82,6 +77,10 @@ export interface AttachLiveOptions {
    * readTile over this process's ClickHouse). Absent on nodes without the store: they ask a peer.
    */
   readTile?: (projectId: string, tile: ResolvedTile, watermark: number) => Promise<TileBucket[]>;
+  /** A funnel's backfill and its visits' progress before the watermark (tile-backfill.ts' readFunnel), where readTile is. */
+  readFunnel?: LiveTilesOptions['readFunnel'];
+  /** Where live funnels keep their visits' progress: the cluster's shared store (default: in this process). */
+  funnels?: FunnelProgress;
   /** When backfills read (defaults in tile-backfill.ts). */
   backfillTiming?: BackfillTiming;
   /** How far past the next whole second a watermark lies (default 1 s with Redis, for the other nodes' clocks; else 0). */
@@ -98,7 +97,16 @@ export interface LiveGate {
   mayWatch(a: LiveAdmission, projectId: string): Promise<boolean>;
   /** Calls `fn` with the sockets' credentials to drop whenever something is revoked; returns the unsubscribe. */
   onRevoked?(fn: (match: (a: LiveAdmission) => boolean) => void): () => void;
+  /**
+   * For a share link's socket (`a.share`): the tiles it asks for as they must be watched (its
+   * fixed filter ANDed in), or the refusal — tiles outside the view it shares, or ones its filter
+   * leaves no exact live count of. Without this method a share socket watches no tile.
+   */
+  shareTiles?(a: LiveAdmission, projectId: string, tiles: TileRequest[]): Promise<ShareTiles>;
 }
+
+/** Answer of `LiveGate.shareTiles`. */
+export type ShareTiles = { ok: true; tiles: TileRequest[] } | { ok: false; code: ErrorCode; message: string; index?: number };
 
 /** An admitted dashboard: what it authenticated with, and the projects it joins at once. */
 export interface LiveAdmission {
@@ -107,6 +115,11 @@ export interface LiveAdmission {
   projectIds: string[];
   /** When the credential stops being valid (share expiry), to disconnect the socket then. */
   expiresAt?: Date | null;
+  /**
+   * A share link's socket: kept out of the project's room (whole-project ticks), it watches its
+   * view's tiles only (`LiveGate.shareTiles`); with a fixed filter (`filtered`) it gets no presence either.
+   */
+  share?: { shareId: string; target: ShareTarget; filter: FilterTree[] | null; filtered: boolean };
 }
 
 export interface Live {
@@ -119,15 +132,6 @@ export interface Live {
   /** Emits the pending ticks, reports 0 presence for this node, closes dashboard sockets and the adapter's connections, stops every timer. */
   close(): Promise<void>;
 }
-
-/** "Active" visitors: devices with an event within this window. */
-const ACTIVE_WINDOW_MS = 5 * 60_000;
-
-/** Backfill reads a node runs against the store at once. */
-const BACKFILL_READS = 8;
-
-/** Longest a node waits for a peer's backfill (the peer waits for the store to settle first). */
-const BACKFILL_ASK_MS = 45_000;
 
 /** Creates the socket.io server on `opts.app` and starts ticking. Resolves once the adapter listens. */
 export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
@@ -155,171 +159,63 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
   const clusterUp = () => conns?.pub.status === 'ready';
   let closed = false;
 
-  // ---- tiles: aggregated here for every dashboard of the cluster watching them (tile-registry.ts).
-  const tileSet = createTileSet();
-  const registry = createTileRegistry({ tiles: tileSet, remoteTtlMs: 4 * (opts.tilesHeartbeatMs ?? 5000) });
-  const aborts = new AbortController();
-  setMaxListeners(0, aborts.signal); // one listener per backfill waiting on it
+  // ---- tiles: aggregated here for every dashboard of the cluster watching them (tiles.socket.ts).
+  const tiles = createLiveTiles({
+    io,
+    log,
+    cluster: { present: conns !== undefined, up: clusterUp },
+    readTile: opts.readTile,
+    shareTiles(socket, projectId, requested) {
+      const a = admissions.get(socket);
+      if (!a?.share) return undefined;
+      if (!opts.gate.shareTiles) return Promise.resolve({ ok: false, code: 'forbidden', message: 'This connection watches no tiles' });
+      return opts.gate.shareTiles(a, projectId, requested);
+    },
+    readFunnel: opts.readFunnel,
+    funnels: opts.funnels,
+    backfillTiming: opts.backfillTiming,
+    watermarkMarginMs: opts.watermarkMarginMs ?? (conns ? 1000 : 0),
+    tilesHeartbeatMs: opts.tilesHeartbeatMs ?? 5000,
+  });
 
   // ---- ticks: emitted to the room; with Redis down, to this node's dashboards only (no backlog).
   const ticks = createTickCoalescer({
     nodeId: opts.nodeId,
     tickMs: opts.tickMs,
-    tiles: tileSet,
+    tiles: tiles.tileSet,
     onLatency: metrics && ((s) => metrics.eventToTick.observe(s)),
     emit(tick) {
-      const room = liveRoom(tick.projectId);
-      (conns && !clusterUp() ? io.local.to(room) : io.to(room)).emit('tick', tick);
+      const to = (room: string) => (conns && !clusterUp() ? io.local.to(room) : io.to(room));
+      to(liveRoom(tick.projectId)).emit('tick', tick);
+      // Share links' sockets: one tick per view, holding its tiles only (view-registry.ts).
+      for (const view of tiles.views.of(tick.projectId)) {
+        const t = tiles.views.tickFor(tick, view);
+        if (t) to(liveViewRoom(tick.projectId, view.key)).emit('tick', t);
+      }
       metrics?.ticks.inc();
     },
     onError: (err, projectId) => log.error({ err, projectId }, 'tick emit failed'),
   });
   ticks.start();
 
-  // ---- presence totals pushed to local dashboards when they change.
-  const lastOnline = new Map<string, { key: string; pushed: LivePresence }>();
-  // One read per project at a time (a Redis outage must not pile them up); a refresh asked for
-  // meanwhile runs once the read ends, so a change during a read is never missed.
-  const reading = new Set<string>();
-  const again = new Set<string>();
-  const watched = (p: string) => (io.of('/').adapter.rooms.get(liveRoom(p))?.size ?? 0) > 0;
-  io.of('/').adapter.on('delete-room', (room: string) => {
-    if (room.startsWith('project:')) lastOnline.delete(room.slice('project:'.length));
-  });
+  // ---- heartbeat to every dashboard here, idle projects included: a screen notices a silent
+  // loss within seconds (LIVE_SILENCE_MS) rather than at the transport's ping timeout.
+  const beat = setInterval(() => io.local.emit('heartbeat', { at: Date.now() }), opts.beatMs ?? LIVE_BEAT_MS);
+  beat.unref();
 
-  function refresh(projectIds: Iterable<string>) {
-    for (const p of projectIds) {
-      if (closed || !watched(p)) continue;
-      if (reading.has(p)) again.add(p);
-      else void readPresence(p);
-    }
-  }
-
-  async function readPresence(p: string) {
-    reading.add(p);
-    try {
-      const now = Date.now();
-      const [sockets, online, active] = await Promise.all([
-        opts.presence.count(p),
-        opts.visitors ? opts.visitors.online(p) : undefined,
-        opts.visitors ? opts.visitors.active(p, now - ACTIVE_WINDOW_MS) : undefined,
-      ]);
-      const pushed = { projectId: p, online: online ?? sockets, sockets, ...(active !== undefined ? { active } : {}), at: now };
-      const key = `${pushed.online}/${sockets}/${active}`;
-      if (closed || !watched(p) || lastOnline.get(p)?.key === key) return;
-      lastOnline.set(p, { key, pushed });
-      io.local.to(liveRoom(p)).emit('presence', pushed);
-      metrics?.presencePushes.inc();
-    } catch (err) {
-      log.warn({ err, projectId: p }, 'presence read failed');
-    } finally {
-      reading.delete(p);
-      if (again.delete(p)) refresh([p]);
-    }
-  }
-
-  const visitorsReporter = opts.visitors && createVisitorsReporter({ visitors: opts.visitors, nodeId: opts.nodeId, log, onChanged: (ids) => refresh(ids) });
-
-  const reporter = createPresenceReporter({
+  // ---- presence totals pushed to local dashboards when they change (presence.socket.ts).
+  const presence = createLivePresence({
+    io,
     presence: opts.presence,
+    visitors: opts.visitors,
     nodeId: opts.nodeId,
     heartbeatMs: opts.heartbeatMs,
     log,
-    onReported(ids) {
-      refresh(ids);
-      // Other nodes re-read these totals for their dashboards now rather than at their next heartbeat.
-      if (clusterUp()) for (let i = 0; i < ids.length; i += 1000) io.serverSideEmit('presenceChanged', ids.slice(i, i + 1000));
-    },
-    onHeartbeat: () => refresh([...lastOnline.keys()]),
-  });
-  io.on('presenceChanged', (ids: unknown) => {
-    const parsed = LIVE_INTER_SERVER_EVENTS.presenceChanged.safeParse(ids);
-    if (parsed.success) refresh(parsed.data);
+    metrics,
+    clusterUp,
   });
 
-  io.on('tilesWatched', (payload, ack) => {
-    const parsed = LIVE_INTER_SERVER_EVENTS.tilesWatched.safeParse(payload);
-    if (parsed.success) registry.addRemote(parsed.data.projectId, parsed.data.tiles);
-    if (typeof ack === 'function') ack(parsed.success);
-  });
-  io.on('tilesList', (ack) => {
-    if (typeof ack === 'function') ack(registry.announce());
-  });
-  io.on('tilesBackfill', (payload, ack) => {
-    if (typeof ack !== 'function') return;
-    const parsed = LIVE_INTER_SERVER_EVENTS.tilesBackfill.safeParse(payload);
-    const spec = parsed.success ? TileSpec.safeParse(parsed.data.spec) : undefined;
-    if (!opts.readTile || !parsed.success || !spec?.success) return ack(null);
-    let tile: ResolvedTile;
-    try {
-      tile = resolveTile(spec.data);
-    } catch {
-      return ack(null);
-    }
-    backfill(parsed.data.projectId, tile, parsed.data.watermark).then(ack, () => ack(null));
-  });
-  /** Asks every other node (resolves with their answers, or what came within `ms`); none in the embedded shape. */
-  function askPeers<T>(send: (done: (err: unknown, answers: T[]) => void) => void, ms: number): Promise<T[]> {
-    return new Promise((resolve) => {
-      if (!conns || !clusterUp()) return resolve([]);
-      const timer = setTimeout(() => resolve([]), ms);
-      send((_err, answers) => {
-        clearTimeout(timer);
-        resolve(Array.isArray(answers) ? answers : []);
-      });
-    });
-  }
-  const announce = (a: { projectId: string; tiles: Record<string, unknown> }) =>
-    askPeers<boolean>((done) => io.serverSideEmit('tilesWatched', a, done), 3000).then(() => {});
-  const tilesBeat = setInterval(() => {
-    registry.expire();
-    for (const a of registry.announce()) void announce(a);
-  }, opts.tilesHeartbeatMs ?? 5000);
-  tilesBeat.unref();
-  if (conns) {
-    // A node joining a running cluster aggregates the tiles already watched before it takes any event.
-    const lists = await askPeers<Array<{ projectId: string; tiles: Record<string, unknown> }>>((done) => io.serverSideEmit('tilesList', done), 3000);
-    for (const list of lists)
-      if (Array.isArray(list)) for (const a of list) if (a && typeof a.projectId === 'string') registry.addRemote(a.projectId, a.tiles ?? {});
-  }
-
-  const backfills = new Map<string, Promise<TileBucket[]>>();
-  // Store reads for backfills run a few at a time: many screens opening at once queue here, not in ClickHouse.
-  let reads = 0;
-  const waiting: Array<() => void> = [];
-  async function limitReads<T>(fn: () => Promise<T>): Promise<T> {
-    if (reads >= BACKFILL_READS) await new Promise<void>((resolve) => waiting.push(resolve));
-    reads++;
-    try {
-      return await fn();
-    } finally {
-      reads--;
-      waiting.shift()?.();
-    }
-  }
-  /** A tile's backfill up to `watermark`, read here or by a peer with the store; one read for every dashboard asking the same. */
-  function backfill(projectId: string, tile: ResolvedTile, watermark: number): Promise<TileBucket[]> {
-    const k = `${projectId}\0${tile.key}\0${watermark}`;
-    const known = backfills.get(k);
-    if (known) return known;
-    let p: Promise<TileBucket[]>;
-    if (opts.readTile) {
-      const read = opts.readTile;
-      p = settledBackfill(() => limitReads(() => read(projectId, tile, watermark)), watermark, opts.backfillTiming, aborts.signal);
-    } else if (conns) {
-      p = askPeers<TileBucket[] | null>(
-        (done) => io.serverSideEmit('tilesBackfill', { projectId, key: tile.key, spec: tile.spec, watermark }, done),
-        BACKFILL_ASK_MS,
-      ).then((answers) => {
-        const got = answers.find(Array.isArray);
-        if (!got) throw new Error('no node with the store answered');
-        return got;
-      });
-    } else p = Promise.reject(new Error('no store to backfill from'));
-    backfills.set(k, p);
-    void p.catch(() => {}).finally(() => backfills.delete(k));
-    return p;
-  }
+  await tiles.start();
 
   // ---- dashboards.
   const admissions = new WeakMap<LiveSocket, LiveAdmission>();
@@ -341,16 +237,18 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     const admit = () => opts.gate.admit({ auth: socket.handshake.auth, headers });
     (limits ? limits.authenticate(ip, admit) : admit()).then((a) => {
       admissions.set(socket, a);
-      socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds };
+      socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds, ...(a.share && { share: true }) };
       next();
     }, refuse);
   });
 
   function join(socket: LiveSocket, projectId: string) {
-    socket.join(liveRoom(projectId));
-    const known = lastOnline.get(projectId);
-    if (known !== undefined) socket.emit('presence', known.pushed);
-    else refresh([projectId]); // first dashboard here: the read pushes to the room
+    const share = admissions.get(socket)?.share;
+    // A share link's socket gets its tiles through its view's room (tiles.socket.ts), and presence only without a fixed filter.
+    if (!share) socket.join(liveRoom(projectId));
+    else if (!share.filtered) socket.join(livePresenceRoom(projectId));
+    else return;
+    presence.joined(socket, projectId);
   }
 
   // A revoked credential (on any node: the auth module relays the bus) disconnects its sockets here.
@@ -403,122 +301,40 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       const p = authorised(socket, body);
       if (typeof p !== 'string') return answer(ack, p);
       socket.leave(liveRoom(p));
-      dropTiles(socket, p);
+      socket.leave(livePresenceRoom(p));
+      tiles.drop(socket, p);
       answer(ack, { ok: true });
     });
-    socket.on('tiles:subscribe', (body, ack) => subscribeTiles(socket, body, ack));
-    socket.on('tiles:unsubscribe', (body, ack) => {
-      const parsed = TilesUnsubscribe.safeParse(body);
-      if (!parsed.success) return answer(ack, { ok: false, code: 'invalid_body', message: 'Expected { projectId, ids? }' });
-      dropTiles(socket, parsed.data.projectId, parsed.data.ids);
-      answer(ack, { ok: true });
-    });
-    socket.on('disconnect', () => dropTiles(socket));
+    tiles.wire(socket);
   });
-
-  /** Each socket's tiles: its id → project and key. */
-  const socketTiles = new WeakMap<LiveSocket, Map<string, { projectId: string; key: string }>>();
-
-  function dropTiles(socket: LiveSocket, projectId?: string, ids?: string[]) {
-    const mine = socketTiles.get(socket);
-    if (!mine) return;
-    for (const [id, t] of mine) {
-      if ((projectId !== undefined && t.projectId !== projectId) || (ids && !ids.includes(id))) continue;
-      mine.delete(id);
-      registry.removeLocal(t.projectId, t.key);
-    }
-  }
-
-  function subscribeTiles(socket: LiveSocket, body: unknown, ack: unknown) {
-    const reply = (r: TilesSubscribeResult) => typeof ack === 'function' && ack(r);
-    const parsed = TilesSubscribe.safeParse(body);
-    if (!parsed.success) return reply({ ok: false, code: 'invalid_body', message: 'Expected { projectId, tiles: [{ id, spec }] } (see shared/live-tiles.ts)' });
-    const { projectId, tiles } = parsed.data;
-    if (!socket.data.projectIds.includes(projectId))
-      return reply({ ok: false, code: 'forbidden', message: 'This connection is not authorised for that project' });
-    const resolved: Array<{ id: string; tile: ResolvedTile }> = [];
-    for (const [index, { id, spec }] of tiles.entries()) {
-      try {
-        resolved.push({ id, tile: resolveTile(spec) });
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        return reply({ ok: false, code: err.code, message: err.message, index });
-      }
-    }
-    let mine = socketTiles.get(socket);
-    if (!mine) {
-      mine = new Map();
-      socketTiles.set(socket, mine);
-    }
-    const adding = resolved.filter((r) => !mine.has(r.id)).length;
-    if (mine.size + adding > LIVE_TILE_LIMITS.perSocket) {
-      return reply({ ok: false, code: 'invalid_body', message: `A connection watches at most ${LIVE_TILE_LIMITS.perSocket} tiles` });
-    }
-    const added: typeof resolved = [];
-    for (const r of resolved) {
-      const before = mine.get(r.id);
-      if (!registry.addLocal(projectId, r.tile)) {
-        for (const a of added) {
-          registry.removeLocal(projectId, a.tile.key);
-          mine.delete(a.id);
-        }
-        return reply({ ok: false, code: 'overloaded', message: `This project's screens watch ${LIVE_TILE_LIMITS.perProject} different tiles already` });
-      }
-      if (before) registry.removeLocal(before.projectId, before.key);
-      mine.set(r.id, { projectId, key: r.tile.key });
-      added.push(r);
-    }
-    const specs = Object.fromEntries(resolved.map((r) => [r.tile.key, r.tile.spec]));
-    void announce({ projectId, tiles: specs }).then(() => {
-      if (socket.disconnected || closed) return;
-      // Every node aggregates these tiles now: rows received from W on reach the ticks, the rest the backfill.
-      const W = Math.ceil((Date.now() + margin + 1) / 1000) * 1000;
-      reply({
-        ok: true,
-        tiles: resolved.map((r) => ({ id: r.id, key: r.tile.key, ...(PRESENCE_TILE_KINDS.includes(r.tile.kind) ? {} : { watermark: W }) })),
-      });
-      for (const { id, tile } of resolved) {
-        if (PRESENCE_TILE_KINDS.includes(tile.kind)) continue;
-        backfill(projectId, tile, W).then(
-          (buckets) => socket.connected && socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets, ok: true }),
-          (err) => {
-            if (closed) return;
-            log.warn({ err, projectId }, 'tile backfill failed');
-            if (socket.connected) socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets: [], ok: false });
-          },
-        );
-      }
-    });
-  }
-  const margin = opts.watermarkMarginMs ?? (conns ? 1000 : 0);
 
   return {
     record(projectId, batch) {
       if (closed) return;
       try {
         ticks.record(projectId, batch);
-        visitorsReporter?.events(projectId, batch.events);
+        presence.events(projectId, batch.events);
       } catch (err) {
         log.error({ err, projectId }, 'tick record failed'); // the live view must never fail ingest
       }
     },
     socketsChanged(projectId, count) {
-      if (!closed) reporter.changed(projectId, count);
+      if (!closed) presence.socketsChanged(projectId, count);
     },
     deviceSockets(projectId, deviceId, delta) {
-      if (!closed) visitorsReporter?.sockets(projectId, deviceId, delta);
+      if (!closed) presence.deviceSockets(projectId, deviceId, delta);
     },
     async close() {
       if (closed) return;
       closed = true;
       stopRevocations?.();
-      clearInterval(tilesBeat);
-      aborts.abort();
+      tiles.close();
+      clearInterval(beat);
       ticks.stop();
       // Rows already acknowledged (a draining node's last batches) still reach the dashboards:
       // ticks are deltas, so a dropped one would leave every dashboard's totals short for good.
       ticks.flush();
-      await Promise.all([reporter.close(), visitorsReporter?.close()]);
+      await presence.close();
       await io.close();
       if (conns) await Promise.all([conns.pub, conns.sub].map((c) => c.quit().catch(() => c.disconnect())));
     },

@@ -165,18 +165,20 @@ export function createTickCoalescer(opts: TickCoalescerOptions): TickCoalescer {
   const seqs = new Map<string, number>();
 
   function flush(): number {
-    if (pending.size === 0) return 0;
+    if (pending.size === 0 && !opts.tiles?.projects().length) return 0;
     const due = pending;
     pending = new Map();
     const at = now();
     let emitted = 0;
+    // Tile deltas can come without new rows (a live funnel's, answered by the progress store after the rows' tick).
+    for (const projectId of opts.tiles?.projects() ?? []) if (!due.has(projectId)) due.set(projectId, new Pending(limits));
     for (const [projectId, p] of due) {
-      if (p.rows === 0) continue;
       try {
+        const tiles = opts.tiles?.drain(projectId);
+        if (p.rows === 0 && !tiles) continue;
         const seq = (seqs.get(projectId) ?? 0) + 1;
         seqs.set(projectId, seq);
         const tick = p.toTick(projectId, opts.nodeId, at, seq);
-        const tiles = opts.tiles?.drain(projectId);
         if (tiles) tick.tiles = tiles;
         opts.emit(tick);
         if (opts.onLatency) for (const r of p.received) opts.onLatency(Math.max(0, at - r) / 1000);

@@ -1,6 +1,7 @@
 /**
  * A tile's backfill: its value over its window for the rows received before a watermark,
- * answered by the store. The SQL is built from the same registry entries the query compiler
+ * answered by the store (minute buckets; a `rate` tile's last minute before the watermark per
+ * second, the finest the stored rows tell, so its per-second bars do not start at zero). The SQL is built from the same registry entries the query compiler
  * uses (dimension expressions, filter operators) and the same resolution as the live
  * aggregation (tile-spec.ts), over raw `events` rows placed by `received_at`.
  *
@@ -10,19 +11,23 @@
  * received before W (rows stamped before W stop arriving once their requests end).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TileBucket, TileFeedEvent } from '../../shared/live-tiles.ts';
+import { LIVE_TILE_LIMITS, type TileBucket, type TileFeedEvent } from '../../shared/live-tiles.ts';
 import type { Condition } from '../../shared/query.ts';
+import { emptyState, type FunnelState, stepFunnel } from '../engines/funnel-progress.ts';
 import { dimensionOf, positiveSql, treeSql } from '../stats/filters.ts';
 import { invalidQuery } from '../stats/invalid.ts';
 import { Params } from '../stats/sql.ts';
 import type { ClickHouseClient } from '../store/clickhouse.ts';
-import { metricSql, type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
+import { funnelShape, metricSql, type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
 
 const MINUTE = 60_000;
 /** How far a row's own time may lie after its arrival (the timestamp step's future skew). */
 const FUTURE_SKEW_MS = 61_000;
 /** A feed's backfill looks this far back. */
 const FEED_LOOKBACK_MS = 30 * MINUTE;
+
+/** Where a `rate` tile's backfill up to `watermark` switches from minute to second buckets. */
+export const secondsFrom = (watermark: number) => watermark - LIVE_TILE_LIMITS.rateSeconds * 1000;
 
 /** Start of the tile's window as seen at `at` (the watermark). */
 export function windowStart(t: ResolvedTile, at: number): number {
@@ -54,7 +59,10 @@ export function backfillSql(projectId: string, t: ResolvedTile, from: number, to
   if (f) where.push(f);
   const W = `\nFROM events\nWHERE ${where.join('\n  AND ')}`;
   const minute = `intDiv(toUnixTimestamp64Milli(received_at), ${MINUTE}) * ${MINUTE}`;
-  const bucket = t.since !== undefined ? `toInt64(${p.bind(String(t.since))})` : minute;
+  let bucket = t.since !== undefined ? `toInt64(${p.bind(String(t.since))})` : minute;
+  // A rate's last seconds before `to` (its watermark) per second: the per-second bars start full.
+  if (t.kind === 'rate')
+    bucket = `if(toUnixTimestamp64Milli(received_at) >= ${secondsFrom(to)}, intDiv(toUnixTimestamp64Milli(received_at), 1000) * 1000, ${minute})`;
   let sql: string;
   switch (t.kind) {
     case 'total':
@@ -65,8 +73,9 @@ export function backfillSql(projectId: string, t: ResolvedTile, from: number, to
       sql = `SELECT toString(${bucket}) AS b, ${t.dim!.events!(p)} AS k, ${metricSql(t, bind)} AS v${W}\nGROUP BY b, k HAVING v != 0 ORDER BY b, v DESC LIMIT 500 BY b`;
       break;
     case 'funnel': {
-      const steps = t.steps!.map((s) => cond(s.filters) || '1');
-      sql = `SELECT toString(level) AS b, count() AS v FROM (SELECT session_id, windowFunnel(${TILE_MAX_LATENESS_MS})(toUInt64(toUnixTimestamp64Milli(received_at)), ${steps.join(', ')}) AS level${W} AND session_id != ''\nGROUP BY session_id) WHERE level > 0 GROUP BY level`;
+      // Each visit's step rows (received ms, bit k = step k+1), replayed by funnelStates with windowFunnel's rule.
+      const mask = t.steps!.map((s, k) => `(toUInt8(${cond(s.filters) || '1'}) * ${1 << k})`).join(' + ');
+      sql = `SELECT session_id AS s, groupArray((toString(toUnixTimestamp64Milli(received_at)), m)) AS ev FROM (SELECT session_id, received_at, ${mask} AS m${W} AND session_id != '') WHERE m != 0\nGROUP BY session_id`;
       break;
     }
     case 'feed':
@@ -102,11 +111,8 @@ export function toBuckets(t: ResolvedTile, rows: Row[], from: number): TileBucke
       }
       return [...by];
     }
-    case 'funnel': {
-      const counts = t.steps!.map(() => 0);
-      for (const r of rows) for (let k = 0; k < Number(r.b) && k < counts.length; k++) counts[k]! += Number(r.v);
-      return counts.some((n) => n > 0) ? [[from, counts]] : [];
-    }
+    case 'funnel':
+      return funnelStates(t, rows, from).buckets;
     case 'feed': {
       const events: TileFeedEvent[] = rows.reverse().map((r) => ({
         id: String(r.id),
@@ -143,13 +149,67 @@ export function toBuckets(t: ResolvedTile, rows: Row[], from: number): TileBucke
   }
 }
 
+/**
+ * A funnel's answer from its visits' step rows: visits reaching each step, in the minute they
+ * reached it (a `since` funnel: one bucket at `since`), for steps reached from `from` on; and
+ * every visit's progress at the end (the seed of the tile's live progress). Steps are replayed
+ * in time order (conditions of one row lowest first) with the rule of ClickHouse's windowFunnel.
+ */
+export function funnelStates(t: ResolvedTile, rows: Row[], from: number): { buckets: TileBucket[]; states: Array<[string, FunnelState]> } {
+  const shape = funnelShape(t);
+  const by = new Map<number, number[]>();
+  const states: Array<[string, FunnelState]> = [];
+  for (const r of rows) {
+    const steps: Array<[number, number]> = [];
+    for (const [at, m] of r.ev as Array<[string, number]>) for (let k = 0; k < shape.steps; k++) if (Number(m) & (1 << k)) steps.push([Number(at), k]);
+    steps.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const s = emptyState(shape.steps);
+    for (const [at, k] of steps) {
+      const before = s.level;
+      stepFunnel(s, 1 << k, at, shape);
+      if (s.level === before || at < from) continue;
+      const b = t.since !== undefined ? t.since : at - (at % MINUTE);
+      let counts = by.get(b);
+      if (!counts) {
+        counts = new Array<number>(shape.steps).fill(0);
+        by.set(b, counts);
+      }
+      for (let i = before; i < s.level; i++) counts[i]!++;
+    }
+    if (s.starts[0]! >= 0) states.push([String(r.s), s]);
+  }
+  return { buckets: [...by].sort((a, b) => a[0] - b[0]), states };
+}
+
+/** Where a tile's backfill reads from: its window's start, or for a sliding funnel one funnel window earlier (chains that began before it). */
+function readFrom(t: ResolvedTile, watermark: number): number {
+  const from = windowStart(t, watermark);
+  return t.kind === 'funnel' && t.since === undefined ? from - funnelShape(t).windowMs : from;
+}
+
+async function read(ch: ClickHouseClient, projectId: string, t: ResolvedTile, watermark: number): Promise<Row[]> {
+  const { sql, params } = backfillSql(projectId, t, readFrom(t, watermark), watermark);
+  const rs = await ch.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+  return rs.json<Row>();
+}
+
 /** Reads tile `t` for rows received in [its window start, watermark). */
 export async function readTile(ch: ClickHouseClient, projectId: string, t: ResolvedTile, watermark: number): Promise<TileBucket[]> {
   const from = windowStart(t, watermark);
   if (from >= watermark) return [];
-  const { sql, params } = backfillSql(projectId, t, from, watermark);
-  const rs = await ch.query({ query: sql, query_params: params, format: 'JSONEachRow' });
-  return toBuckets(t, await rs.json<Row>(), from);
+  return toBuckets(t, await read(ch, projectId, t, watermark), from);
+}
+
+/** A funnel tile's backfill and its visits' progress before `watermark` (the seed of its live progress). */
+export async function readFunnel(
+  ch: ClickHouseClient,
+  projectId: string,
+  t: ResolvedTile,
+  watermark: number,
+): Promise<{ buckets: TileBucket[]; states: Array<[string, FunnelState]> }> {
+  const from = windowStart(t, watermark);
+  if (from >= watermark) return { buckets: [], states: [] };
+  return funnelStates(t, await read(ch, projectId, t, watermark), from);
 }
 
 export interface BackfillTiming {

@@ -2,7 +2,8 @@
  * Which tiles this node aggregates: those its own dashboards watch (counted by reference) and
  * those other nodes' dashboards watch (announced through the cluster adapter, repeated as a
  * heartbeat, forgotten `remoteTtlMs` after the last announcement: a node that died stops
- * costing anything). The union is what the TileSet aggregates. No sockets here.
+ * costing anything). The union is what the TileSet aggregates. A funnel no local screen watches
+ * any more is kept for the same TTL (its visits' progress is costly to rebuild). No sockets here.
  */
 import { TileSpec } from '../../shared/live-tiles.ts';
 import { type ResolvedTile, resolveTile } from './tile-spec.ts';
@@ -57,6 +58,17 @@ export function createTileRegistry(opts: { tiles: TileSet; remoteTtlMs?: number;
       if (--e.refs > 0) return;
       m.delete(key);
       if (m.size === 0) local.delete(projectId);
+      if (e.tile.kind === 'funnel') {
+        // A funnel's progress is kept a while, as a peer's tile would be: a screen reloading
+        // finds it counting rather than starting over (which needs a fresh seed from the store).
+        let r = remote.get(projectId);
+        if (!r) {
+          r = new Map();
+          remote.set(projectId, r);
+        }
+        if (!r.has(key)) r.set(key, { tile: e.tile, seen: now() });
+        return;
+      }
       release(projectId, key);
     },
     addRemote(projectId, specs) {

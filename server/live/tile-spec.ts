@@ -84,6 +84,19 @@ function resolveMetric(name: string): { weight: (r: EventRow) => number; sql: (b
   return { weight: def.live, sql: () => sql[name]! };
 }
 
+/** The spec with `since` as epoch ms (ISO and epoch forms of one instant are one tile). */
+function normalised(spec: TileSpec): TileSpec {
+  return 'since' in spec && spec.since !== undefined ? { ...spec, since: typeof spec.since === 'number' ? spec.since : Date.parse(spec.since) } : spec;
+}
+
+/** The key every screen watching `spec` shares (what `resolveTile` gives it), without checking the spec can be evaluated. */
+export function tileKey(spec: TileSpec): string {
+  return createHash('sha1')
+    .update(canonical(normalised(spec)))
+    .digest('base64url')
+    .slice(0, 16);
+}
+
 const SYNTHETIC: Condition = ['is_not', 'event:name', [RESERVED_EVENTS.sessionStart, RESERVED_EVENTS.sessionEnd]];
 
 /**
@@ -91,9 +104,8 @@ const SYNTHETIC: Condition = ['is_not', 'event:name', [RESERVED_EVENTS.sessionSt
  * row (profile properties, the exit page, time dimensions) or `since` is out of bounds.
  */
 export function resolveTile(spec: TileSpec, now = Date.now()): ResolvedTile {
-  const norm: TileSpec =
-    'since' in spec && spec.since !== undefined ? { ...spec, since: typeof spec.since === 'number' ? spec.since : Date.parse(spec.since) } : spec;
-  const key = createHash('sha1').update(canonical(norm)).digest('base64url').slice(0, 16);
+  const norm = normalised(spec);
+  const key = tileKey(norm);
   const base = { key, spec: norm, kind: norm.kind };
   if (PRESENCE_TILE_KINDS.includes(norm.kind)) return { ...base, filters: [], match: () => false };
 
@@ -131,4 +143,23 @@ export function resolveTile(spec: TileSpec, now = Date.now()): ResolvedTile {
 /** SQL of a resolved counting tile's metric, binding through `bind`. */
 export function metricSql(t: ResolvedTile, bind: (v: string) => string): string {
   return resolveMetric(t.metric!).sql(bind);
+}
+
+/**
+ * A funnel tile's shape for the progress store: its steps and the longest time from a chain's
+ * step 1 to its last step (a `since` funnel: a day, as far back as it may start; a sliding one:
+ * its window), the `window` of ClickHouse's windowFunnel that the store's backfill replays.
+ */
+export function funnelShape(t: ResolvedTile): { steps: number; windowMs: number } {
+  return { steps: t.steps!.length, windowMs: t.since !== undefined ? TILE_MAX_LATENESS_MS : (t.minutes ?? DEFAULT_MINUTES) * 60_000 };
+}
+
+/** Where a funnel tile's progress lives in the FunnelProgress store. */
+export const funnelScope = (projectId: string, key: string) => `${encodeURIComponent(projectId)}:${key}`;
+
+/** Bit k set when row `r` matches step k+1 of funnel `t`. */
+export function funnelMask(t: ResolvedTile, r: EventRow): number {
+  let mask = 0;
+  for (let i = 0; i < t.steps!.length; i++) if (t.steps![i]!.match(r)) mask |= 1 << i;
+  return mask;
 }

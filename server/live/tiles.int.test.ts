@@ -11,14 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TileBucket, TileSpec, type TileSpecInput } from '../../shared/live-tiles.ts';
 import { Query, type QueryInput } from '../../shared/query.ts';
 import { chTime, type EventRow, emptyBatch } from '../../shared/rows.ts';
+import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
+import type { FunnelState } from '../engines/funnel-progress.ts';
 import { createQueryEngine, type QueryEngine } from '../stats/query-engine.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { createWriter } from '../store/writer.ts';
-import { readTile } from './tile-backfill.ts';
-import { resolveTile } from './tile-spec.ts';
-import { createTileSet } from './tiles.ts';
+import { readFunnel, readTile } from './tile-backfill.ts';
+import { funnelScope, funnelShape, resolveTile } from './tile-spec.ts';
+import { chMs, createTileSet } from './tiles.ts';
 
 const DB = 'lp_tiles';
 const PROJECT = 'proj_tiles';
@@ -98,18 +100,38 @@ const perMinute = (buckets: TileBucket[], from = -Infinity) => {
   return out;
 };
 
-/** What nodes send in ticks for the tile, rows fed in batches of 37 in arrival order. */
-function live(spec: TileSpecInput, now = NOW) {
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * What nodes send in ticks for the tile, rows received from `from` on fed in batches of 37 in
+ * arrival order. A funnel's progress epoch starts at `from`, seeded with `seed` (what the
+ * store's backfill up to `from` holds).
+ */
+async function live(spec: TileSpecInput, now = NOW, from = -Infinity, seed: Array<[string, FunnelState]> = []) {
   const t = resolveTile(TileSpec.parse(spec), now);
-  const set = createTileSet();
+  const progress = createMemoryFunnelProgress();
+  const set = createTileSet({ progress });
   set.watch(PROJECT, t);
+  await set.whenReady();
+  if (t.kind === 'funnel') {
+    const scope = funnelScope(PROJECT, t.key);
+    await progress.claim(scope, Number.isFinite(from) ? from : 0);
+    await progress.seed(scope, Number.isFinite(from) ? from : 0, seed, funnelShape(t));
+  }
   const buckets: TileBucket[] = [];
-  const sorted = [...rows].sort((a, b) => a.received_at.localeCompare(b.received_at));
+  const drain = async () => {
+    // A funnel's deltas come back from its progress store a few turns later.
+    for (let k = 0; k < (t.kind === 'funnel' ? 4 : 1); k++) {
+      buckets.push(...(set.drain(PROJECT)?.[t.key] ?? []));
+      if (t.kind === 'funnel') await turn();
+    }
+  };
+  const sorted = [...rows].sort((a, b) => a.received_at.localeCompare(b.received_at)).filter((r) => chMs(r.received_at) >= from);
   for (let i = 0; i < sorted.length; i += 37) {
     set.record(PROJECT, sorted.slice(i, i + 37));
-    if (i % 111 === 0) buckets.push(...(set.drain(PROJECT)?.[t.key] ?? []));
+    if (i % 111 === 0 || t.kind === 'funnel') await drain();
   }
-  buckets.push(...(set.drain(PROJECT)?.[t.key] ?? []));
+  await drain();
   return { t, buckets };
 }
 
@@ -140,7 +162,7 @@ const SPECS: Record<string, TileSpecInput> = {
 describe('tiles: nodes and the store agree', () => {
   for (const [name, spec] of Object.entries(SPECS)) {
     it(`${name}: ticks add up to the store's answer`, async () => {
-      const { t, buckets } = live(spec);
+      const { t, buckets } = await live(spec);
       const stored = await storedUpTo(t, NOW + 60_000);
       if (t.kind === 'rate') {
         const from = NOW - (NOW % 60_000) - 29 * 60_000;
@@ -157,13 +179,89 @@ describe('tiles: nodes and the store agree', () => {
 
   it('any watermark splits a tile into backfill + ticks with nothing missing or counted twice', async () => {
     for (const name of ['signups', 'pages', 'rate', 'amount']) {
-      const { t, buckets } = live(SPECS[name]!);
+      const { t, buckets } = await live(SPECS[name]!);
       for (const W of [NOW - 17 * 60_000 - 3000, NOW - 5 * 60_000 + 1000, NOW - 61_000]) {
         const before = await readTile(ch, PROJECT, t, W);
         const after = buckets.filter(([at]) => at >= W);
         const whole = await storedUpTo(t, NOW + 60_000);
         const from = t.since ?? W - (W % 60_000) - ((t.minutes ?? 30) - 1) * 60_000;
         expect(merge([...before, ...after], from), `${name} at ${W}`).toEqual(merge(whole, from));
+      }
+    }
+  });
+});
+
+describe('rate tiles: the last minute before the watermark per second', () => {
+  it('gives the seconds before W one by one (the per-second bars), the rest by minute, adding up to the same', async () => {
+    const t = resolveTile(TileSpec.parse(SPECS.rate), NOW);
+    const W = NOW - 5 * 60_000 + 7000;
+    const buckets = await readTile(ch, PROJECT, t, W);
+    const from = W - 60_000;
+    const seconds = buckets.filter(([at]) => at >= from);
+    expect(seconds.length).toBeGreaterThan(30); // a row every ~800 ms
+    for (const [at] of seconds) expect(at % 1000).toBe(0);
+    expect(buckets.filter(([at]) => at < from).every(([at]) => at % 60_000 === 0)).toBe(true);
+    // Per second: what the stream holds for each of those seconds (rows on time, events metric).
+    const want = new Map<number, number>();
+    for (const r of rows) {
+      const at = chMs(r.received_at);
+      if (at < from || at >= W || !t.match(r) || t.weight!(r) === 0) continue;
+      if (chMs(r.created_at) < at - 86_400_000) continue;
+      want.set(at - (at % 1000), (want.get(at - (at % 1000)) ?? 0) + t.weight!(r));
+    }
+    expect(new Map(seconds as Array<[number, number]>)).toEqual(want);
+  });
+});
+
+describe('live funnels: exact across the watermark', () => {
+  const FUNNELS: Record<string, TileSpecInput> = {
+    since: {
+      kind: 'funnel',
+      steps: [{ filters: [['is', 'event:name', ['screen_view']]] }, { filters: [['is', 'event:name', ['signup']]] }],
+      since: NOW - 45 * 60_000,
+    },
+    sliding: SPECS.funnel!,
+    // Overlapping steps: one row can meet steps 1 and 2 at once.
+    overlap: {
+      kind: 'funnel',
+      steps: [
+        { filters: [['is', 'event:path', ['/pricing']]] },
+        { filters: [['is', 'event:name', ['screen_view', 'signup']]] },
+        { filters: [['is', 'event:name', ['purchase']]] },
+      ],
+      since: NOW - 45 * 60_000,
+    },
+  };
+
+  it("the backfill's replay counts what ClickHouse's windowFunnel counts", async () => {
+    for (const name of ['since', 'overlap']) {
+      const t = resolveTile(TileSpec.parse(FUNNELS[name]), NOW);
+      const where =
+        name === 'since' ? ["name = 'screen_view'", "name = 'signup'"] : ["path = '/pricing'", "name IN ('screen_view', 'signup')", "name = 'purchase'"];
+      const rs = await ch.query({
+        query: `SELECT level, count() AS n FROM (SELECT windowFunnel(${funnelShape(t).windowMs})(toUInt64(toUnixTimestamp64Milli(received_at)), ${where.join(', ')}) AS level FROM events WHERE project_id = {p:String} AND session_id != '' AND received_at >= fromUnixTimestamp64Milli(toInt64({s:String})) GROUP BY session_id) WHERE level > 0 GROUP BY level`,
+        query_params: { p: PROJECT, s: String(t.since) },
+        format: 'JSONEachRow',
+      });
+      const byLevel = await rs.json<{ level: number; n: string }>();
+      const want = where.map((_, k) => byLevel.filter((r) => Number(r.level) > k).reduce((a, r) => a + Number(r.n), 0));
+      expect(merge(await storedUpTo(t, NOW + 60_000)), name).toEqual(want);
+    }
+  });
+
+  it('backfill up to W + ticks from a progress seeded at W = the whole stream, for any W', async () => {
+    for (const name of ['since', 'sliding', 'overlap']) {
+      const t0 = resolveTile(TileSpec.parse(FUNNELS[name]), NOW);
+      const whole = merge(await readTile(ch, PROJECT, t0, NOW + 60_000), -Infinity);
+      for (const W of [NOW - 30 * 60_000 - 3000, NOW - 17 * 60_000 - 3000, NOW - 5 * 60_000 + 1000, NOW - 61_000]) {
+        const before = await readFunnel(ch, PROJECT, t0, W);
+        const { buckets } = await live(FUNNELS[name]!, NOW, W, before.states);
+        // A sliding window: both sides as seen from the end of the stream.
+        const from = t0.since ?? NOW + 60_000 - ((NOW + 60_000) % 60_000) - (t0.minutes! - 1) * 60_000;
+        const got = merge([...before.buckets, ...buckets], from);
+        const want = merge(await readTile(ch, PROJECT, t0, NOW + 60_000), from);
+        expect(got, `${name} at ${W}`).toEqual(want);
+        expect((whole as number[])[1], name).toBeGreaterThan(0); // visits did reach step 2
       }
     }
   });

@@ -7,12 +7,13 @@
  */
 import { LIVE_TILE_LIMITS, TILE_OTHER_KEY, type TickTiles, type TileBucket, type TileFeedEvent, type TileGeoPoint } from '../../shared/live-tiles.ts';
 import type { EventRow } from '../../shared/rows.ts';
-import { type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
+import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
+import type { FunnelApplied, FunnelProgress } from '../engines/funnel-progress.ts';
+import { FunnelTracker } from './funnel-tracker.ts';
+import { funnelMask, funnelScope, funnelShape, type ResolvedTile, TILE_MAX_LATENESS_MS } from './tile-spec.ts';
 
 /** Keys one `top` delta holds per tick before new keys count under `(other)`. */
 const TOP_KEYS_PER_TICK = 200;
-/** Visits a funnel tile remembers the progress of (oldest forgotten first). */
-const FUNNEL_SESSIONS = 100_000;
 /** Map points per tick and tile. */
 const GEO_PER_TICK = 50;
 /** Feed events per tick and tile (the latest; 100 a second at most is more than anyone reads, and keeps a screen's bytes flat). */
@@ -27,10 +28,13 @@ type Acc = number | Map<string, number> | number[] | TileFeedEvent[] | TileGeoPo
 
 class TileAgg {
   private pending = new Map<number, Acc>();
-  private readonly funnel = new Map<string, number>();
   private readonly geoDevices = new Set<string>();
 
-  constructor(readonly tile: ResolvedTile) {}
+  /** `funnel`: funnel tiles keep their visits' progress in the shared store (funnel-tracker.ts). */
+  constructor(
+    readonly tile: ResolvedTile,
+    readonly funnel?: FunnelTracker,
+  ) {}
 
   add(r: EventRow, received: number, created: number): void {
     const t = this.tile;
@@ -61,19 +65,8 @@ class TileAgg {
         return;
       }
       case 'funnel': {
-        if (!r.session_id) return;
-        const steps = t.steps!;
-        const reached = this.funnel.get(r.session_id) ?? 0;
-        if (reached >= steps.length || !steps[reached]!.match(r)) return;
-        this.funnel.delete(r.session_id); // re-inserted: most recent last, for the eviction below
-        this.funnel.set(r.session_id, reached + 1);
-        if (this.funnel.size > FUNNEL_SESSIONS) this.funnel.delete(this.funnel.keys().next().value!);
-        let d = this.pending.get(sec) as number[] | undefined;
-        if (!d) {
-          d = steps.map(() => 0);
-          this.pending.set(sec, d);
-        }
-        d[reached]!++;
+        const mask = r.session_id ? funnelMask(t, r) : 0;
+        if (mask !== 0) this.funnel!.add({ session: r.session_id, mask, at: received });
         return;
       }
       case 'feed': {
@@ -102,6 +95,10 @@ class TileAgg {
   }
 
   drain(): TileBucket[] | undefined {
+    if (this.funnel) {
+      this.funnel.poll();
+      return this.funnel.drain();
+    }
     if (this.pending.size === 0) return undefined;
     const out: TileBucket[] = [];
     for (const [sec, acc] of this.pending) {
@@ -160,10 +157,23 @@ export interface TileSet {
   record(projectId: string, rows: readonly EventRow[]): void;
   /** Takes (and resets) the project's pending deltas; undefined when none. */
   drain(projectId: string): TickTiles | undefined;
+  /** Counts rows a funnel's seed replayed (FunnelProgress.seed's answer) into the tile's next deltas. */
+  countFunnel(projectId: string, key: string, applied: FunnelApplied): void;
+  /** Resolves once tiles started so far are ready to count (funnels: an older epoch retired). */
+  whenReady(): Promise<void>;
 }
 
-export function createTileSet(opts: { perProject?: number } = {}): TileSet {
+export interface TileSetOptions {
+  perProject?: number;
+  /** Where funnel tiles keep their visits' progress (default: in this process). */
+  progress?: FunnelProgress;
+  onError?: (err: unknown) => void;
+}
+
+export function createTileSet(opts: TileSetOptions = {}): TileSet {
   const perProject = opts.perProject ?? LIVE_TILE_LIMITS.perProject;
+  const progress = opts.progress ?? createMemoryFunnelProgress();
+  const starting = new Set<Promise<void>>();
   const byProject = new Map<string, Map<string, TileAgg>>();
   let lastStr = '';
   let lastMs = 0;
@@ -184,7 +194,13 @@ export function createTileSet(opts: { perProject?: number } = {}): TileSet {
         byProject.set(projectId, m);
       }
       if (m.size >= perProject) return false;
-      m.set(tile.key, new TileAgg(tile));
+      let funnel: FunnelTracker | undefined;
+      if (tile.kind === 'funnel') {
+        funnel = new FunnelTracker({ progress, scope: funnelScope(projectId, tile.key), shape: funnelShape(tile), onError: opts.onError });
+        const p = funnel.retired.finally(() => starting.delete(p));
+        starting.add(p);
+      }
+      m.set(tile.key, new TileAgg(tile, funnel));
       return true;
     },
     unwatch(projectId, key) {
@@ -219,6 +235,12 @@ export function createTileSet(opts: { perProject?: number } = {}): TileSet {
         out[key] = d;
       }
       return out;
+    },
+    countFunnel(projectId, key, applied) {
+      byProject.get(projectId)?.get(key)?.funnel?.countAll(applied.rows, applied.levels);
+    },
+    async whenReady() {
+      await Promise.all(starting);
     },
   };
 }

@@ -27,10 +27,12 @@ export interface SplitMemo {
   has(token: string): boolean;
   /** Records that the insert with this token is being split; resolves once recorded. */
   add(token: string): Promise<void>;
+  /** Every token recorded so far (a writer in another thread starts from these). */
+  tokens(): string[];
 }
 
 /** A SplitMemo for one process's lifetime (callers whose inserts cannot outlive a crash). */
-export function memorySplitMemo(initial: Iterable<string> = []): SplitMemo & { tokens(): string[] } {
+export function memorySplitMemo(initial: Iterable<string> = []): SplitMemo {
   const set = new Set(initial);
   return {
     has: (t) => set.has(t),

@@ -32,7 +32,6 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EventRow, GroupRow, ReplayRow, SessionRow, type WriteBatch } from '../../shared/rows.ts';
-import type { Metrics } from '../metrics.ts';
 import { insertSplitting, memorySplitMemo, partitionGroups, type SplitMemo } from './insert-split.ts';
 import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
 import { createQuarantine, type Quarantine, type QuarantineTable } from './quarantine.ts';
@@ -96,8 +95,19 @@ const PARTITION_OF: Partial<Record<Table, (row: Record<string, unknown>) => stri
   replays: (r) => month(r.started_at),
 };
 
+/**
+ * The metrics a writer records: these members of Metrics, typed by what the writer calls, so
+ * the insert thread (insert-thread.ts) can forward them to the registry of the main thread.
+ */
+export interface WriterMetrics {
+  flushRows: { observe(labels: { table: string }, rows: number): void };
+  flushSeconds: { startTimer(): () => unknown; observe(seconds: number): void };
+  quarantinedRows: { inc(labels: { table: string }): void };
+  insertSplits: { inc(labels: { table: string }): void };
+}
+
 /** A writer on `ch` (its default database holds the tables); records flush metrics if given. */
-export function createWriter(ch: ClickHouseClient, metrics?: Metrics, opts: { maxProfileProperties?: number } = {}): Writer {
+export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts: { maxProfileProperties?: number } = {}): Writer {
   const quarantine = createQuarantine(ch);
   // Profile ops read, modify and write; two batches touching one profile at once would each
   // start from the same version and one change would be lost. Serialized per writer, which

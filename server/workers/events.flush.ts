@@ -159,6 +159,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
         set.add(t);
         await redis.multi().sadd(key, t).expire(key, ttl).exec();
       },
+      tokens: () => [...set],
     };
   }
 

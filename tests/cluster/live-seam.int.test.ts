@@ -6,6 +6,9 @@
  * by the web node through the cluster adapter, and every tile must be aggregated by every
  * ingest node. Once the stream stops, every dashboard's totals must equal what the query
  * model answers: nothing missed between backfill and ticks, nothing counted on both sides.
+ * The live funnel (page view, then signup, in one visit) must be exact too, with visitors
+ * whose page view reached one ingest node and whose signup reached the other, across the
+ * dashboards' watermarks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -36,7 +39,19 @@ const tiles = () => [
   { id: 'events', spec: { kind: 'total', metric: 'events', since } },
   { id: 'signups', spec: { kind: 'total', metric: 'events', since, filters: [['is', 'event:name', ['signup']]] } },
   { id: 'visits', spec: { kind: 'total', metric: 'sessions', since } },
+  {
+    id: 'funnel',
+    spec: { kind: 'funnel', steps: [{ filters: [['is', 'event:name', ['screen_view']]] }, { filters: [['is', 'event:name', ['signup']]] }], since },
+  },
 ];
+/** Per visitor: when its first page view was acknowledged, when its first signup after it was sent. */
+const visitors = new Map<string, { viewed?: number; signupSent?: number }>();
+function sent(visitor: string, name: string, sentAt: number, ackedAt: number) {
+  const v = visitors.get(visitor) ?? {};
+  visitors.set(visitor, v);
+  if (name === 'screen_view') v.viewed ??= ackedAt;
+  else if (name === 'signup' && v.viewed !== undefined) v.signupSent ??= sentAt;
+}
 
 async function query(body: object): Promise<number> {
   const res = await fetch(`${cluster.worker.url}/api/v1/query`, {
@@ -91,12 +106,36 @@ describe('live tiles across processes', () => {
       while (streaming) {
         const node = cluster.ingest[lane % 2]!;
         const name = i % 5 === 0 ? 'signup' : 'screen_view';
+        const at = Date.now();
         const r = await track(node.url, A, { ua: browserUa(lane * 10 + (i % 10)), ip: visitorIp(lane, i % 10) }, name);
-        if (r.status === 200) accepted++;
+        if (r.status === 200) {
+          accepted++;
+          sent(`${lane}/${i % 10}`, name, at, Date.now());
+        }
         i++;
         await sleep(10);
       }
     });
+    // Funnel visitors: a page view on one ingest node, the signup ~1 s later on the other.
+    const funnelLane = (async () => {
+      const due: Array<{ k: number; at: number }> = [];
+      for (let k = 0; streaming || due.length > 0; k++) {
+        const step = async (n: number, name: string) => {
+          const at = Date.now();
+          const r = await track(cluster.ingest[(n + (name === 'signup' ? 1 : 0)) % 2]!.url, A, { ua: browserUa(100 + n), ip: visitorIp(7, n) }, name);
+          if (r.status === 200) {
+            accepted++;
+            sent(`f/${n}`, name, at, Date.now());
+          }
+        };
+        if (streaming) {
+          await step(k, 'screen_view');
+          due.push({ k, at: Date.now() + 800 + Math.random() * 1200 });
+        }
+        while (due.length > 0 && due[0]!.at <= Date.now()) await step(due.shift()!.k, 'signup');
+        await sleep(100);
+      }
+    })();
     const nodes = [...cluster.ingest, cluster.worker];
     for (let d = 0; d < 6; d++) {
       await sleep(400 + Math.random() * 1200);
@@ -107,7 +146,7 @@ describe('live tiles across processes', () => {
     }
     await sleep(1500);
     streaming = false;
-    await Promise.all(streams);
+    await Promise.all([...streams, funnelLane]);
     for (const v of views) await v.backfilled(90_000);
 
     const stored = await waitFor(
@@ -132,6 +171,29 @@ describe('live tiles across processes', () => {
       expect(v.value('visits'), `dashboard ${i}: visits`).toBe(visits);
     }
     expect(new Set(views.map((v) => v.accepted.get('events')!.watermark)).size).toBeGreaterThan(1);
+
+    // The funnel, from the stream itself: visitors who viewed a page; those who signed up after it.
+    const want = [[...visitors.values()].filter((v) => v.viewed !== undefined).length, [...visitors.values()].filter((v) => v.signupSent !== undefined).length];
+    expect(want[1]).toBeGreaterThan(5);
+    const straddle = views.some((view) => {
+      const W = view.accepted.get('funnel')!.watermark!;
+      return [...visitors.entries()].some(([k, v]) => k.startsWith('f/') && v.viewed! < W && (v.signupSent ?? 0) > W);
+    });
+    expect(straddle, 'a visit with its page view before a watermark and its signup after it').toBe(true);
+    for (const [i, v] of views.entries()) {
+      await waitFor(
+        async () => JSON.stringify(v.value('funnel')) === JSON.stringify(want) || undefined,
+        30_000,
+        () => `dashboard ${i}: funnel ${JSON.stringify(v.value('funnel'))} = ${JSON.stringify(want)}`,
+      ).catch(() => {});
+      expect(v.value('funnel'), `dashboard ${i}: funnel`).toEqual(want);
+    }
+    // A dashboard opened after the stream: the store's answer alone (its backfill) says the same.
+    const late = await connectDashboard(cluster.worker.url, read);
+    dashboards.push(late);
+    const view = await watchTiles(late, A.projectId, tiles());
+    await view.backfilled(60_000);
+    expect(view.value('funnel'), 'store').toEqual(want);
   }, 300_000);
 
   it('an ingest node that joins later aggregates the tiles already watched', async () => {

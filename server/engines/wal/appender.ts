@@ -32,7 +32,7 @@ export interface Appended<T> {
   from: number;
   to: number;
   rows: number;
-  /** Whatever the caller attached to the record (the batch itself, to apply without re-reading). */
+  /** Whatever the caller attached to the record (the record bytes, to apply without re-reading). */
   tag: T;
 }
 

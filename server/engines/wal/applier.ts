@@ -13,13 +13,11 @@
  * and 3 is repaired at start-up by re-applying that very range first (wal/recover.ts).
  * Sealed segments whose records are all committed are deleted.
  */
-import { emptyBatch, mergeInto, type WriteBatch } from '../../../shared/rows.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { SplitMemo } from '../../store/insert-split.ts';
-import type { BatchWriter } from '../queue.ts';
 import { type Checkpoint, chunkToken, type Range, saveCheckpoint } from './checkpoint.ts';
-import { decodeRecords } from './record.ts';
+import type { RecordWriter } from './record-writer.ts';
 import { readSegmentRange, removeSegment, syncDir } from './segment-files.ts';
 
 function sameRange(a: Range | null, b: Range): boolean {
@@ -34,14 +32,15 @@ export interface PendingRecord {
   rows: number;
   /** When it was accepted (ms epoch; 0 for records recovered at start-up: due at once). */
   since: number;
-  /** The rows, when still held in memory; null: read back from the segment. */
-  batch: WriteBatch | null;
+  /** The record's bytes as in the segment (header included), when still held in memory; null: read back from the segment. */
+  bytes: Buffer | null;
 }
 
 /** Everything the applier needs; the queue passes its own options through. */
 export interface ApplierOptions {
   dir: string;
-  writer: BatchWriter;
+  /** Gets each chunk as the log's bytes (wal/record-writer.ts). */
+  writer: RecordWriter;
   /** The checkpoint as last saved. */
   checkpoint: Checkpoint;
   /** A range that must be applied first, exactly as it is (an intent found at start-up). */
@@ -169,16 +168,11 @@ export function createApplier(opts: ApplierOptions): Applier {
     return { range: { segment: first.segment, from: first.from, to: recs[i - 1]!.to }, count: i - at, rows };
   }
 
-  async function chunkBatch(range: Range, count: number): Promise<WriteBatch> {
-    const out = emptyBatch();
+  /** The chunk's records exactly as they lie in the segment: from memory when all are held, else read back. */
+  async function chunkBytes(range: Range, count: number): Promise<Buffer> {
     const slice = recs.slice(head, head + count);
-    if (slice.every((r) => r.batch)) {
-      for (const r of slice) mergeInto(out, r.batch!);
-      return out;
-    }
-    const bytes = await readSegmentRange(opts.dir, range.segment, range.from, range.to);
-    for (const b of decodeRecords(bytes)) mergeInto(out, b);
-    return out;
+    if (slice.every((r) => r.bytes)) return Buffer.concat(slice.map((r) => r.bytes!));
+    return readSegmentRange(opts.dir, range.segment, range.from, range.to);
   }
 
   async function applyNext(): Promise<void> {
@@ -197,6 +191,7 @@ export function createApplier(opts: ApplierOptions): Applier {
         await saveCheckpoint(opts.dir, saved);
         cp = saved;
       },
+      tokens: () => [...splitTokens],
     };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -206,7 +201,7 @@ export function createApplier(opts: ApplierOptions): Applier {
           phase = 'write';
         }
         if (phase === 'write') {
-          await opts.writer.write(await chunkBatch(range, count), token, { splits });
+          await opts.writer.write(await chunkBytes(range, count), token, { splits });
           phase = 'commit';
         }
         // The commit; when the following chunk is already due (a backlog), its intent goes
@@ -232,7 +227,7 @@ export function createApplier(opts: ApplierOptions): Applier {
     cp = next;
     forced = next.intent;
     for (let i = head; i < head + count; i++) {
-      if (recs[i]!.batch) memRows -= recs[i]!.rows;
+      if (recs[i]!.bytes) memRows -= recs[i]!.rows;
     }
     head += count;
     if (head > 4096 && head * 2 > recs.length) {
@@ -288,8 +283,8 @@ export function createApplier(opts: ApplierOptions): Applier {
     stats,
     add(records) {
       for (const r of records) {
-        if (r.batch && memRows + r.rows > opts.maxMemoryRows) r.batch = null;
-        if (r.batch) memRows += r.rows;
+        if (r.bytes && memRows + r.rows > opts.maxMemoryRows) r.bytes = null;
+        if (r.bytes) memRows += r.rows;
         recs.push(r);
         pending += r.rows;
       }

@@ -82,7 +82,7 @@ export async function recoverWal(dir: string, log?: Logger, idLog?: IdLog): Prom
       throw new Error(`wal: the checkpoint says ${segmentName(n)} is applied up to byte ${start}, but its valid records end at ${scan.validEnd}`);
     }
     for (const r of scan.records) {
-      if (r.from >= start) records.push({ segment: n, from: r.from, to: r.to, rows: r.rows, since: 0, batch: null });
+      if (r.from >= start) records.push({ segment: n, from: r.from, to: r.to, rows: r.rows, since: 0, bytes: null });
     }
     segments.push(n);
   }

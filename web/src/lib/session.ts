@@ -43,5 +43,5 @@ export function roleAtLeast(role: Role | null | undefined, needed: Role): boolea
 
 /** Only paths of this app after sign-in (never another site). */
 export function safeNext(next: string | null): string | null {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : null;
+  return next?.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : null;
 }

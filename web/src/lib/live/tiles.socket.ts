@@ -5,14 +5,17 @@
  * its backfill. Built to run for weeks on a TV: socket.io reconnects after network loss and
  * server restarts (jittered backoff), a server-side disconnect or a refusal that is not about
  * the credentials is retried here, the browser going offline shows `reconnecting` at once, a
- * lost tick or a backfill that never comes re-syncs, and "since 09:00" tiles move to the next
- * day by themselves. Every timer and listener is removed by the returned stop function.
+ * connection that goes silent (no heartbeat for LIVE_SILENCE_MS: packets dropped without a
+ * reset, a frozen server) is dropped and re-synced by the watchdog (watchdog.ts), a lost tick
+ * or a backfill that never comes re-syncs, and "since 09:00" tiles move to the next day by
+ * themselves. Every timer and listener is removed by the returned stop function.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, LiveAuth, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
+import { type ClientToServerEvents, LIVE_SILENCE_MS, type LiveAuth, type LiveConnectError, type ServerToClientEvents } from '$shared/live.ts';
 import type { TileRequest, TilesSubscribeResult } from '$shared/live-tiles.ts';
 import { type LinkEvent, nextLink, retryDelayMs } from './link.ts';
 import type { LiveTiles } from './live-tiles.svelte.ts';
+import { startWatchdog } from './watchdog.ts';
 
 type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -30,6 +33,8 @@ export interface WatchTilesOptions {
   recheckMs?: number;
   /** Longest wait for the subscribe answer and the backfills before re-syncing. Default 60 s. */
   syncTimeoutMs?: number;
+  /** Silence (no heartbeat, tick or answer) after which the connection counts as lost. Default LIVE_SILENCE_MS. */
+  silenceMs?: number;
 }
 
 export function watchTiles(state: LiveTiles, target: TilesTarget, opts: WatchTilesOptions = {}): () => void {
@@ -42,6 +47,19 @@ export function watchTiles(state: LiveTiles, target: TilesTarget, opts: WatchTil
   /** Increments at every subscribe: answers to an older one are ignored. */
   let generation = 0;
   let signature = '';
+  /** Set when the watchdog drops the socket: the disconnect that follows says why. */
+  let silentFor = 0;
+  const watchdog = startWatchdog({
+    silenceMs: opts.silenceMs ?? LIVE_SILENCE_MS,
+    watching: () => !stopped && socket.connected && (state.link.status === 'live' || state.link.status === 'syncing'),
+    onSilent(ms) {
+      // Nothing heard while the link claims to be up: the path is gone without a close. Drop the
+      // socket (the disconnect below shows `reconnecting` and retries) rather than trust it.
+      silentFor = ms;
+      socket.disconnect();
+    },
+  });
+  const heard = () => watchdog.heard();
 
   const sig = (reqs: TileRequest[]) => JSON.stringify(reqs);
 
@@ -82,6 +100,7 @@ export function watchTiles(state: LiveTiles, target: TilesTarget, opts: WatchTil
       return;
     }
     socket.emit('tiles:subscribe', { projectId: target.projectId, tiles: reqs }, (res: TilesSubscribeResult) => {
+      heard();
       if (mine !== generation || stopped) return;
       if (!res.ok) {
         // A refusal of the tiles themselves cannot be fixed by retrying; anything else (rate limits, a node starting) can.
@@ -98,16 +117,23 @@ export function watchTiles(state: LiveTiles, target: TilesTarget, opts: WatchTil
     });
   }
 
-  socket.on('connect', () => apply({ type: 'connected' }));
+  socket.on('connect', () => {
+    heard();
+    apply({ type: 'connected' });
+  });
   socket.on('disconnect', (reason) => {
     if (reason === 'io client disconnect' && stopped) return;
-    apply({ type: 'lost', detail: reason });
+    const detail = silentFor > 0 ? `no word from the server for ${Math.round(silentFor / 1000)} s` : reason;
+    silentFor = 0;
+    apply({ type: 'lost', detail });
   });
+  socket.on('heartbeat', heard);
   socket.on('connect_error', (err: Error & { data?: LiveConnectError }) => {
     if (socket.active) apply({ type: 'lost', detail: err.message });
     else apply({ type: 'refused', code: err.data?.code ?? 'internal', message: err.data?.message ?? err.message });
   });
   socket.on('tiles:backfill', (b) => {
+    heard();
     if (b.projectId !== target.projectId) return;
     engine.addBackfill(b);
     if (state.link.status === 'syncing' && engine.synced) {
@@ -117,11 +143,13 @@ export function watchTiles(state: LiveTiles, target: TilesTarget, opts: WatchTil
     state.schedule();
   });
   socket.on('tick', (tick) => {
+    heard();
     if (tick.projectId !== target.projectId) return;
     if (!engine.addTick(tick) && state.link.status === 'live') apply({ type: 'gap' });
     state.schedule();
   });
   socket.on('presence', (p) => {
+    heard();
     if (p.projectId !== target.projectId) return;
     engine.setPresence(p);
     state.schedule();
@@ -145,6 +173,7 @@ export function watchTiles(state: LiveTiles, target: TilesTarget, opts: WatchTil
 
   return () => {
     stopped = true;
+    watchdog.stop();
     clearInterval(clock);
     clearInterval(recheck);
     clearTimeout(retry);
