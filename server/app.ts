@@ -389,6 +389,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       const data = ch && {
         queries: createQueryEngine({
           ch,
+          batch: config.clickhouse.kind === 'chdb',
           cache: engines.cache,
           pastTtlMs: config.queryCacheTtlMs,
           liveTtlMs: config.queryCacheLiveTtlMs,
