@@ -30,9 +30,9 @@ export function createShareViews(src: ShareViewSource, opts: { now?: () => numbe
   // Screens subscribe on connect, on reconnect and when "since" rolls over: a few reads of the board a minute at most.
   const cache = new LRUCache<string, { layout: BoardLayout | null; zone: string }>({ max: 5000, ttl: opts.cacheTtlMs ?? 5000 });
 
-  async function view(projectId: string, target: NonNullable<LiveAdmission['share']>['target']) {
+  async function view(projectId: string, target: NonNullable<LiveAdmission['share']>['target'], fresh = false) {
     const k = `${projectId}\0${target.kind === 'board' ? target.id : target.kind}`;
-    let v = cache.get(k);
+    let v = fresh ? undefined : cache.get(k);
     if (!v) {
       const [layout, zone] = await Promise.all([
         target.kind === 'board' ? src.boardLayout(projectId, target.id) : target.kind === 'realtime' ? REALTIME_LAYOUT : null,
@@ -44,16 +44,25 @@ export function createShareViews(src: ShareViewSource, opts: { now?: () => numbe
     return v;
   }
 
+  /** Keys of the tiles the view asks for around now; null when its board is gone. */
+  async function allowedKeys(projectId: string, target: NonNullable<LiveAdmission['share']>['target'], fresh = false): Promise<Set<string> | null> {
+    const v = await view(projectId, target, fresh);
+    if (!v.layout) return null;
+    const allowed = new Set<string>();
+    const t = now();
+    for (const at of [t - CLOCK_SLACK_MS, t - HOUR, t, t + HOUR, t + CLOCK_SLACK_MS]) {
+      for (const r of boardRequests(v.layout, v.zone, at)) allowed.add(tileKey(TileSpec.parse(r.spec)));
+    }
+    return allowed;
+  }
+
   return {
     /** The tiles a share socket asks for (already parsed), as it must watch them — or why not. */
     async check(share: NonNullable<LiveAdmission['share']>, projectId: string, tiles: TileRequest[]): Promise<ShareTiles> {
-      const v = await view(projectId, share.target);
-      if (!v.layout) return { ok: false, code: 'not_found', message: 'The board this link shares was deleted' };
-      const allowed = new Set<string>();
-      const t = now();
-      for (const at of [t - CLOCK_SLACK_MS, t - HOUR, t, t + HOUR, t + CLOCK_SLACK_MS]) {
-        for (const r of boardRequests(v.layout, v.zone, at)) allowed.add(tileKey(TileSpec.parse(r.spec)));
-      }
+      let allowed = await allowedKeys(projectId, share.target);
+      if (!allowed) return { ok: false, code: 'not_found', message: 'The board this link shares was deleted' };
+      // A screen that just read an edited board asks for its new tiles: read the board again before refusing them.
+      if (tiles.some((r) => !allowed!.has(tileKey(r.spec)))) allowed = (await allowedKeys(projectId, share.target, true)) ?? new Set();
       const out: TileRequest[] = [];
       for (const [index, r] of tiles.entries()) {
         if (!allowed.has(tileKey(r.spec))) {
