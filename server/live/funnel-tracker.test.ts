@@ -39,7 +39,8 @@ describe('FunnelTracker', () => {
   it('moves rows not applied yet to a replacing epoch', async () => {
     const progress = createMemoryFunnelProgress();
     let now = T;
-    const tracker = new FunnelTracker({ progress, scope: 'p:k', shape: SHAPE, now: () => now });
+    let lost = 0;
+    const tracker = new FunnelTracker({ progress, scope: 'p:k', shape: SHAPE, now: () => now, onLost: () => lost++ });
     await progress.claim('p:k', T + 1000);
     await progress.seed('p:k', T + 1000, [], SHAPE);
     tracker.poll();
@@ -60,5 +61,6 @@ describe('FunnelTracker', () => {
     const applied = await progress.seed('p:k', T + 5000, [['s1', s1]], SHAPE);
     tracker.countAll(applied!.rows, applied!.levels);
     expect(tracker.drain()).toEqual([[T + 6000, [0, 1]]]);
+    expect(lost).toBe(1); // screens were told to re-sync
   });
 });
