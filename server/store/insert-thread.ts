@@ -100,18 +100,6 @@ interface InFlight {
 const BOOT = new URL('./insert-thread.boot.mjs', import.meta.url);
 const ENTRY = new URL('./insert-thread.worker.ts', import.meta.url).href;
 
-/** Node options for the thread: the parent's, except preloads that only make sense once per process. */
-function threadExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if ((a === '--import' || a === '--require') && argv[i + 1]?.includes('die-with-parent')) i++;
-    else if (!a.includes('die-with-parent')) out.push(a);
-  }
-  return out;
-}
-
 /** An error from the thread, as an Error of this thread. */
 function toError(e: ThreadError): Error {
   return Object.assign(new Error(e.message), e.code ? { code: e.code } : {}, e.type ? { type: e.type } : {});
@@ -132,7 +120,8 @@ let current: Thread | null = null;
 let nextId = 0;
 
 function spawnThread(): Thread {
-  const worker = new Worker(BOOT, { workerData: { entry: ENTRY }, execArgv: threadExecArgv() });
+  // The thread inherits this process's Node options (tsx, --cpu-prof for bench:ingest --profile).
+  const worker = new Worker(BOOT, { workerData: { entry: ENTRY } });
   const t: Thread = { worker, listener: null, onDeath: null, detach: null };
   worker.unref();
   worker.on('message', (m: FromInsertThread) => t.listener?.(m));
