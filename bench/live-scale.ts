@@ -17,6 +17,12 @@
  * 3. Redis memory per online visitor: --redis-visitors devices put online through the Redis
  *    Visitors engine (own key prefix on the local Redis), MEMORY USAGE of its keys.
  *
+ * `--shape distributed` (or `both`) runs the rate phases (1) also against the distributed
+ * shape: two `ingest` processes and one `worker,web` process on the local Redis (own key
+ * prefix) and PostgreSQL (a fresh database), SDK sockets and dashboards spread over both ingest
+ * nodes, so every tick crosses the Redis adapter; the server's CPU and RSS are those of the
+ * three processes together (peak RSS: the largest one's).
+ *
  * Targets: p99 ≤ 200 ms at 5,000 events/s with 100 dashboards; idle sockets ≤ 8 KB each.
  * Prints tables and saves JSON under bench/results/. The server's descriptor limit bounds
  * --idle (see README "Live channel" for raising it).
@@ -30,11 +36,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { type NodeProcess, startNode } from '../server/cluster/local-cluster.ts';
+import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../server/cluster/local-cluster.ts';
 import { createRedisVisitors } from '../server/engines/visitors.redis.ts';
+import { createMetadata } from '../server/store/metadata.ts';
+import { openMetadataDb } from '../server/store/postgres.ts';
 import { type ClientToServerEvents, LIVE_TICK_LIMITS, type LiveTick, type ServerToClientEvents } from '../shared/live.ts';
 import { REALTIME_PAGE_TILES } from '../shared/live-tiles.ts';
 import { freePorts } from '../tests/cluster/harness.ts';
+import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deleteKeys } from '../tests/support/redis.ts';
 import { type Creds, stats, until } from './live-dashboards.ts';
 import { ORIGIN, type SentEvent, wsLoad } from './live-load.ts';
@@ -52,6 +61,7 @@ const { values: args } = parseArgs({
     'idle-procs': { type: 'string', default: '2' },
     'idle-addresses': { type: 'string', default: '4' },
     'redis-visitors': { type: 'string', default: '100000' },
+    shape: { type: 'string', default: 'embedded' },
   },
 });
 const RATES = args.rates === 'none' ? [] : args.rates!.split(',').map(Number);
@@ -64,6 +74,8 @@ const IDLE = Number(args.idle);
 const IDLE_PROCS = Math.max(1, Number(args['idle-procs']));
 const IDLE_ADDRESSES = Math.max(1, Number(args['idle-addresses']));
 const REDIS_VISITORS = Number(args['redis-visitors']);
+const SHAPES = args.shape === 'both' ? ['embedded', 'distributed'] : [args.shape!];
+if (!SHAPES.every((x) => x === 'embedded' || x === 'distributed')) throw new Error('--shape: embedded, distributed or both');
 const TARGET_MS = 200;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -74,8 +86,9 @@ const round = (x: number) => Math.round(x * 10) / 10;
 // ---------------------------------------------------------------- watchdog
 
 let node: NodeProcess | undefined;
+let cluster: LocalCluster | undefined;
 const children = new Set<ReturnType<typeof fork>>();
-const budgetMs = 120_000 + RATES.length * (SECONDS * 1000 + 40_000) + 240_000;
+const budgetMs = 120_000 + SHAPES.length * RATES.length * (SECONDS * 1000 + 40_000) + 240_000 + (SHAPES.includes('distributed') ? 120_000 : 0);
 const watchdog = setTimeout(() => {
   console.error(`bench:live exceeded its ${Math.round(budgetMs / 1000)} s budget; killing its processes`);
   abort(1);
@@ -84,6 +97,7 @@ watchdog.unref();
 process.once('SIGINT', () => abort(130));
 function abort(code: number) {
   node?.child.kill('SIGKILL');
+  for (const n of cluster ? [cluster.worker, ...cluster.ingest] : []) n.child.kill('SIGKILL');
   for (const c of children) c.kill('SIGKILL');
   process.exit(code);
 }
@@ -187,13 +201,25 @@ function analyse(prefix: string, dashes: Dash[], sent: SentEvent[]) {
   };
 }
 
-/** The server's own event → tick histogram (`/metrics`): cumulative bucket counts by upper bound (s). */
-async function serverHistogram(url: string): Promise<Map<number, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/** The servers' own event → tick histogram (`/metrics`, summed over `urls`): cumulative bucket counts by upper bound (s). */
+async function serverHistogram(urls: string[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  for (const m of text.matchAll(/^livepanel_live_event_to_tick_seconds_bucket\{le="([^"]+)"\} (\d+)/gm))
-    out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  for (const url of urls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    for (const m of text.matchAll(/^livepanel_live_event_to_tick_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) {
+      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+      out.set(le, (out.get(le) ?? 0) + Number(m[2]));
+    }
+  }
   return out;
+}
+
+/** Where a rate phase runs: the nodes SDK sockets and dashboards connect to (round robin), and the server processes measured. */
+interface Target {
+  shape: string;
+  ingestUrls: string[];
+  dashboardUrls: string[];
+  processes: Record<string, number>;
 }
 
 /** Percentile upper bounds (ms) from the difference of two cumulative histograms. */
@@ -207,10 +233,11 @@ function histogramPercentiles(a: Map<number, number>, b: Map<number, number>) {
   return { batches: total, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99) };
 }
 
-async function ratePhases(url: string, writer: Creds, reader: Creds) {
+async function ratePhases(target: Target, writer: Creds, reader: Creds) {
   const dashes: Dash[] = [];
+  const urls = target.dashboardUrls;
   for (let i = 0; i < DASHBOARDS; i += 20)
-    dashes.push(...(await Promise.all(Array.from({ length: Math.min(20, DASHBOARDS - i) }, () => dashboard(url, reader)))));
+    dashes.push(...(await Promise.all(Array.from({ length: Math.min(20, DASHBOARDS - i) }, (_, k) => dashboard(urls[(i + k) % urls.length]!, reader)))));
   await sleep(4000); // backfills answered, presence settled
   const out = [];
   try {
@@ -222,22 +249,24 @@ async function ratePhases(url: string, writer: Creds, reader: Creds) {
         d.shown = 0;
         d.bytes = 0;
       }
-      const hist0 = await serverHistogram(url);
-      const sampler = sampleProcesses({ livepanel: node!.child.pid! });
+      const hist0 = await serverHistogram(target.ingestUrls);
+      const sampler = sampleProcesses(target.processes);
       const bench0 = process.cpuUsage();
       const t0 = performance.now();
-      const load = await wsLoad([url], writer, prefix, { rate, seconds: SECONDS, slotMs: SLOT_MS, wsFlushMs: WS_FLUSH_MS, sockets: SOCKETS });
+      const load = await wsLoad(target.ingestUrls, writer, prefix, { rate, seconds: SECONDS, slotMs: SLOT_MS, wsFlushMs: WS_FLUSH_MS, sockets: SOCKETS });
       const sendSeconds = (performance.now() - t0) / 1000;
       const acked = load.sent.filter((e) => e.ackedAt !== undefined).length;
       await until(() => dashes.every((d) => d.shown >= acked), 10_000, 20);
       const wall = (performance.now() - t0) / 1000;
       await sleep(300);
-      const processes = sampler.done();
-      const serverSide = histogramPercentiles(hist0, await serverHistogram(url));
+      const processes = sampler.done() as Record<string, { cpuCores: number; peakRssMb: number }>;
+      const serverSide = histogramPercentiles(hist0, await serverHistogram(target.ingestUrls));
       const benchCpu = process.cpuUsage(bench0);
       const a = analyse(prefix, dashes, load.sent);
       const bytes = dashes.map((d) => d.bytes / wall);
+      const all = Object.values(processes);
       const phase = {
+        shape: target.shape,
         rate,
         ackedPerSecond: Math.round(acked / sendSeconds),
         seconds: round(sendSeconds),
@@ -245,7 +274,9 @@ async function ratePhases(url: string, writer: Creds, reader: Creds) {
         /** Receipt of a batch → the tick carrying it, as the server measures it (histogram bucket bounds). */
         serverEventToTick: serverSide,
         bytesPerSecondPerDashboard: { mean: Math.round(bytes.reduce((s, b) => s + b, 0) / bytes.length), max: Math.round(Math.max(...bytes)) },
-        server: processes.livepanel,
+        /** Every server process together: CPU cores summed, peak RSS of the largest. */
+        server: { cpuCores: round(all.reduce((a, p) => a + p.cpuCores, 0)), peakRssMb: Math.max(...all.map((p) => p.peakRssMb)) },
+        processes,
         benchProcessCores: round((benchCpu.user + benchCpu.system) / 1e6 / wall),
         loadFailures: load.failures,
         loadavg: os.loadavg().map(round),
@@ -377,6 +408,9 @@ async function main() {
       targetMs: TARGET_MS,
     },
   };
+  result.rates = [];
+  if (SHAPES.includes('distributed') && RATES.length) (result.rates as unknown[]).push(...(await distributedPhases()));
+  if (!SHAPES.includes('embedded')) return finish(result);
   try {
     const env = () => ({
       PORT: String(port),
@@ -396,7 +430,8 @@ async function main() {
     console.log(
       `== embedded Livepanel on ${node.url}: ${DASHBOARDS} dashboards × ${REALTIME_PAGE_TILES.length + 1} tiles; rates ${RATES.join(', ')} events/s, ${SECONDS} s each`,
     );
-    result.rates = RATES.length ? await ratePhases(node.url, writer, reader) : [];
+    const target: Target = { shape: 'embedded', ingestUrls: [node.url], dashboardUrls: [node.url], processes: { livepanel: node.child.pid! } };
+    if (RATES.length) (result.rates as unknown[]).push(...(await ratePhases(target, writer, reader)));
     if (IDLE > 0 && RATES.length) {
       // A fresh process for the idle sockets: what the rate phases allocated would blur the RSS growth.
       await node.stop();
@@ -410,12 +445,67 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
   }
   result.redisVisitors = await redisPerVisitor().catch((err) => ({ error: String(err) }));
+  return finish(result);
+}
+
+/** The rate phases against two ingest processes and a worker,web process on the local Redis and PostgreSQL. */
+async function distributedPhases() {
+  const redisPrefix = `lpbench:${randomBytes(4).toString('hex')}:`;
+  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-live-dist-'));
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  try {
+    const [i1, i2, w] = await freePorts(3);
+    cluster = await startLocalCluster({
+      redisUrl: REDIS_URL,
+      redisPrefix,
+      databaseUrl: db.url,
+      dataDir,
+      ingestPorts: [i1!, i2!],
+      workerPort: w!,
+      env: { TRUST_PROXY: '1', LOG_LEVEL: 'warn', RATE_LIMITS: 'off', WS_MAX_SOCKETS_PER_IP: '0', WS_MAX_SOCKETS: '0' },
+    });
+    const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
+    let writer: Creds;
+    let reader: Creds;
+    try {
+      const store = createMetadata(meta.db);
+      const p = await store.createProject({ name: 'bench', domain: 'bench.example' });
+      writer = { projectId: p.projectId, clientId: p.clientId, clientSecret: p.clientSecret };
+      reader = { projectId: p.projectId, ...(await store.createClient({ projectId: p.projectId, type: 'read', origins: [] })) };
+    } finally {
+      await meta.close();
+    }
+    const ingest = cluster.ingest.map((n) => n.url);
+    console.log(`== distributed Livepanel: ingest ${ingest.join(', ')}, worker,web ${cluster.worker.url}; ${DASHBOARDS} dashboards over both ingest nodes`);
+    return await ratePhases(
+      {
+        shape: 'distributed',
+        ingestUrls: ingest,
+        dashboardUrls: ingest,
+        processes: Object.fromEntries([cluster.worker, ...cluster.ingest].map((n, i) => [i === 0 ? 'worker' : `ingest${i}`, n.child.pid!])),
+      },
+      writer,
+      reader,
+    );
+  } finally {
+    await cluster?.stop().catch(() => {});
+    cluster = undefined;
+    await deleteKeys(redis, redisPrefix).catch(() => {});
+    redis.disconnect();
+    await db.drop().catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function finish(result: Record<string, unknown>) {
   result.machine = { ...(result.machine as object), loadavgAtEnd: os.loadavg().map(round) };
   const file = saveResults('live-scale', result);
 
   console.log(`\n${DASHBOARDS} dashboards on one project: event sent → tick received by each dashboard (target p99 ≤ ${TARGET_MS} ms at 5,000 events/s)`);
   console.table(
     (result.rates as Array<Awaited<ReturnType<typeof ratePhases>>[number]>).map((p) => ({
+      shape: p.shape,
       'events/s asked': p.rate,
       'acked/s': p.ackedPerSecond,
       'missing/extra': `${p.deliveries.missing}/${p.deliveries.extra}`,
@@ -444,7 +534,7 @@ async function main() {
       },
     ]);
   }
-  console.log('Redis memory per online visitor', JSON.stringify(result.redisVisitors));
+  if (result.redisVisitors) console.log('Redis memory per online visitor', JSON.stringify(result.redisVisitors));
   console.log(`saved ${file}`);
 }
 

@@ -20,6 +20,9 @@
  *          events/days/visitors and a hash of the generator and of migrations 001–006, and
  *          start later runs from a copy of it instead of seeding
  *          (the seeding figures are those of the run that seeded it).
+ *          --now-back-days N: "now" N days before the data ends (default 0: an hour before), for
+ *          ranges that do not line up with the data's last day (e.g. a 30-day range ending
+ *          mid-month, read as weeks and days instead of one month).
  * CPU-heavy: seeding 10M events takes minutes of both cores. Develop with the default 1M.
  */
 import { createHash } from 'node:crypto';
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     'skip-baseline': { type: 'boolean', default: false },
     'seed-only': { type: 'boolean', default: false },
     cache: { type: 'string' },
+    'now-back-days': { type: 'string', default: '0' },
   },
 });
 const EVENTS = Number(args.events);
@@ -60,7 +64,8 @@ const PROJECT = 'bench';
 const DB = 'bench';
 /** Data ends at the next UTC midnight (or where a cached seed's data ends); "now" is an hour before it, so 30d holds 30 days of data. */
 let END = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1);
-let NOW = END - 3_600_000;
+const BACK = Number(args['now-back-days']) * 86_400_000;
+let NOW = END - 3_600_000 - BACK;
 const MIGRATIONS = fileURLToPath(new URL('../db/clickhouse', import.meta.url));
 const BASELINE_LAST = 6; // 001–006: the schema before the query-speed migrations (007+)
 
@@ -156,8 +161,8 @@ async function time(engine: QueryEngine, q: QueryInput): Promise<{ ms: number; s
   return { ms: performance.now() - t, sources: r.meta.sources };
 }
 
-async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[], overviewOnly = false) {
-  const engine = createQueryEngine({ ch, now: () => NOW, rollups });
+async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?: string[], overviewOnly = false, batch = true) {
+  const engine = createQueryEngine({ ch, now: () => NOW, rollups, batch });
   const { overview, tabs, filtered } = suite(tz);
   // chDB runs in this process: its CPU time is the process's, a figure the machine's load
   // disturbs far less than wall time (which waits for the cores other processes hold).
@@ -194,7 +199,7 @@ async function measure(ch: ClickHouseClient, label: string, tz: string, rollups?
 }
 
 async function warm(ch: ClickHouseClient, tz: string) {
-  const engine = createQueryEngine({ ch, now: () => NOW, cache: createMemoryCache() });
+  const engine = createQueryEngine({ ch, now: () => NOW, cache: createMemoryCache(), batch: true });
   const { overview } = suite(tz);
   await Promise.all(Object.values(overview).map((q) => engine.run(Query.parse(q))));
   const xs: number[] = [];
@@ -238,7 +243,7 @@ async function main() {
     const meta = JSON.parse(readFileSync(path.join(cached, 'seed.json'), 'utf8')) as { end: number; seeding: typeof seeding };
     ({ seeding } = meta);
     END = meta.end;
-    NOW = END - 3_600_000;
+    NOW = END - 3_600_000 - BACK;
     rmSync(chDir, { recursive: true, force: true });
     cpSync(path.join(cached, 'ch'), chDir, { recursive: true });
     log(`reusing the seeded folder ${cached} (seeded at ${seeding.rowsPerSecond.toLocaleString()} rows/s; data ends ${new Date(END).toISOString()})`);
@@ -279,6 +284,8 @@ async function main() {
       optimizedDisk = await disk(ch, seeding.events);
       // What each step bought, on the same data: the overview reading only the rollups up to 007.
       stages.push(await measure(ch, 'page rollups only (005 + 007)', args.tz!, ['events', 'pages'], true));
+      stages.push(await measure(ch, 'daily rollups only (no weekly/monthly reads, 010)', args.tz!, ['events', 'pages', 'visits', 'sessions'], true));
+      stages.push(await measure(ch, 'all migrations, statements one at a time (no batching)', args.tz!, undefined, true, false));
       optimized = await measure(ch, 'optimized (all migrations)', args.tz!);
     }
     const warmRuns = await warm(ch, args.tz!);
@@ -294,7 +301,7 @@ async function main() {
     const result = {
       when: new Date().toISOString(),
       machine: { cpus: os.cpus().length, loadAtStart, load: os.loadavg().map(round) },
-      options: { events: EVENTS, days: DAYS, visitors: VISITORS, runs: RUNS, tz: args.tz },
+      options: { events: EVENTS, days: DAYS, visitors: VISITORS, runs: RUNS, tz: args.tz, nowBackDays: BACK / 86_400_000 },
       seeding,
       disk: { baseline: baselineDisk, optimized: optimizedDisk },
       migrate,

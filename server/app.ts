@@ -16,6 +16,7 @@ import { buildApi, mountApi } from './api/api.ts';
 import { createAuth } from './auth/auth.ts';
 import { createLiveGate } from './auth/live-gate.ts';
 import { createMailer } from './auth/mailer.ts';
+import { createShareViews } from './auth/share-view.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
@@ -250,12 +251,20 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     // ingest nodes (accepted events) and workers (sessions the reaper closed) and reach every
     // node's dashboards through the Redis adapter.
     let live: Live | undefined;
+    const liveBoards = createBoardStore(meta.db);
     if (has('ingest') || has('web') || has('worker')) {
       const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
       live = await attachLive({
         app,
         redis: redis && { client: redis, prefix: config.redis!.prefix },
-        gate: createLiveGate(auth, { ownOrigins }),
+        gate: createLiveGate(auth, {
+          ownOrigins,
+          // A share link's socket watches its view only: the realtime page's tiles, or its board's.
+          shareViews: createShareViews({
+            boardLayout: async (projectId, boardId) => (await liveBoards.get(projectId, boardId))?.layout ?? null,
+            timezone: async (projectId) => (await metadata.getProject(projectId))?.timezone ?? 'UTC',
+          }),
+        }),
         limits,
         ip: config.clientIp,
         presence: engines.presence,
@@ -380,6 +389,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       const data = ch && {
         queries: createQueryEngine({
           ch,
+          batch: config.clickhouse.kind === 'chdb',
           cache: engines.cache,
           pastTtlMs: config.queryCacheTtlMs,
           liveTtlMs: config.queryCacheLiveTtlMs,

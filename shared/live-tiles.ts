@@ -42,6 +42,8 @@ export const LIVE_TILE_LIMITS = {
   feed: 50,
   /** Map points a geo tile keeps. */
   geo: 500,
+  /** Seconds a `rate` tile's backfill gives per second (just before its watermark: the per-second bars). */
+  rateSeconds: 60,
 } as const;
 
 /** Key of the bucket a delta counts under when a tile's per-tick key budget is spent. */
@@ -193,6 +195,11 @@ export const TileBackfill = z.object({
    * tile's first bucket starts at `since`. Feed and geo: one bucket holding the latest items.
    */
   buckets: z.array(TileBucket),
+  /**
+   * `rate` tiles: buckets from this instant on are whole seconds (the last
+   * LIVE_TILE_LIMITS.rateSeconds before the watermark), so per-second bars start full, not at zero.
+   */
+  secondsFrom: z.number().int().optional(),
   /** False when the store could not answer (then `buckets` is empty and the tile counts from W only). */
   ok: z.boolean(),
 });

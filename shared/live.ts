@@ -13,13 +13,19 @@
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors.ts';
-import { TickTiles, TileBackfill, type TileBucket, TilesSubscribe, TilesSubscribeResult, TilesUnsubscribe } from './live-tiles.ts';
+import { LIVE_TILE_LIMITS, TickTiles, TileBackfill, type TileBucket, TilesSubscribe, TilesSubscribeResult, TilesUnsubscribe } from './live-tiles.ts';
 
 /** Engine.IO path the live channel is served at (socket.io's default, with the trailing slash). */
 export const LIVE_PATH = '/socket.io/';
 
-/** Room every dashboard of a project joins; ticks and presence are emitted to it. */
+/** Room every dashboard of a project joins; ticks and presence are emitted to it. Share links' sockets are not in it. */
 export const liveRoom = (projectId: string): `project:${string}` => `project:${projectId}`;
+
+/** Room of the share-link sockets watching one set of tiles (a view) of a project: they get ticks holding those tiles only. */
+export const liveViewRoom = (projectId: string, viewKey: string): `view:${string}` => `view:${projectId}:${viewKey}`;
+
+/** Room of the share-link sockets given the project's presence (links without a fixed filter). */
+export const livePresenceRoom = (projectId: string): `presence:${string}` => `presence:${projectId}`;
 
 /** Caps on one tick, so a traffic spike cannot make a tick large. */
 export const LIVE_TICK_LIMITS = {
@@ -172,8 +178,15 @@ export const LIVE_CLIENT_ACKS = {
 export const LIVE_INTER_SERVER_EVENTS = {
   /** These projects' presence changed: re-read the totals for local dashboards. */
   presenceChanged: z.array(ProjectId).max(10_000),
-  /** Start aggregating these tiles (key → spec) of a project; every node acknowledges (also the heartbeat that keeps them). */
-  tilesWatched: z.object({ projectId: ProjectId, tiles: z.record(z.string(), z.unknown()) }),
+  /**
+   * Start aggregating these tiles (key → spec) of a project; every node acknowledges (also the heartbeat that keeps them).
+   * `views`: the tile sets share-link sockets of the sender watch (view key → tile keys), to send them ticks of those tiles only.
+   */
+  tilesWatched: z.object({
+    projectId: ProjectId,
+    tiles: z.record(z.string(), z.unknown()),
+    views: z.record(z.string().max(64), z.array(z.string().max(64)).max(LIVE_TILE_LIMITS.perSocket)).optional(),
+  }),
   /** A node without the store asks one with it for a tile's backfill. */
   tilesBackfill: z.object({
     projectId: ProjectId,
@@ -210,4 +223,6 @@ export interface SocketData {
   userId?: string;
   /** Projects this socket joined at the handshake. */
   projectIds: string[];
+  /** A share link's socket: it watches its view's tiles only and is kept out of the project's room. */
+  share?: boolean;
 }

@@ -251,7 +251,8 @@ const key = (s: RouteSpec) => `${s.method} ${s.path}`;
 /**
  * The row-level read API, the query API and the export are routes of the same layer: signed-in
  * users of the project's organisation and its read/root clients; the query API also overview
- * and board share links (tested below; the matrix's share is a realtime one: refused).
+ * share links (tested below; the matrix's share is a realtime one: refused; board links are
+ * refused too, tests/share-live.e2e.test.ts).
  */
 FIXTURES['GET /api/v1/projects/:projectId/events/count'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/events/count` });
 FIXTURES['GET /api/v1/projects/:projectId/events'] = async (o) => ({ path: `/api/v1/projects/${o.projectId}/events?limit=5` });

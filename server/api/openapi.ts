@@ -60,7 +60,7 @@ export function openApiDocument(): Json {
     info: {
       title: 'Livepanel read API',
       version: '1',
-      description: `Every number Livepanel shows comes from one query model (POST /api/v1/query). Authenticate with a read or root API client of the project (\`openpanel-client-id\` and \`openpanel-client-secret\` headers), or as a signed-in user of the project's organisation (the dashboard's session cookie, with the \`x-livepanel-csrf\` header on POST). \`POST /api/v1/query\` also takes an overview or board share link (\`x-livepanel-share\`, and \`x-livepanel-share-grant\` for a password-protected one): its fixed filter is added to every query, and an overview link answers the overview's metrics and dimensions only.\n\nMetrics:\n${metricTable(baseMetrics())}\n- \`sum:<key>\`, \`avg:<key>\`, \`min:<key>\`, \`max:<key>\`: an event property read as a number.`,
+      description: `Every number Livepanel shows comes from one query model (POST /api/v1/query). Authenticate with a read or root API client of the project (\`openpanel-client-id\` and \`openpanel-client-secret\` headers), or as a signed-in user of the project's organisation (the dashboard's session cookie, with the \`x-livepanel-csrf\` header on POST). \`POST /api/v1/query\` also takes an overview share link (\`x-livepanel-share\`, and \`x-livepanel-share-grant\` for a password-protected one): its fixed filter is added to every query, and an overview link answers the overview's metrics and dimensions only.\n\nMetrics:\n${metricTable(baseMetrics())}\n- \`sum:<key>\`, \`avg:<key>\`, \`min:<key>\`, \`max:<key>\`: an event property read as a number.`,
     },
     components: {
       schemas: componentSchemas(),

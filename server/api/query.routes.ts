@@ -54,8 +54,9 @@ export function queryRoutes(r: Router, deps: QueryRouteDeps): void {
     {
       method: 'POST',
       path: '/api/v1/query',
-      // Aggregates only: users, read/root clients, and overview or board share links of the project.
-      access: { kind: 'project', level: 'read', principals: ['user', 'client', 'share'], shares: ['overview', 'board'] },
+      // Aggregates only: users, read/root clients, and overview share links of the project (a board or realtime
+      // link's page reads the live channel only: the query API would reach past what it names).
+      access: { kind: 'project', level: 'read', principals: ['user', 'client', 'share'], shares: ['overview'] },
       summary: 'Run a query-model query (the project is the body’s project_id)',
       projectId: async (ctx) => {
         const projectId = ((await ctx.json()) as { project_id?: unknown } | null)?.project_id;

@@ -6,6 +6,7 @@
  * disconnects every live socket using it, on every node.
  */
 import { CreateShareBody, UnlockShareBody } from '../../shared/auth.ts';
+import { liveFilterProblem } from '../../shared/share-view.ts';
 import { SHARE_GRANT_HEADER } from '../auth/auth.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { hashToken, newToken } from '../auth/tokens.ts';
@@ -48,9 +49,9 @@ export function shareRoutes(r: Router, deps: ApiDeps, opts: ShareRouteOptions = 
       if (b.target.kind === 'board' && !(await opts.boardExists?.(ctx.projectId, b.target.id))) {
         throw new AppError(400, 'invalid_body', `No board ${JSON.stringify(b.target.id)} in this project`);
       }
-      if (b.target.kind === 'realtime' && b.filter && b.filter.length > 0) {
-        throw new AppError(400, 'invalid_body', 'A realtime share cannot carry a fixed filter yet (live ticks are per project); share the overview instead');
-      }
+      // A live link's filter is evaluated on each event as it arrives (shared/share-view.ts).
+      const live = b.target.kind !== 'overview' && b.filter ? liveFilterProblem(b.filter) : null;
+      if (live) throw new AppError(400, 'invalid_query', `A ${b.target.kind} link's fixed filter: ${live}`);
       const expiresAt = b.expiresAt ? new Date(b.expiresAt) : null;
       if (expiresAt && expiresAt.getTime() <= Date.now()) throw new AppError(400, 'invalid_body', 'expiresAt must be in the future');
       const frameAncestors = [...new Set(b.frameAncestors.map((s) => s.toLowerCase().replace(/\/+$/, '')))];

@@ -4,9 +4,9 @@
  * `subscribe`s, and tells the channel which sockets a revocation ends.
  *  - a user joins the project named in the handshake if their organisation role lets them
  *    read it; a cookie handshake must come from this Livepanel's own pages (`Origin`);
- *  - a share joins its own project only, and only a realtime or board share with no fixed
- *    filter (ticks are whole-project counts; an overview share's page reads the query API and
- *    is not given the live feed's raw events);
+ *  - a share joins its own project only, and only a realtime or board share (an overview
+ *    share's page reads the query API); it stays out of the project's room and watches its
+ *    view's tiles only, its fixed filter ANDed into each (share-view.ts), through `shareTiles`;
  *  - a client joins its own project (`read` or `root` with the secret).
  * A handshake `auth` over `MAX_LIVE_AUTH_BYTES` of JSON (every real one is a few hundred) is
  * refused with `payload_too_large` before anything is looked up; socket.io's own message limit
@@ -20,6 +20,7 @@ import type { LiveAdmission, LiveGate } from '../live/live.socket.ts';
 import type { Auth } from './auth.ts';
 import type { Authenticator } from './clients.ts';
 import type { Principal } from './principal.ts';
+import type { ShareViews } from './share-view.ts';
 
 /** What the gate needs: all of `Auth` in the server; only `clients` where only API clients watch (tests). */
 export type LiveGateAuth = { clients: Pick<Authenticator, 'forRead'> } & Partial<Pick<Auth, 'shares' | 'user' | 'projectAccess' | 'onRevoked'>>;
@@ -36,7 +37,7 @@ function jsonBytes(v: unknown): number {
   }
 }
 
-export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly string[] } = {}): LiveGate {
+export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly string[]; shareViews?: ShareViews } = {}): LiveGate {
   const own = new Set((opts.ownOrigins ?? []).map((o) => o.replace(/\/+$/, '').toLowerCase()));
 
   return {
@@ -53,8 +54,12 @@ export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly
       if (share.success && auth.shares) {
         const s = await auth.shares.resolve(share.data.share, share.data.grant);
         if (s.target.kind === 'overview') throw new AppError(403, 'forbidden', 'An overview share has no live view');
-        if (s.filter) throw new AppError(403, 'forbidden', 'A share with a fixed filter has no live view');
-        return { credential: `share-token:${s.shareId}`, projectIds: [s.projectId], expiresAt: s.expiresAt };
+        return {
+          credential: `share-token:${s.shareId}`,
+          projectIds: [s.projectId],
+          expiresAt: s.expiresAt,
+          share: { shareId: s.shareId, target: s.target, filter: s.filter, filtered: (s.filter?.length ?? 0) > 0 },
+        };
       }
       const user = LiveUserAuth.safeParse(payload);
       if (user.success && auth.user && auth.projectAccess) {
@@ -76,6 +81,12 @@ export function createLiveGate(auth: LiveGateAuth, opts: { ownOrigins?: readonly
       if (!a.userId || !auth.projectAccess || !auth.user) return false;
       const sessionId = a.credential.slice('user-session:'.length);
       return (await auth.projectAccess({ kind: 'user', userId: a.userId, sessionId } as Principal, projectId)) !== null;
+    },
+
+    async shareTiles(a, projectId, tiles) {
+      if (!a.share || !opts.shareViews || !a.projectIds.includes(projectId))
+        return { ok: false, code: 'forbidden', message: 'This connection watches no tiles' };
+      return opts.shareViews.check(a.share, projectId, tiles);
     },
 
     onRevoked: auth.onRevoked

@@ -30,7 +30,7 @@ describe('shareQueryProblem', () => {
     expect(shareQueryProblem(overview, q({ metrics: ['conversion_rate'], filters: [['is', 'event:name', ['signup']]] }))).toMatch(/conversion rate/);
   });
 
-  it('board shares keep their own queries, but no conversion rate around a fixed filter', () => {
+  it('other kinds (refused by the query route itself: it takes overview links only) keep the conversion-rate rule around a fixed filter', () => {
     const board = { target: { kind: 'board' as const, id: 'b1' }, filter: null };
     expect(shareQueryProblem(board, q({ metrics: ['conversion_rate'], dimensions: ['event:props:plan'] }))).toBeNull();
     expect(shareQueryProblem({ ...board, filter: overview.filter }, q({ metrics: ['conversion_rate'] }))).toMatch(/conversion rate/);

@@ -11,6 +11,8 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { Server, type Socket } from 'socket.io';
+import type { ShareTarget } from '../../shared/auth.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
 import {
   type ClientToServerEvents,
   type InterServerEvents,
@@ -19,11 +21,14 @@ import {
   type LiveConnectError,
   LiveSubscribe,
   type LiveSubscribeResult,
+  livePresenceRoom,
   liveRoom,
+  liveViewRoom,
   type ServerToClientEvents,
   type SocketData,
 } from '../../shared/live.ts';
-import type { TileBucket } from '../../shared/live-tiles.ts';
+import type { TileBucket, TileRequest } from '../../shared/live-tiles.ts';
+import type { FilterTree } from '../../shared/query.ts';
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { FunnelProgress } from '../engines/funnel-progress.ts';
 import type { Presence } from '../engines/presence.ts';
@@ -92,7 +97,16 @@ export interface LiveGate {
   mayWatch(a: LiveAdmission, projectId: string): Promise<boolean>;
   /** Calls `fn` with the sockets' credentials to drop whenever something is revoked; returns the unsubscribe. */
   onRevoked?(fn: (match: (a: LiveAdmission) => boolean) => void): () => void;
+  /**
+   * For a share link's socket (`a.share`): the tiles it asks for as they must be watched (its
+   * fixed filter ANDed in), or the refusal — tiles outside the view it shares, or ones its filter
+   * leaves no exact live count of. Without this method a share socket watches no tile.
+   */
+  shareTiles?(a: LiveAdmission, projectId: string, tiles: TileRequest[]): Promise<ShareTiles>;
 }
+
+/** Answer of `LiveGate.shareTiles`. */
+export type ShareTiles = { ok: true; tiles: TileRequest[] } | { ok: false; code: ErrorCode; message: string; index?: number };
 
 /** An admitted dashboard: what it authenticated with, and the projects it joins at once. */
 export interface LiveAdmission {
@@ -101,6 +115,11 @@ export interface LiveAdmission {
   projectIds: string[];
   /** When the credential stops being valid (share expiry), to disconnect the socket then. */
   expiresAt?: Date | null;
+  /**
+   * A share link's socket: kept out of the project's room (whole-project ticks), it watches its
+   * view's tiles only (`LiveGate.shareTiles`); with a fixed filter (`filtered`) it gets no presence either.
+   */
+  share?: { shareId: string; target: ShareTarget; filter: FilterTree[] | null; filtered: boolean };
 }
 
 export interface Live {
@@ -146,6 +165,12 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     log,
     cluster: { present: conns !== undefined, up: clusterUp },
     readTile: opts.readTile,
+    shareTiles(socket, projectId, requested) {
+      const a = admissions.get(socket);
+      if (!a?.share) return undefined;
+      if (!opts.gate.shareTiles) return Promise.resolve({ ok: false, code: 'forbidden', message: 'This connection watches no tiles' });
+      return opts.gate.shareTiles(a, projectId, requested);
+    },
     readFunnel: opts.readFunnel,
     funnels: opts.funnels,
     backfillTiming: opts.backfillTiming,
@@ -160,8 +185,13 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     tiles: tiles.tileSet,
     onLatency: metrics && ((s) => metrics.eventToTick.observe(s)),
     emit(tick) {
-      const room = liveRoom(tick.projectId);
-      (conns && !clusterUp() ? io.local.to(room) : io.to(room)).emit('tick', tick);
+      const to = (room: string) => (conns && !clusterUp() ? io.local.to(room) : io.to(room));
+      to(liveRoom(tick.projectId)).emit('tick', tick);
+      // Share links' sockets: one tick per view, holding its tiles only (view-registry.ts).
+      for (const view of tiles.views.of(tick.projectId)) {
+        const t = tiles.views.tickFor(tick, view);
+        if (t) to(liveViewRoom(tick.projectId, view.key)).emit('tick', t);
+      }
       metrics?.ticks.inc();
     },
     onError: (err, projectId) => log.error({ err, projectId }, 'tick emit failed'),
@@ -207,13 +237,17 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
     const admit = () => opts.gate.admit({ auth: socket.handshake.auth, headers });
     (limits ? limits.authenticate(ip, admit) : admit()).then((a) => {
       admissions.set(socket, a);
-      socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds };
+      socket.data = { credential: a.credential, userId: a.userId, projectIds: a.projectIds, ...(a.share && { share: true }) };
       next();
     }, refuse);
   });
 
   function join(socket: LiveSocket, projectId: string) {
-    socket.join(liveRoom(projectId));
+    const share = admissions.get(socket)?.share;
+    // A share link's socket gets its tiles through its view's room (tiles.socket.ts), and presence only without a fixed filter.
+    if (!share) socket.join(liveRoom(projectId));
+    else if (!share.filtered) socket.join(livePresenceRoom(projectId));
+    else return;
     presence.joined(socket, projectId);
   }
 
@@ -267,6 +301,7 @@ export async function attachLive(opts: AttachLiveOptions): Promise<Live> {
       const p = authorised(socket, body);
       if (typeof p !== 'string') return answer(ack, p);
       socket.leave(liveRoom(p));
+      socket.leave(livePresenceRoom(p));
       tiles.drop(socket, p);
       answer(ack, { ok: true });
     });

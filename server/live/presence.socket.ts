@@ -5,7 +5,7 @@
  * dashboards of the project when they change (and to a dashboard as it joins).
  */
 
-import { LIVE_INTER_SERVER_EVENTS, type LivePresence, liveRoom } from '../../shared/live.ts';
+import { LIVE_INTER_SERVER_EVENTS, type LivePresence, livePresenceRoom, liveRoom } from '../../shared/live.ts';
 import type { EventRow } from '../../shared/rows.ts';
 import type { Presence } from '../engines/presence.ts';
 import type { Visitors } from '../engines/visitors.ts';
@@ -51,9 +51,12 @@ export function createLivePresence(opts: LivePresenceOptions): LivePresencePush 
   // meanwhile runs once the read ends, so a change during a read is never missed.
   const reading = new Set<string>();
   const again = new Set<string>();
-  const watched = (p: string) => (io.of('/').adapter.rooms.get(liveRoom(p))?.size ?? 0) > 0;
+  // Dashboards, and share links without a fixed filter, get presence (live.socket.ts `join`).
+  const rooms = (p: string) => [liveRoom(p), livePresenceRoom(p)];
+  const watched = (p: string) => rooms(p).some((r) => (io.of('/').adapter.rooms.get(r)?.size ?? 0) > 0);
   io.of('/').adapter.on('delete-room', (room: string) => {
-    if (room.startsWith('project:')) lastOnline.delete(room.slice('project:'.length));
+    const p = room.startsWith('project:') ? room.slice('project:'.length) : room.startsWith('presence:') ? room.slice('presence:'.length) : undefined;
+    if (p !== undefined && !watched(p)) lastOnline.delete(p);
   });
 
   function refresh(projectIds: Iterable<string>) {
@@ -77,7 +80,7 @@ export function createLivePresence(opts: LivePresenceOptions): LivePresencePush 
       const key = `${pushed.online}/${sockets}/${active}`;
       if (closed || !watched(p) || lastOnline.get(p)?.key === key) return;
       lastOnline.set(p, { key, pushed });
-      io.local.to(liveRoom(p)).emit('presence', pushed);
+      io.local.to(rooms(p)).emit('presence', pushed);
       metrics?.presencePushes.inc();
     } catch (err) {
       log.warn({ err, projectId: p }, 'presence read failed');

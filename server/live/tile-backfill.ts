@@ -1,6 +1,7 @@
 /**
  * A tile's backfill: its value over its window for the rows received before a watermark,
- * answered by the store. The SQL is built from the same registry entries the query compiler
+ * answered by the store (minute buckets; a `rate` tile's last minute before the watermark per
+ * second, the finest the stored rows tell, so its per-second bars do not start at zero). The SQL is built from the same registry entries the query compiler
  * uses (dimension expressions, filter operators) and the same resolution as the live
  * aggregation (tile-spec.ts), over raw `events` rows placed by `received_at`.
  *
@@ -10,7 +11,7 @@
  * received before W (rows stamped before W stop arriving once their requests end).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TileBucket, TileFeedEvent } from '../../shared/live-tiles.ts';
+import { LIVE_TILE_LIMITS, type TileBucket, type TileFeedEvent } from '../../shared/live-tiles.ts';
 import type { Condition } from '../../shared/query.ts';
 import { emptyState, type FunnelState, stepFunnel } from '../engines/funnel-progress.ts';
 import { dimensionOf, positiveSql, treeSql } from '../stats/filters.ts';
@@ -24,6 +25,9 @@ const MINUTE = 60_000;
 const FUTURE_SKEW_MS = 61_000;
 /** A feed's backfill looks this far back. */
 const FEED_LOOKBACK_MS = 30 * MINUTE;
+
+/** Where a `rate` tile's backfill up to `watermark` switches from minute to second buckets. */
+export const secondsFrom = (watermark: number) => watermark - LIVE_TILE_LIMITS.rateSeconds * 1000;
 
 /** Start of the tile's window as seen at `at` (the watermark). */
 export function windowStart(t: ResolvedTile, at: number): number {
@@ -55,7 +59,10 @@ export function backfillSql(projectId: string, t: ResolvedTile, from: number, to
   if (f) where.push(f);
   const W = `\nFROM events\nWHERE ${where.join('\n  AND ')}`;
   const minute = `intDiv(toUnixTimestamp64Milli(received_at), ${MINUTE}) * ${MINUTE}`;
-  const bucket = t.since !== undefined ? `toInt64(${p.bind(String(t.since))})` : minute;
+  let bucket = t.since !== undefined ? `toInt64(${p.bind(String(t.since))})` : minute;
+  // A rate's last seconds before `to` (its watermark) per second: the per-second bars start full.
+  if (t.kind === 'rate')
+    bucket = `if(toUnixTimestamp64Milli(received_at) >= ${secondsFrom(to)}, intDiv(toUnixTimestamp64Milli(received_at), 1000) * 1000, ${minute})`;
   let sql: string;
   switch (t.kind) {
     case 'total':

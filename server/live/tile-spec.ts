@@ -84,6 +84,19 @@ function resolveMetric(name: string): { weight: (r: EventRow) => number; sql: (b
   return { weight: def.live, sql: () => sql[name]! };
 }
 
+/** The spec with `since` as epoch ms (ISO and epoch forms of one instant are one tile). */
+function normalised(spec: TileSpec): TileSpec {
+  return 'since' in spec && spec.since !== undefined ? { ...spec, since: typeof spec.since === 'number' ? spec.since : Date.parse(spec.since) } : spec;
+}
+
+/** The key every screen watching `spec` shares (what `resolveTile` gives it), without checking the spec can be evaluated. */
+export function tileKey(spec: TileSpec): string {
+  return createHash('sha1')
+    .update(canonical(normalised(spec)))
+    .digest('base64url')
+    .slice(0, 16);
+}
+
 const SYNTHETIC: Condition = ['is_not', 'event:name', [RESERVED_EVENTS.sessionStart, RESERVED_EVENTS.sessionEnd]];
 
 /**
@@ -91,9 +104,8 @@ const SYNTHETIC: Condition = ['is_not', 'event:name', [RESERVED_EVENTS.sessionSt
  * row (profile properties, the exit page, time dimensions) or `since` is out of bounds.
  */
 export function resolveTile(spec: TileSpec, now = Date.now()): ResolvedTile {
-  const norm: TileSpec =
-    'since' in spec && spec.since !== undefined ? { ...spec, since: typeof spec.since === 'number' ? spec.since : Date.parse(spec.since) } : spec;
-  const key = createHash('sha1').update(canonical(norm)).digest('base64url').slice(0, 16);
+  const norm = normalised(spec);
+  const key = tileKey(norm);
   const base = { key, spec: norm, kind: norm.kind };
   if (PRESENCE_TILE_KINDS.includes(norm.kind)) return { ...base, filters: [], match: () => false };
 

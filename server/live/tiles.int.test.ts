@@ -191,6 +191,28 @@ describe('tiles: nodes and the store agree', () => {
   });
 });
 
+describe('rate tiles: the last minute before the watermark per second', () => {
+  it('gives the seconds before W one by one (the per-second bars), the rest by minute, adding up to the same', async () => {
+    const t = resolveTile(TileSpec.parse(SPECS.rate), NOW);
+    const W = NOW - 5 * 60_000 + 7000;
+    const buckets = await readTile(ch, PROJECT, t, W);
+    const from = W - 60_000;
+    const seconds = buckets.filter(([at]) => at >= from);
+    expect(seconds.length).toBeGreaterThan(30); // a row every ~800 ms
+    for (const [at] of seconds) expect(at % 1000).toBe(0);
+    expect(buckets.filter(([at]) => at < from).every(([at]) => at % 60_000 === 0)).toBe(true);
+    // Per second: what the stream holds for each of those seconds (rows on time, events metric).
+    const want = new Map<number, number>();
+    for (const r of rows) {
+      const at = chMs(r.received_at);
+      if (at < from || at >= W || !t.match(r) || t.weight!(r) === 0) continue;
+      if (chMs(r.created_at) < at - 86_400_000) continue;
+      want.set(at - (at % 1000), (want.get(at - (at % 1000)) ?? 0) + t.weight!(r));
+    }
+    expect(new Map(seconds as Array<[number, number]>)).toEqual(want);
+  });
+});
+
 describe('live funnels: exact across the watermark', () => {
   const FUNNELS: Record<string, TileSpecInput> = {
     since: {

@@ -6,11 +6,12 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { LIVE_INTER_SERVER_EVENTS, type LiveSubscribeResult } from '../../shared/live.ts';
+import { LIVE_INTER_SERVER_EVENTS, type LiveSubscribeResult, liveViewRoom } from '../../shared/live.ts';
 import {
   LIVE_TILE_LIMITS,
   PRESENCE_TILE_KINDS,
   type TileBucket,
+  type TileRequest,
   TileSpec,
   TilesSubscribe,
   type TilesSubscribeResult,
@@ -20,11 +21,12 @@ import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts
 import type { FunnelProgress, FunnelState } from '../engines/funnel-progress.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { LiveServer, LiveSocket } from './live.socket.ts';
-import { type BackfillTiming, settledBackfill } from './tile-backfill.ts';
+import type { LiveServer, LiveSocket, ShareTiles } from './live.socket.ts';
+import { type BackfillTiming, secondsFrom, settledBackfill } from './tile-backfill.ts';
 import { createTileRegistry } from './tile-registry.ts';
 import { funnelScope, funnelShape, type ResolvedTile, resolveTile } from './tile-spec.ts';
 import { createTileSet, type TileSet } from './tiles.ts';
+import { createViewRegistry, type ViewRegistry } from './view-registry.ts';
 
 /** Backfill reads a node runs against the store at once. */
 const BACKFILL_READS = 8;
@@ -37,6 +39,8 @@ export interface LiveTilesOptions {
   log: Logger;
   /** Whether the cluster adapter is in use (distributed shape) and its Redis reachable now. */
   cluster: { present: boolean; up: () => boolean };
+  /** For a share link's socket: its requested tiles as it may watch them, or the refusal (LiveGate.shareTiles); undefined for other sockets. */
+  shareTiles(socket: LiveSocket, projectId: string, tiles: TileRequest[]): Promise<ShareTiles> | undefined;
   /** Reads a tile from the store (AttachLiveOptions.readTile); absent on nodes without the store. */
   readTile?: (projectId: string, tile: ResolvedTile, watermark: number) => Promise<TileBucket[]>;
   /** Reads a funnel's backfill and its visits' progress (AttachLiveOptions.readFunnel); without it a seed holds no visit. */
@@ -53,6 +57,8 @@ export interface LiveTilesOptions {
 export interface LiveTiles {
   /** What the tick coalescer folds rows into. */
   tileSet: TileSet;
+  /** The views share sockets of the cluster watch (each gets ticks of its own tiles only). */
+  views: ViewRegistry;
   /** Asks the other nodes which tiles they watch (a node joining a running cluster). */
   start(): Promise<void>;
   /** Wires `tiles:subscribe` / `tiles:unsubscribe` on a dashboard's socket and drops its tiles when it goes. */
@@ -69,17 +75,21 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
   const funnels = opts.funnels ?? createMemoryFunnelProgress();
   const tileSet = createTileSet({ progress: funnels, onError: (err) => log.warn({ err }, 'live funnel progress failed') });
   const registry = createTileRegistry({ tiles: tileSet, remoteTtlMs: 4 * opts.tilesHeartbeatMs });
+  const views = createViewRegistry({ remoteTtlMs: 4 * opts.tilesHeartbeatMs });
   const aborts = new AbortController();
   setMaxListeners(0, aborts.signal); // one listener per backfill waiting on it
 
   io.on('tilesWatched', (payload, ack) => {
     const parsed = LIVE_INTER_SERVER_EVENTS.tilesWatched.safeParse(payload);
-    if (parsed.success) registry.addRemote(parsed.data.projectId, parsed.data.tiles);
+    if (parsed.success) {
+      registry.addRemote(parsed.data.projectId, parsed.data.tiles);
+      if (parsed.data.views) views.addRemote(parsed.data.projectId, parsed.data.views);
+    }
     // Acknowledged once funnels started here have retired an epoch older than them (tiles.ts whenReady).
     void tileSet.whenReady().then(() => typeof ack === 'function' && ack(parsed.success));
   });
   io.on('tilesList', (ack) => {
-    if (typeof ack === 'function') ack(registry.announce());
+    if (typeof ack === 'function') ack(announcements());
   });
   io.on('tilesBackfill', (payload, ack) => {
     if (typeof ack !== 'function') return;
@@ -106,11 +116,18 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       });
     });
   }
-  const announce = (a: { projectId: string; tiles: Record<string, unknown> }) =>
-    askPeers<boolean>((done) => io.serverSideEmit('tilesWatched', a, done), 3000).then(() => {});
+  type Announcement = { projectId: string; tiles: Record<string, unknown>; views?: Record<string, string[]> };
+  const announce = (a: Announcement) => askPeers<boolean>((done) => io.serverSideEmit('tilesWatched', a, done), 3000).then(() => {});
+  /** What this node's dashboards watch, per project: tiles and share views. */
+  const announcements = (): Announcement[] =>
+    registry.announce().map((a) => {
+      const v = views.announce(a.projectId);
+      return v ? { ...a, views: v } : a;
+    });
   const tilesBeat = setInterval(() => {
     registry.expire();
-    for (const a of registry.announce()) void announce(a);
+    views.expire();
+    for (const a of announcements()) void announce(a);
   }, opts.tilesHeartbeatMs);
   tilesBeat.unref();
 
@@ -183,24 +200,64 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
 
   /** Each socket's tiles: its id → project and key. */
   const socketTiles = new WeakMap<LiveSocket, Map<string, { projectId: string; key: string }>>();
+  /** A share socket's view per project (the key of the set of tiles it watches there). */
+  const socketViews = new WeakMap<LiveSocket, Map<string, string>>();
+
+  /** Puts a share socket in the room of the view it now watches in `projectId` (none once it watches nothing). */
+  function setView(socket: LiveSocket, projectId: string) {
+    if (!socket.data.share) return;
+    let mine = socketViews.get(socket);
+    if (!mine) {
+      mine = new Map();
+      socketViews.set(socket, mine);
+    }
+    const keys = [...new Set([...(socketTiles.get(socket)?.values() ?? [])].filter((t) => t.projectId === projectId).map((t) => t.key))];
+    const before = mine.get(projectId);
+    const view = keys.length > 0 ? views.addLocal(projectId, keys) : undefined;
+    if (before !== undefined) {
+      views.removeLocal(projectId, before);
+      if (before !== view?.key) socket.leave(liveViewRoom(projectId, before));
+    }
+    if (view) {
+      mine.set(projectId, view.key);
+      socket.join(liveViewRoom(projectId, view.key));
+    } else mine.delete(projectId);
+  }
 
   function drop(socket: LiveSocket, projectId?: string, ids?: string[]) {
     const mine = socketTiles.get(socket);
     if (!mine) return;
+    const touched = new Set<string>();
     for (const [id, t] of mine) {
       if ((projectId !== undefined && t.projectId !== projectId) || (ids && !ids.includes(id))) continue;
       mine.delete(id);
       registry.removeLocal(t.projectId, t.key);
+      touched.add(t.projectId);
     }
+    for (const p of touched) setView(socket, p);
   }
 
-  function subscribe(socket: LiveSocket, body: unknown, ack: unknown) {
+  async function subscribe(socket: LiveSocket, body: unknown, ack: unknown) {
     const reply = (r: TilesSubscribeResult) => typeof ack === 'function' && ack(r);
     const parsed = TilesSubscribe.safeParse(body);
     if (!parsed.success) return reply({ ok: false, code: 'invalid_body', message: 'Expected { projectId, tiles: [{ id, spec }] } (see shared/live-tiles.ts)' });
-    const { projectId, tiles } = parsed.data;
+    const { projectId } = parsed.data;
+    let { tiles } = parsed.data;
     if (!socket.data.projectIds.includes(projectId))
       return reply({ ok: false, code: 'forbidden', message: 'This connection is not authorised for that project' });
+    const limited = opts.shareTiles(socket, projectId, tiles);
+    if (limited) {
+      let answer: ShareTiles;
+      try {
+        answer = await limited;
+      } catch (err) {
+        log.warn({ err, projectId }, 'share tiles check failed');
+        return reply({ ok: false, code: 'internal', message: 'Could not check what this link may watch; retry' });
+      }
+      if (!answer.ok) return reply(answer);
+      if (socket.disconnected) return;
+      tiles = answer.tiles;
+    }
     const resolved: Array<{ id: string; tile: ResolvedTile }> = [];
     for (const [index, { id, spec }] of tiles.entries()) {
       try {
@@ -233,8 +290,10 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       mine.set(r.id, { projectId, key: r.tile.key });
       added.push(r);
     }
+    setView(socket, projectId);
     const specs = Object.fromEntries(resolved.map((r) => [r.tile.key, r.tile.spec]));
-    void Promise.all([announce({ projectId, tiles: specs }), tileSet.whenReady()]).then(async () => {
+    const watching = views.announce(projectId);
+    void Promise.all([announce({ projectId, tiles: specs, ...(watching && { views: watching }) }), tileSet.whenReady()]).then(async () => {
       if (socket.disconnected || closed) return;
       // Every node aggregates these tiles now: rows received from W on reach the ticks, the rest the backfill.
       const W = Math.ceil((Date.now() + opts.watermarkMarginMs + 1) / 1000) * 1000;
@@ -247,7 +306,17 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
       for (const { id, tile } of resolved) {
         if (PRESENCE_TILE_KINDS.includes(tile.kind)) continue;
         backfill(projectId, tile, W, seeds.has(tile.key)).then(
-          (buckets) => socket.connected && socket.emit('tiles:backfill', { projectId, id, key: tile.key, watermark: W, buckets, ok: true }),
+          (buckets) =>
+            socket.connected &&
+            socket.emit('tiles:backfill', {
+              projectId,
+              id,
+              key: tile.key,
+              watermark: W,
+              buckets,
+              ...(tile.kind === 'rate' && { secondsFrom: secondsFrom(W) }),
+              ok: true,
+            }),
           (err) => {
             if (closed) return;
             log.warn({ err, projectId }, 'tile backfill failed');
@@ -279,15 +348,27 @@ export function createLiveTiles(opts: LiveTilesOptions): LiveTiles {
 
   return {
     tileSet,
+    views,
     async start() {
       if (!opts.cluster.present) return;
       // A node joining a running cluster aggregates the tiles already watched before it takes any event.
-      const lists = await askPeers<Array<{ projectId: string; tiles: Record<string, unknown> }>>((done) => io.serverSideEmit('tilesList', done), 3000);
-      for (const list of lists)
-        if (Array.isArray(list)) for (const a of list) if (a && typeof a.projectId === 'string') registry.addRemote(a.projectId, a.tiles ?? {});
+      const lists = await askPeers<Announcement[]>((done) => io.serverSideEmit('tilesList', done), 3000);
+      for (const list of lists) {
+        if (!Array.isArray(list)) continue;
+        for (const a of list) {
+          if (!a || typeof a.projectId !== 'string') continue;
+          registry.addRemote(a.projectId, a.tiles ?? {});
+          if (a.views && typeof a.views === 'object') views.addRemote(a.projectId, a.views);
+        }
+      }
     },
     wire(socket) {
-      socket.on('tiles:subscribe', (body, ack) => subscribe(socket, body, ack));
+      socket.on('tiles:subscribe', (body, ack) =>
+        subscribe(socket, body, ack).catch((err) => {
+          log.error({ err }, 'tiles subscribe failed');
+          if (typeof ack === 'function') ack({ ok: false, code: 'internal', message: 'Internal error; retry' });
+        }),
+      );
       socket.on('tiles:unsubscribe', (body, ack) => {
         const parsed = TilesUnsubscribe.safeParse(body);
         const answer = (r: LiveSubscribeResult) => typeof ack === 'function' && ack(r);

@@ -4,13 +4,14 @@
  *
  * Steps: look every metric and dimension up in the registry → sort the metrics into parts by
  * the table that can answer them → for each part choose the cheapest table that answers
- * exactly → build it → join the parts on the dimensions.
+ * exactly (tables.ts) → build it → join the parts on the dimensions.
  *
  * Parts and tables:
  * - events part (event metrics, and visitors/sessions): the hourly or daily rollup when
  *   every metric has a rollup form, the dimensions are only time (hour or coarser, buckets on
  *   whole UTC hours/days) and event name, and every filter is on the event name; else raw
- *   `events`. When it only counts visits (visitors/sessions without event conditions) it reads
+ *   `events`. Daily rollups are read at the coarsest granules that fit (granules.ts).
+ *   When it only counts visits (visitors/sessions without event conditions) it reads
  *   only `session_start` rows — through the sort key — and session attributes are plain
  *   columns there; otherwise session attributes are joined from the session's start (or its
  *   `sessions` row for the exit page) and session conditions become `session_id IN (…)`.
@@ -26,15 +27,25 @@ import { isTimeDimension, QUERY_LIMITS, type TimeGrain } from '../../shared/quer
 import { RESERVED_EVENTS } from '../../shared/track.ts';
 import { type DimensionDef, dimension, timeBucketSql } from './dimensions.ts';
 import { dimensionOf, type PositiveOp, positiveSql, treeSql } from './filters.ts';
+import { GRANULE_COLUMNS, type GranuleFamily, granuleSource } from './granules.ts';
 import { invalidQuery } from './invalid.ts';
 import { type MetricDef, metric, type VisitMode } from './metrics.ts';
-import { buckets, type Range } from './range.ts';
+import type { Range } from './range.ts';
 import { literal, Params } from './sql.ts';
+import {
+  allows,
+  bucketStartsOf,
+  chooseEventTable,
+  chooseSessionsTable,
+  isKeyedRollup,
+  isRollup,
+  type KeyedRollupTable,
+  type Part,
+  type RollupTable,
+} from './tables.ts';
 
 /** How far before the range a session may have started and still own events in it. */
 export const SESSION_LOOKBACK_MS = 86_400_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 
 export interface CompileOptions {
   range: Range;
@@ -73,12 +84,6 @@ export interface Plan {
   paged: boolean;
   /** Tables read, for `meta.sources`. */
   sources: string[];
-}
-
-interface Part {
-  table: 'events' | RollupTable | 'sessions' | KeyedRollupTable;
-  metrics: Array<{ def: MetricDef; column: string }>;
-  mode: VisitMode;
 }
 
 const START = RESERVED_EVENTS.sessionStart;
@@ -192,128 +197,6 @@ export function stripEventConditions(trees: readonly FilterTree[]): FilterTree[]
   return trees.map(strip).filter((x): x is FilterTree => x !== null);
 }
 
-/**
- * Rollup families, smallest first: each keeps aggregate states per hour or UTC day and the
- * listed columns (005_rollups.sql, 007_page_rollups.sql).
- */
-const ROLLUPS = [
-  { family: 'events', columns: ['name'] },
-  { family: 'pages', columns: ['name', 'path'] },
-] as const;
-type RollupTable = `${(typeof ROLLUPS)[number]['family']}_${'hourly' | 'daily'}`;
-const isRollup = (t: Part['table']): t is RollupTable => t !== 'events' && t !== 'sessions' && !isKeyedRollup(t);
-
-/**
- * Rollups keyed by (dimension, value) (008_visit_rollups.sql): visits by their start
- * (`visits_daily`), ended visits' sums (`sessions_daily`, and `sessions_hourly` for the totals
- * only). The dimension lists must match the views' ARRAY JOIN lists.
- */
-export const VISIT_ROLLUP_DIMENSIONS: readonly string[] = [
-  'session:entry_path',
-  'session:referrer',
-  'session:referrer_name',
-  'session:referrer_type',
-  'session:utm_source',
-  'session:utm_medium',
-  'session:utm_campaign',
-  'session:utm_term',
-  'session:utm_content',
-  'geo:country',
-  'geo:region',
-  'geo:city',
-  'device:type',
-  'device:browser',
-  'device:browser_version',
-  'device:os',
-  'device:os_version',
-  'device:brand',
-  'device:model',
-];
-export const SESSION_ROLLUP_DIMENSIONS: readonly string[] = [...VISIT_ROLLUP_DIMENSIONS, 'session:exit_path'];
-type KeyedRollupTable = 'visits_daily' | 'sessions_daily' | 'sessions_hourly';
-const isKeyedRollup = (t: Part['table']): t is KeyedRollupTable => t === 'visits_daily' || t === 'sessions_daily' || t === 'sessions_hourly';
-
-/** The smallest rollup that answers the events part exactly, else raw events. */
-function chooseEventTable(
-  part: Part,
-  dims: DimensionDef[],
-  leaves: Array<{ c: Condition; def: DimensionDef }>,
-  opts: CompileOptions,
-  grain: TimeGrain | undefined,
-): Part['table'] {
-  const exact =
-    part.metrics.every((m) => m.def.rollup) && dims.every((d) => d.scope === 'time' || d.rollup) && leaves.every((l) => l.def.rollup) && grain !== 'minute';
-  if (!exact) return chooseVisitsTable(part, dims, leaves, opts, grain);
-  const needed = new Set([...dims, ...leaves.map((l) => l.def)].flatMap((d) => (d.rollup ? [d.rollup] : [])));
-  const family = ROLLUPS.find(
-    (r) => (opts.rollups ?? [r.family]).includes(r.family) && [...needed].every((c) => (r.columns as readonly string[]).includes(c)),
-  )?.family;
-  if (!family) return 'events';
-  const align = alignment(opts, grain);
-  if (align === 'day') return `${family}_daily`;
-  if (align === 'hour') return `${family}_hourly`;
-  return 'events';
-}
-
-/** Whether the range and bucket starts fall on whole UTC days ('day'), whole hours ('hour'), or neither. */
-function alignment(opts: CompileOptions, grain: TimeGrain | undefined): 'day' | 'hour' | null {
-  if (grain === 'minute') return null;
-  const starts = opts.bucketStarts ?? (grain ? buckets(opts.range, grain, opts.tz, { max: QUERY_LIMITS.timeBuckets }).buckets.map((b) => b.start) : []);
-  const instants = [opts.range.from, opts.range.to, ...starts];
-  if (grain !== 'hour' && instants.every((t) => t % DAY === 0)) return 'day';
-  if (instants.every((t) => t % HOUR === 0)) return 'hour';
-  return null;
-}
-
-/**
- * The one non-time dimension of a keyed-rollup part, when the part can read one: every
- * condition is on that dimension (or there are none) and it is in `allowed`. `undefined`: no
- * keyed rollup; `null`: no dimension (the totals).
- */
-function keyedDimension(dims: DimensionDef[], leaves: Array<{ c: Condition; def: DimensionDef }>, allowed: readonly string[]): DimensionDef | null | undefined {
-  const others = dims.filter((d) => d.scope !== 'time');
-  if (others.length > 1) return undefined;
-  // Without a breakdown, conditions on one attribute read that attribute's rows: every visit
-  // has exactly one value of it, so sums and uniq states over the matching values are exact.
-  const d = others[0] ?? leaves[0]?.def ?? null;
-  if (d && !allowed.includes(d.name)) return undefined;
-  if (leaves.some((l) => l.def.name !== d?.name)) return undefined;
-  return d;
-}
-
-const allows = (opts: CompileOptions, family: string) => !opts.rollups || opts.rollups.includes(family);
-
-/** `visits_daily` for visits and visitors by their starts, broken down by one visit attribute, place or device. */
-function chooseVisitsTable(
-  part: Part,
-  dims: DimensionDef[],
-  leaves: Array<{ c: Condition; def: DimensionDef }>,
-  opts: CompileOptions,
-  grain: TimeGrain | undefined,
-): Part['table'] {
-  if (part.mode !== 'starts' || !allows(opts, 'visits') || !part.metrics.every((m) => m.def.visitsRollup)) return 'events';
-  // Totals (no dimension) come from events_daily/hourly, chosen before this.
-  if (!keyedDimension(dims, leaves, VISIT_ROLLUP_DIMENSIONS)) return 'events';
-  return alignment(opts, grain) === 'day' ? 'visits_daily' : 'events';
-}
-
-/** `sessions_daily` (or `sessions_hourly` for totals) for per-visit measures, else `sessions FINAL`. */
-function chooseSessionsTable(
-  part: Part,
-  dims: DimensionDef[],
-  leaves: Array<{ c: Condition; def: DimensionDef }>,
-  opts: CompileOptions,
-  grain: TimeGrain | undefined,
-): Part['table'] {
-  if (!allows(opts, 'sessions') || !part.metrics.every((m) => m.def.sessionsRollup)) return 'sessions';
-  const d = keyedDimension(dims, leaves, SESSION_ROLLUP_DIMENSIONS);
-  if (d === undefined) return 'sessions';
-  const align = alignment(opts, grain);
-  if (align === 'day') return 'sessions_daily';
-  if (align === 'hour' && d === null) return 'sessions_hourly';
-  return 'sessions';
-}
-
 interface BuildContext {
   q: Query;
   p: Params;
@@ -347,7 +230,7 @@ function rangeWhere(ctx: BuildContext, column: string, lookback = 0, lookahead =
 function assemble(selects: string[], from: string, where: string[], groupBy: number, sources: string[]): BuiltPart {
   const select = `SELECT ${selects.join(', ')}`;
   const group = groupBy > 0 ? `\nGROUP BY ${Array.from({ length: groupBy }, (_, i) => `d${i}`).join(', ')}` : '';
-  const rest = `\nFROM ${from}\nWHERE ${where.join('\n  AND ')}${group}`;
+  const rest = `\nFROM ${from}${where.length ? `\nWHERE ${where.join('\n  AND ')}` : ''}${group}`;
   return { sql: select + rest, select, rest, sources };
 }
 
@@ -371,12 +254,23 @@ function buildRollup(part: Part, ctx: BuildContext): BuiltPart {
   const table = part.table as RollupTable;
   const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : d.rollup!} AS d${i}`);
   for (const m of part.metrics) selects.push(`${m.def.rollup!(part.mode)} AS ${m.column}`);
-  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, rangeWhere(ctx, 'bucket')];
+  const where = [`project_id = ${p.bind(ctx.q.project_id)}`];
   const names = prefilterNames(part);
   if (names) where.push(nameIn(names));
   const cond = treeSql(ctx.filters, (c, op) => leafOn(c, op, (d) => d.rollup ?? null, ctx));
   if (cond) where.push(cond);
-  return assemble(selects, table, where, dims.length, [table]);
+  return fromRollup(table, selects, where, ctx);
+}
+
+/** A rollup part's statement: a daily table read at the coarsest granules that fit (granules.ts), else the table over the range. */
+function fromRollup(table: RollupTable | KeyedRollupTable, selects: string[], where: string[], ctx: BuildContext): BuiltPart {
+  const family = table.endsWith('_daily') ? (table.slice(0, -'_daily'.length) as GranuleFamily) : undefined;
+  if (!family || !(family in GRANULE_COLUMNS) || !allows(ctx.opts, 'weekly_monthly')) {
+    const [project, ...rest] = where;
+    return assemble(selects, table, [project!, rangeWhere(ctx, 'bucket'), ...rest], ctx.dims.length, [table]);
+  }
+  const src = granuleSource(family, ctx.opts.range, ctx.grain, bucketStartsOf(ctx.opts, ctx.grain), where, ctx.p);
+  return assemble(selects, src.from, src.where, ctx.dims.length, src.sources);
 }
 
 /** A part read from a (dimension, value)-keyed rollup: one dimension's rows (or the totals, dimension ''). */
@@ -386,11 +280,11 @@ function buildKeyedRollup(part: Part, ctx: BuildContext): BuiltPart {
   const keyed = dims.find((d) => d.scope !== 'time') ?? conditionsOf(ctx.filters).map(dimensionOf)[0];
   const selects = dims.map((d, i) => `${d.scope === 'time' ? timeBucketSql(grain!, 'bucket', p.tz(ctx.opts.tz)) : 'value'} AS d${i}`);
   for (const m of part.metrics) selects.push(`${(table === 'visits_daily' ? m.def.visitsRollup : m.def.sessionsRollup)!} AS ${m.column}`);
-  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, `dimension = ${p.bind(keyed?.name ?? '')}`, rangeWhere(ctx, 'bucket')];
+  const where = [`project_id = ${p.bind(ctx.q.project_id)}`, `dimension = ${p.bind(keyed?.name ?? '')}`];
   // Only conditions on the keyed dimension reach here (keyedDimension).
   const cond = treeSql(ctx.filters, (c, op) => leafSql(c, op, 'value', p));
   if (cond) where.push(cond);
-  return assemble(selects, table, where, dims.length, [table]);
+  return fromRollup(table, selects, where, ctx);
 }
 
 function buildEvents(part: Part, ctx: BuildContext): BuiltPart {

@@ -16,6 +16,7 @@ import type { FilterTree, Query, QueryResponse, QueryResultRow } from '../../sha
 import { isTimeDimension, QUERY_LIMITS } from '../../shared/query-terms.ts';
 import { parseChTime } from '../../shared/rows.ts';
 import type { Cache } from '../engines/cache.ts';
+import { createStatementBatcher, type Row } from './batch.ts';
 import { compile, type Plan, stripEventConditions } from './compile.ts';
 import { dimension } from './dimensions.ts';
 import { invalidQuery } from './invalid.ts';
@@ -32,16 +33,16 @@ export interface QueryEngineOptions {
   /** Cache lifetime of answers whose range reaches now (default 5 s). */
   liveTtlMs?: number;
   now?: () => number;
-  /** Rollup families to read (default: all; see compile.ts). */
+  /** Rollup families to read (default: all; see tables.ts). */
   rollups?: readonly string[];
+  /** Run the statements that wait together as one (chDB, which runs one statement at a time: batch.ts). */
+  batch?: boolean;
 }
 
 export interface QueryEngine {
   /** Answers a validated query; throws AppError `invalid_query` for one that cannot be answered. */
   run(q: Query): Promise<QueryResponse>;
 }
-
-type Row = Record<string, unknown>;
 
 export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
   const now = opts.now ?? Date.now;
@@ -59,14 +60,14 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
   // Identical statements in flight run once: the pages of a dashboard ask for the same totals
   // (the visitors a percentage divides by) several times at once.
   const inFlight = new Map<string, Promise<Row[]>>();
+  const batcher = opts.batch ? createStatementBatcher(opts.ch) : undefined;
   function rows(plan: Plan): Promise<Row[]> {
     const key = `${plan.sql}\n${JSON.stringify(plan.params)}`;
     const running = inFlight.get(key);
     if (running) return running;
-    const p = opts.ch
-      .query({ query: plan.sql, query_params: plan.params, format: 'JSONEachRow' })
-      .then((rs) => rs.json<Row>())
-      .finally(() => inFlight.delete(key));
+    const p = (
+      batcher ? batcher.run(plan) : opts.ch.query({ query: plan.sql, query_params: plan.params, format: 'JSONEachRow' }).then((rs) => rs.json<Row>())
+    ).finally(() => inFlight.delete(key));
     inFlight.set(key, p);
     return p;
   }
@@ -154,11 +155,14 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
     // A conversion rate whose goal is only a dimension has no total.
     const totalMetrics =
       stripEventConditions(q.filters ?? []).length === (q.filters ?? []).length ? q.metrics.filter((m) => m !== 'conversion_rate') : q.metrics;
-    const totalsPlan = wantsTotals && totalMetrics.length > 0 ? compile(q, { ...base, dimensions: [], metrics: totalMetrics }) : undefined;
+    // Totals are one row, whichever page of rows is shown.
+    const whole = { ...q, offset: 0 };
+    const totalsPlan = wantsTotals && totalMetrics.length > 0 ? compile(whole, { ...base, dimensions: [], metrics: totalMetrics }) : undefined;
     const cr = q.metrics.includes('conversion_rate');
     const baseDims = dims.filter((d) => dimension(d)!.scope !== 'event');
     const denomPlan = cr ? compile(q, { ...base, metrics: ['visitors'], dimensions: baseDims, withoutEventConditions: true }) : undefined;
-    const denomTotalPlan = cr && q.include?.totals ? compile(q, { ...base, metrics: ['visitors'], dimensions: [], withoutEventConditions: true }) : undefined;
+    const denomTotalPlan =
+      cr && q.include?.totals ? compile(whole, { ...base, metrics: ['visitors'], dimensions: [], withoutEventConditions: true }) : undefined;
     const [main, totals, denom, denomTotal] = await Promise.all([rows(plan), opt(totalsPlan, rows), opt(denomPlan, rows), opt(denomTotalPlan, rows)]);
 
     const first = totals?.[0];

@@ -1,6 +1,7 @@
-// The page and visit rollups (007_page_rollups.sql, 008_visit_rollups.sql) on an existing
-// install: data written before the migrations is backfilled (also when the upgrade is
-// interrupted and run again), data written after flows through the views, a retried batch is
+// The page, visit, weekly and monthly rollups (007_page_rollups.sql, 008_visit_rollups.sql,
+// 010_weekly_monthly_rollups.sql) on an existing install: data written before the migrations
+// is backfilled (also when the upgrade is interrupted and run again), data written after flows
+// through the views (the weekly and monthly ones fed by the daily ones), a retried batch is
 // counted once, and the rollups answer exactly what raw events and `sessions FINAL` answer.
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,9 +13,9 @@ import { loadMigrations, migrateClickhouse } from '../store/clickhouse.migrate.t
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { projectTables } from '../store/clickhouse-erase.ts';
 import { createWriter } from '../store/writer.ts';
-import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './compile.ts';
 import { createQueryEngine } from './query-engine.ts';
 import { PROJECT, statsBatch } from './stats.fixtures.ts';
+import { SESSION_ROLLUP_DIMENSIONS, VISIT_ROLLUP_DIMENSIONS } from './tables.ts';
 
 const DB = 'lp_rollups';
 const MIGRATIONS = fileURLToPath(new URL('../../db/clickhouse', import.meta.url));
@@ -38,7 +39,7 @@ beforeAll(async () => {
   const cut = fine.statements.findIndex((sql) => sql.startsWith('DROP TABLE IF EXISTS {database}.pages_daily'));
   expect(cut).toBeGreaterThan(0);
   for (const sql of fine.statements.slice(0, cut + 1)) await ch.command({ query: sql.replaceAll('{database}', DB) });
-  expect((await migrateClickhouse(ch, DB)).applied).toEqual(['009_fine_rollup_granules.sql']);
+  expect((await migrateClickhouse(ch, DB)).applied).toEqual(['009_fine_rollup_granules.sql', '010_weekly_monthly_rollups.sql']);
   // After the upgrade: the same visits for a second project, written twice with one token.
   const writer = createWriter(ch);
   await writer.write(statsBatch('proj_after'), 'after-upgrade');
@@ -126,6 +127,52 @@ describe('visit rollups', () => {
   });
 });
 
+describe('weekly and monthly rollups', () => {
+  // Forces raw events and `sessions FINAL`: no rollup keeps profiles.
+  const RAW_ANY: NonNullable<QueryInput['filters']> = [['is_not', 'profile:id', ['nobody']]];
+  const APRIL_MAY: [string, string] = ['2024-04-01', '2024-05-31']; // two whole months (the last day is included)
+  const WEEKS: [string, string] = ['2024-04-22', '2024-05-12']; // three whole weeks
+  const MIXED: [string, string] = ['2024-04-27', '2024-05-07']; // 2 days, a week, 2 days
+  const PAGE_VIEWS: NonNullable<QueryInput['filters']> = [['is', 'event:name', ['screen_view']]];
+
+  it.each([PROJECT, 'proj_after'])('answer what raw events answer, months, weeks and days alike (%s)', async (project) => {
+    const cases: Array<{ q: Partial<QueryInput>; sources: string[] }> = [
+      { q: { date_range: APRIL_MAY, metrics: ['visitors', 'sessions', 'pageviews', 'events'] }, sources: ['events_monthly'] },
+      { q: { date_range: WEEKS, metrics: ['visitors', 'sessions', 'pageviews'] }, sources: ['events_weekly'] },
+      { q: { date_range: MIXED, metrics: ['visitors', 'sessions', 'events'] }, sources: ['events_weekly', 'events_daily'] },
+      {
+        q: { date_range: ['2024-04-15', '2024-05-31'], metrics: ['visitors', 'pageviews'], dimensions: ['time:month'] },
+        sources: ['events_monthly', 'events_weekly', 'events_daily'],
+      },
+      {
+        q: { date_range: ['2024-04-24', '2024-05-14'], metrics: ['visitors', 'sessions'], dimensions: ['time:week'] },
+        sources: ['events_weekly', 'events_daily'],
+      },
+      { q: { date_range: APRIL_MAY, metrics: ['visitors', 'pageviews'], dimensions: ['event:path'], filters: PAGE_VIEWS }, sources: ['pages_monthly'] },
+      {
+        q: { date_range: MIXED, metrics: ['visitors', 'sessions', 'pageviews'], dimensions: ['event:path'], filters: PAGE_VIEWS },
+        sources: ['pages_weekly', 'pages_daily'],
+      },
+      { q: { date_range: APRIL_MAY, metrics: ['visitors', 'sessions'], dimensions: ['geo:country'] }, sources: ['visits_monthly'] },
+      { q: { date_range: WEEKS, metrics: ['visitors', 'sessions'], dimensions: ['session:referrer_name'] }, sources: ['visits_weekly'] },
+      { q: { date_range: MIXED, metrics: ['visitors'], dimensions: ['device:browser'] }, sources: ['visits_weekly', 'visits_daily'] },
+      { q: { date_range: MIXED, metrics: ['visitors', 'sessions'], filters: [['is', 'geo:country', ['DE']]] }, sources: ['visits_weekly', 'visits_daily'] },
+    ];
+    for (const { q, sources } of cases) {
+      const base = { project_id: project, ...q } as QueryInput;
+      const rolled = await engine().run(Query.parse(base));
+      expect(rolled.meta.sources, JSON.stringify(q)).toEqual(sources);
+      const raw = await engine().run(Query.parse({ ...base, filters: [...(base.filters ?? []), ...RAW_ANY] }));
+      expect(raw.meta.sources.join(), JSON.stringify(q)).not.toMatch(/daily|weekly|monthly/);
+      expect(rolled.results, JSON.stringify(q)).toEqual(raw.results);
+    }
+    // Known by construction (stats.fixtures.ts): 5 devices (d1 twice) started the 6 visits of
+    // April and May (s0–s5), with 8 page views.
+    const totals = await engine().run(Query.parse({ project_id: project, date_range: APRIL_MAY, metrics: ['visitors', 'sessions', 'pageviews'] }));
+    expect(totals.results[0]!.metrics).toEqual([5, 6, 8]);
+  });
+});
+
 describe('project erase', () => {
   it('covers every table keyed by project (the quarantine excepted)', async () => {
     const rs = await ch.query({
@@ -139,18 +186,24 @@ describe('project erase', () => {
 });
 
 describe('rollup tables', () => {
-  it('keep uniq states in 64-row granules, with their views feeding them', async () => {
+  const tables = async (names: string[]) => {
     const rs = await ch.query({
       query: `SELECT name, engine_full, (SELECT count() FROM system.tables WHERE database = {db:String} AND name = concat(t.name, '_mv')) AS views
-        FROM system.tables AS t WHERE database = {db:String} AND name IN ('events_daily', 'pages_daily', 'visits_daily') ORDER BY name`,
-      query_params: { db: DB },
+        FROM system.tables AS t WHERE database = {db:String} AND name IN {names:Array(String)} ORDER BY name`,
+      query_params: { db: DB, names },
       format: 'JSONEachRow',
     });
-    const tables = await rs.json<{ name: string; engine_full: string; views: number }>();
-    expect(tables.map((t) => t.name)).toEqual(['events_daily', 'pages_daily', 'visits_daily']);
-    for (const t of tables) {
-      expect(t.engine_full).toContain('index_granularity = 64');
-      expect(Number(t.views)).toBe(1);
-    }
+    return rs.json<{ name: string; engine_full: string; views: number }>();
+  };
+
+  it('keep uniq states in small granules (64 rows, or 32 KiB), each table with its view feeding it', async () => {
+    const fine = await tables(['pages_daily', 'visits_daily']);
+    expect(fine.map((t) => t.name)).toEqual(['pages_daily', 'visits_daily']);
+    for (const t of fine) expect(t.engine_full).toContain('index_granularity = 64');
+    const coarse = ['events', 'pages', 'visits'].flatMap((f) => [`${f}_weekly`, `${f}_monthly`]);
+    const bytes = await tables(['events_daily', ...coarse]);
+    expect(bytes.map((t) => t.name).sort()).toEqual(['events_daily', ...coarse].sort());
+    for (const t of bytes) expect(t.engine_full).toContain('index_granularity_bytes = 32768');
+    for (const t of [...fine, ...bytes]) expect(Number(t.views), t.name).toBe(1);
   });
 });

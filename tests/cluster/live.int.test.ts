@@ -25,10 +25,11 @@ import WebSocket from 'ws';
 import { hashPassword } from '../../server/auth/passwords.ts';
 import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
 import { createRedisPresence } from '../../server/engines/presence.redis.ts';
-import { connectDashboard, type Dashboard, eventsBatch, startLiveNode, testClients } from '../../server/live/live.fixtures.ts';
+import { connectDashboard, type Dashboard, eventsBatch, startLiveNode, testClients, watchTiles } from '../../server/live/live.fixtures.ts';
 import { createAccounts } from '../../server/store/accounts.ts';
 import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
+import { boardRequests, REALTIME_LAYOUT } from '../../shared/board-tiles.ts';
 import type { LiveTick } from '../../shared/live.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { createTestRedis, type TestRedis } from '../support/redis.ts';
@@ -317,8 +318,13 @@ describe('live channel on real processes (2 ingest nodes + worker,web)', () => {
 });
 
 describe('revocations across processes', () => {
-  /** Signs a user in on the web node (the API lives there) and answers a caller for its dashboard API. */
-  async function signedIn() {
+  /** Signs a user in on the web node (the API lives there) and answers a caller for its dashboard API (once per run: the first user is made here). */
+  let signing: ReturnType<typeof signIn> | undefined;
+  const signedIn = () => {
+    signing ??= signIn();
+    return signing;
+  };
+  async function signIn() {
     const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
     try {
       // No user yet: the first one owns the organisation the harness's projects were created in.
@@ -372,6 +378,44 @@ describe('revocations across processes', () => {
     await api('POST', `/api/v1/projects/${A.projectId}/clients/${reader.clientId}/rotate`);
     expect(await scriptGone).toBe('io server disconnect');
     await expect(connectDashboard(node1().url, { ...reader, projectId: A.projectId })).rejects.toMatchObject({ code: 'bad_secret' });
+  });
+
+  it('a filtered share on one node gets the other nodes’ ticks of its own tiles only, and no presence', async () => {
+    const api = await signedIn();
+    const share = await api<{ token: string }>('POST', `/api/v1/projects/${A.projectId}/shares`, {
+      name: 'Pricing TV',
+      target: { kind: 'realtime' },
+      filter: [['is', 'event:path', ['/pricing']]],
+    });
+    const pages = boardRequests(REALTIME_LAYOUT, 'UTC', Date.now()).find((t) => t.id === 'pages')!;
+    const tv = await dashboard(node2(), { share: share.token } as never);
+    const filtered = await watchTiles(tv, A.projectId, [pages]);
+    const whole = await watchTiles(await dashboard(node2(), readA), A.projectId, [pages]);
+    await Promise.all([filtered.backfilled(60_000), whole.backfilled(60_000)]);
+    const before = (filtered.value('pages') as Record<string, number> | undefined)?.['/pricing'] ?? 0;
+    // Events reach node 1 only: node 2's screens get them through the adapter.
+    for (const [i, page] of ['/pricing', '/docs', '/pricing', '/about'].entries()) {
+      expect((await track(node1().url, A, { ua: browserUa(80 + i), ip: visitorIp(4, i) }, 'screen_view', { __path: `${ORIGIN}${page}` })).status).toBe(200);
+    }
+    await waitFor(
+      async () => (filtered.value('pages') as Record<string, number> | undefined)?.['/pricing'] === before + 2,
+      WAIT,
+      () => `the filtered share's /pricing views (${JSON.stringify(filtered.value('pages'))})`,
+    );
+    await waitFor(
+      async () => ((whole.value('pages') as Record<string, number> | undefined)?.['/about'] ?? 0) > 0,
+      WAIT,
+      () => 'the read client’s /about',
+    );
+    expect(Object.keys(filtered.value('pages') as object)).toEqual(['/pricing']);
+    const mine = filtered.accepted.get(pages.id)!.key;
+    expect(tv.ticks.length).toBeGreaterThan(0);
+    for (const t of tv.ticks) {
+      expect(Object.keys(t.tiles ?? {})).toEqual([mine]);
+      expect(t.sample).toEqual([]);
+      expect(t.events).toEqual({});
+    }
+    expect(tv.presence).toEqual([]);
   });
 });
 

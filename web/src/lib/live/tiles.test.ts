@@ -105,6 +105,46 @@ describe('tile engine: backfill + ticks after the watermark', () => {
     expect(e.snapshot('total')).toEqual({ kind: 'total', value: 126 });
   });
 
+  it("fills the per-second bars before the watermark from a rate's backfill and continues from ticks without a seam", () => {
+    // Guards against the events-per-second bars showing zero for every second before the page opened.
+    const clock = { now: T0 + 30_000 };
+    const { e, W } = engineAt(clock);
+    const secondsFrom = W - 60_000;
+    e.addBackfill({
+      projectId: 'p',
+      id: 'rate',
+      key: 'k-rate',
+      watermark: W,
+      // Minute buckets up to secondsFrom, then the seconds before W (T0 - 58 s … T0 + 1 s).
+      buckets: [
+        [T0 - 4 * MIN, 4],
+        [T0 - MIN, 2],
+        [T0 - 20_000, 5],
+        [T0 - 1000, 1],
+        [T0 + 1000, 6],
+      ],
+      secondsFrom,
+      ok: true,
+    });
+    // Ticks: the same second as a backfill one but before W is the backfill's (ignored); W on counts.
+    e.addTick(
+      tick('a', {
+        'k-rate': [
+          [T0 + 1000, 99],
+          [W, 2],
+          [W + 1000, 3],
+        ],
+      }),
+    );
+    const r = e.snapshot('rate');
+    if (r?.kind !== 'rate') throw new Error('not a rate');
+    // now = T0 + 30 s is the last of 60 entries: T0 - 29 s is the first.
+    const at = (ms: number) => r.perSecond[(ms - (T0 - 29_000)) / 1000];
+    expect([at(T0 - 20_000), at(T0 - 1000), at(T0), at(T0 + 1000), at(W), at(W + 1000)]).toEqual([5, 1, 0, 6, 2, 3]);
+    expect(r.perSecond.reduce((a, b) => a + b, 0)).toBe(17);
+    expect(r.perMinute).toEqual([4, 0, 0, 8, 11]);
+  });
+
   it('slides rate, top and funnel windows by the minute and keeps the last minute per second', () => {
     const clock = { now: T0 + 30_000 };
     const { e, W } = engineAt(clock);

@@ -33,8 +33,8 @@ export type TileSnapshot =
   | { kind: 'total'; value: number }
   /**
    * Per-minute values over the window, oldest first; the last entry is the current (partial)
-   * minute. `perSecond`: the last 60 seconds from ticks (seconds before the watermark are not
-   * known per second: zeros), the last entry the current second.
+   * minute. `perSecond`: the last 60 seconds (before the watermark from the backfill, after it
+   * from ticks), the last entry the current second.
    */
   | { kind: 'rate'; perMinute: number[]; minuteStart: number; perSecond: number[] }
   | { kind: 'top'; rows: Array<{ key: string; count: number }>; total: number }
@@ -51,8 +51,8 @@ export type TileSync = 'pending' | 'ready' | 'partial';
 export const SECONDS = 60;
 
 interface Aggregate {
-  /** `fromTick`: a tick's second bucket (backfill buckets are whole minutes). */
-  add(start: number, value: unknown, fromTick?: boolean): void;
+  /** `perSecond`: a second bucket (ticks; a rate backfill's last seconds), else a whole minute. */
+  add(start: number, value: unknown, perSecond?: boolean): void;
   snapshot(now: number): TileSnapshot;
 }
 
@@ -74,11 +74,11 @@ class Rate implements Aggregate {
   readonly byMinute = new Map<number, number>();
   readonly bySecond = new Map<number, number>();
   constructor(readonly minutes: number) {}
-  add(start: number, v: unknown, fromTick = false) {
+  add(start: number, v: unknown, perSecond = false) {
     if (!isNum(v)) return;
     const m = minuteOf(start);
     this.byMinute.set(m, (this.byMinute.get(m) ?? 0) + v);
-    if (fromTick) {
+    if (perSecond) {
       const s = Math.floor(start / 1000) * 1000;
       this.bySecond.set(s, (this.bySecond.get(s) ?? 0) + v);
     }
@@ -310,7 +310,8 @@ export class TileEngine {
   addBackfill(b: TileBackfill): void {
     const t = this.#tiles.get(b.id);
     if (!t?.agg || t.key !== b.key || t.watermark !== b.watermark || t.sync !== 'pending') return;
-    for (const [start, value] of b.buckets) t.agg.add(start, value);
+    // A rate's last seconds before W come per second (secondsFrom): they fill the per-second bars too.
+    for (const [start, value] of b.buckets) t.agg.add(start, value, b.secondsFrom !== undefined && start >= b.secondsFrom);
     t.sync = b.ok ? 'ready' : 'partial';
   }
 
