@@ -3,7 +3,7 @@
  * the admin route (as `npm run admin` does), count stored events, save results under
  * bench/results/. Processes are started with server/cluster/local-cluster.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../server/cluster/local-cluster.ts';
 import { adminEndpoint } from '../server/data-lock.ts';
@@ -115,11 +115,18 @@ export function saveProfiles(shape: string, stamp: string, pids: Record<string, 
   const out: Record<string, string> = {};
   for (const [name, pid] of Object.entries(pids)) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; the others
-    // (tsx's module-loader thread) are dropped.
-    for (const f of readdirSync(dir).filter((x) => x.includes(`.${pid}.`) && x.endsWith('.cpuprofile'))) {
+    // are the embedded shape's insert thread (kept as `<name>.thread<N>`, the largest of them)
+    // and tsx's module-loader threads (dropped).
+    const files = readdirSync(dir).filter((x) => x.includes(`.${pid}.`) && x.endsWith('.cpuprofile'));
+    const others = files.filter((f) => !f.includes(`.${pid}.0.`)).sort((a, b) => statSync(path.join(dir, b)).size - statSync(path.join(dir, a)).size);
+    for (const f of files) {
       if (f.includes(`.${pid}.0.`)) {
         out[name] = path.join(dir, `${name}.cpuprofile`);
         renameSync(path.join(dir, f), out[name]);
+      } else if (f === others[0] && statSync(path.join(dir, f)).size > 1 << 20) {
+        const file = path.join(dir, `${name}.thread${f.split('.')[4]}.cpuprofile`);
+        out[`${name}.thread${f.split('.')[4]}`] = file;
+        renameSync(path.join(dir, f), file);
       } else rmSync(path.join(dir, f));
     }
   }

@@ -35,8 +35,8 @@ export async function startNode(
 ): Promise<NodeProcess> {
   const port = Number(env.PORT);
   // stdin stays open as a lifeline: the node exits when this process goes away, even if it was
-  // SIGKILLed or a test runner gave up on it (die-with-parent.ts), instead of lingering on its port.
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', '--import', './server/cluster/die-with-parent.ts', 'server/main.ts'], {
+  // SIGKILLed or a test runner gave up on it (die-with-parent.mjs), instead of lingering on its port.
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', '--import', './server/cluster/die-with-parent.mjs', 'server/main.ts'], {
     cwd: opts.root ?? ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -9,8 +9,9 @@
  * received at or after `from` through `advance`. Until the store's states of the visits before
  * `from` are written (`seed`), those rows are held in the store; the seed then replays them in
  * received order (whichever node each reached) and marks the epoch ready, after which rows are
- * applied as they come, in arrival order. A node that starts aggregating the tile afresh
- * `retire`s an epoch older than itself (it missed rows).
+ * applied as they come, in arrival order. A node that starts aggregating the tile after it
+ * took rows of the project `retire`s an epoch that began before those rows (it missed them);
+ * a node that took none (just started) joins the epoch as it is.
  *
  * The step rule is ClickHouse's `windowFunnel(window)` (default mode), so live progress and
  * the store's answer agree: a row matching step 1 starts a chain; a row matching step k+1

@@ -57,7 +57,12 @@ export interface WalQueueOptions {
   fsync?: boolean;
   /** Rows pending beyond which `push` refuses with 503 `overloaded`. Default 5,000,000. */
   maxPendingRows?: number;
-  /** Pending rows kept in memory to apply without re-reading the log. Default 200,000. */
+  /**
+   * Pending rows whose record bytes are kept in memory to apply without re-reading the log.
+   * Default 50,000: beyond a few chunks, a backlog is read back from the segment (from the page
+   * cache, a copy of its bytes) — the writer decodes the bytes either way, so memory is all
+   * that a larger figure buys.
+   */
   maxMemoryRows?: number;
   /** First retry delay of a failed chunk, doubling up to 5 s. Default 100 ms. */
   retryBaseMs?: number;
@@ -110,7 +115,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     forced: rec.forced,
     flushSize: opts.flushSize,
     flushIntervalMs: opts.flushIntervalMs,
-    maxMemoryRows: opts.maxMemoryRows ?? 200_000,
+    maxMemoryRows: opts.maxMemoryRows ?? 50_000,
     retryBaseMs: opts.retryBaseMs ?? 100,
     closeRetries: 5,
     metrics: opts.metrics,

@@ -64,8 +64,9 @@ export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: s
         reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
         return;
       }
-      // uWS neuters the chunk after this callback: copy it.
-      chunks.push(Buffer.from(new Uint8Array(chunk).slice()));
+      // uWS neuters the chunk after this callback: copy it, once (ArrayBuffer.slice copies;
+      // Buffer.from(arrayBuffer) is a view of that copy).
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });

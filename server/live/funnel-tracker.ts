@@ -23,11 +23,23 @@ const RETRY_MS = 1000;
 
 export interface FunnelTrackerOptions {
   progress: FunnelProgress;
+  /**
+   * This node took rows of the project up to this instant without aggregating the tile: an
+   * epoch that began before it lacks them and is retired. Undefined: the node took none (a
+   * node just started), so the tile's epoch is complete as far as this node goes.
+   */
+  missedUpTo?: number;
   /** The tile's scope in the store (project and tile key). */
   scope: string;
   shape: FunnelShape;
   now?: () => number;
   onError?: (err: unknown) => void;
+  /**
+   * The epoch this node counted under went away (retired by a node that missed rows, or its
+   * seed failed): what screens add up for this funnel can no longer be trusted, and they must
+   * re-sync (a new subscription claims and seeds a new epoch).
+   */
+  onLost?: () => void;
 }
 
 export class FunnelTracker {
@@ -47,8 +59,8 @@ export class FunnelTracker {
   constructor(private readonly o: FunnelTrackerOptions) {
     this.now = o.now ?? Date.now;
     this.startedAt = this.now();
-    // This node did not see the rows before now: an older epoch's progress lacks them.
-    this.retired = o.progress.retire(o.scope, this.startedAt).catch((err) => o.onError?.(err));
+    // Rows this node took before it aggregated the tile never reached the progress store.
+    this.retired = o.missedUpTo === undefined ? Promise.resolve() : o.progress.retire(o.scope, o.missedUpTo + 1).catch((err) => o.onError?.(err));
   }
 
   add(row: FunnelRow): void {
@@ -94,6 +106,7 @@ export class FunnelTracker {
       // The epoch was replaced (or expired): rows not applied yet wait for the next one.
       this.held = [...this.queue, ...this.held];
       this.queue = [];
+      this.o.onLost?.();
     }
     this.epoch = e;
     if (e && this.held.length > 0) {
@@ -116,6 +129,7 @@ export class FunnelTracker {
           this.held = [...rows, ...this.held]; // the epoch moved on under us
           this.epoch = null;
           this.lastPoll = 0;
+          this.o.onLost?.();
           return;
         }
         this.countAll(rows, levels); // [] while the store holds them for the seed

@@ -2,8 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveTick } from '../../shared/live.ts';
+import { TileSpec } from '../../shared/live-tiles.ts';
 import { blankEventRow, chTime, type EventRow, emptyBatch, type WriteBatch } from '../../shared/rows.ts';
+import { createMemoryFunnelProgress } from '../engines/funnel-progress.memory.ts';
 import { createTickCoalescer, OTHER_KEY } from './ticks.ts';
+import { funnelScope, funnelShape, resolveTile } from './tile-spec.ts';
+import { createTileSet } from './tiles.ts';
 
 function row(over: Partial<EventRow> = {}): EventRow {
   return blankEventRow({
@@ -153,5 +157,39 @@ describe('tick coalescer', () => {
     expect(c.flush()).toBe(1);
     expect(seen).toEqual(['good']);
     expect(errors).toEqual(['bad']);
+  });
+});
+
+describe('ticks and live funnels', () => {
+  it("skips a sequence number when a funnel's shared progress is lost, so screens re-sync", async () => {
+    // Guards against screens adding up a funnel whose progress another node had to retire.
+    const progress = createMemoryFunnelProgress();
+    const tiles = createTileSet({ progress });
+    const funnel = resolveTile(
+      TileSpec.parse({ kind: 'funnel', steps: [{ filters: [['is', 'event:name', ['screen_view']]] }, { filters: [['is', 'event:name', ['signup']]] }] }),
+    );
+    tiles.watch('p1', funnel);
+    const ticks: LiveTick[] = [];
+    const c = createTickCoalescer({ nodeId: 'n1', emit: (t) => ticks.push(LiveTick.parse(t)), tiles });
+    const scope = funnelScope('p1', funnel.key);
+    await progress.claim(scope, 0);
+    await progress.seed(scope, 0, [], funnelShape(funnel));
+    const turns = async () => {
+      for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+    };
+    c.record('p1', batch(row()));
+    c.flush(); // polls the epoch
+    await turns();
+    c.record('p1', batch(row()));
+    c.flush();
+    await turns();
+    expect(ticks.map((t) => t.seq)).toEqual([1, 2]);
+    await progress.retire(scope, Date.now() + 1); // a node that missed rows retires the epoch
+    await new Promise((r) => setTimeout(r, 2100)); // the tracker checks a ready epoch every 2 s
+    c.flush();
+    await turns();
+    c.record('p1', batch(row()));
+    c.flush();
+    expect(ticks.at(-1)!.seq).toBe(4); // 3 skipped: a lost tick for every screen
   });
 });

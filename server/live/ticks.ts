@@ -172,6 +172,8 @@ export function createTickCoalescer(opts: TickCoalescerOptions): TickCoalescer {
     let emitted = 0;
     // Tile deltas can come without new rows (a live funnel's, answered by the progress store after the rows' tick).
     for (const projectId of opts.tiles?.projects() ?? []) if (!due.has(projectId)) due.set(projectId, new Pending(limits));
+    // A funnel lost its shared progress: skip a sequence number, so every screen sees a lost tick and re-syncs.
+    for (const projectId of opts.tiles?.takeLost() ?? []) if (seqs.has(projectId)) seqs.set(projectId, seqs.get(projectId)! + 1);
     for (const [projectId, p] of due) {
       try {
         const tiles = opts.tiles?.drain(projectId);

@@ -159,6 +159,8 @@ export interface TileSet {
   drain(projectId: string): TickTiles | undefined;
   /** Counts rows a funnel's seed replayed (FunnelProgress.seed's answer) into the tile's next deltas. */
   countFunnel(projectId: string, key: string, applied: FunnelApplied): void;
+  /** Projects with a funnel whose epoch went away since the last call (their screens must re-sync). */
+  takeLost(): string[];
   /** Resolves once tiles started so far are ready to count (funnels: an older epoch retired). */
   whenReady(): Promise<void>;
 }
@@ -174,6 +176,9 @@ export function createTileSet(opts: TileSetOptions = {}): TileSet {
   const perProject = opts.perProject ?? LIVE_TILE_LIMITS.perProject;
   const progress = opts.progress ?? createMemoryFunnelProgress();
   const starting = new Set<Promise<void>>();
+  /** When this node last took rows of each project (a funnel started afresh retires an epoch older than that). */
+  const lastRows = new Map<string, number>();
+  const lost = new Set<string>();
   const byProject = new Map<string, Map<string, TileAgg>>();
   let lastStr = '';
   let lastMs = 0;
@@ -196,7 +201,14 @@ export function createTileSet(opts: TileSetOptions = {}): TileSet {
       if (m.size >= perProject) return false;
       let funnel: FunnelTracker | undefined;
       if (tile.kind === 'funnel') {
-        funnel = new FunnelTracker({ progress, scope: funnelScope(projectId, tile.key), shape: funnelShape(tile), onError: opts.onError });
+        funnel = new FunnelTracker({
+          progress,
+          scope: funnelScope(projectId, tile.key),
+          shape: funnelShape(tile),
+          missedUpTo: lastRows.get(projectId),
+          onError: opts.onError,
+          onLost: () => lost.add(projectId),
+        });
         const p = funnel.retired.finally(() => starting.delete(p));
         starting.add(p);
       }
@@ -216,6 +228,7 @@ export function createTileSet(opts: TileSetOptions = {}): TileSet {
     },
     projects: () => [...byProject.keys()],
     record(projectId, rows) {
+      if (rows.length > 0) lastRows.set(projectId, Date.now());
       const m = byProject.get(projectId);
       if (!m) return;
       for (const r of rows) {
@@ -234,6 +247,11 @@ export function createTileSet(opts: TileSetOptions = {}): TileSet {
         out ??= {};
         out[key] = d;
       }
+      return out;
+    },
+    takeLost() {
+      const out = [...lost];
+      lost.clear();
       return out;
     },
     countFunnel(projectId, key, applied) {

@@ -68,15 +68,15 @@ ORDER BY m0 DESC, d0 ASC LIMIT {p8:UInt32} OFFSET {p9:UInt32}
 ${TAIL}`,
   },
   {
-    name: 'page views by a property, for visits of a campaign: the session condition as a subquery on starts',
+    name: 'page views by a property, for visits of a campaign: the session condition as a PREWHERE subquery on starts',
     query: { metrics: ['pageviews'], dimensions: ['event:props:plan'], filters: [['contains', 'session:utm_campaign', ['Spring'], { case_sensitive: false }]] },
     sources: ['events'],
     sql: `SELECT properties[{p1:String}] AS d0, countIf(name = 'screen_view') AS m0
 FROM events
+PREWHERE session_id IN (SELECT session_id FROM events WHERE project_id = {p0:String} AND name = 'session_start' AND created_at >= {p4:${T}} AND created_at < {p5:${T}} AND position(lowerUTF8(utm_campaign), {p6:String}) > 0)
 WHERE project_id = {p0:String}
   AND created_at >= {p2:${T}} AND created_at < {p3:${T}}
   AND name = 'screen_view'
-  AND session_id IN (SELECT session_id FROM events WHERE project_id = {p0:String} AND name = 'session_start' AND created_at >= {p4:${T}} AND created_at < {p5:${T}} AND position(lowerUTF8(utm_campaign), {p6:String}) > 0)
 GROUP BY d0
 ORDER BY m0 DESC, d0 ASC LIMIT {p7:UInt32} OFFSET {p8:UInt32}
 ${TAIL}`,

@@ -100,18 +100,6 @@ interface InFlight {
 const BOOT = new URL('./insert-thread.boot.mjs', import.meta.url);
 const ENTRY = new URL('./insert-thread.worker.ts', import.meta.url).href;
 
-/** Node options for the thread: the parent's, except preloads that only make sense once per process. */
-function threadExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if ((a === '--import' || a === '--require') && argv[i + 1]?.includes('die-with-parent')) i++;
-    else if (!a.includes('die-with-parent')) out.push(a);
-  }
-  return out;
-}
-
 /** An error from the thread, as an Error of this thread. */
 function toError(e: ThreadError): Error {
   return Object.assign(new Error(e.message), e.code ? { code: e.code } : {}, e.type ? { type: e.type } : {});
@@ -124,12 +112,17 @@ interface Thread {
   listener: ((m: FromInsertThread) => void) | null;
   /** The open InsertThread's reaction to the thread dying. */
   onDeath: ((err: Error) => void) | null;
+  /** Closes the open InsertThread's session. */
+  detach: (() => Promise<void>) | null;
 }
 let current: Thread | null = null;
+/** Write ids, unique in the process: a late answer for a detached session's write matches nothing. */
+let nextId = 0;
 
 function spawnThread(): Thread {
-  const worker = new Worker(BOOT, { workerData: { entry: ENTRY }, execArgv: threadExecArgv() });
-  const t: Thread = { worker, listener: null, onDeath: null };
+  // The thread inherits this process's Node options (tsx, --cpu-prof for bench:ingest --profile).
+  const worker = new Worker(BOOT, { workerData: { entry: ENTRY } });
+  const t: Thread = { worker, listener: null, onDeath: null, detach: null };
   worker.unref();
   worker.on('message', (m: FromInsertThread) => t.listener?.(m));
   const die = (err: Error) => {
@@ -146,14 +139,17 @@ const requireHere = createRequire(import.meta.url);
 
 /**
  * Opens a store session on the process's insert thread (starting it the first time) and
- * resolves once it is open. One at a time per process: close the previous one first.
+ * resolves once it is open. One at a time per process: a session still open (a server that
+ * was never stopped) is closed first, and its writes fail from then on.
  */
 export async function startInsertThread(opts: InsertThreadOptions): Promise<InsertThread> {
-  if (current?.listener) throw new Error('insert thread: already open in this process; close it first');
+  if (current?.detach) {
+    opts.log?.warn('insert thread: a previous session was still open; closing it');
+    await current.detach();
+  }
   if (opts.clickhouse.kind === 'chdb') requireHere('chdb');
   const init: InsertThreadInit = { clickhouse: opts.clickhouse, maxProfileProperties: opts.maxProfileProperties };
   const inFlight = new Map<number, InFlight>();
-  let seq = 0;
   let closing = false;
   let waitOpen: { resolve(): void; reject(err: Error): void } | null = null;
   let waitClose: (() => void) | null = null;
@@ -244,13 +240,11 @@ export async function startInsertThread(opts: InsertThreadOptions): Promise<Inse
     return ready;
   }
 
-  await attach();
-
-  return {
+  const self: InsertThread = {
     async write(records, token, wopts) {
       if (closing) throw new Error('insert thread: closed');
       const t = await attach();
-      const id = ++seq;
+      const id = ++nextId;
       // Transferred (no copy) when the bytes are a whole ArrayBuffer of their own; a slice of
       // Node's shared pool is copied instead, which structured cloning does.
       const own = records.byteOffset === 0 && records.byteLength === records.buffer.byteLength && records.byteLength > 4096;
@@ -274,6 +268,11 @@ export async function startInsertThread(opts: InsertThreadOptions): Promise<Inse
       t.worker.unref();
       t.listener = null;
       t.onDeath = null;
+      t.detach = null;
+      for (const f of inFlight.values()) f.reject(new Error('insert thread: closed'));
+      inFlight.clear();
     },
   };
+  (await attach()).detach = () => self.close();
+  return self;
 }

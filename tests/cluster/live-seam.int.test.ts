@@ -198,15 +198,28 @@ describe('live tiles across processes', () => {
 
   it('an ingest node that joins later aggregates the tiles already watched', async () => {
     late = await startNode('ingest-late', { ...cluster.env, ROLE: 'ingest', PORT: String(spare), TRUST_PROXY: 'true', LOG_LEVEL: 'warn' });
-    const before = views.map((v) => v.value('signups') as number);
+    const before = views.map((v) => v.value('signups') as number); // + 7 signups below, + 3 from the funnel visits
+    const funnelBefore = views.map((v) => v.value('funnel') as number[]);
     for (let i = 0; i < 7; i++) {
       expect((await track(late.url, A, { ua: browserUa(90 + i), ip: visitorIp(9, i) }, 'signup')).status).toBe(200);
     }
+    // The new node joins the funnel's progress as it is (it took no rows before): a visit's page
+    // view on it and signup on an older node still count at both steps.
+    for (let i = 0; i < 3; i++) {
+      expect((await track(late.url, A, { ua: browserUa(150 + i), ip: visitorIp(8, i) }, 'screen_view')).status).toBe(200);
+      expect((await track(cluster.ingest[i % 2]!.url, A, { ua: browserUa(150 + i), ip: visitorIp(8, i) }, 'signup')).status).toBe(200);
+    }
     for (const [i, v] of views.entries()) {
       await waitFor(
-        async () => v.value('signups') === before[i]! + 7 || undefined,
+        async () => v.value('signups') === before[i]! + 10 || undefined,
         30_000,
-        () => `dashboard ${i}: signups ${v.value('signups')} = ${before[i]! + 7}`,
+        () => `dashboard ${i}: signups ${v.value('signups')} = ${before[i]! + 10}`,
+      );
+      const want = [funnelBefore[i]![0]! + 3, funnelBefore[i]![1]! + 3];
+      await waitFor(
+        async () => JSON.stringify(v.value('funnel')) === JSON.stringify(want) || undefined,
+        30_000,
+        () => `dashboard ${i}: funnel ${JSON.stringify(v.value('funnel'))} = ${JSON.stringify(want)}`,
       );
     }
   }, 120_000);

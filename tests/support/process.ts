@@ -12,7 +12,7 @@ import path from 'node:path';
 import { admin, waitUntil } from './e2e.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const DIE_WITH_PARENT = './server/cluster/die-with-parent.ts';
+const DIE_WITH_PARENT = './server/cluster/die-with-parent.mjs';
 
 export interface Proc {
   child: ChildProcess;
@@ -26,7 +26,7 @@ export interface Proc {
 /** Runs `script` (relative to the repo) with tsx, in a clean environment plus `env`. */
 export function runNode(script: string, args: string[], env: Record<string, string>): Proc {
   // A server keeps its stdin open as a lifeline: it exits when this process goes away, even when a
-  // timed-out test runner is killed, instead of lingering on its port (die-with-parent.ts).
+  // timed-out test runner is killed, instead of lingering on its port (die-with-parent.mjs).
   const server = script === 'server/main.ts';
   const child = spawn(process.execPath, ['--import', 'tsx', ...(server ? ['--import', DIE_WITH_PARENT] : []), script, ...args], {
     cwd: ROOT,

@@ -5,12 +5,15 @@
  * `presence` into the state, and keeps the connection state honest. Self-healing: socket.io
  * reconnects by itself after network loss (with backoff); a server-side disconnect (a node
  * draining) or a refusal that is not about the credentials (`not_ready`, `internal`, …) is
- * retried here; only a refusal of the credentials stops, asking to sign in again.
+ * retried here; only a refusal of the credentials stops, asking to sign in again. A connection
+ * that goes silent (no heartbeat for LIVE_SILENCE_MS: packets dropped without a reset, a frozen
+ * server) is dropped and retried by the watchdog (watchdog.ts).
  */
 
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, LiveAuth, LiveConnectError, ServerToClientEvents } from '$shared/live.ts';
+import { type ClientToServerEvents, LIVE_SILENCE_MS, type LiveAuth, type LiveConnectError, type ServerToClientEvents } from '$shared/live.ts';
 import type { RealtimeState } from './realtime.svelte.ts';
+import { startWatchdog } from './watchdog.ts';
 
 type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -49,8 +52,23 @@ export function watchRealtime(state: RealtimeState, target: WatchTarget, opts: W
     retry = setTimeout(() => socket.connect(), RETRY_MS);
   };
 
+  const watchdog = startWatchdog({
+    silenceMs: LIVE_SILENCE_MS,
+    watching: () => socket.connected,
+    onSilent(ms) {
+      state.setConnection({ status: 'reconnecting', detail: `no word from the server for ${Math.round(ms / 1000)} s` });
+      socket.disconnect();
+      retryLater();
+    },
+  });
+  const heard = () => watchdog.heard();
+
   state.setConnection({ status: 'connecting' });
-  socket.on('connect', () => state.setConnection({ status: 'live' }));
+  socket.on('connect', () => {
+    heard();
+    state.setConnection({ status: 'live' });
+  });
+  socket.on('heartbeat', heard);
   socket.on('disconnect', (reason) => {
     if (reason === 'io client disconnect') return; // we closed it
     state.setConnection({ status: 'reconnecting', detail: reason });
@@ -68,14 +86,17 @@ export function watchRealtime(state: RealtimeState, target: WatchTarget, opts: W
     }
   });
   socket.on('tick', (tick) => {
+    heard();
     if (tick.projectId === target.projectId) state.addTick(tick);
   });
   socket.on('presence', (p) => {
+    heard();
     if (p.projectId === target.projectId) state.setPresence(p);
   });
   const clock = setInterval(() => state.refresh(), 1000);
 
   return () => {
+    watchdog.stop();
     clearInterval(clock);
     clearTimeout(retry);
     socket.disconnect();
