@@ -84,7 +84,13 @@ describe('metrics', () => {
     expect(await rows({ limit: 1 })).toEqual([['DE', 100]]);
     expect(await rows({ limit: 1, offset: 1 })).toEqual([['FR', 100]]);
     // The goal as a dimension divides by all visitors, on every page (page 2 of event names).
-    const byGoal = await run({ metrics: ['conversion_rate'], dimensions: ['event:name'], filters: [['is', 'event:name', ['signup', 'click']]], limit: 1, offset: 1 });
+    const byGoal = await run({
+      metrics: ['conversion_rate'],
+      dimensions: ['event:name'],
+      filters: [['is', 'event:name', ['signup', 'click']]],
+      limit: 1,
+      offset: 1,
+    });
     expect(byGoal.results.map((x) => [x.dimensions[0], x.metrics[0]])).toEqual([['signup', 25]]);
   });
 
