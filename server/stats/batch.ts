@@ -12,8 +12,9 @@
  *
  * A batch that fails runs its statements one by one, so each caller gets its own answer or
  * error. chDB (3.4) returns the rows a failed statement had produced before failing at the head
- * of the next statement's answer; the batch is sorted as a whole, so it produces nothing before
- * all its branches have succeeded.
+ * of the next statement's answer; the connection cleans them up after any failure
+ * (server/store/clickhouse.ts), and the batch is sorted as a whole, so it produces nothing
+ * before all its branches have succeeded.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 

@@ -281,6 +281,29 @@ describe('sessions', () => {
   });
 });
 
+describe('after a statement fails', () => {
+  // Fails after producing rows: chDB (3.4) has put ~1.8M of them in the session by then.
+  const FAILS = 'SELECT number AS n FROM numbers(3000000) WHERE throwIf(number = 2000000) = 0 SETTINGS max_block_size = 65536';
+
+  it("gives the next statement only its own rows (chDB leaves the failed statement's in the session)", async () => {
+    await expect(select(FAILS)).rejects.toThrow(/throwIf/);
+    expect(await select('SELECT 42 AS x')).toEqual([{ x: 42 }]);
+    // Two failures in a row, then a statement with parameters and another format.
+    await expect(select(FAILS)).rejects.toThrow(/throwIf/);
+    await expect(select(FAILS)).rejects.toThrow(/throwIf/);
+    expect(await (await ch.query({ query: 'SELECT {v:String} AS v', query_params: { v: 'own' }, format: 'TabSeparated' })).text()).toBe('own\n');
+  });
+
+  it('also for statements issued beside the failing one', async () => {
+    const [failed, ...rest] = await Promise.allSettled([select(FAILS), select('SELECT 1 AS a'), one('SELECT count() AS n FROM numbers(10)')]);
+    expect(failed.status).toBe('rejected');
+    expect(rest).toEqual([
+      { status: 'fulfilled', value: [{ a: 1 }] },
+      { status: 'fulfilled', value: { n: 10 } },
+    ]);
+  });
+});
+
 describe('countEvents', () => {
   it('filters by time range [from, to) and name', async () => {
     const events = [

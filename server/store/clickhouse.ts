@@ -10,11 +10,15 @@
  * - `clickhouse_settings` become `SET …` statements on the chDB session and stay in force for
  *   every later query of the process. Never pass per-call `clickhouse_settings` that must not
  *   outlive the call (an `insert_deduplication_token` would silently drop later inserts):
- *   put them in the statement's own `SETTINGS` clause instead.
+ *   put them in the statement's own `SETTINGS` clause instead;
+ * - a statement that fails after producing rows leaves them in the session, and the next
+ *   statement of that connection — whichever it is — answers them ahead of its own rows
+ *   (`SELECT … throwIf(…)` over 10M numbers: the next `SELECT 42` returned 4.9M rows; two such
+ *   failures, both sets). `guardChdb` below cleans up after every failure.
  */
 import { mkdirSync } from 'node:fs';
 import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { type ChdbConnection, createChdbConnection } from 'chdb/connection';
 import type { Config } from '../config.ts';
 
 export type { ClickHouseClient };
@@ -41,7 +45,7 @@ export async function createClickhouse(cfg: ClickhouseConfig): Promise<ClickHous
     mkdirSync(cfg.dir, { recursive: true });
     // chdb 3.4 types its connection against @clickhouse/client-common 1.23.0, the client
     // 1.23.1 against its bundled copy; same contract at runtime, nominally different types.
-    const connection = createChdbConnection({ path: cfg.dir }) as unknown as ClickHouseClientConfigOptions['connection'];
+    const connection = guardChdb(createChdbConnection({ path: cfg.dir })) as unknown as ClickHouseClientConfigOptions['connection'];
     const ch = createClient({ connection });
     try {
       await ch.command({ query: createDb });
@@ -60,4 +64,45 @@ export async function createClickhouse(cfg: ClickhouseConfig): Promise<ClickHous
     await bootstrap.close();
   }
   return createClient({ ...base, database: cfg.database });
+}
+
+/** What the cleanup statement answers when nothing is left over from a failed statement. */
+const CLEAN = 'livepanel_clean';
+const SERIAL = new Set(['query', 'exec', 'command', 'insert', 'ping']);
+
+/**
+ * The chDB connection with its calls run one at a time and, after any call fails, a cleanup
+ * statement run before the next: `SELECT 'livepanel_clean'`, again until its answer is only
+ * that row, so the rows a failed statement produced go nowhere. One at a time costs nothing:
+ * chDB runs one statement at a time per connection anyway (two 160 ms statements issued
+ * together took 315 ms), and calls already waiting must not run before the cleanup.
+ */
+export function guardChdb(conn: ChdbConnection): ChdbConnection {
+  let tail: Promise<unknown> = Promise.resolve();
+  async function clean(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      try {
+        const { stream } = await conn.query({ query: `SELECT '${CLEAN}' FORMAT TabSeparated` });
+        let text = '';
+        for await (const chunk of stream) text += String(chunk);
+        if (text === `${CLEAN}\n`) return;
+      } catch {
+        return; // the connection is closed or broken: nothing more to answer on it
+      }
+    }
+  }
+  const serial = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = tail.then(run);
+    tail = result.then(() => undefined, clean);
+    return result;
+  };
+  return new Proxy(conn, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      // Methods read the connection's private fields: call them on the connection itself.
+      if (typeof prop === 'string' && SERIAL.has(prop)) return (...args: unknown[]) => serial(() => value.apply(target, args));
+      return value.bind(target);
+    },
+  });
 }
