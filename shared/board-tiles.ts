@@ -116,7 +116,9 @@ export function boardRequests(layout: BoardLayout, zone: string, now: number): T
 /**
  * The realtime page, as a built-in board: visitors online and active, events per second and per
  * minute, top pages, referrers, UTM campaigns, countries and devices over the last 30 minutes,
- * the live map and the feed (the same tiles as `REALTIME_PAGE_TILES` in shared/live-tiles.ts).
+ * the live map and the feed. What a realtime share link's socket may watch is exactly
+ * `boardRequests(REALTIME_LAYOUT)` (server/auth/share-view.ts); `REALTIME_PAGE_TILES` in
+ * shared/live-tiles.ts is the benchmark's approximation of it (some list lengths differ).
  */
 export const REALTIME_LAYOUT: BoardLayout = BoardLayoutSchema.parse({
   highlights: false,

@@ -65,7 +65,7 @@ describe('the browser SDK through Livepanel outages', () => {
       () => read.events(),
       // Each tab's queue may land in its own insert: wait for all of both.
       (r) => r.filter((x) => x.name === 'while_down').length >= 20 && r.filter((x) => x.name === 'screen_view').length >= 2,
-      60_000,
+      150_000,
     );
     const keys = rows.filter((r) => r.name === 'while_down').map((r) => `${r.properties.tab}-${r.properties.i}`);
     expect(keys.sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `closing-${i}`), ...Array.from({ length: 10 }, (_, i) => `open-${i}`)].sort());

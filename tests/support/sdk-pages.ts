@@ -74,7 +74,7 @@ export async function watchPresence(url: string, auth: { clientId: string; clien
 }
 
 /** Polls until `done(rows)` holds, then returns the rows (oldest first). */
-export async function waitForRows(events: () => Promise<EventRow[]>, done: (rows: EventRow[]) => boolean, timeoutMs = 30_000): Promise<EventRow[]> {
+export async function waitForRows(events: () => Promise<EventRow[]>, done: (rows: EventRow[]) => boolean, timeoutMs = 90_000): Promise<EventRow[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const rows = (await events()).slice().reverse();
