@@ -3,7 +3,7 @@
 // checks that no value the caller sent — property keys included — reaches the SQL text.
 import { describe, expect, it } from 'vitest';
 import { Query, type QueryInput } from '../../shared/query.ts';
-import { compile } from './compile.ts';
+import { compile, compileDenominator } from './compile.ts';
 
 const MAY = { from: Date.parse('2024-05-01T00:00:00Z'), to: Date.parse('2024-05-04T00:00:00Z') };
 const T = "DateTime64(3, 'UTC')";
@@ -225,5 +225,34 @@ describe('compile', () => {
   it('computes the visitors a percentage or conversion rate needs even when not asked for them', () => {
     const p = plan({ metrics: ['percentage'], dimensions: ['geo:country'] });
     expect(p.columns).toEqual([{ metric: 'visitors', column: 'm0' }]);
+  });
+
+  it("computes a conversion rate's denominator for the values of the rows the main statement shows, not its own top rows", () => {
+    const q = Query.parse({
+      project_id: 'p1',
+      date_range: '7d',
+      metrics: ['conversion_rate'],
+      dimensions: ['event:name', 'geo:country'],
+      filters: [['is', 'event:name', ['signup']]],
+      limit: 5,
+      offset: 10,
+    });
+    const main = compile(q, { range: MAY, tz: 'UTC' });
+    const d = compileDenominator(q, { range: MAY, tz: 'UTC' }, main);
+    expect(d.dimensions).toEqual(['geo:country']);
+    // Its own rows unpaged, kept when their country is one of the main statement's page (country is its d1).
+    expect(d.sql).toMatch(/\)\nWHERE \(d0\) IN \(SELECT d1 FROM \(\nSELECT /);
+    expect(d.sql.split('LIMIT')).toHaveLength(2);
+    expect(d.sql).not.toContain("'signup'");
+    // Both statements' parameters, apart.
+    expect(d.params).toMatchObject({ ...main.params, r0: 'p1' });
+    expect(Object.values(d.params)).toContain('signup');
+    // Without a dimension other than the goal's: the one total row, on every page.
+    const byGoal = compileDenominator(
+      { ...q, dimensions: ['event:name'] },
+      { range: MAY, tz: 'UTC' },
+      compile({ ...q, dimensions: ['event:name'] }, { range: MAY, tz: 'UTC' }),
+    );
+    expect(byGoal.sql).not.toContain('LIMIT');
   });
 });

@@ -62,6 +62,10 @@ export interface CompileOptions {
   metrics?: string[];
   /** Group by these dimensions instead of the query's. */
   dimensions?: string[];
+  /** Every row, unordered: no ORDER BY, LIMIT or OFFSET (a statement reading it restricts it). */
+  unpaged?: boolean;
+  /** Parameter names' prefix (default `p`), to keep a statement's apart from one it holds. */
+  paramPrefix?: string;
 }
 
 /** A metric the SQL computes: its name and the column holding it. */
@@ -89,7 +93,7 @@ export interface Plan {
 const START = RESERVED_EVENTS.sessionStart;
 
 export function compile(q: Query, opts: CompileOptions): Plan {
-  const p = new Params();
+  const p = new Params(opts.paramPrefix);
   const metricNames = opts.metrics ?? q.metrics;
   const dimNames = opts.dimensions ?? q.dimensions ?? [];
   const dims = dimNames.map((d) => lookupDimension(d));
@@ -144,8 +148,7 @@ export function compile(q: Query, opts: CompileOptions): Plan {
   const dimCols = dims.map((_, i) => `d${i}`);
   const paged = timeIndex < 0;
   const order = orderBy(q, dimNames, columns, timeIndex);
-  const total = paged && q.include?.total_rows ? ', count() OVER () AS total_rows' : '';
-  const page = paged ? ` LIMIT ${p.bind(q.limit ?? DEFAULT_LIMIT, 'UInt32')} OFFSET ${p.bind(q.offset ?? 0, 'UInt32')}` : ` LIMIT ${TIME_ROWS_CAP}`;
+  const total = paged && !opts.unpaged && q.include?.total_rows ? ', count() OVER () AS total_rows' : '';
   let sql: string;
   if (built.length === 1) {
     sql = `${built[0]!.select}${total}${built[0]!.rest}`;
@@ -160,11 +163,34 @@ export function compile(q: Query, opts: CompileOptions): Plan {
       .join('\n');
     sql = `SELECT ${select}${total}\nFROM ${from}`;
   }
-  sql += `\nORDER BY ${order}${page}`;
-  sql += `\nSETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0`;
+  if (!opts.unpaged) {
+    const page = paged ? ` LIMIT ${p.bind(q.limit ?? DEFAULT_LIMIT, 'UInt32')} OFFSET ${p.bind(q.offset ?? 0, 'UInt32')}` : ` LIMIT ${TIME_ROWS_CAP}`;
+    sql += `\nORDER BY ${order}${page}`;
+  }
+  sql += SETTINGS;
   return { sql, params: p.values, dimensions: dimNames, columns, timeIndex, grain, paged, sources };
 }
 
+/**
+ * The visitors a conversion rate divides by, for each row `main` (compiled from `q` and `opts`)
+ * shows: the query without its event conditions, grouped by its dimensions that are not of
+ * events. Not paged: when one of those dimensions is not time, the statement reads `main` as a
+ * subquery and keeps the values of its rows (its page, LIMIT and OFFSET), so a row outside the
+ * top rows by all visitors still has its denominator, and both statements run side by side.
+ */
+export function compileDenominator(q: Query, opts: CompileOptions, main: Plan): Plan {
+  const dims = main.dimensions.filter((d) => lookupDimension(d).scope !== 'event');
+  const denom = compile(q, { ...opts, metrics: ['visitors'], dimensions: dims, withoutEventConditions: true, unpaged: true, paramPrefix: 'r' });
+  const keyed = dims.map((d, i) => ({ d, i })).filter(({ d }) => !isTimeDimension(d));
+  if (keyed.length === 0) return denom;
+  const own = keyed.map(({ i }) => `d${i}`).join(', ');
+  const shown = keyed.map(({ d }) => `d${main.dimensions.indexOf(d)}`).join(', ');
+  const body = (plan: Plan) => plan.sql.slice(0, -SETTINGS.length);
+  const sql = `SELECT * FROM (\n${body(denom)}\n)\nWHERE (${own}) IN (SELECT ${shown} FROM (\n${body(main)}\n))${SETTINGS}`;
+  return { ...denom, sql, params: { ...main.params, ...denom.params } };
+}
+
+const SETTINGS = `\nSETTINGS join_use_nulls = 1, output_format_json_quote_64bit_integers = 0`;
 const DEFAULT_LIMIT = 100;
 /** Rows a time query may return before empty buckets are filled (buckets × other values). */
 const TIME_ROWS_CAP = QUERY_LIMITS.limit * 10;

@@ -76,6 +76,24 @@ describe('metrics', () => {
     ]);
   });
 
+  it('divides a conversion rate by the visitors of exactly the rows shown, whatever the limit and offset', async () => {
+    // By visitors the countries rank US 2, DE 1, FR 1; only DE and FR converted. With one row a
+    // page, DE (page 1) and FR (page 2) are not the top country by visitors.
+    const goal = { metrics: ['conversion_rate'], dimensions: ['geo:country'], filters: [['is', 'event:name', ['signup', 'click']]] } as Partial<QueryInput>;
+    const rows = async (q: Partial<QueryInput>) => (await run({ ...goal, ...q })).results.map((x) => [x.dimensions[0], x.metrics[0]]);
+    expect(await rows({ limit: 1 })).toEqual([['DE', 100]]);
+    expect(await rows({ limit: 1, offset: 1 })).toEqual([['FR', 100]]);
+    // The goal as a dimension divides by all visitors, on every page (page 2 of event names).
+    const byGoal = await run({
+      metrics: ['conversion_rate'],
+      dimensions: ['event:name'],
+      filters: [['is', 'event:name', ['signup', 'click']]],
+      limit: 1,
+      offset: 1,
+    });
+    expect(byGoal.results.map((x) => [x.dimensions[0], x.metrics[0]])).toEqual([['signup', 25]]);
+  });
+
   it('refuses a conversion rate without a goal, and session metrics by event dimensions', async () => {
     await expect(run({ metrics: ['conversion_rate'] })).rejects.toMatchObject({ status: 400, code: 'invalid_query' });
     await expect(run({ metrics: ['bounce_rate'], dimensions: ['event:path'] })).rejects.toThrow(/cannot be broken down by event:path/);

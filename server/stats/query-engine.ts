@@ -17,7 +17,7 @@ import { isTimeDimension, QUERY_LIMITS } from '../../shared/query-terms.ts';
 import { parseChTime } from '../../shared/rows.ts';
 import type { Cache } from '../engines/cache.ts';
 import { createStatementBatcher, type Row } from './batch.ts';
-import { compile, type Plan, stripEventConditions } from './compile.ts';
+import { compile, compileDenominator, type Plan, stripEventConditions } from './compile.ts';
 import { dimension } from './dimensions.ts';
 import { invalidQuery } from './invalid.ts';
 import { type MetricDef, metric } from './metrics.ts';
@@ -160,7 +160,7 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
     const totalsPlan = wantsTotals && totalMetrics.length > 0 ? compile(whole, { ...base, dimensions: [], metrics: totalMetrics }) : undefined;
     const cr = q.metrics.includes('conversion_rate');
     const baseDims = dims.filter((d) => dimension(d)!.scope !== 'event');
-    const denomPlan = cr ? compile(q, { ...base, metrics: ['visitors'], dimensions: baseDims, withoutEventConditions: true }) : undefined;
+    const denomPlan = cr ? compileDenominator(q, base, plan) : undefined;
     const denomTotalPlan =
       cr && q.include?.totals ? compile(whole, { ...base, metrics: ['visitors'], dimensions: [], withoutEventConditions: true }) : undefined;
     const [main, totals, denom, denomTotal] = await Promise.all([rows(plan), opt(totalsPlan, rows), opt(denomPlan, rows), opt(denomTotalPlan, rows)]);

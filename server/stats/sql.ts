@@ -11,9 +11,12 @@ export class Params {
   readonly values: Record<string, unknown> = {};
   private next = 0;
 
+  /** `prefix` keeps the names of two statements' parameters apart when one holds the other. */
+  constructor(private readonly prefix = 'p') {}
+
   /** Binds `value` and returns the placeholder to put in the SQL. */
   bind(value: unknown, type: ParamType = 'String'): string {
-    const name = `p${this.next++}`;
+    const name = `${this.prefix}${this.next++}`;
     this.values[name] = value;
     return `{${name}:${type}}`;
   }
