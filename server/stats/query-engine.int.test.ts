@@ -321,6 +321,16 @@ describe('comparisons', () => {
     expect(de.comparison).toEqual({ dimensions: ['DE'], metrics: [1], change: [100] });
     const us = byCountry.results.find((r) => r.dimensions[0] === 'US')!;
     expect(us.comparison).toEqual({ dimensions: ['US'], metrics: [0], change: [null] });
+    // Past the first page the comparison still holds the rows shown (FR 1, DE 2, US 2: page 2 is DE).
+    const page2 = await run({
+      metrics: ['sessions'],
+      dimensions: ['geo:country'],
+      order_by: [['sessions', 'asc']],
+      limit: 1,
+      offset: 1,
+      compare: 'previous_period',
+    });
+    expect(page2.results.map((r) => [r.dimensions[0], r.comparison?.metrics[0]])).toEqual([['DE', 1]]);
   });
 
   it('compares year over year and with a custom range', async () => {

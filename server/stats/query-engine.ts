@@ -116,7 +116,9 @@ export function createQueryEngine(opts: QueryEngineOptions): QueryEngine {
       let comparison: Answer | undefined = early;
       if (cmpRange && !independent) {
         const restrict = restrictTo(q, current.rows);
-        comparison = restrict === null ? undefined : await answer(q, cmpRange, tz, cmpBuckets, restrict);
+        // Restricted to the rows shown, it needs all of its rows: not the page's offset.
+        const all = { ...q, limit: QUERY_LIMITS.limit, offset: 0 };
+        comparison = restrict === null ? undefined : await answer(all, cmpRange, tz, cmpBuckets, restrict);
       }
       const results = shape(q, current, comparison, mainBuckets, cmpBuckets);
       const paged = page(q, results, current.plan.paged);
