@@ -126,7 +126,8 @@ export function readText(res: HttpResponse, maxBytes: number, declaredLength?: s
         return;
       }
       // uWS neuters the chunk after this callback: keep a copy of the parts.
-      (chunks ??= []).push(Buffer.from(chunk.slice(0)));
+      chunks ??= [];
+      chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) resolve({ bytes: size, text: decodeUtf8(Buffer.concat(chunks, size)) });
     });
   });
