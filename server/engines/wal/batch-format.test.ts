@@ -53,6 +53,10 @@ describe('WAL batch format', () => {
     const [back] = decodeRecords(encodeRecord(b, 1));
     expect(back!.events[0]!.name).toBe('bad \ufffd');
     expect(back!.events[0]!.revenue).toBe(Number.MAX_SAFE_INTEGER);
+    const nested = { ...emptyBatch(), events: [makeEvent(2, { properties: { 'k\udc00': 'v\ud800', plain: 'a\\ud800' }, groups: ['g\udfff'] })] };
+    const [fixed] = decodeRecords(encodeRecord(nested, 1));
+    expect(fixed!.events[0]!.properties).toEqual({ 'k\ufffd': 'v\ufffd', plain: 'a\\ud800' });
+    expect(fixed!.events[0]!.groups).toEqual(['g\ufffd']);
   });
 
   it("hands a chunk's rows to the writer as the records' JSONCompactEachRow text, with their partitions", () => {

@@ -19,7 +19,7 @@
  * an insert ClickHouse refused.
  */
 import { EventRow, emptyBatch, GroupRow, type ProfileOp, ReplayRow, SessionRow, type WriteBatch } from '../../../shared/rows.ts';
-import { storableRow } from '../../store/storable.ts';
+import { storableRow, storableValue } from '../../store/storable.ts';
 
 /** The kinds stored as JSONCompactEachRow lines. */
 export const COMPACT_TABLES = ['events', 'sessions', 'groups', 'replays'] as const;
@@ -73,10 +73,27 @@ function tableLines(table: CompactTable, rows: readonly object[]): { lines: stri
   const parts = partColumn ? new Set<string>() : undefined;
   let lines = '';
   for (const row of rows as Record<string, unknown>[]) {
-    lines += `${JSON.stringify(storableRow(row, columns))}\n`;
+    lines += `${compactLine(row, columns)}\n`;
     if (partColumn) parts!.add(monthOf(row[partColumn]));
   }
   return { lines, parts: parts && [...parts] };
+}
+
+/**
+ * A row's JSONCompactEachRow line, its values made storable (store/storable.ts). Strings are
+ * taken as they are and checked once in the JSON text instead, which costs nothing extra: a
+ * lone surrogate anywhere (a value, a map key, an array item) is the one thing JSON.stringify
+ * writes as a `\udXXX` escape, and only then is the row redone with every string fixed (a
+ * literal backslash before `ud` also takes that path, harmlessly).
+ */
+function compactLine(row: Record<string, unknown>, columns: readonly string[]): string {
+  const values = new Array(columns.length);
+  for (let i = 0; i < columns.length; i++) {
+    const v = row[columns[i]!];
+    values[i] = typeof v === 'string' ? v : storableValue(columns[i]!, v);
+  }
+  const line = JSON.stringify(values);
+  return line.includes('\\ud') ? JSON.stringify(storableRow(row, columns)) : line;
 }
 
 function section(table: SectionHeader['table'], lines: string, rows: number, parts?: string[]): string {
