@@ -2,8 +2,9 @@
  * What the rollup views and the projection cost each insert into `events`, on chDB: inserts
  * of `rows` event rows (fresh ids, one day, as the distributed worker inserts them) through
  * Livepanel's writer into a fresh, migrated folder, after dropping what `--drop` names, with
- * extra insert settings from `--settings`. One variant per process (chDB keeps one folder per
- * process); `npm run bench:insert-views` runs them all alternately and prints ms per insert.
+ * extra insert settings from `--settings`. Prints the median wall and CPU milliseconds per
+ * insert (CPU of the whole process, chDB's threads included: it holds up on a busy machine
+ * where wall time does not). One variant per process; run variants alternately.
  *
  * Usage: tsx bench/insert-views.ts --variant <name> [--drop views,…|projection] [--settings "a = 1, b = 0"] [--rows 10000] [--inserts 8]
  */
