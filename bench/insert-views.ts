@@ -16,8 +16,8 @@ import { parseArgs } from 'node:util';
 import { makeEvent } from '../server/store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
 import { createClickhouse } from '../server/store/clickhouse.ts';
-import { EventRow } from '../shared/rows.ts';
 import { storableRow } from '../server/store/storable.ts';
+import { EventRow } from '../shared/rows.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,13 +40,13 @@ try {
     if (what === 'projection') await ch.command({ query: 'ALTER TABLE events DROP PROJECTION IF EXISTS events_by_path' });
     else await ch.command({ query: `DROP VIEW IF EXISTS ${what}` });
   }
-  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate(), 1);
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
   let n = 0;
   // Rows of one day over 50 paths (as bench:ingest sends them), fresh ids per insert.
   const batch = () =>
     Array.from({ length: ROWS }, () => {
       const i = n++;
-      return storableRow({ ...makeEvent(i, { id: randomUUID(), path: `/w/${i % 50}` }, today), created_at: makeEvent(i % 80_000, {}, today).created_at }, COLUMNS);
+      return storableRow(makeEvent(i % 80_000, { id: randomUUID(), path: `/w/${i % 50}` }, today), COLUMNS);
     });
   const extra = args.settings ? `, ${args.settings}` : '';
   const insert = (values: unknown[][]) =>
