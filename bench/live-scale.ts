@@ -25,29 +25,28 @@
  *
  * Targets: p99 ≤ 200 ms at 5,000 events/s with 100 dashboards; idle sockets ≤ 8 KB each.
  * Prints tables and saves JSON under bench/results/. The server's descriptor limit bounds
- * --idle (see README "Live channel" for raising it).
+ * --idle (see README "Live channel" for raising it). The dashboards and their latency analysis
+ * live in live-scale-dashboards.ts, the idle-socket and Redis memory phases in live-scale-memory.ts.
  */
-import { fork } from 'node:child_process';
+import type { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { io, type Socket } from 'socket.io-client';
 import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../server/cluster/local-cluster.ts';
-import { createRedisVisitors } from '../server/engines/visitors.redis.ts';
 import { createMetadata } from '../server/store/metadata.ts';
 import { openMetadataDb } from '../server/store/postgres.ts';
-import { type ClientToServerEvents, LIVE_TICK_LIMITS, type LiveTick, type ServerToClientEvents } from '../shared/live.ts';
 import { REALTIME_PAGE_TILES } from '../shared/live-tiles.ts';
 import { freePorts } from '../tests/cluster/harness.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deleteKeys } from '../tests/support/redis.ts';
-import { type Creds, stats, until } from './live-dashboards.ts';
-import { ORIGIN, type SentEvent, wsLoad } from './live-load.ts';
-import { adminCommand, createProject, procStats, sampleProcesses, saveResults } from './support.ts';
+import { type Creds, until } from './live-dashboards.ts';
+import { wsLoad } from './live-load.ts';
+import { analyse, type Dash, dashboard, histogramPercentiles, type Phase, serverHistogram } from './live-scale-dashboards.ts';
+import { idleSockets, redisPerVisitor } from './live-scale-memory.ts';
+import { adminCommand, createProject, sampleProcesses, saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -78,7 +77,6 @@ const SHAPES = args.shape === 'both' ? ['embedded', 'distributed'] : [args.shape
 if (!SHAPES.every((x) => x === 'embedded' || x === 'distributed')) throw new Error('--shape: embedded, distributed or both');
 const TARGET_MS = 200;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -102,118 +100,6 @@ function abort(code: number) {
   process.exit(code);
 }
 
-// ---------------------------------------------------------------- dashboards
-
-interface Dash {
-  socket: Socket<ServerToClientEvents, ClientToServerEvents>;
-  ticks: Array<{ receivedAt: number; tick: LiveTick }>;
-  online: number[];
-  bytes: number;
-  shown: number;
-}
-
-let phasePrefix = '\0';
-
-async function dashboard(url: string, auth: Creds): Promise<Dash> {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
-    auth,
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    timeout: 20_000,
-  });
-  const d: Dash = { socket, ticks: [], online: [], bytes: 0, shown: 0 };
-  socket.on('tick', (tick) => {
-    d.ticks.push({ receivedAt: performance.now(), tick });
-    d.bytes += JSON.stringify(tick).length + 12; // + socket.io framing: 42["tick", … ]
-    for (const name in tick.events) if (name.startsWith(phasePrefix)) d.shown += tick.events[name]!;
-  });
-  socket.on('presence', (p) => {
-    d.online.push(p.online);
-    d.bytes += JSON.stringify(p).length + 16;
-  });
-  socket.on('tiles:backfill', (b) => {
-    d.bytes += JSON.stringify(b).length + 20;
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', (err: Error & { data?: unknown }) => reject(new Error(`dashboard refused: ${JSON.stringify(err.data ?? err.message)}`)));
-  });
-  const since = new Date();
-  since.setUTCHours(0, 0, 0, 0);
-  const tiles = [...REALTIME_PAGE_TILES, { id: 'goal', spec: { kind: 'total' as const, metric: 'events' as const, since: since.getTime() } }];
-  const res = await socket.timeout(30_000).emitWithAck('tiles:subscribe', { projectId: auth.projectId, tiles } as never);
-  if (!res.ok) throw new Error(`tiles:subscribe refused: ${res.code} ${res.message}`);
-  return d;
-}
-
-/** Event → dashboard latency of every delivery of the phase (events named by time slot; see bench/live.ts). */
-function analyse(prefix: string, dashes: Dash[], sent: SentEvent[]) {
-  const acked = sent.filter((e) => e.ackedAt !== undefined);
-  const bySlot = new Map<string, SentEvent[]>();
-  for (const e of acked) {
-    const q = bySlot.get(e.name);
-    if (q) q.push(e);
-    else bySlot.set(e.name, [e]);
-  }
-  for (const q of bySlot.values()) q.sort((a, b) => a.sentAt - b.sentAt);
-  const latency: number[] = [];
-  const afterAck: number[] = [];
-  let missing = 0;
-  let extra = 0;
-  let ticksAtNameCap = 0;
-  for (const d of dashes) {
-    const taken = new Map<string, number>();
-    for (const { receivedAt, tick } of d.ticks) {
-      if (Object.keys(tick.events).length >= LIVE_TICK_LIMITS.events) ticksAtNameCap++;
-      for (const [name, count] of Object.entries(tick.events)) {
-        if (!name.startsWith(prefix)) continue;
-        const q = bySlot.get(name) ?? [];
-        const from = taken.get(name) ?? 0;
-        const upto = Math.min(q.length, from + count);
-        extra += from + count - upto;
-        taken.set(name, upto);
-        for (let i = from; i < upto; i++) {
-          latency.push(receivedAt - q[i]!.sentAt);
-          afterAck.push(receivedAt - q[i]!.ackedAt!);
-        }
-      }
-    }
-    for (const [name, q] of bySlot) missing += q.length - (taken.get(name) ?? 0);
-  }
-  return {
-    acked: acked.length,
-    /**
-     * `missing`: deliveries not seen before the bench stopped waiting. A tick keeps its 50 most
-     * frequent event names, and every event here is named after its 10 ms slot: a tick that
-     * covers more than ~50 slots (the server stalled for a while) drops the rest of the names —
-     * `ticksAtNameCap` counts those ticks (per dashboard).
-     */
-    deliveries: { expected: acked.length * dashes.length, missing, extra, ticksAtNameCap },
-    latencyMs: stats(latency, TARGET_MS),
-    /** The live channel's share: event acknowledged to its SDK (durable) → tick received by the dashboard. */
-    ackToDashboardMs: stats(afterAck, TARGET_MS),
-    /** Event sent → its batch acknowledged (durable): the ingest path's share of the latency. */
-    ackMs: stats(
-      acked.map((e) => e.ackedAt! - e.sentAt),
-      TARGET_MS,
-    ),
-  };
-}
-
-/** The servers' own event → tick histogram (`/metrics`, summed over `urls`): cumulative bucket counts by upper bound (s). */
-async function serverHistogram(urls: string[]): Promise<Map<number, number>> {
-  const out = new Map<number, number>();
-  for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    for (const m of text.matchAll(/^livepanel_live_event_to_tick_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) {
-      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
-      out.set(le, (out.get(le) ?? 0) + Number(m[2]));
-    }
-  }
-  return out;
-}
-
 /** Where a rate phase runs: the nodes SDK sockets and dashboards connect to (round robin), and the server processes measured. */
 interface Target {
   shape: string;
@@ -222,28 +108,20 @@ interface Target {
   processes: Record<string, number>;
 }
 
-/** Percentile upper bounds (ms) from the difference of two cumulative histograms. */
-function histogramPercentiles(a: Map<number, number>, b: Map<number, number>) {
-  const les = [...b.keys()].sort((x, y) => x - y);
-  const total = (b.get(Infinity) ?? 0) - (a.get(Infinity) ?? 0);
-  const at = (p: number) => {
-    for (const le of les) if ((b.get(le) ?? 0) - (a.get(le) ?? 0) >= p * total) return le === Infinity ? 'over 5000' : `≤ ${Math.round(le * 1000)}`;
-    return null;
-  };
-  return { batches: total, p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99) };
-}
-
 async function ratePhases(target: Target, writer: Creds, reader: Creds) {
+  const current: Phase = { prefix: '\0' };
   const dashes: Dash[] = [];
   const urls = target.dashboardUrls;
   for (let i = 0; i < DASHBOARDS; i += 20)
-    dashes.push(...(await Promise.all(Array.from({ length: Math.min(20, DASHBOARDS - i) }, (_, k) => dashboard(urls[(i + k) % urls.length]!, reader)))));
+    dashes.push(
+      ...(await Promise.all(Array.from({ length: Math.min(20, DASHBOARDS - i) }, (_, k) => dashboard(urls[(i + k) % urls.length]!, reader, current)))),
+    );
   await sleep(4000); // backfills answered, presence settled
   const out = [];
   try {
     for (const rate of RATES) {
       const prefix = `lv_${randomBytes(2).toString('hex')}_`;
-      phasePrefix = prefix;
+      current.prefix = prefix;
       for (const d of dashes) {
         d.ticks.length = 0;
         d.shown = 0;
@@ -262,7 +140,7 @@ async function ratePhases(target: Target, writer: Creds, reader: Creds) {
       const processes = sampler.done() as Record<string, { cpuCores: number; peakRssMb: number }>;
       const serverSide = histogramPercentiles(hist0, await serverHistogram(target.ingestUrls));
       const benchCpu = process.cpuUsage(bench0);
-      const a = analyse(prefix, dashes, load.sent);
+      const a = analyse(prefix, dashes, load.sent, TARGET_MS);
       const bytes = dashes.map((d) => d.bytes / wall);
       const all = Object.values(processes);
       const phase = {
@@ -285,108 +163,10 @@ async function ratePhases(target: Target, writer: Creds, reader: Creds) {
       out.push(phase);
     }
   } finally {
-    phasePrefix = '\0';
+    current.prefix = '\0';
     for (const d of dashes) d.socket.close();
   }
   return out;
-}
-
-// ---------------------------------------------------------------- idle sockets
-
-async function idleSockets(url: string, writer: Creds, reader: Creds) {
-  if (IDLE <= 0) return null;
-  const watcher = await dashboard(url, reader);
-  await until(() => watcher.online.at(-1) === 0, 15_000, 50);
-  await sleep(5000); // the fresh process settles (JIT, first allocations)
-  /** Median of 7 RSS samples over 3 s: a garbage collection in between moves a single sample by tens of MB. */
-  const rss = async () => {
-    const xs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      xs.push(procStats(node!.child.pid!).rssBytes);
-      await sleep(500);
-    }
-    return xs.sort((a, b) => a - b)[3]!;
-  };
-  const before = await rss();
-  const addresses = Array.from({ length: IDLE_ADDRESSES }, (_, i) => `127.0.0.${i + 2}`);
-  const per = Math.ceil(IDLE / IDLE_PROCS);
-  const opened0 = performance.now();
-  const procs = Array.from({ length: IDLE_PROCS }, (_, k) => {
-    const child = fork(path.join(HERE, 'live-idle-client.ts'), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    children.add(child);
-    const ready = new Promise<{ opened: number; failed: number; errors: string[]; devices: number[] }>((resolve) =>
-      child.once('message', (m) => resolve(m as never)),
-    );
-    const count = Math.max(0, Math.min(per, IDLE - k * per));
-    child.send({ job: { url: url.replace(/^http/, 'ws'), clientId: writer.clientId, from: k * per, count, addresses, origin: ORIGIN, tabs: 2 } });
-    return { child, ready };
-  });
-  const results = await Promise.all(procs.map((p) => p.ready));
-  const opened = results.reduce((s, r) => s + r.opened, 0);
-  const openSeconds = round((performance.now() - opened0) / 1000);
-  // Devices with at least one socket open (when the descriptor limit refused some, not every pair is complete).
-  const devices = new Set(results.flatMap((r) => r.devices)).size;
-  const reached = await until(() => watcher.online.at(-1) === devices, 30_000, 50);
-  await sleep(2000); // let allocation settle
-  const after = await rss();
-  const maxSeen = Math.max(...watcher.online);
-  for (const p of procs) p.child.send({ close: true });
-  await Promise.all(procs.map((p) => new Promise((r) => p.child.once('exit', r))));
-  for (const p of procs) children.delete(p.child);
-  const backToZero = await until(() => watcher.online.at(-1) === 0, 30_000, 50);
-  watcher.socket.close();
-  return {
-    requested: IDLE,
-    opened,
-    failed: results.reduce((s, r) => s + r.failed, 0),
-    errors: [...new Set(results.flatMap((r) => r.errors))],
-    sourceAddresses: addresses,
-    openSeconds,
-    devices,
-    onlineReachedDevices: reached,
-    maxOnlineSeen: maxSeen,
-    backToZero,
-    serverRssMb: { before: Math.round(before / 2 ** 20), after: Math.round(after / 2 ** 20) },
-    /** RSS growth per open socket; 0 or below: lost in the process's own noise (garbage collections). */
-    rssPerSocketKb: opened ? round((after - before) / opened / 1024) : null,
-  };
-}
-
-// ---------------------------------------------------------------- Redis memory per visitor
-
-async function redisPerVisitor() {
-  if (REDIS_VISITORS <= 0) return null;
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  const prefix = `lpbench:${randomBytes(4).toString('hex')}:`;
-  try {
-    const v = createRedisVisitors({ redis, prefix, ttlMs: 60_000 });
-    const project = 'bench-project-0000000000000000';
-    const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
-    for (let i = 0; i < REDIS_VISITORS; i += 5000) {
-      await v.change(
-        'bench-node-1',
-        Array.from(
-          { length: Math.min(5000, REDIS_VISITORS - i) },
-          (_, k) => [project, `d-${(i + k).toString(36).padStart(8, '0')}-c0ffee-4a1b-9e2d`, 1] as [string, string, number],
-        ),
-      );
-    }
-    const online = await v.online(project);
-    const keys = [`${prefix}vis:on:${project}`, `${prefix}vis:node:bench-node-1`];
-    const usage = (await Promise.all(keys.map((k) => redis.memory('USAGE', k, 'SAMPLES', 0)))) as number[];
-    const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
-    return {
-      visitors: REDIS_VISITORS,
-      online,
-      deviceIdBytes: 36,
-      keyBytes: Object.fromEntries(keys.map((k, i) => [k.slice(prefix.length), usage[i]])),
-      bytesPerVisitor: Math.round(usage.reduce((s, u) => s + (u ?? 0), 0) / REDIS_VISITORS),
-      usedMemoryGrowthPerVisitor: Math.round((after - before) / REDIS_VISITORS),
-    };
-  } finally {
-    await deleteKeys(redis, prefix).catch(() => {});
-    redis.disconnect();
-  }
 }
 
 // ---------------------------------------------------------------- main
@@ -438,13 +218,19 @@ async function main() {
       node = await startNode('livepanel', env());
     }
     console.log(`== ${IDLE} idle SDK sockets (2 per device) from ${IDLE_PROCS} processes`);
-    result.idle = await idleSockets(node.url, writer, reader);
+    result.idle = await idleSockets(node.url, writer, reader, {
+      idle: IDLE,
+      procs: IDLE_PROCS,
+      addresses: IDLE_ADDRESSES,
+      serverPid: node.child.pid!,
+      children,
+    });
     console.log(JSON.stringify(result.idle));
   } finally {
     await node?.stop().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   }
-  result.redisVisitors = await redisPerVisitor().catch((err) => ({ error: String(err) }));
+  result.redisVisitors = await redisPerVisitor(REDIS_URL, REDIS_VISITORS).catch((err) => ({ error: String(err) }));
   return finish(result);
 }
 

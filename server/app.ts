@@ -3,16 +3,23 @@
  * needs, picks the embedded or Redis engines, wires the ingest pipeline, mounts every route
  * on one uWebSockets.js app and starts listening. `stop()` drains: it stops accepting,
  * tells SDK sockets to reconnect elsewhere, flushes what was accepted, and closes stores.
+ * The larger pieces live in server/app/: the event queue by shape (event-queue.ts), the
+ * ingest transports (ingest.ts), the operator routes (ops.uws.ts), the loopback admin
+ * listener (admin.uws.ts) and the public listener with its file-descriptor guard (listen.uws.ts).
  */
 
 import uWS from 'uWebSockets.js';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { emptyBatch, type WriteBatch } from '../shared/rows.ts';
-import { registerAdminHttp } from './admin/admin.uws.ts';
 import { buildApi, mountApi } from './api/api.ts';
+import { startAdminListener } from './app/admin.uws.ts';
+import { openEventQueue } from './app/event-queue.ts';
+import { mountIngest } from './app/ingest.ts';
+import { listenPublic } from './app/listen.uws.ts';
+import { registerOpsRoutes } from './app/ops.uws.ts';
 import { createAuth } from './auth/auth.ts';
 import { createLiveGate } from './auth/live-gate.ts';
 import { createMailer } from './auth/mailer.ts';
@@ -20,24 +27,11 @@ import { createShareViews } from './auth/share-view.ts';
 import type { Config } from './config.ts';
 import { acquireDataLock } from './data-lock.ts';
 import { createEngines, type Engines } from './engines/create.ts';
-import { createBullmqQueue } from './engines/queue.bullmq.ts';
-import type { EventQueue } from './engines/queue.ts';
-import { createWalQueue } from './engines/queue.wal.ts';
-import { createHealth, type StorageHealth } from './health.ts';
-import { countOpenFds, createFdGuard } from './http/fd-guard.ts';
-import { send, sendError, sendJson } from './http/uws.ts';
+import { createHealth } from './health.ts';
+import { sendJson } from './http/uws.ts';
 import { clientIp } from './ingest/client-ip.ts';
-import { createEnrichSteps } from './ingest/enrich.ts';
-import { openGeoip } from './ingest/geoip.ts';
-import { registerHttpIngest } from './ingest/http.uws.ts';
-import { createIngest } from './ingest/ingest.ts';
-import { createPipeline } from './ingest/pipeline.ts';
-import { createSaltSource } from './ingest/salts.ts';
-import { createSessionStep } from './ingest/steps/session.ts';
-import { registerWsIngest } from './ingest/ws.uws.ts';
 import { createGate } from './limits/gate.ts';
 import { createLimits } from './limits/limits.ts';
-import { autoTotalCap, createSocketCaps, openFileLimit } from './limits/socket-caps.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import { readFunnel, readTile } from './live/tile-backfill.ts';
 import type { Logger } from './log.ts';
@@ -51,7 +45,6 @@ import { createBoardStore } from './store/boards.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createProjectEraser } from './store/clickhouse-erase.ts';
-import { startInsertThread } from './store/insert-thread.ts';
 import { createMetadata } from './store/metadata.ts';
 import { openMetadataDb } from './store/postgres.ts';
 import { createShareStore } from './store/shares.ts';
@@ -59,28 +52,7 @@ import { createWriter } from './store/writer.ts';
 import { mountDashboard } from './web/dashboard.uws.ts';
 import { loadSdkScript } from './web/sdk-script.ts';
 import { registerSdkScript } from './web/sdk-script.uws.ts';
-import { createEventsFlushWorker } from './workers/events.flush.ts';
 import { createSessionReaper } from './workers/sessions.reap.ts';
-
-/** Descriptors this process holds now, or 0 where that cannot be read (no /proc). */
-function safeCountFds(): number {
-  try {
-    return countOpenFds();
-  } catch {
-    return 0;
-  }
-}
-
-/** True when an `Authorization` header carries `Bearer <token>` (compared in constant time). */
-function bearerMatches(header: string, token: string): boolean {
-  const given = createHash('sha256')
-    .update(header.startsWith('Bearer ') ? header.slice(7) : '')
-    .digest();
-  return timingSafeEqual(given, createHash('sha256').update(token).digest()) && header.startsWith('Bearer ');
-}
-
-/** The admin listener binds here only: loopback, so nothing off this machine (or forwarded by a proxy) reaches it. */
-const ADMIN_HOST = '127.0.0.1';
 
 export interface Running {
   /** The port actually listened on (useful with PORT=0). */
@@ -163,51 +135,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
 
     // One writer per process that opens ClickHouse: its quarantine also serves the admin commands.
     const writer = ch && createWriter(ch, metrics, { maxProfileProperties: config.maxProfileProperties });
-    let queue: EventQueue;
-    let settle = async () => {};
-    let storageHealth: (() => StorageHealth) | undefined;
-    if (redis && config.redis) {
-      queue = createBullmqQueue({ connection: redis, prefix: config.redis.prefix, metrics, log });
-      if (has('worker')) {
-        const flusher = createEventsFlushWorker({
-          connection: redis,
-          prefix: config.redis.prefix,
-          writer: writer!,
-          quarantine: writer!.quarantine,
-          maxRows: config.workerFlushSize,
-          maxWaitMs: config.flushIntervalMs,
-          metrics,
-          log,
-        });
-        cleanups.push(() => flusher.close());
-        storageHealth = flusher.health;
-      }
-    } else {
-      // Embedded: acked once appended to the write-ahead log in DATA_DIR/wal (this process holds
-      // the data lock), applied to chDB in large inserts in the background, exactly once.
-      // The inserts run on a thread of their own with its own store session (insert-thread.ts),
-      // fed the log's bytes: encoding rows and chDB's calls stay off this event loop.
-      const thread = await startInsertThread({ clickhouse: config.clickhouse, maxProfileProperties: config.maxProfileProperties, metrics, log });
-      const wal = await createWalQueue({
-        dir: path.join(config.dataDir, 'wal'),
-        writer: { records: thread },
-        flushSize: config.flushSize,
-        flushIntervalMs: config.flushIntervalMs,
-        dedupeTtlMs: config.dedupeTtlMs,
-        metrics,
-        log,
-      }).catch(async (err: unknown) => {
-        await thread.close();
-        throw err;
-      });
-      // The dedupe survives a restart: ids accepted within DEDUPE_TTL_MS come back from the log,
-      // so an SDK resending what it never saw acknowledged before a crash is not stored twice.
-      for (const { ids, ttlMs } of wal.recoveredIds()) await engines.dedupe.confirm(ids, ttlMs);
-      queue = wal;
-      settle = () => wal.applied();
-      storageHealth = wal.health;
-    }
-    cleanups.push(() => queue.close());
+    const { queue, settle, storageHealth } = await openEventQueue({ config, redis, writer, engines, isWorker: has('worker'), metrics, log, cleanups });
 
     const state = { accepting: false };
     const accepting = () => state.accepting;
@@ -286,104 +214,12 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       redisReady: redis && (() => redis!.status === 'ready'),
       maxLagMs: config.readyMaxLagMs,
     });
-    app.get('/healthz', (res) => {
-      const h = health.healthz({ roles: config.roles });
-      sendJson(res, h.status, h.body);
-    });
-    app.get('/readyz', (res) => {
-      const h = health.readyz();
-      sendJson(res, h.status, h.body);
-    });
-    app.get('/metrics', (res, req) => {
-      res.onAborted(() => {
-        res.aborted = true;
-      });
-      if (config.metricsToken && !bearerMatches(req.getHeader('authorization'), config.metricsToken)) {
-        sendJson(res, 401, { error: { code: 'bad_secret', message: 'Send Authorization: Bearer <METRICS_TOKEN>' } }, { 'www-authenticate': 'Bearer' });
-        return;
-      }
-      metrics.registry.metrics().then(
-        (text) => send(res, 200, text, {}, metrics.registry.contentType),
-        (err) => sendError(res, err, log),
-      );
-    });
-    // The admin endpoint the CLI talks to lives on its own loopback-only listener (below), never
-    // on the public app: a reverse proxy on this machine forwards to the public port only.
-    let adminApp: uWS.TemplatedApp | undefined;
-    if (lock) {
-      adminApp = uWS.App();
-      // A client disabled (or a password reset) here is revoked on every node at once, through the bus.
-      registerAdminHttp(adminApp, {
-        admin: {
-          metadata,
-          accounts,
-          sessions: createAuthSessionStore(meta.db),
-          audit,
-          revoke: (r) => auth.revoke(r),
-          store: writer && { quarantine: writer.quarantine, insertRows: writer.insertRows },
-        },
-        adminToken,
-        log,
-      });
-      adminApp.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
-    }
+    registerOpsRoutes(app, { config, health, metrics, log });
 
-    let ws: ReturnType<typeof registerWsIngest> | undefined;
-    let httpIngest: ReturnType<typeof registerHttpIngest> | undefined;
-    if (has('ingest')) {
-      const geoip = await openGeoip({ cityDbPath: config.geoipCityDb });
-      const salts = await createSaltSource(metadata.getSalts, log, { prune: metadata.pruneSalts });
-      cleanups.push(() => salts.stop());
-      const enrich = createPipeline(createEnrichSteps({ geoip, salts }), { metrics });
-      const ingest = createIngest({
-        enrich,
-        session: createSessionStep({ sessions: engines.sessions, timeoutMs: config.sessionTimeoutMs }),
-        sessions: engines.sessions,
-        dedupe: engines.dedupe,
-        queue,
-        metrics,
-        dedupeTtlMs: config.dedupeTtlMs,
-        // Redis down: refuse at once (503) rather than hold requests in ioredis' offline queue.
-        available: redis ? () => redis!.status === 'ready' : undefined,
-        onAccepted: live && ((caller, batch) => live!.record(caller.projectId, batch)),
-      });
-      const ip = config.clientIp;
-      httpIngest = registerHttpIngest(app, {
-        ingest,
-        auth: auth.clients,
-        limits,
-        log,
-        ip,
-        maxBodyBytes: config.maxBodyBytes,
-        maxEventBytes: config.maxEventBytes,
-        accepting,
-      });
-      const caps = createSocketCaps({
-        ...config.socketCaps,
-        total: config.socketCaps.total === 'auto' ? autoTotalCap(openFileLimit(), safeCountFds()) : config.socketCaps.total,
-      });
-      metrics.wsMaxSockets.set(caps.config.total);
-      ws = registerWsIngest(app, {
-        ingest,
-        auth: auth.clients,
-        limits,
-        caps,
-        // A client disabled on any node closes its sockets here at once; the sweep re-checks in case a bus message was missed.
-        onRevoked: (fn) => auth.onRevoked(fn),
-        clientValid: async (id) => (await metadata.getClient(id))?.disabled === false,
-        recheckMs: config.clientRecheckMs,
-        sessions: engines.sessions,
-        log,
-        metrics,
-        ip,
-        maxPayloadBytes: config.maxBodyBytes,
-        maxEventBytes: config.maxEventBytes,
-        keepAliveMs: config.sessionGraceMs,
-        accepting,
-        onSocketsChanged: live && ((projectId, count) => live!.socketsChanged(projectId, count)),
-        onDeviceSockets: live && ((projectId, deviceId, delta) => live!.deviceSockets(projectId, deviceId, delta)),
-      });
-    }
+    // The SDK transports (HTTP and /ws).
+    const ingest = has('ingest')
+      ? await mountIngest(app, { config, metadata, engines, queue, auth, limits, live, redis, metrics, log, accepting, cleanups })
+      : undefined;
     if (has('web')) {
       // The HTTP API (accounts, organisations, projects, clients, share links, read and query APIs, export) on its Hono router.
       const data = ch && {
@@ -456,48 +292,29 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     }
     app.any('/*', (res) => sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } }));
 
-    let adminListen: uWS.us_listen_socket | undefined;
+    // The admin endpoint the CLI talks to lives on its own loopback-only listener, never on the
+    // public app: a reverse proxy on this machine forwards to the public port only.
     let adminUrl: string | undefined;
-    if (adminApp && lock) {
-      adminListen = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-        adminApp!.listen(ADMIN_HOST, config.adminPort, (s) =>
-          s ? resolve(s) : reject(new Error(`Cannot listen on ${ADMIN_HOST}:${config.adminPort} (ADMIN_PORT in use?)`)),
-        ),
-      );
-      const listening = adminListen;
-      cleanups.push(() => uWS.us_listen_socket_close(listening));
-      const adminPort = uWS.us_socket_local_port(adminListen as unknown as uWS.us_socket);
-      adminUrl = `http://${ADMIN_HOST}:${adminPort}`;
-      lock.update({ port: adminPort }); // the admin CLI finds the admin listener through the lock
+    if (lock) {
+      const admin = await startAdminListener({
+        admin: {
+          metadata,
+          accounts,
+          sessions: createAuthSessionStore(meta.db),
+          audit,
+          revoke: (r) => auth.revoke(r),
+          store: writer && { quarantine: writer.quarantine, insertRows: writer.insertRows },
+        },
+        adminToken,
+        lock,
+        config,
+        log,
+      });
+      cleanups.push(() => admin.close());
+      adminUrl = admin.url;
     }
-    let listenSocket: uWS.us_listen_socket | null = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-      app.listen(config.host, config.port, (s) => (s ? resolve(s) : reject(new Error(`Cannot listen on ${config.host}:${config.port} (port in use?)`)))),
-    );
-    const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
-    // Out of file descriptors, uWS would spin on accept(): stop listening until some are free.
-    const fileLimit = openFileLimit();
-    const fdGuard =
-      fileLimit !== null && Number.isFinite(fileLimit)
-        ? createFdGuard({
-            limit: fileLimit,
-            // Freed for storage while paused (out of the socket caps' reserve of ≥ 256).
-            reserve: Math.min(1024, Math.max(64, Math.floor(fileLimit / 20))),
-            pause() {
-              log.warn({ fileLimit }, 'nearly out of file descriptors: not accepting connections until some close (raise LimitNOFILE?)');
-              metrics.listenPaused.set(1);
-              if (listenSocket) uWS.us_listen_socket_close(listenSocket);
-              listenSocket = null;
-            },
-            resume() {
-              app.listen(config.host, port, (s) => {
-                if (!s) return log.error({ port }, 'could not listen again after running low on file descriptors');
-                listenSocket = s;
-                metrics.listenPaused.set(0);
-                log.warn('accepting connections again');
-              });
-            },
-          })
-        : undefined;
+    const listener = await listenPublic(app, { config, metrics, log });
+    const port = listener.port;
     state.accepting = true;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
     log.info({ url, roles: config.roles }, 'livepanel ready');
@@ -511,10 +328,8 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       stop() {
         stopping ??= (async () => {
           state.accepting = false;
-          fdGuard?.stop();
-          if (listenSocket) uWS.us_listen_socket_close(listenSocket);
-          listenSocket = null;
-          await Promise.all([ws?.drain(), httpIngest?.drain()]);
+          listener.close();
+          await ingest?.drain();
           await cleanup();
           (app as { close?: () => void }).close?.();
           log.info('livepanel stopped');

@@ -3,13 +3,13 @@
 // "crashes" a queue by snapshotting it and restarts a new queue on the copy. Guards against:
 // losing acked rows, double-applying a chunk whose write landed just before the crash,
 // tripping over a torn last record, and reusing a segment number (and so a token).
-import { appendFileSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixtureUuid } from '../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from './queue.ts';
 import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
-import { encodeRecord } from './wal/record.ts';
+import { encodeRecord, SEGMENT_HEADER_BYTES, scanRecords } from './wal/record.ts';
 import { listSegments, segmentName } from './wal/segment-files.ts';
 import { crashSnapshot, eventsBatch, FakeClickhouse, tempDir } from './wal/wal.fixtures.ts';
 
@@ -32,6 +32,13 @@ async function pushEach(q: WalQueue, from: number, n: number): Promise<void> {
 }
 
 const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => fixtureUuid(from + i + 1));
+/** Writes `bytes` right after the segment's last valid record (where the next append would go, inside its zero-filled room). */
+function tearAfterRecords(file: string, bytes: Buffer): void {
+  const buf = readFileSync(file);
+  const { validEnd } = scanRecords(buf.subarray(SEGMENT_HEADER_BYTES), SEGMENT_HEADER_BYTES);
+  const torn = Buffer.concat([buf.subarray(0, validEnd), bytes, buf.subarray(validEnd + bytes.length)]);
+  writeFileSync(file, torn);
+}
 const onlySegment = async (dir: string) => path.join(dir, segmentName((await listSegments(dir)).at(-1)!));
 
 describe('WAL recovery', () => {
@@ -71,7 +78,7 @@ describe('WAL recovery', () => {
     const dir = tempDir('lp-wal-');
     await pushEach(await open(dir, new FakeClickhouse()), 0, 5);
     const snap = crashSnapshot(dir);
-    appendFileSync(await onlySegment(snap), tear(encodeRecord(eventsBatch(100, 3), 3)));
+    tearAfterRecords(await onlySegment(snap), tear(encodeRecord(eventsBatch(100, 3), 3)));
     const ch = new FakeClickhouse();
     const q = await open(snap, ch);
     expect(q.stats().recoveredRows).toBe(5);

@@ -55,6 +55,8 @@ export interface WalQueueOptions {
   segmentBytes?: number;
   /** fdatasync before acking (default true). false survives a process crash, not power loss. */
   fsync?: boolean;
+  /** Zero-filled room the log keeps ahead of its writes, for faster syncs (wal/appender.ts). Default 4 MiB with `fsync`. */
+  preallocateBytes?: number;
   /** Rows pending beyond which `push` refuses with 503 `overloaded`. Default 5,000,000. */
   maxPendingRows?: number;
   /**
@@ -131,6 +133,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     firstSegment: rec.nextSegment,
     segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
     fsync: opts.fsync ?? true,
+    preallocateBytes: opts.preallocateBytes,
     onDurable(records) {
       applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, bytes: r.tag.bytes })));
     },

@@ -20,11 +20,22 @@ export interface RequestSnapshot {
 
 const decoder = new TextDecoder();
 
-export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0): RequestSnapshot {
+/**
+ * Copies what a handler needs from `req`. `headerNames` (lower case): only those headers, read
+ * one by one (a hot route that knows what it reads, such as `/track`); otherwise all of them.
+ */
+export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, headerNames?: readonly string[]): RequestSnapshot {
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    headers[k] = v;
-  });
+  if (headerNames) {
+    for (const k of headerNames) {
+      const v = req.getHeader(k);
+      if (v) headers[k] = v;
+    }
+  } else {
+    req.forEach((k, v) => {
+      headers[k] = v;
+    });
+  }
   return {
     method: req.getMethod(),
     url: req.getUrl(),
@@ -73,6 +84,64 @@ export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: s
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A body read as text: its size in bytes and its UTF-8 text (null when it is not valid UTF-8). */
+export interface BodyText {
+  bytes: number;
+  text: string | null;
+}
+
+function decodeUtf8(bytes: ArrayBuffer | Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `readBody` for a body that is going to be parsed as JSON: a body that arrives in one chunk
+ * (almost every ingest request) is decoded straight from uWS's buffer, without copying its
+ * bytes into a Buffer first. Same limits and 413 as `readBody`.
+ */
+export function readText(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<BodyText> {
+  return new Promise((resolve, reject) => {
+    if (declaredLength && Number(declaredLength) > maxBytes) {
+      reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
+      return;
+    }
+    let chunks: Buffer[] | null = null;
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        failed = true;
+        reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
+        return;
+      }
+      if (isLast && !chunks) {
+        resolve({ bytes: size, text: decodeUtf8(chunk) });
+        return;
+      }
+      // uWS neuters the chunk after this callback: keep a copy of the parts.
+      chunks ??= [];
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) resolve({ bytes: size, text: decodeUtf8(Buffer.concat(chunks, size)) });
+    });
+  });
+}
+
+/** Parses a body read by `readText`, distinguishing invalid UTF-8 from invalid JSON (as `parseJson`). */
+export function parseJsonText(body: BodyText): unknown {
+  if (body.text === null) throw new AppError(400, 'invalid_utf8', 'Body is not valid UTF-8');
+  try {
+    return JSON.parse(body.text);
+  } catch {
+    throw new AppError(400, 'invalid_json', 'Body is not valid JSON');
+  }
+}
 
 /** Parses a JSON body, distinguishing invalid UTF-8 from invalid JSON. */
 export function parseJson(body: Buffer): unknown {
@@ -150,11 +219,11 @@ export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?
 export function handle(
   log: Logger,
   fn: (res: HttpResponse, req: RequestSnapshot) => Promise<void>,
-  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string> } = {},
+  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string>; headerNames?: readonly string[] } = {},
 ) {
   return (res: HttpResponse, req: HttpRequest) => {
     trackAbort(res);
-    const snap = snapshot(res, req, opts.params);
+    const snap = snapshot(res, req, opts.params, opts.headerNames);
     const extraHeaders = opts.headers;
     fn(res, snap).catch((err) => sendError(res, err, log, extraHeaders?.(snap)));
   };

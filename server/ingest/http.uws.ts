@@ -8,7 +8,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { BatchBody } from '../../shared/track.ts';
 import type { Authenticator, Credentials } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
-import { handle, parseJson, type RequestSnapshot, readBody, sendJson } from '../http/uws.ts';
+import { handle, parseJsonText, type RequestSnapshot, readText, sendJson } from '../http/uws.ts';
 import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { type ClientIpOptions, clientIp } from './client-ip.ts';
@@ -71,6 +71,25 @@ function preflight(res: HttpResponse, req: HttpRequest): void {
   });
 }
 
+/**
+ * The request headers the ingest routes read (the client id and secret, the SDK, the client's
+ * address and agent, CORS): only these are copied per request, not all the client sent.
+ */
+export function ingestHeaderNames(ip: ClientIpOptions): readonly string[] {
+  const names = [
+    'content-length',
+    'origin',
+    'user-agent',
+    'openpanel-client-id',
+    'openpanel-client-secret',
+    'openpanel-sdk-name',
+    'openpanel-sdk-version',
+    'x-forwarded-for',
+  ];
+  if (ip.ipHeader && !names.includes(ip.ipHeader)) names.push(ip.ipHeader);
+  return names;
+}
+
 /** What a 429 on events says ran out: the visitor address's budget, or the server client's. */
 export function eventsFrom(caller: Caller): string {
   return caller.viaSecret ? 'events for this client' : 'events from this address';
@@ -78,6 +97,7 @@ export function eventsFrom(caller: Caller): string {
 
 export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+  const route = { headers: corsHeaders, headerNames: ingestHeaderNames(deps.ip) };
   // Requests being answered, so a drain can wait for them (their events must reach the live
   // channel and the queue before those close).
   let inFlight = 0;
@@ -100,12 +120,12 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
     handle(
       deps.log,
       tracked(async (res, req) => {
-        const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
+        const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
         const cors = corsHeaders(req);
         if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
-        const bytes = await raw;
-        if (bytes.length > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
-        const body = parseJson(bytes) as Record<string, unknown> | null;
+        const text = await raw;
+        if (text.bytes > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
+        const body = parseJsonText(text) as Record<string, unknown> | null;
         const request = requestInfo(req, deps.ip);
         const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, body)));
         assertAllowed(await deps.limits.events(caller, request.ip, 1), eventsFrom(caller));
@@ -115,7 +135,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
         else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
       }),
-      { headers: corsHeaders },
+      route,
     ),
   );
 
@@ -124,11 +144,11 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
     handle(
       deps.log,
       tracked(async (res, req) => {
-        const raw = readBody(res, deps.maxBodyBytes, req.headers['content-length']);
+        const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
         const cors = corsHeaders(req);
         if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
-        const bytes = await raw;
-        const json = parseJson(bytes) as Record<string, unknown> | null;
+        const text = await raw;
+        const json = parseJsonText(text) as Record<string, unknown> | null;
         const parsed = BatchBody.safeParse(json);
         if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
         // Livepanel's SDKs say who they are in the query string, as on /ws: a browser's request
@@ -136,7 +156,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         const query = new URLSearchParams(req.query);
         const request = withSdkQuery(requestInfo(req, deps.ip), query);
         const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, json, query)));
-        const { items, invalid } = toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes });
+        const { items, invalid } = toItems(parsed.data.events, { bytes: text.bytes, maxEventBytes });
         assertAllowed(await deps.limits.events(caller, request.ip, items.length), eventsFrom(caller));
         const results = await deps.ingest.accept(
           caller,
@@ -152,7 +172,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
         const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
         sendJson(res, status, out, cors);
       }),
-      { headers: corsHeaders },
+      route,
     ),
   );
 

@@ -7,7 +7,8 @@
  *   them could count rows twice).
  * - Segments numbered below the committed position are fully applied: deleted.
  * - Every other segment is fdatasynced and scanned; its valid records run up to the first
- *   torn or damaged record, and the rest of that file is ignored (logged).
+ *   torn or damaged record, and the rest of that file is ignored (logged, unless it is only
+ *   zeros: the room the appender zero-fills ahead of its writes, appender.ts).
  * - Records at or after the committed position are pending, in log order.
  * - An intent beyond the committed position is the chunk that was being written when the
  *   process died: it is applied first, as exactly that range, with its original token.
@@ -73,7 +74,7 @@ export async function recoverWal(dir: string, log?: Logger, idLog?: IdLog): Prom
       continue;
     }
     const scan = scans.get(n)!;
-    if (scan.validEnd < scan.size) {
+    if (scan.validEnd < scan.size && !scan.zeroTail) {
       log?.warn({ segment: segmentName(n), validEnd: scan.validEnd, size: scan.size, reason: scan.stop }, 'wal: ignoring a torn or damaged tail');
     }
     const start = n === committed.segment ? committed.offset : SEGMENT_HEADER_BYTES;

@@ -62,6 +62,8 @@ export interface SegmentScan {
   validEnd: number;
   /** File size; bytes in [validEnd, size) are a torn or damaged tail and are ignored. */
   size: number;
+  /** Every byte past `validEnd` is zero: the appender's zero-filled room (or a tail that never landed), not damage. */
+  zeroTail: boolean;
   stop: ScanStop | 'no_magic';
   /** The client event ids its valid records carry (record.ts). */
   ids: string[];
@@ -83,7 +85,7 @@ export async function scanSegment(dir: string, n: number): Promise<SegmentScan> 
   }
   const buf = await readFile(file);
   if (buf.length < SEGMENT_HEADER_BYTES) {
-    return { segment: n, records: [], validEnd: SEGMENT_HEADER_BYTES, size: buf.length, stop: 'no_magic', ids: [] };
+    return { segment: n, records: [], validEnd: SEGMENT_HEADER_BYTES, size: buf.length, stop: 'no_magic', ids: [], zeroTail: allZero(buf) };
   }
   if (!buf.subarray(0, SEGMENT_HEADER_BYTES).equals(SEGMENT_MAGIC)) {
     throw new Error(`wal: ${file} is not a Livepanel WAL segment (or has an unknown format version)`);
@@ -91,7 +93,17 @@ export async function scanSegment(dir: string, n: number): Promise<SegmentScan> 
   const { records, validEnd, stop } = scanRecords(buf.subarray(SEGMENT_HEADER_BYTES), SEGMENT_HEADER_BYTES);
   const ids: string[] = [];
   for (const r of records) for (const id of recordIds(buf, r)) ids.push(id);
-  return { segment: n, records, validEnd, size: buf.length, stop, ids };
+  return { segment: n, records, validEnd, size: buf.length, stop, ids, zeroTail: allZero(buf.subarray(validEnd)) };
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+/** Whether every byte of `buf` is zero. */
+export function allZero(buf: Buffer): boolean {
+  for (let at = 0; at < buf.length; at += ZEROS.length) {
+    const part = buf.subarray(at, at + ZEROS.length);
+    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
+  }
+  return true;
 }
 
 /** Bytes [from, to) of segment `n`. */

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent } from '../../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from '../queue.ts';
-import { decodeRecords, SEGMENT_HEADER_BYTES, scanRecords } from './record.ts';
-import { listSegments, segmentName } from './segment-files.ts';
+import { decodeRecords, frameRecord, SEGMENT_HEADER_BYTES, scanRecords } from './record.ts';
+import { allZero, listSegments, segmentName } from './segment-files.ts';
 
 /** One `write` call as the fake saw it. */
 export interface WriteCall {
@@ -70,12 +70,17 @@ export function crashSnapshot(dir: string): string {
   return copy;
 }
 
-/** Every event id in the valid records of every segment of `dir`, in log order. */
+/**
+ * Every event id in the records of every segment of `dir`, in log order; throws on anything
+ * but records followed by zeros (the appender's zero-filled room).
+ */
 export async function idsOnDisk(dir: string): Promise<string[]> {
   const ids: string[] = [];
   for (const n of await listSegments(dir)) {
-    const buf = readFileSync(path.join(dir, segmentName(n)));
-    for (const b of decodeRecords(buf.subarray(SEGMENT_HEADER_BYTES))) ids.push(...b.events.map((e) => e.id));
+    const buf = readFileSync(path.join(dir, segmentName(n))).subarray(SEGMENT_HEADER_BYTES);
+    const { validEnd } = scanRecords(buf, 0);
+    if (!allZero(buf.subarray(validEnd))) throw new Error(`wal: ${segmentName(n)} has damaged bytes at ${SEGMENT_HEADER_BYTES + validEnd}`);
+    for (const b of decodeRecords(buf.subarray(0, validEnd))) ids.push(...b.events.map((e) => e.id));
   }
   return ids;
 }
@@ -95,4 +100,12 @@ export function recoverableIds(dir: string): string[] {
     for (const b of decodeRecords(buf.subarray(0, validEnd))) ids.push(...b.events.map((e) => e.id));
   }
   return ids;
+}
+
+/**
+ * A record as the previous version wrote it (format 1: the batch as one JSON object, after the
+ * ids line when given), for replaying logs written before an upgrade.
+ */
+export function encodeRecordV1(batch: WriteBatch, rows: number, ids?: readonly string[]): Buffer {
+  return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${JSON.stringify(batch)}` : JSON.stringify(batch), rows);
 }

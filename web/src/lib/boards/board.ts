@@ -70,6 +70,14 @@ export interface GoalProgress {
   etaMinutes: number | null;
 }
 
+/** What a number tile shows: its count, its pace per minute, whether that pace is spiking, and its goal's progress. */
+export interface NumberView {
+  value: number;
+  pace: number;
+  spiking: boolean;
+  goal?: GoalProgress;
+}
+
 export function goalProgress(value: number, goal: number, pace: number): GoalProgress {
   const remaining = Math.max(0, goal - value);
   const reached = value >= goal;

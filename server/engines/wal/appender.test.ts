@@ -1,0 +1,148 @@
+// The appender's group commit, with its disk calls replaced by a fake that keeps two images of
+// each segment: what has been written, and what a power loss would leave (only what was
+// written before a sync that has returned). Guards against an ack that precedes the sync of
+// its bytes, a group split over several syncs, a record written where another (or the
+// zero-filled room kept ahead of the writes) already lies, and records arriving during a sync
+// waiting for more than the next one.
+import { rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Appended, type AppenderIo, openAppender } from './appender.ts';
+import { SEGMENT_HEADER_BYTES } from './record.ts';
+import { tempDir } from './wal.fixtures.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A disk whose syncs the test releases (or lets through after a random delay). */
+class FakeDisk implements AppenderIo {
+  /** Per file handle: bytes written, and bytes durable (as of the last sync that returned). */
+  readonly written = new Map<FileHandle, Buffer>();
+  readonly durable = new Map<FileHandle, Buffer>();
+  /** Every commit: its size, whether it was all zeros (the zero-filled room), and whether its sync returned. */
+  readonly commits: Array<{ bytes: number; zeros: boolean; synced: boolean }> = [];
+  private gates: Array<() => void> = [];
+  constructor(private readonly mode: 'gated' | 'random') {}
+
+  async commit(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+    const c = { bytes: buf.length, zeros: buf.every((b) => b === 0), synced: false };
+    this.commits.push(c);
+    const img = this.written.get(file) ?? Buffer.alloc(0);
+    const grown = img.length >= position + buf.length ? img : Buffer.concat([img, Buffer.alloc(position + buf.length - img.length)]);
+    buf.copy(grown, position);
+    this.written.set(file, grown);
+    const snapshot = Buffer.from(grown); // what this sync will have made durable
+    if (this.mode === 'gated') await new Promise<void>((resolve) => this.gates.push(resolve));
+    else await new Promise((r) => setTimeout(r, Math.random() * 3));
+    const before = this.durable.get(file) ?? Buffer.alloc(0);
+    // A sync makes durable everything written before it started (keep anything longer already durable).
+    this.durable.set(file, before.length > snapshot.length ? Buffer.concat([snapshot, before.subarray(snapshot.length)]) : snapshot);
+    c.synced = true;
+  }
+
+  /** Lets the oldest sync in flight return. */
+  release(): void {
+    this.gates.shift()?.();
+  }
+  get waiting(): number {
+    return this.gates.length;
+  }
+}
+
+const record = (i: number, size = 40) => Buffer.alloc(size, (i % 250) + 1); // never zero: a record's bytes are told apart from the zero fill
+
+async function open(disk: FakeDisk, over: { segmentBytes?: number; preallocateBytes?: number } = {}) {
+  const dir = tempDir('lp-wal-appender-');
+  dirs.push(dir);
+  /** Each durable record with the file its group was written to. */
+  const durableAt = new Map<number, { at: Appended<number>; file: FileHandle }>();
+  let dataFile: FileHandle | undefined;
+  const appender = await openAppender<number>({
+    dir,
+    firstSegment: 1,
+    segmentBytes: over.segmentBytes ?? 1024 * 1024,
+    fsync: true,
+    preallocateBytes: over.preallocateBytes ?? 0,
+    io: {
+      commit(f, buf, position) {
+        if (buf.some((b) => b !== 0)) dataFile = f; // a group's write, not the zero fill
+        return disk.commit(f, buf, position);
+      },
+    },
+    onDurable: (records) => {
+      for (const at of records) durableAt.set(at.tag, { at, file: dataFile! });
+    },
+    onSealed: () => {},
+  });
+  return { appender, durableAt };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('appender: group commit', () => {
+  it('puts every record arriving during a sync into the next group: one write and one sync, acked only once that sync returns', async () => {
+    const disk = new FakeDisk('gated');
+    const { appender } = await open(disk);
+    const acked = new Set<number>();
+    const push = (i: number) => appender.append(record(i), 1, i).then(() => acked.add(i));
+
+    const first = push(0);
+    await flush();
+    expect(disk.commits).toHaveLength(1); // the first record went at once, alone
+    const rest = Array.from({ length: 9 }, (_, k) => push(k + 1));
+    await flush();
+    expect(disk.commits).toHaveLength(1); // the nine wait: one commit in flight at a time
+    expect(acked.size).toBe(0);
+
+    disk.release();
+    await first;
+    expect([...acked]).toEqual([0]);
+    await flush();
+    expect(disk.commits).toHaveLength(2); // the nine, together
+    expect(disk.commits[1]!.bytes).toBe(9 * 40);
+    expect(acked.size).toBe(1); // not before their sync
+
+    disk.release();
+    await Promise.all(rest);
+    expect(acked.size).toBe(10);
+    expect(appender.stats).toMatchObject({ groups: 2, records: 10 });
+    await appender.close();
+  });
+
+  it('never acks a record before the bytes a power loss would leave hold it, under random syncs, rotations and zero filling', async () => {
+    const disk = new FakeDisk('random');
+    const { appender, durableAt } = await open(disk, { segmentBytes: 16 * 1024, preallocateBytes: 4096 });
+    let checked = 0;
+    const N = 600;
+    await Promise.all(
+      Array.from({ length: N }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 40));
+        const buf = record(i, 20 + (i % 13) * 7);
+        await appender.append(buf, 1, i);
+        // Acked: what a power loss would leave of its segment holds exactly its bytes, where it was told they are.
+        const { at, file } = durableAt.get(i)!;
+        expect(at.to - at.from).toBe(buf.length);
+        expect(at.from).toBeGreaterThanOrEqual(SEGMENT_HEADER_BYTES);
+        expect(disk.durable.get(file)!.subarray(at.from, at.to).equals(buf)).toBe(true);
+        checked++;
+      }),
+    );
+    expect(checked).toBe(N);
+    // Nothing acked was overwritten later (by another group or by the zero fill).
+    for (const [i, { at, file }] of durableAt)
+      expect(
+        disk.durable
+          .get(file)!
+          .subarray(at.from, at.to)
+          .equals(record(i, 20 + (i % 13) * 7)),
+      ).toBe(true);
+    expect(new Set([...durableAt.values()].map((d) => d.at.segment)).size).toBeGreaterThan(1); // it rotated
+    expect(disk.commits.some((c) => c.zeros)).toBe(true); // the zero fill ran
+    expect(appender.stats.records).toBe(N);
+    expect(appender.stats.groups).toBe(disk.commits.filter((c) => !c.zeros).length); // one commit per group
+    expect(appender.stats.groups).toBeLessThan(N); // and groups were shared
+    await appender.close();
+  });
+});
