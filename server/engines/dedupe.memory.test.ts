@@ -1,4 +1,4 @@
-// Runs the Dedupe contract against the in-process LRU.
+// Runs the Dedupe contract against the in-process table (dedupe.memory.ts).
 
 import { describe, expect, it } from 'vitest';
 import { describeDedupe } from './dedupe.contract.ts';
@@ -28,5 +28,42 @@ describe('memory Dedupe per project', () => {
     expect(await d.confirmed(['victim:e1', 'victim:e2'])).toEqual([true, true]);
     expect(await d.claim(['victim:e1'], 60_000)).toEqual([false]);
     expect(await d.claim(['attacker:x0'], 60_000)).toEqual([true]); // its own oldest went
+  });
+});
+
+describe('memory Dedupe table', () => {
+  // Guards the Map-based table's bookkeeping: deadlines on an injected clock, recency by
+  // (re)insertion, the sign that marks a confirmation.
+  it('expires claims and confirmations on its clock, each after its own TTL', async () => {
+    let t = 1000;
+    const d = createMemoryDedupe({ now: () => t });
+    expect(await d.claim(['p:a', 'p:b'], 100)).toEqual([true, true]);
+    await d.confirm(['p:b'], 500);
+    t = 1099;
+    expect(await d.claim(['p:a'], 100)).toEqual([false]);
+    t = 1100;
+    expect(await d.claim(['p:a'], 100)).toEqual([true]); // lapsed exactly at its deadline
+    expect(await d.confirmed(['p:b'])).toEqual([true]);
+    t = 1500;
+    expect(await d.confirmed(['p:b'])).toEqual([false]);
+    expect(await d.claim(['p:b'], 100)).toEqual([true]);
+  });
+
+  it('keeps the most recently claimed or confirmed ids when it evicts', async () => {
+    const d = createMemoryDedupe({ maxKeysPerPartition: 3, now: () => 0 });
+    await d.claim(['p:a', 'p:b', 'p:c'], 1000);
+    await d.confirm(['p:a'], 1000); // a is now the most recent: b goes first
+    await d.claim(['p:d'], 1000);
+    expect(await d.confirmed(['p:a'])).toEqual([true]);
+    expect(await d.claim(['p:b'], 1000)).toEqual([true]); // forgotten; evicts c
+    expect(await d.claim(['p:c', 'p:d'], 1000)).toEqual([true, false]);
+  });
+
+  it('releases only live claims, and a released id is claimable at once', async () => {
+    const d = createMemoryDedupe({ now: () => 0 });
+    await d.claim(['p:a', 'p:b'], 1000);
+    await d.confirm(['p:b'], 1000);
+    await d.release(['p:a', 'p:b', 'q:unknown']);
+    expect(await d.claim(['p:a', 'p:b'], 1000)).toEqual([true, false]);
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { encodeRecord } from '../engines/wal/record.ts';
+import { encodeRecordV1 } from '../engines/wal/wal.fixtures.ts';
 import { createMetrics } from '../metrics.ts';
 import { makeEvent } from './clickhouse.fixtures.ts';
 import { migrateClickhouse } from './clickhouse.migrate.ts';
@@ -103,6 +104,50 @@ describe('insert thread', () => {
       };
       await expect(thread.write(chunkOf([eventsBatch(2000, 100, 'p_nosplit', new Set([2050]))]), 'chunk-3', { splits: failing })).rejects.toThrow(/disk full/);
       expect(await countEvents('p_nosplit')).toEqual({ n: 0, d: 0 });
+    } finally {
+      await thread.close();
+    }
+  });
+
+  // A log written by the previous version (records holding the batch as JSON) replays after an
+  // upgrade: its chunk gives the same inserts, halves and tokens as the same rows in today's
+  // format, so an intent or split left by the old version is completed without doubling.
+  it('stores records of the previous format like today’s: same halves, same tokens, nothing twice', async () => {
+    const thread = await startInsertThread({ clickhouse: { kind: 'chdb', dir, database: DB } });
+    try {
+      const poison = new Set([4033]);
+      const batches = [eventsBatch(4000, 60, 'p_old', poison), eventsBatch(4060, 40, 'p_old', poison)];
+      const recorded: string[] = [];
+      const memo: SplitMemo = {
+        has: (t) => recorded.includes(t),
+        async add(t) {
+          recorded.push(t);
+        },
+        tokens: () => [...recorded],
+      };
+      await thread.write(Buffer.concat(batches.map((b) => encodeRecordV1(b, b.events.length))), 'chunk-old', { splits: memo });
+      expect(await countEvents('p_old')).toEqual({ n: 99, d: 99 });
+      const splitsBefore = [...recorded];
+      await thread.write(chunkOf(batches), 'chunk-old', { splits: memo });
+      expect(recorded).toEqual(splitsBefore);
+      expect(await countEvents('p_old')).toEqual({ n: 99, d: 99 });
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('inserts a chunk spanning more months than one insert may touch in groups, once, without a refused insert', async () => {
+    const metrics = createMetrics();
+    const thread = await startInsertThread({ clickhouse: { kind: 'chdb', dir, database: DB }, metrics });
+    try {
+      const events = Array.from({ length: 101 }, (_, i) => makeEvent(5000 + i, { project_id: 'p_months' }, Date.UTC(2010, i, 3)));
+      const batch = { ...emptyBatch(), events };
+      await thread.write(chunkOf([batch]), 'chunk-months');
+      await thread.write(chunkOf([batch]), 'chunk-months');
+      expect(await countEvents('p_months')).toEqual({ n: 101, d: 101 });
+      // Grouped by partition up front (2 groups, written twice): ClickHouse refused nothing (a refusal would be bisected).
+      expect(await metrics.registry.getSingleMetricAsString('livepanel_insert_splits_total')).not.toMatch(/table="events"/);
+      expect(await metrics.registry.getSingleMetricAsString('livepanel_flush_rows')).toMatch(/livepanel_flush_rows_count\{table="events"\} 4\b/);
     } finally {
       await thread.close();
     }

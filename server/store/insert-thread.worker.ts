@@ -1,13 +1,14 @@
 /**
  * The insert thread's side (see insert-thread.ts): opens a session on the event store when
- * asked, then writes each chunk it is sent — decoded from the log's bytes — with the ordinary
- * writer. A
+ * asked, then writes each chunk it is sent with the ordinary writer's `writeChunk`: the
+ * records' compact rows (wal/batch-format.ts) go to the insert as they lie in the log's bytes,
+ * nothing parsed or encoded again (records of older logs are encoded on the way). A
  * split is recorded by the main thread (which owns the WAL checkpoint) before the writer tries
  * its halves. One chunk at a time arrives (the WAL applier waits for each), but nothing here
  * depends on it.
  */
 import { parentPort } from 'node:worker_threads';
-import { decodeChunk } from '../engines/wal/record-writer.ts';
+import { chunkOfRecords } from '../engines/wal/record.ts';
 import { type ClickHouseClient, createClickhouse } from './clickhouse.ts';
 import type { SplitMemo } from './insert-split.ts';
 import type { FromInsertThread, InsertThreadInit, ThreadError, ThreadMetric, ToInsertThread } from './insert-thread.ts';
@@ -87,7 +88,7 @@ port.on('message', (m: ToInsertThread) => {
       Promise.resolve()
         .then(() => {
           if (!store) throw new Error('insert thread: no store session open');
-          return store.writer.write(decodeChunk(records), m.token, { splits });
+          return store.writer.writeChunk(chunkOfRecords(records), m.token, { splits });
         })
         .then(
           () => send({ type: 'done', id: m.id }),

@@ -31,8 +31,9 @@
  * (insert-split.ts, quarantine.ts). Other failures reject `write` for the caller to retry.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventRow, GroupRow, ReplayRow, SessionRow, type WriteBatch } from '../../shared/rows.ts';
-import { insertSplitting, memorySplitMemo, partitionGroups, type SplitMemo } from './insert-split.ts';
+import type { ProfileOp, WriteBatch } from '../../shared/rows.ts';
+import { type CompactChunk, type CompactRows, type CompactTable, monthOf, PARTITION_COLUMN, rowOfLine, TABLE_COLUMNS } from '../engines/wal/batch-format.ts';
+import { insertSplitting, isDataError, MAX_PARTITIONS_PER_INSERT, memorySplitMemo, partitionGroups, type SplitMemo } from './insert-split.ts';
 import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
 import { createQuarantine, type Quarantine, type QuarantineTable } from './quarantine.ts';
 import { storableRow } from './storable.ts';
@@ -57,6 +58,12 @@ export interface Writer {
    * stored are skipped by ClickHouse, including their rollup rows and profile versions.
    */
   write(batch: WriteBatch, token: string, opts?: WriteOptions): Promise<void>;
+  /**
+   * `write` for a chunk of the write-ahead log in its compact form (wal/batch-format.ts): the
+   * rows' JSONCompactEachRow text goes to ClickHouse as it is. Same tokens, partition groups,
+   * splits and quarantine as `write` of the same rows, so either may retry the other.
+   */
+  writeChunk(chunk: CompactChunk, token: string, opts?: WriteOptions): Promise<void>;
   /** Inserts rows of one table as they are (made storable, no split, no quarantine); rejects with ClickHouse's error. */
   insertRows(table: QuarantineTable, rows: readonly object[], token: string): Promise<void>;
   /** The quarantine this writer puts refused rows in. */
@@ -78,22 +85,12 @@ const PROFILE_COLUMNS: readonly (keyof ProfileRow)[] = [
 ];
 
 /** Columns written per table, in the order the compact rows carry them (shared/rows.ts names). */
-const COLUMNS: Record<Table, readonly string[]> = {
-  events: Object.keys(EventRow.shape),
-  sessions: Object.keys(SessionRow.shape),
-  profiles: PROFILE_COLUMNS,
-  groups: Object.keys(GroupRow.shape),
-  replays: Object.keys(ReplayRow.shape),
-};
+const COLUMNS: Record<Table, readonly string[]> = { ...TABLE_COLUMNS, profiles: PROFILE_COLUMNS };
 
-/** Month of a 'YYYY-MM-DD hh:mm:ss.sss' time: the partition of the tables partitioned by month. */
-const month = (t: unknown) => (typeof t === 'string' ? t.slice(0, 7) : '');
 /** Each table's partition key (db/clickhouse/*.sql); the rollups follow `events` (month, year). */
-const PARTITION_OF: Partial<Record<Table, (row: Record<string, unknown>) => string>> = {
-  events: (r) => month(r.created_at),
-  sessions: (r) => month(r.created_at),
-  replays: (r) => month(r.started_at),
-};
+const PARTITION_OF: Partial<Record<Table, (row: Record<string, unknown>) => string>> = Object.fromEntries(
+  Object.entries(PARTITION_COLUMN).map(([table, column]) => [table, (r: Record<string, unknown>) => monthOf(r[column])]),
+);
 
 /**
  * The metrics a writer records: these members of Metrics, typed by what the writer calls, so
@@ -142,9 +139,61 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
     }
   }
 
-  async function readProfiles(batch: WriteBatch): Promise<Map<string, ProfileRow>> {
-    const projects = [...new Set(batch.profiles.map((o) => o.project_id))];
-    const ids = [...new Set(batch.profiles.map((o) => o.profile_id))];
+  /** The insert statement of `table` under `token`, up to its data. */
+  function insertHead(table: Table, token: string): string {
+    const settings = `SETTINGS insert_deduplication_token = ${sqlString(token)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
+    return `INSERT INTO ${table} (${COLUMNS[table].join(', ')}) ${settings} FORMAT JSONCompactEachRow\n`;
+  }
+
+  /** One INSERT of JSONCompactEachRow `text` (`rows` lines) with deduplication token `token`. */
+  async function insertText(table: CompactTable, text: string, rows: number, token: string): Promise<void> {
+    await ch.command({ query: insertHead(table, token) + text });
+    metrics?.flushRows.observe({ table }, rows);
+  }
+
+  /**
+   * `insert` for compact rows: the whole text under the token first, as it lies; only when
+   * ClickHouse refuses it for its content (or it was split before a crash) are its lines cut
+   * apart, and then the same bisection and quarantine as `insert` run on them — the same
+   * halves and tokens as for the row objects these lines were made from.
+   */
+  async function insertCompact(table: CompactTable, rows: CompactRows, token: string, splits: SplitMemo): Promise<void> {
+    if (rows.rows === 0) return;
+    const text = (rows.text.length === 1 ? rows.text[0]! : Buffer.concat(rows.text)).toString('utf8');
+    const partColumn = PARTITION_COLUMN[table];
+    let groups: Array<{ lines: string[] | null; suffix: string }> = [{ lines: null, suffix: '' }];
+    if (partColumn && rows.parts.size > MAX_PARTITIONS_PER_INSERT) {
+      const column = TABLE_COLUMNS[table].indexOf(partColumn);
+      const byLine = partitionGroups(text.slice(0, -1).split('\n'), (line) => monthOf((JSON.parse(line) as unknown[])[column]));
+      groups = byLine.map((g) => ({ lines: g.rows, suffix: g.suffix }));
+    }
+    for (const group of groups) {
+      const t = `${token}:${table}${group.suffix}`;
+      if (!splits.has(t)) {
+        try {
+          await insertText(table, group.lines ? `${group.lines.join('\n')}\n` : text, group.lines?.length ?? rows.rows, t);
+          continue;
+        } catch (err) {
+          if (!isDataError(err)) throw err;
+        }
+      }
+      // Refused for its content: retried whole once more by insertSplitting (it fails the same
+      // way), which then records the split and bisects.
+      await insertSplitting(group.lines ?? text.slice(0, -1).split('\n'), t, {
+        insert: (lines, lt) => insertText(table, `${lines.join('\n')}\n`, lines.length, lt),
+        quarantine: async (line, lt, err) => {
+          await quarantine.put(table, rowOfLine(table, line), lt, err);
+          metrics?.quarantinedRows.inc({ table });
+        },
+        splits,
+        onSplit: () => metrics?.insertSplits.inc({ table }),
+      });
+    }
+  }
+
+  async function readProfiles(ops: readonly ProfileOp[]): Promise<Map<string, ProfileRow>> {
+    const projects = [...new Set(ops.map((o) => o.project_id))];
+    const ids = [...new Set(ops.map((o) => o.profile_id))];
     const rs = await ch.query({
       query: `SELECT ${PROFILE_COLUMNS.join(', ')} FROM profiles FINAL
         WHERE project_id IN {projects:Array(String)} AND id IN {ids:Array(String)}`,
@@ -155,11 +204,11 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
     return new Map(rows.map((r) => [profileKey(r.project_id, r.id), r]));
   }
 
-  async function writeProfiles(batch: WriteBatch, token: string, splits: SplitMemo): Promise<void> {
-    if (batch.profiles.length === 0) return;
+  async function writeProfiles(ops: readonly ProfileOp[], token: string, splits: SplitMemo): Promise<void> {
+    if (ops.length === 0) return;
     const run = profileChain.then(async () => {
-      const current = await readProfiles(batch);
-      await insert('profiles', applyProfileOps(current, batch.profiles, opts.maxProfileProperties), token, splits);
+      const current = await readProfiles(ops);
+      await insert('profiles', applyProfileOps(current, ops as ProfileOp[], opts.maxProfileProperties), token, splits);
     });
     profileChain = run.catch(() => {});
     return run;
@@ -177,7 +226,22 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
         insert('sessions', batch.sessions, token, splits),
         insert('groups', batch.groups, token, splits),
         insert('replays', batch.replays, token, splits),
-        writeProfiles(batch, token, splits),
+        writeProfiles(batch.profiles, token, splits),
+      ]);
+      end?.();
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    async writeChunk(chunk, token, opts = {}) {
+      if (!token) throw new Error('writer: a deduplication token is required');
+      const splits = opts.splits ?? memorySplitMemo();
+      const end = metrics?.flushSeconds.startTimer();
+      const results = await Promise.allSettled([
+        insertCompact('events', chunk.tables.events, token, splits),
+        insertCompact('sessions', chunk.tables.sessions, token, splits),
+        insertCompact('groups', chunk.tables.groups, token, splits),
+        insertCompact('replays', chunk.tables.replays, token, splits),
+        writeProfiles(chunk.profiles, token, splits),
       ]);
       end?.();
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -2,7 +2,10 @@
  * The WAL's byte format. A segment file starts with an 8-byte magic (`LPWAL01\n`: ours, format
  * version 1) followed by records, each one accepted push:
  *
- *   u32 LE payload length | u32 LE row count | u32 LE CRC-32 of the 8 bytes before it + payload | payload (JSON)
+ *   u32 LE payload length | u32 LE row count | u32 LE CRC-32 of the 8 bytes before it + payload | payload
+ *
+ * The payload is the push's accepted ids (optional, a JSON line) and its batch, in the form
+ * wal/batch-format.ts describes (compact rows, ready for the insert; older logs: JSON).
  *
  * Why length-prefixed binary frames and not newline-delimited JSON: a record's extent is
  * known from its header alone, so byte offsets — which name every chunk's deduplication
@@ -15,6 +18,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { WriteBatch } from '../../../shared/rows.ts';
+import { addBatchToChunk, type CompactChunk, decodeBatch, emptyChunk, encodeBatch } from './batch-format.ts';
 
 /** First bytes of every segment file: ours, format version 1. */
 export const SEGMENT_MAGIC = Buffer.from('LPWAL01\n', 'latin1');
@@ -34,12 +38,17 @@ export interface RecordExtent {
 
 /**
  * Frames one batch as a record. With `ids` (the accepted client event ids of the push, as
- * dedupe keys), the payload is their JSON array, a newline, then the batch's JSON — JSON text
- * holds no raw newline, and a batch starts with `{` where the ids start with `[`, so both
- * payload forms read back unambiguously and the ids alone can be read without the batch.
+ * dedupe keys), the payload is their JSON array, a newline, then the batch (batch-format.ts) —
+ * JSON text holds no raw newline, and a batch starts with `~` (or `{`, older logs) where the
+ * ids start with `[`, so both payload forms read back unambiguously and the ids alone can be
+ * read without the batch.
  */
 export function encodeRecord(batch: WriteBatch, rows: number, ids?: readonly string[]): Buffer {
-  const json = ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${JSON.stringify(batch)}` : JSON.stringify(batch);
+  return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${encodeBatch(batch)}` : encodeBatch(batch), rows);
+}
+
+/** A record of `rows` rows around the payload text `json` (header, CRC). */
+export function frameRecord(json: string, rows: number): Buffer {
   const len = Buffer.byteLength(json);
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + len);
   buf.writeUInt32LE(len, 0);
@@ -97,14 +106,27 @@ function batchStart(buf: Buffer, from: number, to: number): number {
   return nl < 0 || nl >= to ? from : nl + 1;
 }
 
-/** Decodes every record of `buf` (whole records read back from a segment); throws on any damage. */
-export function decodeRecords(buf: Buffer): WriteBatch[] {
+/** Where each record's batch lies in `buf` (whole records read back from a segment); throws on any damage. */
+function batchRanges(buf: Buffer): Array<{ from: number; to: number }> {
   const { records, validEnd, stop } = scanRecords(buf, 0);
   if (stop || validEnd !== buf.length) throw new Error(`wal: damaged record in a range that was valid (${stop})`);
-  return records.map((r) => {
-    const from = r.from + RECORD_HEADER_BYTES;
-    return JSON.parse(buf.toString('utf8', batchStart(buf, from, r.to), r.to)) as WriteBatch;
-  });
+  return records.map((r) => ({ from: batchStart(buf, r.from + RECORD_HEADER_BYTES, r.to), to: r.to }));
+}
+
+/** Decodes every record of `buf` (whole records) to row objects; throws on any damage. */
+export function decodeRecords(buf: Buffer): WriteBatch[] {
+  return batchRanges(buf).map((r) => decodeBatch(buf, r.from, r.to));
+}
+
+/**
+ * The rows of every record of `buf` (whole records, in log order) as the writer inserts them:
+ * per table, the records' compact lines as they lie in `buf` (no copy, nothing parsed; older
+ * records are encoded on the way). Throws on any damage.
+ */
+export function chunkOfRecords(buf: Buffer): CompactChunk {
+  const chunk = emptyChunk();
+  for (const r of batchRanges(buf)) addBatchToChunk(buf, r.from, r.to, chunk);
+  return chunk;
 }
 
 /** The client event ids a record carries (empty for records written without them); `buf` holds the bytes from file offset `base`. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent } from '../../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from '../queue.ts';
-import { decodeRecords, SEGMENT_HEADER_BYTES, scanRecords } from './record.ts';
+import { decodeRecords, frameRecord, SEGMENT_HEADER_BYTES, scanRecords } from './record.ts';
 import { allZero, listSegments, segmentName } from './segment-files.ts';
 
 /** One `write` call as the fake saw it. */
@@ -100,4 +100,12 @@ export function recoverableIds(dir: string): string[] {
     for (const b of decodeRecords(buf.subarray(0, validEnd))) ids.push(...b.events.map((e) => e.id));
   }
   return ids;
+}
+
+/**
+ * A record as the previous version wrote it (format 1: the batch as one JSON object, after the
+ * ids line when given), for replaying logs written before an upgrade.
+ */
+export function encodeRecordV1(batch: WriteBatch, rows: number, ids?: readonly string[]): Buffer {
+  return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${JSON.stringify(batch)}` : JSON.stringify(batch), rows);
 }

@@ -1,0 +1,96 @@
+// The WAL record payload (wal/batch-format.ts): a batch round-trips through the compact format,
+// values made storable on the way in; the insert thread's view of a chunk is the records' own
+// JSONCompactEachRow text; and records written by the previous version (one JSON object)
+// still decode both ways, so a log from before an upgrade replays.
+import { describe, expect, it } from 'vitest';
+import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
+import { makeEvent, makeSession } from '../../store/clickhouse.fixtures.ts';
+import { storableRow } from '../../store/storable.ts';
+import { TABLE_COLUMNS } from './batch-format.ts';
+import { chunkOfRecords, decodeRecords, encodeRecord, frameRecord, recordIds, scanRecords } from './record.ts';
+import { encodeRecordV1 } from './wal.fixtures.ts';
+
+function everyKind(): WriteBatch {
+  return {
+    events: [makeEvent(1, { properties: { 'a.b': 'é ✓ \n "q"' }, groups: ['g1'] }), makeEvent(2, { created_at: '2023-01-05 10:00:00.000' })],
+    sessions: [makeSession('s1')],
+    profiles: [
+      { op: 'identify', project_id: 'p', profile_id: 'u1', at: '2024-05-01 08:00:00.000', email: 'a@b.c', properties: { plan: 'pro' } },
+      { op: 'increment', project_id: 'p', profile_id: 'u1', at: '2024-05-01 08:00:00.000', property: 'n', by: 2 },
+    ],
+    groups: [{ project_id: 'p', id: 'g1', type: 'company', name: 'Acme', properties: {}, updated_at: '2024-05-01 08:00:00.000' }],
+    replays: [
+      {
+        project_id: 'p',
+        session_id: 's1',
+        device_id: 'd',
+        chunk_index: 0,
+        started_at: '2024-05-01 08:00:00.000',
+        ended_at: '2024-05-01 08:00:01.000',
+        events_count: 3,
+        is_full_snapshot: 1,
+        payload: '[]',
+      },
+    ],
+  };
+}
+
+const rows = (b: WriteBatch) => b.events.length + b.sessions.length + b.profiles.length + b.groups.length + b.replays.length;
+
+describe('WAL batch format', () => {
+  it('round-trips every kind of row, with and without the ids line', () => {
+    const b = everyKind();
+    const buf = Buffer.concat([encodeRecord(b, rows(b)), encodeRecord(b, rows(b), ['p:x', 'p:y'])]);
+    expect(decodeRecords(buf)).toEqual([b, b]);
+    const { records } = scanRecords(buf, 0);
+    expect(records.map((r) => r.rows)).toEqual([7, 7]);
+    expect(recordIds(buf, records[1]!)).toEqual(['p:x', 'p:y']);
+    expect(recordIds(buf, records[0]!)).toEqual([]);
+  });
+
+  it('stores values made storable at encoding (lone surrogates, integers past their range)', () => {
+    const b = { ...emptyBatch(), events: [makeEvent(1, { name: 'bad \ud800', revenue: 2 ** 70 })] };
+    const [back] = decodeRecords(encodeRecord(b, 1));
+    expect(back!.events[0]!.name).toBe('bad \ufffd');
+    expect(back!.events[0]!.revenue).toBe(Number.MAX_SAFE_INTEGER);
+    const nested = { ...emptyBatch(), events: [makeEvent(2, { properties: { 'k\udc00': 'v\ud800', plain: 'a\\ud800' }, groups: ['g\udfff'] })] };
+    const [fixed] = decodeRecords(encodeRecord(nested, 1));
+    expect(fixed!.events[0]!.properties).toEqual({ 'k\ufffd': 'v\ufffd', plain: 'a\\ud800' });
+    expect(fixed!.events[0]!.groups).toEqual(['g\ufffd']);
+  });
+
+  it("hands a chunk's rows to the writer as the records' JSONCompactEachRow text, with their partitions", () => {
+    const a = everyKind();
+    const b = { ...emptyBatch(), events: [makeEvent(3, { created_at: '2022-07-01 00:00:00.000' })] };
+    const chunk = chunkOfRecords(Buffer.concat([encodeRecord(a, rows(a), ['p:1']), encodeRecord(b, 1)]));
+    const events = [...a.events, ...b.events];
+    const expected = events.map((e) => `${JSON.stringify(storableRow(e, TABLE_COLUMNS.events))}\n`).join('');
+    expect(Buffer.concat(chunk.tables.events.text).toString()).toBe(expected);
+    expect(chunk.tables.events.rows).toBe(3);
+    expect([...chunk.tables.events.parts].sort()).toEqual(['2022-07', '2023-01', '2024-05']);
+    expect(chunk.tables.sessions.rows).toBe(1);
+    expect(chunk.tables.groups.rows).toBe(1);
+    expect(chunk.tables.replays.rows).toBe(1);
+    expect(chunk.profiles).toEqual(a.profiles);
+  });
+
+  it('reads records of the previous version (one JSON object) both ways, in the same chunk as new ones', () => {
+    const b = everyKind();
+    const old = encodeRecordV1(b, rows(b), ['p:old']);
+    const buf = Buffer.concat([old, encodeRecord(b, rows(b))]);
+    expect(decodeRecords(buf)).toEqual([b, b]);
+    expect(recordIds(buf, scanRecords(buf, 0).records[0]!)).toEqual(['p:old']);
+    const chunk = chunkOfRecords(buf);
+    const [first, second] = [chunkOfRecords(old), chunkOfRecords(encodeRecord(b, rows(b)))];
+    expect(Buffer.concat(first.tables.events.text).toString()).toBe(Buffer.concat(second.tables.events.text).toString());
+    expect(chunk.tables.events.rows).toBe(4);
+    expect(chunk.profiles).toHaveLength(4);
+  });
+
+  it('refuses a section it does not know instead of skipping rows', () => {
+    const recordOf = (payload: string) => frameRecord(payload, 1);
+    expect(() => chunkOfRecords(recordOf('~{"table":"future","rows":1,"bytes":4}\n[1]\n'))).toThrow(/unknown or damaged/);
+    expect(() => decodeRecords(recordOf('~{"table":"events","rows":1,"bytes":99}\n[]\n'))).toThrow(/damaged/);
+    expect(() => decodeRecords(recordOf('~not a header\n'))).toThrow();
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * How a WAL record's payload holds its batch (after the optional ids line, see record.ts).
+ * Two forms, told apart by their first byte:
+ *
+ *  `~` — format 2, written now. One section per non-empty kind of the batch, each a header line
+ *        `~{"table":"events","rows":50,"bytes":31234,"parts":["2026-11"]}` followed by exactly
+ *        `bytes` bytes of rows, one per line:
+ *          events, sessions, groups, replays — a JSONCompactEachRow line: the row's values in
+ *            the table's column order (TABLE_COLUMNS), already made storable (store/storable.ts).
+ *            That is the very text ClickHouse takes, so the insert thread hands the sections to
+ *            the insert as they are: it parses and re-encodes nothing. `parts` lists the
+ *            partitions (months) the rows fall in, so the writer knows without reading rows
+ *            whether an insert spans too many (store/insert-split.ts).
+ *          profiles — one ProfileOp as a JSON object (the writer applies it to the stored profile).
+ *  `{` — format 1, written by earlier versions: the batch as one JSON object. Still read, so a log
+ *        written before an upgrade replays (its rows are encoded as lines when read).
+ *
+ * JSON text holds no raw newline, so lines split on `\n` alone when the writer has to bisect
+ * an insert ClickHouse refused.
+ */
+import { EventRow, emptyBatch, GroupRow, type ProfileOp, ReplayRow, SessionRow, type WriteBatch } from '../../../shared/rows.ts';
+import { storableRow, storableValue } from '../../store/storable.ts';
+
+/** The kinds stored as JSONCompactEachRow lines. */
+export const COMPACT_TABLES = ['events', 'sessions', 'groups', 'replays'] as const;
+export type CompactTable = (typeof COMPACT_TABLES)[number];
+
+/** Each compact table's columns, in the order its lines carry them (shared/rows.ts = db/clickhouse names). */
+export const TABLE_COLUMNS: Record<CompactTable, readonly string[]> = {
+  events: Object.keys(EventRow.shape),
+  sessions: Object.keys(SessionRow.shape),
+  groups: Object.keys(GroupRow.shape),
+  replays: Object.keys(ReplayRow.shape),
+};
+
+/** The column whose month is each table's partition (db/clickhouse/*.sql); groups are not partitioned by time. */
+export const PARTITION_COLUMN: Partial<Record<CompactTable, string>> = { events: 'created_at', sessions: 'created_at', replays: 'started_at' };
+
+/** Month of a 'YYYY-MM-DD hh:mm:ss.sss' time: the partition of the tables partitioned by month. */
+export const monthOf = (t: unknown): string => (typeof t === 'string' ? t.slice(0, 7) : '');
+
+/** One table's rows of a chunk: JSONCompactEachRow text (every line ends with `\n`), in log order. */
+export interface CompactRows {
+  /** The text, in pieces (sections of records), to be joined in order. */
+  text: Buffer[];
+  rows: number;
+  /** Every partition (month) the rows fall in. */
+  parts: Set<string>;
+}
+
+/** What the insert thread writes for a chunk of the log. */
+export interface CompactChunk {
+  tables: Record<CompactTable, CompactRows>;
+  profiles: ProfileOp[];
+}
+
+export function emptyChunk(): CompactChunk {
+  const rows = (): CompactRows => ({ text: [], rows: 0, parts: new Set() });
+  return { tables: { events: rows(), sessions: rows(), groups: rows(), replays: rows() }, profiles: [] };
+}
+
+interface SectionHeader {
+  table: CompactTable | 'profiles';
+  rows: number;
+  bytes: number;
+  parts?: string[];
+}
+
+/** A table's rows as JSONCompactEachRow lines, with the partitions they fall in. */
+function tableLines(table: CompactTable, rows: readonly object[]): { lines: string; parts: string[] | undefined } {
+  const columns = TABLE_COLUMNS[table];
+  const partColumn = PARTITION_COLUMN[table];
+  const parts = partColumn ? new Set<string>() : undefined;
+  let lines = '';
+  for (const row of rows as Record<string, unknown>[]) {
+    lines += `${compactLine(row, columns)}\n`;
+    if (partColumn) parts!.add(monthOf(row[partColumn]));
+  }
+  return { lines, parts: parts && [...parts] };
+}
+
+/**
+ * A row's JSONCompactEachRow line, its values made storable (store/storable.ts). Strings are
+ * taken as they are and checked once in the JSON text instead, which costs nothing extra: a
+ * lone surrogate anywhere (a value, a map key, an array item) is the one thing JSON.stringify
+ * writes as a `\udXXX` escape, and only then is the row redone with every string fixed (a
+ * literal backslash before `ud` also takes that path, harmlessly).
+ */
+function compactLine(row: Record<string, unknown>, columns: readonly string[]): string {
+  const values = new Array(columns.length);
+  for (let i = 0; i < columns.length; i++) {
+    const v = row[columns[i]!];
+    values[i] = typeof v === 'string' ? v : storableValue(columns[i]!, v);
+  }
+  const line = JSON.stringify(values);
+  return line.includes('\\ud') ? JSON.stringify(storableRow(row, columns)) : line;
+}
+
+function section(table: SectionHeader['table'], lines: string, rows: number, parts?: string[]): string {
+  const header: SectionHeader = { table, rows, bytes: Buffer.byteLength(lines), parts };
+  return `~${JSON.stringify(header)}\n${lines}`;
+}
+
+/** The batch as a format-2 payload (see the module comment); '' for an empty batch. */
+export function encodeBatch(batch: WriteBatch): string {
+  let out = '';
+  for (const table of COMPACT_TABLES) {
+    const rows = batch[table];
+    if (rows.length === 0) continue;
+    const { lines, parts } = tableLines(table, rows);
+    out += section(table, lines, rows.length, parts);
+  }
+  if (batch.profiles.length > 0) {
+    let lines = '';
+    for (const op of batch.profiles) lines += `${JSON.stringify(op)}\n`;
+    out += section('profiles', lines, batch.profiles.length);
+  }
+  return out;
+}
+
+/** Calls `fn` with each section of the format-2 payload buf[from, to): its header and where its rows lie. */
+function forEachSection(buf: Buffer, from: number, to: number, fn: (h: SectionHeader, start: number, end: number) => void): void {
+  let at = from;
+  while (at < to) {
+    const nl = buf.indexOf(0x0a, at);
+    if (buf[at] !== 0x7e /* ~ */ || nl < 0 || nl >= to) throw new Error('wal: damaged batch section header');
+    const h = JSON.parse(buf.toString('utf8', at + 1, nl)) as SectionHeader;
+    const end = nl + 1 + h.bytes;
+    if (!Number.isInteger(h.bytes) || end > to || (h.table !== 'profiles' && !COMPACT_TABLES.includes(h.table))) {
+      throw new Error(`wal: unknown or damaged batch section (${String(h.table)})`);
+    }
+    fn(h, nl + 1, end);
+    at = end;
+  }
+}
+
+/** The lines of buf[start, end) (each ended by `\n`), without their newlines. */
+function linesOf(buf: Buffer, start: number, end: number): string[] {
+  const text = buf.toString('utf8', start, end);
+  return text.length === 0 ? [] : text.slice(0, -1).split('\n');
+}
+
+/** A compact line back as the row object it was made from (values as stored). */
+export function rowOfLine(table: CompactTable, line: string): Record<string, unknown> {
+  const values = JSON.parse(line) as unknown[];
+  const row: Record<string, unknown> = {};
+  TABLE_COLUMNS[table].forEach((c, i) => {
+    row[c] = values[i];
+  });
+  return row;
+}
+
+/** Adds the rows of the batch payload buf[from, to) to `into`, as they lie for a format-2 payload. */
+export function addBatchToChunk(buf: Buffer, from: number, to: number, into: CompactChunk): void {
+  if (buf[from] === 0x7b /* { */) {
+    const batch = JSON.parse(buf.toString('utf8', from, to)) as WriteBatch;
+    for (const table of COMPACT_TABLES) {
+      const rows = batch[table];
+      if (rows.length === 0) continue;
+      const { lines, parts } = tableLines(table, rows);
+      const t = into.tables[table];
+      t.text.push(Buffer.from(lines));
+      t.rows += rows.length;
+      for (const p of parts ?? []) t.parts.add(p);
+    }
+    for (const op of batch.profiles) into.profiles.push(op);
+    return;
+  }
+  forEachSection(buf, from, to, (h, start, end) => {
+    if (h.table === 'profiles') {
+      for (const line of linesOf(buf, start, end)) into.profiles.push(JSON.parse(line) as ProfileOp);
+      return;
+    }
+    const t = into.tables[h.table];
+    t.text.push(buf.subarray(start, end));
+    t.rows += h.rows;
+    for (const p of h.parts ?? []) t.parts.add(p);
+  });
+}
+
+/** The batch of the payload buf[from, to), either format, as row objects. */
+export function decodeBatch(buf: Buffer, from: number, to: number): WriteBatch {
+  if (buf[from] === 0x7b /* { */) return JSON.parse(buf.toString('utf8', from, to)) as WriteBatch;
+  const batch = emptyBatch();
+  forEachSection(buf, from, to, (h, start, end) => {
+    const lines = linesOf(buf, start, end);
+    if (h.table === 'profiles') for (const line of lines) batch.profiles.push(JSON.parse(line) as ProfileOp);
+    else {
+      const table = h.table;
+      const out = batch[table] as unknown as Record<string, unknown>[];
+      for (const line of lines) out.push(rowOfLine(table, line));
+    }
+  });
+  return batch;
+}
