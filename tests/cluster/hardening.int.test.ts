@@ -10,51 +10,37 @@
  *    node 2 refuses the visitor well before its own local budget would have run out.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, ROOT, startLocalCluster } from '../../server/cluster/local-cluster.ts';
+import { type LocalCluster, ROOT } from '../../server/cluster/local-cluster.ts';
 import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
 import { WS_CLOSE_REVOKED } from '../../shared/ws-protocol.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { createTestRedis, TEST_REDIS_URL, type TestRedis } from '../support/redis.ts';
+import type { TestDatabase } from '../support/postgres.ts';
+import { TEST_REDIS_URL, type TestRedis } from '../support/redis.ts';
 import { openWs, type WsClient } from '../support/ws-client.ts';
-import { browserUa, createProject, freePorts, ORIGIN, type Project, sleep, track, waitFor } from './harness.ts';
+import { browserUa, createProject, ORIGIN, type Project, sleep, startTestCluster, type TestCluster, track, waitFor } from './harness.ts';
 
 const run = promisify(execFile);
 let redis: TestRedis;
 let db: TestDatabase;
-let dataDir: string;
+let testCluster: TestCluster;
 let cluster: LocalCluster;
 let project: Project;
 
 beforeAll(async () => {
-  redis = await createTestRedis();
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-cluster-hardening-'));
-  const [p1, p2, pw] = await freePorts(3);
-  cluster = await startLocalCluster({
-    redisUrl: TEST_REDIS_URL,
-    redisPrefix: redis.prefix,
-    databaseUrl: db.url,
-    dataDir,
-    ingestPorts: [p1!, p2!],
-    workerPort: pw!,
+  testCluster = await startTestCluster({
+    folder: 'lp-cluster-hardening-',
     env: { TRUST_PROXY: '1', RATE_LIMIT_BROWSER_EVENTS: '100/1h', CLIENT_RECHECK_MS: '1000', LOG_LEVEL: 'warn' },
   });
+  ({ cluster, redis, db } = testCluster);
   project = await createProject(db.url);
 });
 
 afterAll(async () => {
-  await cluster?.stop().catch(() => {});
-  await redis?.cleanup();
-  await db?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await testCluster?.close();
 });
 
 async function newClient(type: 'write' | 'read', origins: string[] = []) {

@@ -5,12 +5,17 @@
  * and direct SQL over the chDB folder once the worker process has released it.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { type LocalCluster, startLocalCluster } from '../../server/cluster/local-cluster.ts';
 import { type ClickHouseClient, createClickhouse } from '../../server/store/clickhouse.ts';
 import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { createTestRedis, TEST_REDIS_URL, type TestRedis } from '../support/redis.ts';
 
 export const ORIGIN = 'https://example.com';
 
@@ -39,6 +44,53 @@ export async function freePorts(n: number): Promise<number[]> {
   const out = new Set<number>();
   while (out.size < n) out.add(await freePort());
   return [...out];
+}
+
+/** Two ingest nodes and a worker,web node on the shared Redis and PostgreSQL, isolated for one test file. */
+export interface TestCluster {
+  cluster: LocalCluster;
+  /** The cluster's own key prefix on the shared Redis. */
+  redis: TestRedis;
+  /** A fresh PostgreSQL database. */
+  db: TestDatabase;
+  /** The worker's DATA_DIR (its chDB folder), a fresh temp folder. */
+  dataDir: string;
+  /** Free ports for nodes a test starts itself. */
+  spare: number[];
+  /** Stops the nodes (again, if a test did) and removes the key prefix, the database and the folder. */
+  close(): Promise<void>;
+}
+
+/** Starts a TestCluster with these settings on every node; on failure, removes what it made. */
+export async function startTestCluster(o: { folder: string; env: Record<string, string>; spare?: number }): Promise<TestCluster> {
+  let redis: TestRedis | undefined;
+  let db: TestDatabase | undefined;
+  let cluster: LocalCluster | undefined;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), o.folder));
+  const close = async () => {
+    await cluster?.stop().catch(() => {});
+    await redis?.cleanup();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    redis = await createTestRedis();
+    db = await createTestDatabase();
+    const [p1, p2, pw, ...spare] = await freePorts(3 + (o.spare ?? 0));
+    cluster = await startLocalCluster({
+      redisUrl: TEST_REDIS_URL,
+      redisPrefix: redis.prefix,
+      databaseUrl: db.url,
+      dataDir,
+      ingestPorts: [p1!, p2!],
+      workerPort: pw!,
+      env: o.env,
+    });
+    return { cluster, redis, db, dataDir, spare, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 export interface Project {

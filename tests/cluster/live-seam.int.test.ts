@@ -10,21 +10,16 @@
  * whose page view reached one ingest node and whose signup reached the other, across the
  * dashboards' watermarks.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
+import { type LocalCluster, type NodeProcess, startNode } from '../../server/cluster/local-cluster.ts';
 import { connectDashboard, type Dashboard, type TileView, watchTiles } from '../../server/live/live.fixtures.ts';
 import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { createTestRedis, type TestRedis } from '../support/redis.ts';
-import { browserUa, createProject, freePorts, type Project, sleep, track, visitorIp, waitFor } from './harness.ts';
+import type { TestDatabase } from '../support/postgres.ts';
+import { browserUa, createProject, type Project, sleep, startTestCluster, type TestCluster, track, visitorIp, waitFor } from './harness.ts';
 
-let redis: TestRedis;
 let db: TestDatabase;
-let dataDir: string;
+let testCluster: TestCluster;
 let cluster: LocalCluster;
 let A: Project;
 let read: { clientId: string; clientSecret: string; projectId: string };
@@ -64,20 +59,13 @@ async function query(body: object): Promise<number> {
 }
 
 beforeAll(async () => {
-  redis = await createTestRedis();
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-live-seam-'));
-  const [p1, p2, pw, p3] = await freePorts(4);
-  spare = p3!;
-  cluster = await startLocalCluster({
-    redisUrl: 'redis://127.0.0.1:6379',
-    redisPrefix: redis.prefix,
-    databaseUrl: db.url,
-    dataDir,
-    ingestPorts: [p1!, p2!],
-    workerPort: pw!,
+  testCluster = await startTestCluster({
+    folder: 'lp-live-seam-',
+    spare: 1,
     env: { TRUST_PROXY: 'true', LOG_LEVEL: 'warn', QUERY_CACHE_LIVE_TTL_MS: '0', RATE_LIMITS: 'off' },
   });
+  ({ cluster, db } = testCluster);
+  spare = testCluster.spare[0]!;
   A = await createProject(db.url, 'Seam');
   const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
   try {
@@ -91,10 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const d of dashboards) d.close();
   await late?.stop('SIGKILL').catch(() => {});
-  if (cluster) await cluster.stop().catch(() => {});
-  await redis?.cleanup();
-  await db?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await testCluster?.close();
 });
 
 describe('live tiles across processes', () => {

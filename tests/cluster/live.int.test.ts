@@ -17,13 +17,11 @@
  * process that exits closes them whatever the code does).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { hashPassword } from '../../server/auth/passwords.ts';
-import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
+import { type LocalCluster, type NodeProcess, startNode } from '../../server/cluster/local-cluster.ts';
 import { createRedisPresence } from '../../server/engines/presence.redis.ts';
 import { connectDashboard, type Dashboard, eventsBatch, startLiveNode, testClients, watchTiles } from '../../server/live/live.fixtures.ts';
 import { createAccounts } from '../../server/store/accounts.ts';
@@ -31,9 +29,21 @@ import { createMetadata } from '../../server/store/metadata.ts';
 import { openMetadataDb } from '../../server/store/postgres.ts';
 import { boardRequests, REALTIME_LAYOUT } from '../../shared/board-tiles.ts';
 import type { LiveTick } from '../../shared/live.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { createTestRedis, type TestRedis } from '../support/redis.ts';
-import { browserUa, createProject, freePorts, ORIGIN, type Project, ResendingSocket, sleep, track, visitorIp, waitFor } from './harness.ts';
+import type { TestDatabase } from '../support/postgres.ts';
+import type { TestRedis } from '../support/redis.ts';
+import {
+  browserUa,
+  createProject,
+  ORIGIN,
+  type Project,
+  ResendingSocket,
+  sleep,
+  startTestCluster,
+  type TestCluster,
+  track,
+  visitorIp,
+  waitFor,
+} from './harness.ts';
 
 /** app.ts' Presence TTL: a node's report stops counting this long after its last heartbeat (every 2 s). */
 const PRESENCE_TTL_MS = 10_000;
@@ -41,7 +51,7 @@ const WAIT = 10_000; // generous: these arrive in about 100–200 ms
 
 let redis: TestRedis;
 let db: TestDatabase;
-let dataDir: string;
+let testCluster: TestCluster;
 let cluster: LocalCluster;
 let spare: number[];
 const extra: NodeProcess[] = [];
@@ -99,20 +109,13 @@ const closeSocket = (ws: WebSocket) =>
   });
 
 beforeAll(async () => {
-  redis = await createTestRedis();
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-live-cluster-'));
-  const [p1, p2, pw, p3, p4] = await freePorts(5);
-  spare = [p3!, p4!];
-  cluster = await startLocalCluster({
-    redisUrl: 'redis://127.0.0.1:6379',
-    redisPrefix: redis.prefix,
-    databaseUrl: db.url,
-    dataDir,
-    ingestPorts: [p1!, p2!],
-    workerPort: pw!,
+  testCluster = await startTestCluster({
+    folder: 'lp-live-cluster-',
+    spare: 2,
     env: { TRUST_PROXY: 'true', LOG_LEVEL: 'warn' },
   });
+  ({ cluster, redis, db } = testCluster);
+  spare = testCluster.spare;
   A = await createProject(db.url, 'Live A');
   B = await createProject(db.url, 'Live B');
   const meta = await openMetadataDb({ kind: 'postgres', url: db.url });
@@ -136,10 +139,7 @@ afterAll(async () => {
   for (const d of open) d.close();
   for (const ws of sdkSockets) ws.terminate();
   await Promise.all(extra.map((n) => n.stop('SIGKILL')));
-  if (cluster) await cluster.stop().catch(() => {});
-  await redis?.cleanup();
-  await db?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await testCluster?.close();
 });
 
 describe('live channel on real processes (2 ingest nodes + worker,web)', () => {

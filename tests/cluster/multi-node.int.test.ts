@@ -21,23 +21,21 @@
  *
  * The three tests share one cluster and run in order; the last one checks the first two.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, type NodeProcess, startLocalCluster, startNode } from '../../server/cluster/local-cluster.ts';
+import { type LocalCluster, type NodeProcess, startNode } from '../../server/cluster/local-cluster.ts';
 import { openEventsQueue } from '../../server/engines/queue.bullmq.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { createTestRedis, type TestRedis } from '../support/redis.ts';
+import type { TestDatabase } from '../support/postgres.ts';
+import type { TestRedis } from '../support/redis.ts';
 import {
   browserUa,
   countByName,
   createProject,
-  freePorts,
   openEventStore,
   type Project,
   ResendingSocket,
   sleep,
+  startTestCluster,
+  type TestCluster,
   track,
   visitorIp,
   waitFor,
@@ -56,10 +54,10 @@ const DRAIN_CLIENTS = 3;
 let redis: TestRedis;
 let db: TestDatabase;
 let dataDir: string;
+let testCluster: TestCluster;
 let cluster: LocalCluster;
 let project: Project;
 let extraPort: number;
-let stopped = false;
 
 /** What the first two tests sent and had acknowledged, checked by the third. */
 const sent = {
@@ -73,18 +71,9 @@ const sent = {
 };
 
 beforeAll(async () => {
-  redis = await createTestRedis();
-  db = await createTestDatabase();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-cluster-'));
-  const [p1, p2, pw, p3] = await freePorts(4);
-  extraPort = p3!;
-  cluster = await startLocalCluster({
-    redisUrl: 'redis://127.0.0.1:6379',
-    redisPrefix: redis.prefix,
-    databaseUrl: db.url,
-    dataDir,
-    ingestPorts: [p1!, p2!],
-    workerPort: pw!,
+  testCluster = await startTestCluster({
+    folder: 'lp-cluster-',
+    spare: 1,
     env: {
       TRUST_PROXY: 'true',
       // The drain test's burst (1,800 events per visitor at once) is past the per-visitor rate
@@ -97,14 +86,13 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
   });
+  ({ cluster, redis, db, dataDir } = testCluster);
+  extraPort = testCluster.spare[0]!;
   project = await createProject(db.url);
 });
 
 afterAll(async () => {
-  if (cluster && !stopped) await cluster.stop().catch(() => {});
-  await redis?.cleanup();
-  await db?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await testCluster?.close();
 });
 
 describe('two ingest nodes and one worker,web node', () => {
@@ -298,7 +286,6 @@ describe('two ingest nodes and one worker,web node', () => {
     await sleep(1000); // one more reaper round and flush: a second close would land now
     await queue.close();
     await cluster.stop();
-    stopped = true;
 
     const store = await openEventStore(dataDir);
     try {

@@ -3,6 +3,10 @@
  * closed-loop callers each pushing one event at a time, as the ingest path does per request.
  *   append-fsync / append-nofsync   writer that stores nothing: the log alone (appends/s,
  *                                   push latency p50/p99, syncs/s)
+ *   append-fsync-grow               append-fsync without the zero-filled room ahead of the
+ *                                   writes (preallocateBytes 0): every sync also commits the
+ *                                   file's new size (wal/appender.ts); `--concurrency 1` gives
+ *                                   the latency of one commit
  *   chdb                            the real writer into a temp chDB folder (flushSize 1000,
  *                                   1 s): appends/s, latency, rows/s applied while loaded, drain
  *   replay                          a 200k-row backlog left by a "crashed" queue, applied to
@@ -79,9 +83,9 @@ async function load(q: WalQueue) {
   };
 }
 
-async function appendOnly(fsync: boolean) {
+async function appendOnly(fsync: boolean, preallocateBytes?: number) {
   const dir = tempDir('lp-wal-bench-');
-  const q = await createWalQueue({ dir, writer: discard, flushSize: 1000, flushIntervalMs: 1000, fsync });
+  const q = await createWalQueue({ dir, writer: discard, flushSize: 1000, flushIntervalMs: 1000, fsync, preallocateBytes });
   const r = await load(q);
   await q.close();
   rmSync(dir, { recursive: true, force: true });
@@ -136,6 +140,7 @@ async function run(key: string, name: string, fn: () => Promise<unknown>) {
   console.log(key, results[key]);
 }
 await run('appendFsync', 'append-fsync', () => appendOnly(true));
+await run('appendFsyncGrow', 'append-fsync-grow', () => appendOnly(true, 0));
 await run('appendNoFsync', 'append-nofsync', () => appendOnly(false));
 await run('chdb', 'chdb', withChdb);
 await run('replay1000', 'replay', () => replay(200_000, 1000));

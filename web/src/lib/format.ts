@@ -25,3 +25,6 @@ export function clockTime(utc: string): string {
   if (Number.isNaN(d.getTime())) return '';
   return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
+
+/** Where an event came from: "Berlin, Germany", either part left out when unknown. */
+export const placeName = (e: { city: string; country: string }) => [e.city, e.country && countryName(e.country)].filter(Boolean).join(', ');

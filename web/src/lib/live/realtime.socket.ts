@@ -12,23 +12,12 @@
 
 import { io, type Socket } from 'socket.io-client';
 import { type ClientToServerEvents, LIVE_SILENCE_MS, type LiveAuth, type LiveConnectError, type ServerToClientEvents } from '$shared/live.ts';
+import { CREDENTIAL_ERRORS } from './link.ts';
 import type { RealtimeState } from './realtime.svelte.ts';
 import { startWatchdog } from './watchdog.ts';
 
 type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** Refusals no retry can fix (shared/errors.ts codes). */
-const CREDENTIAL_ERRORS = new Set([
-  'invalid_body',
-  'unknown_client',
-  'client_disabled',
-  'bad_secret',
-  'forbidden',
-  'not_signed_in',
-  'not_found',
-  'expired',
-  'password_required',
-]);
 const RETRY_MS = 3000;
 
 export interface WatchOptions {
