@@ -3,7 +3,9 @@
  * real socket: oversized bodies (declared or streamed), bodies that are not UTF-8 or not JSON,
  * and the same while the server is not accepting (starting or draining). Every answer is a
  * stable 4xx/503, and no promise is left rejected unhandled: in the real process that is fatal
- * (server/main.ts drains and exits), so one hostile request would take every tenant down.
+ * (server/main.ts drains and exits), so one hostile request would take every tenant down. A
+ * client that leaves mid-body must not stay "in flight" for ever either: a drain waits for
+ * every request in flight, so one such client made every later shutdown hang.
  * Ingest, auth and limits are stubs: nothing here gets past the body.
  */
 
@@ -20,6 +22,7 @@ const MAX_BODY = 1024;
 let accepting = true;
 let port = 0;
 let listen: uWS.us_listen_socket;
+let drain: () => Promise<void>;
 const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown) => unhandled.push(err);
 
@@ -30,7 +33,7 @@ const refuse = () => {
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   const app = uWS.App();
-  registerHttpIngest(app, {
+  ({ drain } = registerHttpIngest(app, {
     ingest: { accept: refuse } as unknown as Ingest,
     auth: { forIngest: refuse } as unknown as Authenticator,
     limits: { authenticate: refuse, events: refuse } as unknown as Limits,
@@ -38,7 +41,7 @@ beforeAll(async () => {
     ip: { trust: false },
     maxBodyBytes: MAX_BODY,
     accepting: () => accepting,
-  });
+  }));
   listen = await new Promise<uWS.us_listen_socket>((resolve, reject) => app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('listen')))));
   port = uWS.us_socket_local_port(listen as unknown as uWS.us_socket);
 });
@@ -110,6 +113,20 @@ describe.each(['/track', '/batch'])('%s body', (route) => {
     expect(await post(route, Buffer.from('{}'))).toBe(503);
     expect(await post(route, Buffer.alloc(10, 0x20), MAX_BODY + 1)).toBe(503);
     expect(await post(route, [Buffer.alloc(MAX_BODY, 0x20), Buffer.alloc(10, 0x20)])).toBe(503);
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('a client leaving mid-body', () => {
+  it.each(['/track', '/batch'])('%s: its request ends, so a drain still completes', async (route) => {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST ${route} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"events":[`);
+    await settle(); // the request and its first bytes are in
+    socket.destroy();
+    const drained = await Promise.race([drain().then(() => 'drained'), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
+    expect(drained).toBe('drained');
     await settle();
     expect(unhandled).toEqual([]);
   });
