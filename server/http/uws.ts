@@ -61,7 +61,7 @@ export function trackAbort(res: HttpResponse): void {
 }
 
 /** The refusal of a body whose client went away before sending all of it (never sent: nobody is left to read it). */
-const bodyAborted = () => new AppError(400, 'aborted', 'The client went away before sending the whole body');
+const bodyAborted = () => new AppError(400, 'invalid_body', 'The client went away before sending the whole body');
 
 /**
  * Reads the whole body, refusing (413 `payload_too_large`) once it passes `maxBytes` — the
