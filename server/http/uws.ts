@@ -46,13 +46,22 @@ export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, he
   };
 }
 
-/** Marks the response aborted-aware; handlers check `res.aborted` before writing. */
+/**
+ * Marks the response aborted-aware; handlers check `res.aborted` before writing. uWS keeps one
+ * abort handler per response, so a body being read (`readBody`, `readText`) hooks in through
+ * `res.onBodyAborted`: a client that leaves mid-body must not leave its request pending forever
+ * (a drain waits for every request in flight).
+ */
 export function trackAbort(res: HttpResponse): void {
   res.aborted = false;
   res.onAborted(() => {
     res.aborted = true;
+    res.onBodyAborted?.();
   });
 }
+
+/** The refusal of a body whose client went away before sending all of it (never sent: nobody is left to read it). */
+const bodyAborted = () => new AppError(400, 'invalid_body', 'The client went away before sending the whole body');
 
 /**
  * Reads the whole body, refusing (413 `payload_too_large`) once it passes `maxBytes` — the
@@ -67,6 +76,7 @@ export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: s
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    res.onBodyAborted = () => reject(bodyAborted());
     res.onData((chunk, isLast) => {
       if (failed) return;
       size += chunk.byteLength;
@@ -113,6 +123,7 @@ export function readText(res: HttpResponse, maxBytes: number, declaredLength?: s
     let chunks: Buffer[] | null = null;
     let size = 0;
     let failed = false;
+    res.onBodyAborted = () => reject(bodyAborted());
     res.onData((chunk, isLast) => {
       if (failed) return;
       size += chunk.byteLength;

@@ -95,6 +95,15 @@ export function eventsFrom(caller: Caller): string {
   return caller.viaSecret ? 'events for this client' : 'events from this address';
 }
 
+/**
+ * The 503 while starting or draining. The body being read is not awaited then, so its own
+ * refusal (a 413) is marked handled here: left unhandled it would be fatal (server/main.ts).
+ */
+function notAccepting(body: Promise<unknown>): never {
+  body.catch(() => {});
+  throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+}
+
 export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const route = { headers: corsHeaders, headerNames: ingestHeaderNames(deps.ip) };
@@ -122,7 +131,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
       tracked(async (res, req) => {
         const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
         const cors = corsHeaders(req);
-        if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+        if (!deps.accepting()) notAccepting(raw);
         const text = await raw;
         if (text.bytes > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
         const body = parseJsonText(text) as Record<string, unknown> | null;
@@ -146,7 +155,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
       tracked(async (res, req) => {
         const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
         const cors = corsHeaders(req);
-        if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+        if (!deps.accepting()) notAccepting(raw);
         const text = await raw;
         const json = parseJsonText(text) as Record<string, unknown> | null;
         const parsed = BatchBody.safeParse(json);
