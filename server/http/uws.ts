@@ -21,21 +21,17 @@ export interface RequestSnapshot {
 const decoder = new TextDecoder();
 
 /**
- * Copies what a handler needs from `req`. `headerNames` (lower case): only those headers, read
- * one by one (a hot route that knows what it reads, such as `/track`); otherwise all of them.
+ * Copies what a handler needs from `req`. `headerNames` (lower case, a set made once): only
+ * those headers (a hot route that knows what it reads, such as `/track`); otherwise all of them.
+ * A header sent on several lines keeps its last line either way. Not `req.getHeader`: it
+ * answers the first line, and a proxy that adds its own X-Forwarded-For line puts it after
+ * any the client sent (HAProxy does), so the client would name its own address.
  */
-export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, headerNames?: readonly string[]): RequestSnapshot {
+export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, headerNames?: ReadonlySet<string>): RequestSnapshot {
   const headers: Record<string, string> = {};
-  if (headerNames) {
-    for (const k of headerNames) {
-      const v = req.getHeader(k);
-      if (v) headers[k] = v;
-    }
-  } else {
-    req.forEach((k, v) => {
-      headers[k] = v;
-    });
-  }
+  req.forEach((k, v) => {
+    if (!headerNames || headerNames.has(k)) headers[k] = v;
+  });
   return {
     method: req.getMethod(),
     url: req.getUrl(),
@@ -230,7 +226,7 @@ export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?
 export function handle(
   log: Logger,
   fn: (res: HttpResponse, req: RequestSnapshot) => Promise<void>,
-  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string>; headerNames?: readonly string[] } = {},
+  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string>; headerNames?: ReadonlySet<string> } = {},
 ) {
   return (res: HttpResponse, req: HttpRequest) => {
     trackAbort(res);

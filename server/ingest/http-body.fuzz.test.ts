@@ -13,6 +13,7 @@ import uWS from 'uWebSockets.js';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Authenticator } from '../auth/clients.ts';
+import { AppError } from '../errors.ts';
 import type { Limits } from '../limits/limits.ts';
 import { silentLogger } from '../log.ts';
 import { registerHttpIngest } from './http.uws.ts';
@@ -129,5 +130,49 @@ describe('a client leaving mid-body', () => {
     expect(drained).toBe('drained');
     await settle();
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('the client address behind a proxy that adds its own X-Forwarded-For line', () => {
+  it.each(['/track', '/batch'])('%s: a line the client sent first does not name its address', async (route) => {
+    const seen: string[] = [];
+    const app = uWS.App();
+    registerHttpIngest(app, {
+      ingest: { accept: refuse } as unknown as Ingest,
+      auth: { forIngest: refuse } as unknown as Authenticator,
+      limits: {
+        authenticate: (ip: string) => {
+          seen.push(ip);
+          throw new AppError(401, 'unknown_client', 'stub');
+        },
+        events: refuse,
+      } as unknown as Limits,
+      log: silentLogger,
+      ip: { trust: { hops: 1 } },
+      maxBodyBytes: MAX_BODY,
+      accepting: () => true,
+    });
+    const socket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+      app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('listen')))),
+    );
+    try {
+      const proxied = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
+      const body = route === '/track' ? '{"type":"track","payload":{"name":"x"}}' : '{"events":[{"type":"track","payload":{"name":"x"}}]}';
+      // HAProxy's `option forwardfor` appends a line of its own after the client's.
+      const head = `POST ${route} HTTP/1.1\r\nhost: x\r\nx-forwarded-for: 6.6.6.6\r\nx-forwarded-for: 203.0.113.9\r\ncontent-length: ${body.length}\r\n\r\n`;
+      const status = await new Promise<number>((resolve, reject) => {
+        const c = net.connect(proxied, '127.0.0.1');
+        c.on('data', (d) => {
+          c.destroy();
+          resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1]));
+        });
+        c.on('error', reject);
+        c.write(head + body);
+      });
+      expect(status).toBe(401);
+      expect(seen).toEqual(['203.0.113.9']);
+    } finally {
+      uWS.us_listen_socket_close(socket);
+    }
   });
 });
