@@ -3,7 +3,9 @@
  * real socket: oversized bodies (declared or streamed), bodies that are not UTF-8 or not JSON,
  * and the same while the server is not accepting (starting or draining). Every answer is a
  * stable 4xx/503, and no promise is left rejected unhandled: in the real process that is fatal
- * (server/main.ts drains and exits), so one hostile request would take every tenant down.
+ * (server/main.ts drains and exits), so one hostile request would take every tenant down. A
+ * client that leaves mid-body must not stay "in flight" for ever either: a drain waits for
+ * every request in flight, so one such client made every later shutdown hang.
  * Ingest, auth and limits are stubs: nothing here gets past the body.
  */
 
@@ -11,6 +13,7 @@ import uWS from 'uWebSockets.js';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Authenticator } from '../auth/clients.ts';
+import { AppError } from '../errors.ts';
 import type { Limits } from '../limits/limits.ts';
 import { silentLogger } from '../log.ts';
 import { registerHttpIngest } from './http.uws.ts';
@@ -20,6 +23,7 @@ const MAX_BODY = 1024;
 let accepting = true;
 let port = 0;
 let listen: uWS.us_listen_socket;
+let drain: () => Promise<void>;
 const unhandled: unknown[] = [];
 const onUnhandled = (err: unknown) => unhandled.push(err);
 
@@ -30,7 +34,7 @@ const refuse = () => {
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   const app = uWS.App();
-  registerHttpIngest(app, {
+  ({ drain } = registerHttpIngest(app, {
     ingest: { accept: refuse } as unknown as Ingest,
     auth: { forIngest: refuse } as unknown as Authenticator,
     limits: { authenticate: refuse, events: refuse } as unknown as Limits,
@@ -38,7 +42,7 @@ beforeAll(async () => {
     ip: { trust: false },
     maxBodyBytes: MAX_BODY,
     accepting: () => accepting,
-  });
+  }));
   listen = await new Promise<uWS.us_listen_socket>((resolve, reject) => app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('listen')))));
   port = uWS.us_socket_local_port(listen as unknown as uWS.us_socket);
 });
@@ -112,5 +116,63 @@ describe.each(['/track', '/batch'])('%s body', (route) => {
     expect(await post(route, [Buffer.alloc(MAX_BODY, 0x20), Buffer.alloc(10, 0x20)])).toBe(503);
     await settle();
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('a client leaving mid-body', () => {
+  it.each(['/track', '/batch'])('%s: its request ends, so a drain still completes', async (route) => {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST ${route} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"events":[`);
+    await settle(); // the request and its first bytes are in
+    socket.destroy();
+    const drained = await Promise.race([drain().then(() => 'drained'), new Promise((r) => setTimeout(() => r('still waiting'), 10_000))]);
+    expect(drained).toBe('drained');
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('the client address behind a proxy that adds its own X-Forwarded-For line', () => {
+  it.each(['/track', '/batch'])('%s: a line the client sent first does not name its address', async (route) => {
+    const seen: string[] = [];
+    const app = uWS.App();
+    registerHttpIngest(app, {
+      ingest: { accept: refuse } as unknown as Ingest,
+      auth: { forIngest: refuse } as unknown as Authenticator,
+      limits: {
+        authenticate: (ip: string) => {
+          seen.push(ip);
+          throw new AppError(401, 'unknown_client', 'stub');
+        },
+        events: refuse,
+      } as unknown as Limits,
+      log: silentLogger,
+      ip: { trust: { hops: 1 } },
+      maxBodyBytes: MAX_BODY,
+      accepting: () => true,
+    });
+    const socket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+      app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('listen')))),
+    );
+    try {
+      const proxied = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
+      const body = route === '/track' ? '{"type":"track","payload":{"name":"x"}}' : '{"events":[{"type":"track","payload":{"name":"x"}}]}';
+      // HAProxy's `option forwardfor` appends a line of its own after the client's.
+      const head = `POST ${route} HTTP/1.1\r\nhost: x\r\nx-forwarded-for: 6.6.6.6\r\nx-forwarded-for: 203.0.113.9\r\ncontent-length: ${body.length}\r\n\r\n`;
+      const status = await new Promise<number>((resolve, reject) => {
+        const c = net.connect(proxied, '127.0.0.1');
+        c.on('data', (d) => {
+          c.destroy();
+          resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1]));
+        });
+        c.on('error', reject);
+        c.write(head + body);
+      });
+      expect(status).toBe(401);
+      expect(seen).toEqual(['203.0.113.9']);
+    } finally {
+      uWS.us_listen_socket_close(socket);
+    }
   });
 });

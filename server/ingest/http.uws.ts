@@ -75,7 +75,7 @@ function preflight(res: HttpResponse, req: HttpRequest): void {
  * The request headers the ingest routes read (the client id and secret, the SDK, the client's
  * address and agent, CORS): only these are copied per request, not all the client sent.
  */
-export function ingestHeaderNames(ip: ClientIpOptions): readonly string[] {
+export function ingestHeaderNames(ip: ClientIpOptions): ReadonlySet<string> {
   const names = [
     'content-length',
     'origin',
@@ -86,8 +86,8 @@ export function ingestHeaderNames(ip: ClientIpOptions): readonly string[] {
     'openpanel-sdk-version',
     'x-forwarded-for',
   ];
-  if (ip.ipHeader && !names.includes(ip.ipHeader)) names.push(ip.ipHeader);
-  return names;
+  if (ip.ipHeader) names.push(ip.ipHeader);
+  return new Set(names);
 }
 
 /** What a 429 on events says ran out: the visitor address's budget, or the server client's. */
