@@ -57,8 +57,10 @@ export function emptyChunk(): CompactChunk {
 /** The group of `table`'s rows in `chunk` written with `columns` (added when new). */
 function groupOf(chunk: CompactChunk, table: CompactTable, columns: readonly string[]): CompactRows {
   const groups = chunk.tables[table];
-  let group = groups.find((g) => sameColumns(g.columns, columns));
-  if (!group) groups.push((group = { columns, text: [], rows: 0, parts: new Set() }));
+  const found = groups.find((g) => sameColumns(g.columns, columns));
+  if (found) return found;
+  const group: CompactRows = { columns, text: [], rows: 0, parts: new Set() };
+  groups.push(group);
   return group;
 }
 
