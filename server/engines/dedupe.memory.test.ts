@@ -49,14 +49,17 @@ describe('memory Dedupe table', () => {
     expect(await d.claim(['p:b'], 100)).toEqual([true]);
   });
 
-  it('keeps the most recently claimed or confirmed ids when it evicts', async () => {
+  it('forgets the least recently claimed ids first, a confirmation keeping its claim’s place', async () => {
     const d = createMemoryDedupe({ maxKeysPerPartition: 3, now: () => 0 });
     await d.claim(['p:a', 'p:b', 'p:c'], 1000);
-    await d.confirm(['p:a'], 1000); // a is now the most recent: b goes first
-    await d.claim(['p:d'], 1000);
-    expect(await d.confirmed(['p:a'])).toEqual([true]);
-    expect(await d.claim(['p:b'], 1000)).toEqual([true]); // forgotten; evicts c
-    expect(await d.claim(['p:c', 'p:d'], 1000)).toEqual([true, false]);
+    await d.confirm(['p:b'], 1000);
+    await d.claim(['p:d'], 1000); // evicts a
+    expect(await d.confirmed(['p:b'])).toEqual([true]);
+    expect(await d.claim(['p:a'], 1000)).toEqual([true]); // forgotten; evicts b
+    expect(await d.confirmed(['p:b'])).toEqual([false]);
+    expect(await d.claim(['p:c', 'p:d'], 1000)).toEqual([false, false]);
+    await d.confirm(['p:new'], 1000); // unclaimed (recovered at start-up): goes last, evicts c
+    expect(await d.claim(['p:c', 'p:new'], 1000)).toEqual([true, false]);
   });
 
   it('releases only live claims, and a released id is claimable at once', async () => {

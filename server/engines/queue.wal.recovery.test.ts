@@ -11,7 +11,7 @@ import type { BatchWriter } from './queue.ts';
 import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
 import { encodeRecord, SEGMENT_HEADER_BYTES, scanRecords } from './wal/record.ts';
 import { listSegments, segmentName } from './wal/segment-files.ts';
-import { crashSnapshot, eventsBatch, FakeClickhouse, tempDir } from './wal/wal.fixtures.ts';
+import { crashSnapshot, encodeRecordV1, eventsBatch, FakeClickhouse, tempDir } from './wal/wal.fixtures.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -39,9 +39,32 @@ function tearAfterRecords(file: string, bytes: Buffer): void {
   const torn = Buffer.concat([buf.subarray(0, validEnd), bytes, buf.subarray(validEnd + bytes.length)]);
   writeFileSync(file, torn);
 }
+/** The folder of a queue opened and left open (nothing pushed): a checkpoint and an empty segment. */
+async function tempLogDir(): Promise<string> {
+  const dir = tempDir('lp-wal-');
+  await open(dir, new FakeClickhouse());
+  return dir;
+}
 const onlySegment = async (dir: string) => path.join(dir, segmentName((await listSegments(dir)).at(-1)!));
 
 describe('WAL recovery', () => {
+  // An upgrade must not strand what the previous version acknowledged: its records hold the
+  // batch as one JSON object (format 1), today's compact lines (wal/batch-format.ts).
+  it('replays a log written by the previous version, with its accepted ids', async () => {
+    // A log folder as the previous version left it: its checkpoint, and records in its segment.
+    const dir = crashSnapshot(await tempLogDir());
+    const records = [0, 10, 20].map((from) => encodeRecordV1(eventsBatch(from, 10), 10, [`p:${from}`]));
+    tearAfterRecords(await onlySegment(dir), Buffer.concat(records));
+    const ch = new FakeClickhouse();
+    const q = await open(dir, ch, { dedupeTtlMs: 60_000 });
+    expect(q.stats().recoveredRows).toBe(30);
+    expect(q.recoveredIds().flatMap((r) => r.ids)).toEqual(['p:0', 'p:10', 'p:20']);
+    await q.push(eventsBatch(30, 5)); // today's format after the old records, in a new segment
+    await q.applied();
+    expect([...ch.rows.keys()].sort()).toEqual(ids(0, 35).sort());
+    expect([...ch.rows.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('replays acked records that were never applied', async () => {
     const dir = tempDir('lp-wal-');
     await pushEach(await open(dir, new FakeClickhouse()), 0, 30);

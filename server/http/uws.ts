@@ -21,21 +21,17 @@ export interface RequestSnapshot {
 const decoder = new TextDecoder();
 
 /**
- * Copies what a handler needs from `req`. `headerNames` (lower case): only those headers, read
- * one by one (a hot route that knows what it reads, such as `/track`); otherwise all of them.
+ * Copies what a handler needs from `req`. `headerNames` (lower case, a set made once): only
+ * those headers (a hot route that knows what it reads, such as `/track`); otherwise all of them.
+ * A header sent on several lines keeps its last line either way. Not `req.getHeader`: it
+ * answers the first line, and a proxy that adds its own X-Forwarded-For line puts it after
+ * any the client sent (HAProxy does), so the client would name its own address.
  */
-export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, headerNames?: readonly string[]): RequestSnapshot {
+export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, headerNames?: ReadonlySet<string>): RequestSnapshot {
   const headers: Record<string, string> = {};
-  if (headerNames) {
-    for (const k of headerNames) {
-      const v = req.getHeader(k);
-      if (v) headers[k] = v;
-    }
-  } else {
-    req.forEach((k, v) => {
-      headers[k] = v;
-    });
-  }
+  req.forEach((k, v) => {
+    if (!headerNames || headerNames.has(k)) headers[k] = v;
+  });
   return {
     method: req.getMethod(),
     url: req.getUrl(),
@@ -46,13 +42,22 @@ export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, he
   };
 }
 
-/** Marks the response aborted-aware; handlers check `res.aborted` before writing. */
+/**
+ * Marks the response aborted-aware; handlers check `res.aborted` before writing. uWS keeps one
+ * abort handler per response, so a body being read (`readBody`, `readText`) hooks in through
+ * `res.onBodyAborted`: a client that leaves mid-body must not leave its request pending forever
+ * (a drain waits for every request in flight).
+ */
 export function trackAbort(res: HttpResponse): void {
   res.aborted = false;
   res.onAborted(() => {
     res.aborted = true;
+    res.onBodyAborted?.();
   });
 }
+
+/** The refusal of a body whose client went away before sending all of it (never sent: nobody is left to read it). */
+const bodyAborted = () => new AppError(400, 'invalid_body', 'The client went away before sending the whole body');
 
 /**
  * Reads the whole body, refusing (413 `payload_too_large`) once it passes `maxBytes` — the
@@ -67,6 +72,7 @@ export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: s
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    res.onBodyAborted = () => reject(bodyAborted());
     res.onData((chunk, isLast) => {
       if (failed) return;
       size += chunk.byteLength;
@@ -113,6 +119,7 @@ export function readText(res: HttpResponse, maxBytes: number, declaredLength?: s
     let chunks: Buffer[] | null = null;
     let size = 0;
     let failed = false;
+    res.onBodyAborted = () => reject(bodyAborted());
     res.onData((chunk, isLast) => {
       if (failed) return;
       size += chunk.byteLength;
@@ -219,7 +226,7 @@ export function sendError(res: HttpResponse, err: unknown, log: Logger, headers?
 export function handle(
   log: Logger,
   fn: (res: HttpResponse, req: RequestSnapshot) => Promise<void>,
-  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string>; headerNames?: readonly string[] } = {},
+  opts: { params?: number; headers?: (req: RequestSnapshot) => Record<string, string>; headerNames?: ReadonlySet<string> } = {},
 ) {
   return (res: HttpResponse, req: HttpRequest) => {
     trackAbort(res);

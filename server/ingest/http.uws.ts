@@ -75,7 +75,7 @@ function preflight(res: HttpResponse, req: HttpRequest): void {
  * The request headers the ingest routes read (the client id and secret, the SDK, the client's
  * address and agent, CORS): only these are copied per request, not all the client sent.
  */
-export function ingestHeaderNames(ip: ClientIpOptions): readonly string[] {
+export function ingestHeaderNames(ip: ClientIpOptions): ReadonlySet<string> {
   const names = [
     'content-length',
     'origin',
@@ -86,13 +86,22 @@ export function ingestHeaderNames(ip: ClientIpOptions): readonly string[] {
     'openpanel-sdk-version',
     'x-forwarded-for',
   ];
-  if (ip.ipHeader && !names.includes(ip.ipHeader)) names.push(ip.ipHeader);
-  return names;
+  if (ip.ipHeader) names.push(ip.ipHeader);
+  return new Set(names);
 }
 
 /** What a 429 on events says ran out: the visitor address's budget, or the server client's. */
 export function eventsFrom(caller: Caller): string {
   return caller.viaSecret ? 'events for this client' : 'events from this address';
+}
+
+/**
+ * The 503 while starting or draining. The body being read is not awaited then, so its own
+ * refusal (a 413) is marked handled here: left unhandled it would be fatal (server/main.ts).
+ */
+function notAccepting(body: Promise<unknown>): never {
+  body.catch(() => {});
+  throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
 }
 
 export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
@@ -122,7 +131,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
       tracked(async (res, req) => {
         const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
         const cors = corsHeaders(req);
-        if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+        if (!deps.accepting()) notAccepting(raw);
         const text = await raw;
         if (text.bytes > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
         const body = parseJsonText(text) as Record<string, unknown> | null;
@@ -146,7 +155,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
       tracked(async (res, req) => {
         const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
         const cors = corsHeaders(req);
-        if (!deps.accepting()) throw new AppError(503, 'not_ready', 'Not accepting events right now; retry');
+        if (!deps.accepting()) notAccepting(raw);
         const text = await raw;
         const json = parseJsonText(text) as Record<string, unknown> | null;
         const parsed = BatchBody.safeParse(json);

@@ -11,7 +11,14 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { desktopChromeUserAgent, launchChromium, type StaticSite, startStaticSite, trackerPage } from '../support/browser.ts';
+import {
+  desktopChromeUserAgent,
+  launchChromium,
+  type StaticSite,
+  startStaticSite,
+  trackerPage,
+  waitForText as waitForSelectorText,
+} from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 
 let browser: Browser;
@@ -31,17 +38,8 @@ afterAll(async () => {
 const WAIT_MS = 20_000;
 
 /** Polls `[data-testid]`'s text until `ok` holds; fails with the last text seen. */
-async function waitForText(page: Page, testid: string, ok: (t: string) => boolean, what: string): Promise<string> {
-  const until = Date.now() + WAIT_MS;
-  let last = '';
-  for (;;) {
-    const el = await page.$(`[data-testid="${testid}"]`);
-    last = ((await el?.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-    if (ok(last)) return last;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; [data-testid=${testid}] shows "${last}"`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitForText = (page: Page, testid: string, ok: (t: string) => boolean, what: string) =>
+  waitForSelectorText(page, `[data-testid="${testid}"]`, ok, what, WAIT_MS);
 
 describe('accounts, projects and share links in Chromium', () => {
   it('setup → invite → sign in → project → install snippet → first event → share TV → revoke', async () => {

@@ -9,7 +9,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, selectorText as text, waitForText } from '../support/browser.ts';
 import { CHROME_UA, IPHONE_UA, post, waitUntil } from '../support/e2e.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 
@@ -18,7 +18,6 @@ let lp: TestServer;
 let project: { projectId: string; clientId: string; clientSecret: string };
 let read: { clientId: string; clientSecret: string };
 const USER = { email: 'analyst@example.com', password: 'reading the numbers' };
-const WAIT_MS = 20_000;
 const shots = process.env.LP_SCREENSHOT_DIR;
 
 /** Visits over the last three days: 3 from Google (2 devices), 2 direct, one identified. */
@@ -88,21 +87,6 @@ afterAll(async () => {
   await browser?.close();
   await lp?.destroy();
 });
-
-async function text(page: Page, selector: string): Promise<string> {
-  return ((await (await page.$(selector))?.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-}
-
-async function waitForText(page: Page, selector: string, ok: (t: string) => boolean, what: string): Promise<string> {
-  const until = Date.now() + WAIT_MS;
-  let last = '';
-  for (;;) {
-    last = await text(page, selector);
-    if (ok(last)) return last;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${selector} shows "${last}"`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const card = (metric: string) => `[data-metric="${metric}"] .value`;
 

@@ -11,7 +11,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, selectorText, waitForText as waitForSelectorText } from '../support/browser.ts';
 import { CHROME_UA } from '../support/e2e.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 import { openWs, type WsClient } from '../support/ws-client.ts';
@@ -40,23 +40,11 @@ afterAll(async () => {
 
 const WAIT_MS = 20_000;
 
+const byTestId = (testid: string) => `[data-testid="${testid}"]`;
 /** Text of the element for `testid` ('' while it is not rendered). */
-async function text(page: Page, testid: string): Promise<string> {
-  const el = await page.$(`[data-testid="${testid}"]`);
-  return ((await el?.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-}
-
+const text = (page: Page, testid: string) => selectorText(page, byTestId(testid));
 /** Polls the element's text until `ok` holds; fails with the last text seen. */
-async function waitForText(page: Page, testid: string, ok: (t: string) => boolean, what: string): Promise<string> {
-  const until = Date.now() + WAIT_MS;
-  let last = '';
-  for (;;) {
-    last = await text(page, testid);
-    if (ok(last)) return last;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; [data-testid=${testid}] shows "${last}"`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitForText = (page: Page, testid: string, ok: (t: string) => boolean, what: string) => waitForSelectorText(page, byTestId(testid), ok, what, WAIT_MS);
 
 /** A server SDK's `/track` (secret, a visitor's IP and browser forwarded). */
 async function track(name: string, url: string, extra: Record<string, unknown> = {}): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type StaticSite, startStaticSite } from '../support/browser.ts';
+import { launchChromium, type StaticSite, startStaticSite, selectorText as text, waitForText } from '../support/browser.ts';
 import { CHROME_UA, post, waitUntil } from '../support/e2e.ts';
 import { startTestServer, type TestServer } from '../support/livepanel.ts';
 
@@ -90,21 +90,6 @@ afterAll(async () => {
   await browser?.close();
   await Promise.all([lp?.destroy(), site?.close()]);
 });
-
-async function text(page: Page, selector: string): Promise<string> {
-  return ((await (await page.$(selector))?.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-}
-
-async function waitForText(page: Page, selector: string, ok: (t: string) => boolean, what: string): Promise<string> {
-  const until = Date.now() + WAIT_MS;
-  let last = '';
-  for (;;) {
-    last = await text(page, selector);
-    if (ok(last)) return last;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${selector} shows "${last}"`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const card = (metric: string) => `[data-metric="${metric}"] .value`;
 

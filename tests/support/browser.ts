@@ -12,7 +12,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium (`apt-get install -y chromium`); `CHROMIUM_PATH` overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -28,6 +28,22 @@ const CHROMIUM_ARGS = [
 ];
 
 /** Launches headless Chromium; throws (never skips) when it is not installed or will not start. */
+/** Text of the first element matching `selector`, white space folded ('' while it is not rendered). */
+export async function selectorText(page: Page, selector: string): Promise<string> {
+  return ((await (await page.$(selector))?.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** Polls the text of `selector` until `ok` holds; fails naming `what` and the last text seen. */
+export async function waitForText(page: Page, selector: string, ok: (t: string) => boolean, what: string, ms = 20_000): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const last = await selectorText(page, selector);
+    if (ok(last)) return last;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; ${selector} shows "${last}"`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(

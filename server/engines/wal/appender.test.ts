@@ -5,10 +5,12 @@
 // zero-filled room kept ahead of the writes) already lies, and records arriving during a sync
 // waiting for more than the next one.
 import { rmSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open as openFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Appended, type AppenderIo, openAppender } from './appender.ts';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
+import { segmentName } from './segment-files.ts';
 import { tempDir } from './wal.fixtures.ts';
 
 const dirs: string[] = [];
@@ -17,37 +19,54 @@ afterEach(() => {
 });
 
 /** A disk whose syncs the test releases (or lets through after a random delay). */
-class FakeDisk implements AppenderIo {
+class FakeDisk implements Omit<AppenderIo, 'reopen'> {
   /** Per file handle: bytes written, and bytes durable (as of the last sync that returned). */
   readonly written = new Map<FileHandle, Buffer>();
   readonly durable = new Map<FileHandle, Buffer>();
-  /** Every commit: its size, whether it was all zeros (the zero-filled room), and whether its sync returned. */
-  readonly commits: Array<{ bytes: number; zeros: boolean; synced: boolean }> = [];
+  /** Every write: its size, and whether it was all zeros (the zero-filled room). */
+  readonly writes: Array<{ bytes: number; zeros: boolean }> = [];
+  /** Syncs per handle. */
+  readonly syncs = new Map<FileHandle, number>();
+  /** Syncs running at once on one handle, at most: the appender must never run two. */
+  maxConcurrentSyncs = 0;
+  private running = new Map<FileHandle, number>();
   private gates: Array<() => void> = [];
   constructor(private readonly mode: 'gated' | 'random') {}
 
-  async commit(file: FileHandle, buf: Buffer, position: number): Promise<void> {
-    const c = { bytes: buf.length, zeros: buf.every((b) => b === 0), synced: false };
-    this.commits.push(c);
+  /** Handles that got records (not only zeros): the groups' handles. */
+  readonly dataHandles = new Set<FileHandle>();
+
+  async write(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+    const zeros = buf.every((b) => b === 0);
+    this.writes.push({ bytes: buf.length, zeros });
+    if (!zeros) this.dataHandles.add(file);
     const img = this.written.get(file) ?? Buffer.alloc(0);
     const grown = img.length >= position + buf.length ? img : Buffer.concat([img, Buffer.alloc(position + buf.length - img.length)]);
     buf.copy(grown, position);
     this.written.set(file, grown);
-    const snapshot = Buffer.from(grown); // what this sync will have made durable
+    if (this.mode === 'random') await new Promise((r) => setTimeout(r, Math.random() * 2));
+  }
+
+  async sync(file: FileHandle): Promise<void> {
+    this.syncs.set(file, (this.syncs.get(file) ?? 0) + 1);
+    const running = (this.running.get(file) ?? 0) + 1;
+    this.running.set(file, running);
+    this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, running);
+    const snapshot = Buffer.from(this.written.get(file) ?? Buffer.alloc(0)); // what this sync makes durable
     if (this.mode === 'gated') await new Promise<void>((resolve) => this.gates.push(resolve));
     else await new Promise((r) => setTimeout(r, Math.random() * 3));
-    const before = this.durable.get(file) ?? Buffer.alloc(0);
-    // A sync makes durable everything written before it started (keep anything longer already durable).
-    this.durable.set(file, before.length > snapshot.length ? Buffer.concat([snapshot, before.subarray(snapshot.length)]) : snapshot);
-    c.synced = true;
+    this.durable.set(file, snapshot);
+    this.running.set(file, this.running.get(file)! - 1);
+  }
+
+  /** Sync calls on every handle. */
+  get syncCount(): number {
+    return [...this.syncs.values()].reduce((a, b) => a + b, 0);
   }
 
   /** Lets the oldest sync in flight return. */
   release(): void {
     this.gates.shift()?.();
-  }
-  get waiting(): number {
-    return this.gates.length;
   }
 }
 
@@ -66,10 +85,12 @@ async function open(disk: FakeDisk, over: { segmentBytes?: number; preallocateBy
     fsync: true,
     preallocateBytes: over.preallocateBytes ?? 0,
     io: {
-      commit(f, buf, position) {
+      write(f, buf, position) {
         if (buf.some((b) => b !== 0)) dataFile = f; // a group's write, not the zero fill
-        return disk.commit(f, buf, position);
+        return disk.write(f, buf, position);
       },
+      sync: (f) => disk.sync(f),
+      reopen: (d, n) => openFile(path.join(d, segmentName(n)), 'r+'),
     },
     onDurable: (records) => {
       for (const at of records) durableAt.set(at.tag, { at, file: dataFile! });
@@ -90,18 +111,20 @@ describe('appender: group commit', () => {
 
     const first = push(0);
     await flush();
-    expect(disk.commits).toHaveLength(1); // the first record went at once, alone
+    expect(disk.writes).toHaveLength(1); // the first record went at once, alone
+    expect(disk.syncCount).toBe(1);
     const rest = Array.from({ length: 9 }, (_, k) => push(k + 1));
     await flush();
-    expect(disk.commits).toHaveLength(1); // the nine wait: one commit in flight at a time
+    expect(disk.writes).toHaveLength(1); // the nine wait: one write + sync in flight at a time
     expect(acked.size).toBe(0);
 
     disk.release();
     await first;
     expect([...acked]).toEqual([0]);
     await flush();
-    expect(disk.commits).toHaveLength(2); // the nine, together
-    expect(disk.commits[1]!.bytes).toBe(9 * 40);
+    expect(disk.writes).toHaveLength(2); // the nine, together
+    expect(disk.writes[1]!.bytes).toBe(9 * 40);
+    expect(disk.syncCount).toBe(2);
     expect(acked.size).toBe(1); // not before their sync
 
     disk.release();
@@ -113,22 +136,26 @@ describe('appender: group commit', () => {
 
   it('never acks a record before the bytes a power loss would leave hold it, under random syncs, rotations and zero filling', async () => {
     const disk = new FakeDisk('random');
-    const { appender, durableAt } = await open(disk, { segmentBytes: 16 * 1024, preallocateBytes: 4096 });
+    const { appender, durableAt } = await open(disk, { segmentBytes: 2048, preallocateBytes: 1024 });
     let checked = 0;
     const N = 600;
-    await Promise.all(
-      Array.from({ length: N }, async (_, i) => {
-        await new Promise((r) => setTimeout(r, Math.random() * 40));
-        const buf = record(i, 20 + (i % 13) * 7);
-        await appender.append(buf, 1, i);
-        // Acked: what a power loss would leave of its segment holds exactly its bytes, where it was told they are.
-        const { at, file } = durableAt.get(i)!;
-        expect(at.to - at.from).toBe(buf.length);
-        expect(at.from).toBeGreaterThanOrEqual(SEGMENT_HEADER_BYTES);
-        expect(disk.durable.get(file)!.subarray(at.from, at.to).equals(buf)).toBe(true);
-        checked++;
-      }),
-    );
+    // In waves of 30 concurrent appends, so that there are many groups (and segments) whatever the machine's speed.
+    for (let wave = 0; wave < N / 30; wave++) {
+      await Promise.all(
+        Array.from({ length: 30 }, async (_, k) => {
+          const i = wave * 30 + k;
+          await new Promise((r) => setTimeout(r, Math.random() * 5));
+          const buf = record(i, 20 + (i % 13) * 7);
+          await appender.append(buf, 1, i);
+          // Acked: what a power loss would leave of its segment holds exactly its bytes, where it was told they are.
+          const { at, file } = durableAt.get(i)!;
+          expect(at.to - at.from).toBe(buf.length);
+          expect(at.from).toBeGreaterThanOrEqual(SEGMENT_HEADER_BYTES);
+          expect(disk.durable.get(file)!.subarray(at.from, at.to).equals(buf)).toBe(true);
+          checked++;
+        }),
+      );
+    }
     expect(checked).toBe(N);
     // Nothing acked was overwritten later (by another group or by the zero fill).
     for (const [i, { at, file }] of durableAt)
@@ -139,9 +166,13 @@ describe('appender: group commit', () => {
           .equals(record(i, 20 + (i % 13) * 7)),
       ).toBe(true);
     expect(new Set([...durableAt.values()].map((d) => d.at.segment)).size).toBeGreaterThan(1); // it rotated
-    expect(disk.commits.some((c) => c.zeros)).toBe(true); // the zero fill ran
+    expect(disk.writes.some((w) => w.zeros)).toBe(true); // the zero fill ran
     expect(appender.stats.records).toBe(N);
-    expect(appender.stats.groups).toBe(disk.commits.filter((c) => !c.zeros).length); // one commit per group
+    expect(appender.stats.groups).toBe(disk.writes.filter((w) => !w.zeros).length); // one write per group
+    // One sync per group on the groups' handles; the fill syncs on handles of its own.
+    expect([...disk.dataHandles].reduce((n, h) => n + (disk.syncs.get(h) ?? 0), 0)).toBe(appender.stats.groups);
+    expect(disk.syncCount).toBeGreaterThan(appender.stats.groups);
+    expect(disk.maxConcurrentSyncs).toBe(1); // never two at once on one handle
     expect(appender.stats.groups).toBeLessThan(N); // and groups were shared
     await appender.close();
   });

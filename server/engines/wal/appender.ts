@@ -9,8 +9,13 @@
  * file size (a journal commit on ext4): on the build machine 1.3–1.8 ms, against 0.2–0.4 ms
  * for the same write into bytes the file already has. So, as PostgreSQL does with its WAL
  * segments, the appender keeps the segment zero-filled ahead of its write position (a
- * background write of `preallocateBytes` zeros and a sync, started when less than half of it
- * is left) and groups are written over those zeros. Recovery already stops at a zero length
+ * background write of `preallocateBytes` zeros, started when less than half of it is left)
+ * and groups are written over those zeros. The fill writes and syncs through a handle of its
+ * own: Linux reports a writeback error once per open file description, to whichever of its
+ * concurrent fsyncs looks first, so a fill's sync on the groups' handle could take the error
+ * of a group's pages and let that group be acknowledged; on separate descriptions each sync
+ * sees it. On the groups' handle only one fdatasync ever runs at a time. (Syncing the zeros
+ * with the next group instead, on one handle, measured slower than no fill at all.) Recovery already stops at a zero length
  * (record.ts), so a zero-filled tail reads as the end of the log. The zeros are only an
  * optimisation: a group that does not fit in them waits for an extension in flight (they must
  * not overlap) and otherwise grows the file as before; a failed extension (a full disk) is
@@ -33,9 +38,10 @@
  * continues in the same segment. A segment whose creation failed is removed at once, not
  * left empty.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
+import path from 'node:path';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
-import { createSegment, removeSegment } from './segment-files.ts';
+import { createSegment, removeSegment, segmentName } from './segment-files.ts';
 
 /** A record made durable by the appender. */
 export interface Appended<T> {
@@ -76,34 +82,31 @@ export interface Appender<T> {
   readonly stats: { groups: number; records: number; bytes: number };
 }
 
-/** How bytes reach the disk; replaceable in tests (to observe and delay each commit). */
+/** How bytes reach the disk; replaceable in tests (to observe and delay writes and syncs). */
 export interface AppenderIo {
-  /** Writes all of `buf` at `position` of the segment and resolves once it is durable (as far as `fsync` asks). */
-  commit(file: FileHandle, buf: Buffer, position: number): Promise<void>;
-}
-
-/** Writes all of `buf` at `position` (a write may be short). */
-async function writeAll(file: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
-    const { bytesWritten } = await file.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
-  }
+  /** Writes all of `buf` at `position` of the segment (not yet durable). */
+  write(file: FileHandle, buf: Buffer, position: number): Promise<void>;
+  /** fdatasync: everything written before the call is durable once it returns. */
+  sync(file: FileHandle): Promise<void>;
+  /** Another handle on segment `n` (an open file description of its own), for the zero fill. */
+  reopen(dir: string, n: number): Promise<FileHandle>;
 }
 
 /**
- * The real commit: write, then fdatasync (both on libuv's thread pool; the event loop goes on
- * answering requests meanwhile). Opening segments with O_DSYNC instead, one trip to the pool
- * instead of two, measured slower here (wal.bench.ts at 50 callers: 7–9k appends/s against
- * 8–12k), so it is not used.
+ * The real calls, both on libuv's thread pool: the event loop goes on answering requests
+ * meanwhile. (Opening segments with O_DSYNC instead, one trip to the pool per group instead
+ * of two, measured slower here: wal.bench.ts at 50 callers, 7–9k appends/s against 8–12k.)
  */
-function fileIo(fsync: boolean): AppenderIo {
-  return {
-    async commit(file, buf, position) {
-      await writeAll(file, buf, position);
-      if (fsync) await file.datasync();
-    },
-  };
-}
+const fileIo: AppenderIo = {
+  async write(file, buf, position) {
+    for (let done = 0; done < buf.length; ) {
+      const { bytesWritten } = await file.write(buf, done, buf.length - done, position + done);
+      done += bytesWritten;
+    }
+  },
+  sync: (file) => file.datasync(),
+  reopen: (dir, n) => open(path.join(dir, segmentName(n)), 'r+'),
+};
 
 /** Default zero-filled room ahead of the write position: about 10 ms of zeros to write on a plain disk. */
 export const DEFAULT_PREALLOCATE_BYTES = 4 * 1024 * 1024;
@@ -127,7 +130,7 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
   let waiting: Waiting<T>[] = [];
   let running: Promise<void> | null = null;
   const stats = { groups: 0, records: 0, bytes: 0 };
-  const io = opts.io ?? fileIo(opts.fsync);
+  const io = opts.io ?? fileIo;
   const prealloc = opts.preallocateBytes ?? (opts.fsync ? DEFAULT_PREALLOCATE_BYTES : 0);
   /** The current segment holds durable zeros up to here (nothing beyond `size` is a record). */
   let zeroedEnd = SEGMENT_HEADER_BYTES;
@@ -145,16 +148,22 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     const from = Math.max(zeroedEnd, size);
     const to = Math.min(from + prealloc, opts.segmentBytes);
     if (from - size >= prealloc / 2 || to <= from) return;
-    const file = fh;
+    const n = segment;
     extending = (async () => {
+      // Through a handle of its own, so its sync never runs beside a group's on the groups'
+      // handle (see the top of this file).
+      let file: FileHandle | null = null;
       try {
-        await io.commit(file, Buffer.alloc(to - from), from);
-        if (file === fh) zeroedEnd = to;
+        file = await io.reopen(opts.dir, n);
+        await io.write(file, Buffer.alloc(to - from), from);
+        await io.sync(file);
+        if (n === segment) zeroedEnd = to;
       } catch {
         extendFailed = true;
         // Give the space back (a full disk): only zeros lie past `from`, and no group writes there.
-        await file.truncate(from).catch(() => {});
+        await file?.truncate(from).catch(() => {});
       } finally {
+        await file?.close().catch(() => {});
         extending = null;
       }
     })();
@@ -201,7 +210,7 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     if (!fh) return;
     await settle();
     await fh.truncate(size);
-    await fh.datasync();
+    await io.sync(fh);
     zeroedEnd = size;
     dirty = false;
   }
@@ -217,7 +226,10 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     } catch {
       const file = fh;
       if (!file) return;
-      await io.commit(file, Buffer.alloc(4), size).catch(() => {});
+      await io
+        .write(file, Buffer.alloc(4), size)
+        .then(() => io.sync(file))
+        .catch(() => {});
     }
   }
 
@@ -229,7 +241,8 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     // Past the zeros a zero-fill in flight is writing: wait for it, never overlap it.
     if (extending && size + buf.length > zeroedEnd) await settle();
     dirty = true; // from the first byte written until the sync returns
-    await io.commit(file, buf, size);
+    await io.write(file, buf, size);
+    if (opts.fsync) await io.sync(file);
     dirty = false;
     const records: Appended<T>[] = [];
     let at = size;
