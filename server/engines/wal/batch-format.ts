@@ -156,16 +156,6 @@ export function rowOfLine(columns: readonly string[], line: string): Record<stri
   return row;
 }
 
-/**
- * How the lines of a section are read: `written`, the list they were written with, and `kept`,
- * the part of it the current version still has (the values of any other column are dropped).
- */
-function sectionLists(h: SectionHeader & { table: CompactTable }, lists: ColumnLists): { written: readonly string[]; kept: readonly string[] } {
-  const written = sectionColumns(h.table, h.cols, lists);
-  const current = lists.current[h.table];
-  return { written, kept: written.every((c) => current.includes(c)) ? written : written.filter((c) => current.includes(c)) };
-}
-
 /** The lines of buf[start, end) with only the values of the `kept` columns of `written` (each line ended by `\n`). */
 function keptLines(buf: Buffer, start: number, end: number, written: readonly string[], kept: readonly string[]): string {
   const at = kept.map((c) => written.indexOf(c));
@@ -198,7 +188,7 @@ export function addBatchToChunk(buf: Buffer, from: number, to: number, into: Com
       for (const line of linesOf(buf, start, end)) into.profiles.push(JSON.parse(line) as ProfileOp);
       return;
     }
-    const { written, kept } = sectionLists({ ...h, table: h.table }, lists);
+    const { written, kept } = sectionColumns(h.table, h.cols, lists);
     const t = groupOf(into, h.table, kept);
     t.text.push(kept === written ? buf.subarray(start, end) : Buffer.from(keptLines(buf, start, end, written, kept)));
     t.rows += h.rows;
@@ -215,7 +205,7 @@ export function decodeBatch(buf: Buffer, from: number, to: number, lists: Column
     if (h.table === 'profiles') for (const line of lines) batch.profiles.push(JSON.parse(line) as ProfileOp);
     else {
       const table = h.table;
-      const { written, kept } = sectionLists({ ...h, table }, lists);
+      const { written, kept } = sectionColumns(table, h.cols, lists);
       const out = batch[table] as unknown as Record<string, unknown>[];
       for (const line of lines) {
         const row = rowOfLine(written, line);

@@ -64,20 +64,44 @@ export const WAL_COLUMNS: ColumnLists = { current: TABLE_COLUMNS, written: WRITT
 
 /** The `cols` a section of `table` is written with: none while the current list is the first. */
 export function sectionColumnsId(table: CompactTable, lists: ColumnLists): string | undefined {
-  const current = lists.current[table];
-  const first = lists.written[table][0];
-  return first && sameColumns(first, current) ? undefined : columnsId(current);
+  let ids = writeMemo.get(lists);
+  if (!ids) {
+    ids = new Map();
+    for (const t of COMPACT_TABLES) {
+      const first = lists.written[t][0];
+      ids.set(t, first && sameColumns(first, lists.current[t]) ? undefined : columnsId(lists.current[t]));
+    }
+    writeMemo.set(lists, ids);
+  }
+  return ids.get(table);
 }
+const writeMemo = new WeakMap<ColumnLists, Map<CompactTable, string | undefined>>();
 
-/** The list a section of `table` naming `id` (none: the first) was written with; throws for a list this version does not know. */
-export function sectionColumns(table: CompactTable, id: string | undefined, lists: ColumnLists): readonly string[] {
-  const written = lists.written[table];
-  const current = lists.current[table];
-  const found = id === undefined ? written[0] : [...written, current].find((c) => columnsId(c) === id);
-  if (!found) throw new Error(`wal: ${table} lines written with columns this version does not know (${String(id)}): a log of a newer version`);
+/**
+ * How the lines of a section of `table` naming `id` (none: the first list) are read: `written`,
+ * the list they were written with, and `kept`, the part of it the current version still has
+ * (`written` itself when nothing was removed). Throws for a list this version does not know.
+ * Looked up once per list: the insert thread reads a section per record.
+ */
+export function sectionColumns(table: CompactTable, id: string | undefined, lists: ColumnLists): { written: readonly string[]; kept: readonly string[] } {
+  let memo = readMemo.get(lists);
+  if (!memo) {
+    memo = new Map();
+    readMemo.set(lists, memo);
+  }
+  const key = `${table}:${id ?? ''}`;
+  let found = memo.get(key);
+  if (!found) {
+    const current = lists.current[table];
+    const written = id === undefined ? lists.written[table][0] : [...lists.written[table], current].find((c) => columnsId(c) === id);
+    if (!written) throw new Error(`wal: ${table} lines written with columns this version does not know (${String(id)}): a log of a newer version`);
+    found = { written, kept: written.every((c) => current.includes(c)) ? written : written.filter((c) => current.includes(c)) };
+    memo.set(key, found);
+  }
   return found;
 }
+const readMemo = new WeakMap<ColumnLists, Map<string, { written: readonly string[]; kept: readonly string[] }>>();
 
 export function sameColumns(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
+  return a === b || (a.length === b.length && a.every((c, i) => c === b[i]));
 }
