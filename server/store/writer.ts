@@ -33,6 +33,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ProfileOp, WriteBatch } from '../../shared/rows.ts';
 import { type CompactChunk, type CompactRows, type CompactTable, monthOf, PARTITION_COLUMN, rowOfLine, TABLE_COLUMNS } from '../engines/wal/batch-format.ts';
+import { columnsId } from '../engines/wal/column-lists.ts';
 import { insertSplitting, isDataError, MAX_PARTITIONS_PER_INSERT, memorySplitMemo, partitionGroups, type SplitMemo } from './insert-split.ts';
 import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
 import { createQuarantine, type Quarantine, type QuarantineTable } from './quarantine.ts';
@@ -139,16 +140,28 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
     }
   }
 
-  /** The insert statement of `table` under `token`, up to its data. */
-  function insertHead(table: Table, token: string): string {
+  /** The insert statement of `columns` of `table` under `token`, up to its data. */
+  function insertHead(table: Table, columns: readonly string[], token: string): string {
     const settings = `SETTINGS insert_deduplication_token = ${sqlString(token)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
-    return `INSERT INTO ${table} (${COLUMNS[table].join(', ')}) ${settings} FORMAT JSONCompactEachRow\n`;
+    return `INSERT INTO ${table} (${columns.join(', ')}) ${settings} FORMAT JSONCompactEachRow\n`;
   }
 
-  /** One INSERT of JSONCompactEachRow `text` (`rows` lines) with deduplication token `token`. */
-  async function insertText(table: CompactTable, text: string, rows: number, token: string): Promise<void> {
-    await ch.command({ query: insertHead(table, token) + text });
+  /** One INSERT of JSONCompactEachRow `text` (`rows` lines carrying `columns`) with deduplication token `token`. */
+  async function insertText(table: CompactTable, columns: readonly string[], text: string, rows: number, token: string): Promise<void> {
+    await ch.command({ query: insertHead(table, columns, token) + text });
     metrics?.flushRows.observe({ table }, rows);
+  }
+
+  /**
+   * Inserts a table's rows of a chunk, one `insertCompact` per column list they were written
+   * with, each naming its columns (a column added since takes its default). The token is the
+   * table's as for `write`; only a chunk spanning a column change has several lists, and then
+   * each list's token also carries the list's id.
+   */
+  async function insertCompactGroups(table: CompactTable, groups: readonly CompactRows[], token: string, splits: SplitMemo): Promise<void> {
+    for (const rows of groups) {
+      await insertCompact(table, rows, groups.length === 1 ? `${token}:${table}` : `${token}:${table}:c${columnsId(rows.columns)}`, splits);
+    }
   }
 
   /**
@@ -159,19 +172,20 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
    */
   async function insertCompact(table: CompactTable, rows: CompactRows, token: string, splits: SplitMemo): Promise<void> {
     if (rows.rows === 0) return;
+    const columns = rows.columns;
     const text = (rows.text.length === 1 ? rows.text[0]! : Buffer.concat(rows.text)).toString('utf8');
     const partColumn = PARTITION_COLUMN[table];
     let groups: Array<{ lines: string[] | null; suffix: string }> = [{ lines: null, suffix: '' }];
     if (partColumn && rows.parts.size > MAX_PARTITIONS_PER_INSERT) {
-      const column = TABLE_COLUMNS[table].indexOf(partColumn);
+      const column = columns.indexOf(partColumn);
       const byLine = partitionGroups(text.slice(0, -1).split('\n'), (line) => monthOf((JSON.parse(line) as unknown[])[column]));
       groups = byLine.map((g) => ({ lines: g.rows, suffix: g.suffix }));
     }
     for (const group of groups) {
-      const t = `${token}:${table}${group.suffix}`;
+      const t = `${token}${group.suffix}`;
       if (!splits.has(t)) {
         try {
-          await insertText(table, group.lines ? `${group.lines.join('\n')}\n` : text, group.lines?.length ?? rows.rows, t);
+          await insertText(table, columns, group.lines ? `${group.lines.join('\n')}\n` : text, group.lines?.length ?? rows.rows, t);
           continue;
         } catch (err) {
           if (!isDataError(err)) throw err;
@@ -180,9 +194,9 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
       // Refused for its content: retried whole once more by insertSplitting (it fails the same
       // way), which then records the split and bisects.
       await insertSplitting(group.lines ?? text.slice(0, -1).split('\n'), t, {
-        insert: (lines, lt) => insertText(table, `${lines.join('\n')}\n`, lines.length, lt),
+        insert: (lines, lt) => insertText(table, columns, `${lines.join('\n')}\n`, lines.length, lt),
         quarantine: async (line, lt, err) => {
-          await quarantine.put(table, rowOfLine(table, line), lt, err);
+          await quarantine.put(table, rowOfLine(columns, line), lt, err);
           metrics?.quarantinedRows.inc({ table });
         },
         splits,
@@ -237,10 +251,10 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
       const splits = opts.splits ?? memorySplitMemo();
       const end = metrics?.flushSeconds.startTimer();
       const results = await Promise.allSettled([
-        insertCompact('events', chunk.tables.events, token, splits),
-        insertCompact('sessions', chunk.tables.sessions, token, splits),
-        insertCompact('groups', chunk.tables.groups, token, splits),
-        insertCompact('replays', chunk.tables.replays, token, splits),
+        insertCompactGroups('events', chunk.tables.events, token, splits),
+        insertCompactGroups('sessions', chunk.tables.sessions, token, splits),
+        insertCompactGroups('groups', chunk.tables.groups, token, splits),
+        insertCompactGroups('replays', chunk.tables.replays, token, splits),
         writeProfiles(chunk.profiles, token, splits),
       ]);
       end?.();

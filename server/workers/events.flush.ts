@@ -69,18 +69,20 @@ export interface EventsFlushWorkerOptions {
   prefix: string;
   writer: BatchWriter;
   /**
-   * Rows at which a group is inserted at once (default 40,000). Every insert also writes a part
+   * Rows at which a group is inserted at once (default 10,000). Every insert also writes a part
    * into each rollup table the views feed (and the projection), a fixed cost of the insert: on
-   * chDB a 10,000-row insert costs about as much CPU as 150 ms plus 21 µs per row, so larger
-   * groups cost less per row (bench/insert-views.ts, bench/worker-drain.ts).
+   * chDB about 150 ms of CPU plus 21 µs per row, so larger groups cost less per row
+   * (bench/insert-views.ts) and drain a backlog with less CPU (bench/worker-drain.ts). But the
+   * distributed shape under `bench:ingest` stored less with 40,000 than with 10,000 in 6 of 8
+   * alternated runs (a longer insert holds both cores while ingest nodes wait), so 10,000 stays.
    */
   maxRows?: number;
   /** How long a group's first job waits for company. */
   maxWaitMs?: number;
   /**
-   * Jobs held active (and in memory) at once; should exceed the jobs of about two groups (one
-   * inserting, one filling). Default: room for two groups of 100-row jobs (ingest nodes close a
-   * job after 20 ms, so a node at 5,000 events/s makes 100-row jobs), at least 200.
+   * Jobs held active (and in memory) at once (default 200); should exceed the jobs of about two
+   * groups (one inserting, one filling): ingest nodes close a job after 20 ms, so a node at
+   * 5,000 events/s makes 100-row jobs.
    */
   concurrency?: number;
   /** Inserts running at once (default 1). */
@@ -141,7 +143,7 @@ interface OpenGroup {
 /** Starts the `events` worker; see the module comment. */
 export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsFlushWorker {
   const { connection: redis, writer, log, metrics, hooks } = opts;
-  const maxRows = opts.maxRows ?? 40_000;
+  const maxRows = opts.maxRows ?? 10_000;
   const maxWaitMs = opts.maxWaitMs ?? 1000;
   const ttl = opts.groupTtlSeconds ?? 24 * 3600;
   const insertConcurrency = opts.insertConcurrency ?? 1;
@@ -356,7 +358,7 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
     // need `maxRetriesPerRequest: null`, and closes them; the caller's connection stays as is.
     connection: { ...redis.options, retryStrategy: redis.options.retryStrategy ?? (() => null), maxRetriesPerRequest: null },
     prefix: bullmqPrefix(opts.prefix),
-    concurrency: opts.concurrency ?? Math.max(200, Math.ceil((2 * maxRows) / 100)),
+    concurrency: opts.concurrency ?? 200,
     lockDuration: opts.lockDurationMs ?? 30_000,
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 3,

@@ -40,7 +40,7 @@ describe('WAL compact rows, fast path against the reference', () => {
         const events = overs.map((o, i) => makeEvent(i, o as Partial<EventRow>));
         const expected = events.map((e) => JSON.stringify(storableRow(e as unknown as Record<string, unknown>, TABLE_COLUMNS.events)));
         const chunk = chunkOfRecords(encodeRecord({ ...emptyBatch(), events }, events.length));
-        const text = Buffer.concat(chunk.tables.events.text).toString('utf8');
+        const text = Buffer.concat(chunk.tables.events[0]!.text).toString('utf8');
         expect(text.slice(0, -1).split('\n')).toEqual(expected);
         expect(text.isWellFormed()).toBe(true);
       }),

@@ -65,12 +65,12 @@ describe('WAL batch format', () => {
     const chunk = chunkOfRecords(Buffer.concat([encodeRecord(a, rows(a), ['p:1']), encodeRecord(b, 1)]));
     const events = [...a.events, ...b.events];
     const expected = events.map((e) => `${JSON.stringify(storableRow(e, TABLE_COLUMNS.events))}\n`).join('');
-    expect(Buffer.concat(chunk.tables.events.text).toString()).toBe(expected);
-    expect(chunk.tables.events.rows).toBe(3);
-    expect([...chunk.tables.events.parts].sort()).toEqual(['2022-07', '2023-01', '2024-05']);
-    expect(chunk.tables.sessions.rows).toBe(1);
-    expect(chunk.tables.groups.rows).toBe(1);
-    expect(chunk.tables.replays.rows).toBe(1);
+    expect(Buffer.concat(chunk.tables.events[0]!.text).toString()).toBe(expected);
+    expect(chunk.tables.events[0]!.rows).toBe(3);
+    expect([...chunk.tables.events[0]!.parts].sort()).toEqual(['2022-07', '2023-01', '2024-05']);
+    expect(chunk.tables.sessions[0]!.rows).toBe(1);
+    expect(chunk.tables.groups[0]!.rows).toBe(1);
+    expect(chunk.tables.replays[0]!.rows).toBe(1);
     expect(chunk.profiles).toEqual(a.profiles);
   });
 
@@ -82,8 +82,8 @@ describe('WAL batch format', () => {
     expect(recordIds(buf, scanRecords(buf, 0).records[0]!)).toEqual(['p:old']);
     const chunk = chunkOfRecords(buf);
     const [first, second] = [chunkOfRecords(old), chunkOfRecords(encodeRecord(b, rows(b)))];
-    expect(Buffer.concat(first.tables.events.text).toString()).toBe(Buffer.concat(second.tables.events.text).toString());
-    expect(chunk.tables.events.rows).toBe(4);
+    expect(Buffer.concat(first.tables.events[0]!.text).toString()).toBe(Buffer.concat(second.tables.events[0]!.text).toString());
+    expect(chunk.tables.events[0]!.rows).toBe(4);
     expect(chunk.profiles).toHaveLength(4);
   });
 

@@ -6,11 +6,13 @@
  *        `~{"table":"events","rows":50,"bytes":31234,"parts":["2026-11"]}` followed by exactly
  *        `bytes` bytes of rows, one per line:
  *          events, sessions, groups, replays — a JSONCompactEachRow line: the row's values in
- *            the table's column order (TABLE_COLUMNS), already made storable (store/storable.ts).
- *            That is the very text ClickHouse takes, so the insert thread hands the sections to
- *            the insert as they are: it parses and re-encodes nothing. `parts` lists the
- *            partitions (months) the rows fall in, so the writer knows without reading rows
- *            whether an insert spans too many (store/insert-split.ts).
+ *            the order of the column list the header names (`"cols":…`, none: the table's first
+ *            list; column-lists.ts), already made storable (store/storable.ts). That is the very
+ *            text ClickHouse takes under that column list, so the insert thread hands the
+ *            sections to the insert as they are: it parses and re-encodes nothing (unless the
+ *            list has a column this version no longer has). `parts` lists the partitions
+ *            (months) the rows fall in, so the writer knows without reading rows whether an
+ *            insert spans too many (store/insert-split.ts).
  *          profiles — one ProfileOp as a JSON object (the writer applies it to the stored profile).
  *  `{` — format 1, written by earlier versions: the batch as one JSON object. Still read, so a log
  *        written before an upgrade replays (its rows are encoded as lines when read).
@@ -18,20 +20,11 @@
  * JSON text holds no raw newline, so lines split on `\n` alone when the writer has to bisect
  * an insert ClickHouse refused.
  */
-import { EventRow, emptyBatch, GroupRow, type ProfileOp, ReplayRow, SessionRow, type WriteBatch } from '../../../shared/rows.ts';
+import { emptyBatch, type ProfileOp, type WriteBatch } from '../../../shared/rows.ts';
 import { storableRow, storableValue } from '../../store/storable.ts';
+import { COMPACT_TABLES, type ColumnLists, type CompactTable, sameColumns, sectionColumns, sectionColumnsId, WAL_COLUMNS } from './column-lists.ts';
 
-/** The kinds stored as JSONCompactEachRow lines. */
-export const COMPACT_TABLES = ['events', 'sessions', 'groups', 'replays'] as const;
-export type CompactTable = (typeof COMPACT_TABLES)[number];
-
-/** Each compact table's columns, in the order its lines carry them (shared/rows.ts = db/clickhouse names). */
-export const TABLE_COLUMNS: Record<CompactTable, readonly string[]> = {
-  events: Object.keys(EventRow.shape),
-  sessions: Object.keys(SessionRow.shape),
-  groups: Object.keys(GroupRow.shape),
-  replays: Object.keys(ReplayRow.shape),
-};
+export { COMPACT_TABLES, type CompactTable, TABLE_COLUMNS } from './column-lists.ts';
 
 /** The column whose month is each table's partition (db/clickhouse/*.sql); groups are not partitioned by time. */
 export const PARTITION_COLUMN: Partial<Record<CompactTable, string>> = { events: 'created_at', sessions: 'created_at', replays: 'started_at' };
@@ -39,8 +32,10 @@ export const PARTITION_COLUMN: Partial<Record<CompactTable, string>> = { events:
 /** Month of a 'YYYY-MM-DD hh:mm:ss.sss' time: the partition of the tables partitioned by month. */
 export const monthOf = (t: unknown): string => (typeof t === 'string' ? t.slice(0, 7) : '');
 
-/** One table's rows of a chunk: JSONCompactEachRow text (every line ends with `\n`), in log order. */
+/** Rows of one table of a chunk written with one column list: JSONCompactEachRow text (every line ends with `\n`), in log order. */
 export interface CompactRows {
+  /** The columns the lines carry, in order: what the insert names. */
+  columns: readonly string[];
   /** The text, in pieces (sections of records), to be joined in order. */
   text: Buffer[];
   rows: number;
@@ -50,13 +45,23 @@ export interface CompactRows {
 
 /** What the insert thread writes for a chunk of the log. */
 export interface CompactChunk {
-  tables: Record<CompactTable, CompactRows>;
+  /** Per table, its rows grouped by column list (one group, except in a chunk spanning a column change). */
+  tables: Record<CompactTable, CompactRows[]>;
   profiles: ProfileOp[];
 }
 
 export function emptyChunk(): CompactChunk {
-  const rows = (): CompactRows => ({ text: [], rows: 0, parts: new Set() });
-  return { tables: { events: rows(), sessions: rows(), groups: rows(), replays: rows() }, profiles: [] };
+  return { tables: { events: [], sessions: [], groups: [], replays: [] }, profiles: [] };
+}
+
+/** The group of `table`'s rows in `chunk` written with `columns` (added when new). */
+function groupOf(chunk: CompactChunk, table: CompactTable, columns: readonly string[]): CompactRows {
+  const groups = chunk.tables[table];
+  const found = groups.find((g) => sameColumns(g.columns, columns));
+  if (found) return found;
+  const group: CompactRows = { columns, text: [], rows: 0, parts: new Set() };
+  groups.push(group);
+  return group;
 }
 
 interface SectionHeader {
@@ -64,11 +69,12 @@ interface SectionHeader {
   rows: number;
   bytes: number;
   parts?: string[];
+  /** The id of the column list the lines carry (column-lists.ts); none: the table's first list. */
+  cols?: string;
 }
 
 /** A table's rows as JSONCompactEachRow lines, with the partitions they fall in. */
-function tableLines(table: CompactTable, rows: readonly object[]): { lines: string; parts: string[] | undefined } {
-  const columns = TABLE_COLUMNS[table];
+function tableLines(table: CompactTable, rows: readonly object[], columns: readonly string[]): { lines: string; parts: string[] | undefined } {
   const partColumn = PARTITION_COLUMN[table];
   const parts = partColumn ? new Set<string>() : undefined;
   let lines = '';
@@ -96,19 +102,19 @@ function compactLine(row: Record<string, unknown>, columns: readonly string[]): 
   return line.includes('\\ud') ? JSON.stringify(storableRow(row, columns)) : line;
 }
 
-function section(table: SectionHeader['table'], lines: string, rows: number, parts?: string[]): string {
-  const header: SectionHeader = { table, rows, bytes: Buffer.byteLength(lines), parts };
+function section(table: SectionHeader['table'], lines: string, rows: number, parts?: string[], cols?: string): string {
+  const header: SectionHeader = { table, rows, bytes: Buffer.byteLength(lines), parts, cols };
   return `~${JSON.stringify(header)}\n${lines}`;
 }
 
 /** The batch as a format-2 payload (see the module comment); '' for an empty batch. */
-export function encodeBatch(batch: WriteBatch): string {
+export function encodeBatch(batch: WriteBatch, lists: ColumnLists = WAL_COLUMNS): string {
   let out = '';
   for (const table of COMPACT_TABLES) {
     const rows = batch[table];
     if (rows.length === 0) continue;
-    const { lines, parts } = tableLines(table, rows);
-    out += section(table, lines, rows.length, parts);
+    const { lines, parts } = tableLines(table, rows, lists.current[table]);
+    out += section(table, lines, rows.length, parts, sectionColumnsId(table, lists));
   }
   if (batch.profiles.length > 0) {
     let lines = '';
@@ -140,25 +146,46 @@ function linesOf(buf: Buffer, start: number, end: number): string[] {
   return text.length === 0 ? [] : text.slice(0, -1).split('\n');
 }
 
-/** A compact line back as the row object it was made from (values as stored). */
-export function rowOfLine(table: CompactTable, line: string): Record<string, unknown> {
+/** A compact line carrying `columns` back as the row object it was made from (values as stored). */
+export function rowOfLine(columns: readonly string[], line: string): Record<string, unknown> {
   const values = JSON.parse(line) as unknown[];
   const row: Record<string, unknown> = {};
-  TABLE_COLUMNS[table].forEach((c, i) => {
+  columns.forEach((c, i) => {
     row[c] = values[i];
   });
   return row;
 }
 
+/**
+ * How the lines of a section are read: `written`, the list they were written with, and `kept`,
+ * the part of it the current version still has (the values of any other column are dropped).
+ */
+function sectionLists(h: SectionHeader & { table: CompactTable }, lists: ColumnLists): { written: readonly string[]; kept: readonly string[] } {
+  const written = sectionColumns(h.table, h.cols, lists);
+  const current = lists.current[h.table];
+  return { written, kept: written.every((c) => current.includes(c)) ? written : written.filter((c) => current.includes(c)) };
+}
+
+/** The lines of buf[start, end) with only the values of the `kept` columns of `written` (each line ended by `\n`). */
+function keptLines(buf: Buffer, start: number, end: number, written: readonly string[], kept: readonly string[]): string {
+  const at = kept.map((c) => written.indexOf(c));
+  let out = '';
+  for (const line of linesOf(buf, start, end)) {
+    const values = JSON.parse(line) as unknown[];
+    out += `${JSON.stringify(at.map((i) => values[i]))}\n`;
+  }
+  return out;
+}
+
 /** Adds the rows of the batch payload buf[from, to) to `into`, as they lie for a format-2 payload. */
-export function addBatchToChunk(buf: Buffer, from: number, to: number, into: CompactChunk): void {
+export function addBatchToChunk(buf: Buffer, from: number, to: number, into: CompactChunk, lists: ColumnLists = WAL_COLUMNS): void {
   if (buf[from] === 0x7b /* { */) {
     const batch = JSON.parse(buf.toString('utf8', from, to)) as WriteBatch;
     for (const table of COMPACT_TABLES) {
       const rows = batch[table];
       if (rows.length === 0) continue;
-      const { lines, parts } = tableLines(table, rows);
-      const t = into.tables[table];
+      const { lines, parts } = tableLines(table, rows, lists.current[table]);
+      const t = groupOf(into, table, lists.current[table]);
       t.text.push(Buffer.from(lines));
       t.rows += rows.length;
       for (const p of parts ?? []) t.parts.add(p);
@@ -171,15 +198,16 @@ export function addBatchToChunk(buf: Buffer, from: number, to: number, into: Com
       for (const line of linesOf(buf, start, end)) into.profiles.push(JSON.parse(line) as ProfileOp);
       return;
     }
-    const t = into.tables[h.table];
-    t.text.push(buf.subarray(start, end));
+    const { written, kept } = sectionLists({ ...h, table: h.table }, lists);
+    const t = groupOf(into, h.table, kept);
+    t.text.push(kept === written ? buf.subarray(start, end) : Buffer.from(keptLines(buf, start, end, written, kept)));
     t.rows += h.rows;
     for (const p of h.parts ?? []) t.parts.add(p);
   });
 }
 
 /** The batch of the payload buf[from, to), either format, as row objects. */
-export function decodeBatch(buf: Buffer, from: number, to: number): WriteBatch {
+export function decodeBatch(buf: Buffer, from: number, to: number, lists: ColumnLists = WAL_COLUMNS): WriteBatch {
   if (buf[from] === 0x7b /* { */) return JSON.parse(buf.toString('utf8', from, to)) as WriteBatch;
   const batch = emptyBatch();
   forEachSection(buf, from, to, (h, start, end) => {
@@ -187,8 +215,13 @@ export function decodeBatch(buf: Buffer, from: number, to: number): WriteBatch {
     if (h.table === 'profiles') for (const line of lines) batch.profiles.push(JSON.parse(line) as ProfileOp);
     else {
       const table = h.table;
+      const { written, kept } = sectionLists({ ...h, table }, lists);
       const out = batch[table] as unknown as Record<string, unknown>[];
-      for (const line of lines) out.push(rowOfLine(table, line));
+      for (const line of lines) {
+        const row = rowOfLine(written, line);
+        if (kept !== written) for (const c of written) if (!kept.includes(c)) delete row[c];
+        out.push(row);
+      }
     }
   });
   return batch;

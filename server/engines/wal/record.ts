@@ -19,6 +19,7 @@
 import { crc32 } from 'node:zlib';
 import type { WriteBatch } from '../../../shared/rows.ts';
 import { addBatchToChunk, type CompactChunk, decodeBatch, emptyChunk, encodeBatch } from './batch-format.ts';
+import { type ColumnLists, WAL_COLUMNS } from './column-lists.ts';
 
 /** First bytes of every segment file: ours, format version 1. */
 export const SEGMENT_MAGIC = Buffer.from('LPWAL01\n', 'latin1');
@@ -43,8 +44,9 @@ export interface RecordExtent {
  * ids start with `[`, so both payload forms read back unambiguously and the ids alone can be
  * read without the batch.
  */
-export function encodeRecord(batch: WriteBatch, rows: number, ids?: readonly string[]): Buffer {
-  return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${encodeBatch(batch)}` : encodeBatch(batch), rows);
+export function encodeRecord(batch: WriteBatch, rows: number, ids?: readonly string[], lists: ColumnLists = WAL_COLUMNS): Buffer {
+  const payload = encodeBatch(batch, lists);
+  return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${payload}` : payload, rows);
 }
 
 /** A record of `rows` rows around the payload text `json` (header, CRC). */
@@ -114,8 +116,8 @@ function batchRanges(buf: Buffer): Array<{ from: number; to: number }> {
 }
 
 /** Decodes every record of `buf` (whole records) to row objects; throws on any damage. */
-export function decodeRecords(buf: Buffer): WriteBatch[] {
-  return batchRanges(buf).map((r) => decodeBatch(buf, r.from, r.to));
+export function decodeRecords(buf: Buffer, lists: ColumnLists = WAL_COLUMNS): WriteBatch[] {
+  return batchRanges(buf).map((r) => decodeBatch(buf, r.from, r.to, lists));
 }
 
 /**
@@ -123,9 +125,9 @@ export function decodeRecords(buf: Buffer): WriteBatch[] {
  * per table, the records' compact lines as they lie in `buf` (no copy, nothing parsed; older
  * records are encoded on the way). Throws on any damage.
  */
-export function chunkOfRecords(buf: Buffer): CompactChunk {
+export function chunkOfRecords(buf: Buffer, lists: ColumnLists = WAL_COLUMNS): CompactChunk {
   const chunk = emptyChunk();
-  for (const r of batchRanges(buf)) addBatchToChunk(buf, r.from, r.to, chunk);
+  for (const r of batchRanges(buf)) addBatchToChunk(buf, r.from, r.to, chunk, lists);
   return chunk;
 }
 
