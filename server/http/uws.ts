@@ -60,16 +60,24 @@ export function trackAbort(res: HttpResponse): void {
 const bodyAborted = () => new AppError(400, 'invalid_body', 'The client went away before sending the whole body');
 
 /**
- * Reads the whole body, refusing (413 `payload_too_large`) once it passes `maxBytes` — the
- * connection is then closed, so an oversized upload is not read to its end.
+ * Receives a body in uWS's chunks, refusing (413 `payload_too_large`) once it passes `maxBytes`
+ * — the connection is then closed, so an oversized upload is not read to its end — and (400
+ * `invalid_body`) when the client goes away first. `done` gets the last chunk, still uWS's own
+ * memory (valid only during the call), and copies of the earlier ones.
  */
-export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<Buffer> {
+function receive<T>(
+  res: HttpResponse,
+  maxBytes: number,
+  declaredLength: string | undefined,
+  done: (last: ArrayBuffer, earlier: Buffer[], size: number) => T,
+): Promise<T> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`);
     if (declaredLength && Number(declaredLength) > maxBytes) {
-      reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
+      reject(tooLarge());
       return;
     }
-    const chunks: Buffer[] = [];
+    const earlier: Buffer[] = [];
     let size = 0;
     let failed = false;
     res.onBodyAborted = () => reject(bodyAborted());
@@ -78,15 +86,21 @@ export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: s
       size += chunk.byteLength;
       if (size > maxBytes) {
         failed = true;
-        reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
+        reject(tooLarge());
         return;
       }
-      // uWS neuters the chunk after this callback: copy it, once (ArrayBuffer.slice copies;
-      // Buffer.from(arrayBuffer) is a view of that copy).
-      chunks.push(Buffer.from(chunk.slice(0)));
-      if (isLast) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (isLast) resolve(done(chunk, earlier, size));
+      // uWS neuters the chunk after this callback: keep a copy (ArrayBuffer.slice copies).
+      else earlier.push(Buffer.from(chunk.slice(0)));
     });
   });
+}
+
+/** Reads the whole body into one Buffer (copied once out of uWS's chunks). */
+export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<Buffer> {
+  return receive(res, maxBytes, declaredLength, (last, earlier, size) =>
+    earlier.length === 0 ? Buffer.from(last.slice(0)) : Buffer.concat([...earlier, Buffer.from(last)], size),
+  );
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -108,36 +122,13 @@ function decodeUtf8(bytes: ArrayBuffer | Uint8Array): string | null {
 /**
  * `readBody` for a body that is going to be parsed as JSON: a body that arrives in one chunk
  * (almost every ingest request) is decoded straight from uWS's buffer, without copying its
- * bytes into a Buffer first. Same limits and 413 as `readBody`.
+ * bytes into a Buffer first. Same limits and refusals as `readBody`.
  */
 export function readText(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<BodyText> {
-  return new Promise((resolve, reject) => {
-    if (declaredLength && Number(declaredLength) > maxBytes) {
-      reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
-      return;
-    }
-    let chunks: Buffer[] | null = null;
-    let size = 0;
-    let failed = false;
-    res.onBodyAborted = () => reject(bodyAborted());
-    res.onData((chunk, isLast) => {
-      if (failed) return;
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        failed = true;
-        reject(new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`));
-        return;
-      }
-      if (isLast && !chunks) {
-        resolve({ bytes: size, text: decodeUtf8(chunk) });
-        return;
-      }
-      // uWS neuters the chunk after this callback: keep a copy of the parts.
-      chunks ??= [];
-      chunks.push(Buffer.from(chunk.slice(0)));
-      if (isLast) resolve({ bytes: size, text: decodeUtf8(Buffer.concat(chunks, size)) });
-    });
-  });
+  return receive(res, maxBytes, declaredLength, (last, earlier, size) => ({
+    bytes: size,
+    text: decodeUtf8(earlier.length === 0 ? last : Buffer.concat([...earlier, Buffer.from(last)], size)),
+  }));
 }
 
 /** Parses a body read by `readText`, distinguishing invalid UTF-8 from invalid JSON (as `parseJson`). */
