@@ -21,7 +21,8 @@ const settle = async () => {
 function firstPgliteStart(pgDir: string): number {
   const script = `
     const mb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
-    const settle = async () => { global.gc(); await new Promise((r) => setTimeout(r, 1500)); };
+    // Three rounds: the initdb instance's WebAssembly memory is freed only by a later collection.
+    const settle = async () => { for (let i = 0; i < 3; i++) { global.gc(); await new Promise((r) => setTimeout(r, 1000)); } };
     await settle();
     const before = mb();
     const { openMetadataDb } = await import('./server/store/postgres.ts');
