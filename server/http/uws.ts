@@ -19,6 +19,7 @@ export interface RequestSnapshot {
 }
 
 const decoder = new TextDecoder();
+const NO_PARAMS = Object.freeze([]) as unknown as string[];
 
 /**
  * Copies what a handler needs from `req`. `headerNames` (lower case, a set made once): only
@@ -38,7 +39,7 @@ export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, he
     query: req.getQuery() ?? '',
     headers,
     remoteIp: decoder.decode(res.getRemoteAddressAsText()),
-    params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i)),
+    params: paramCount === 0 ? NO_PARAMS : Array.from({ length: paramCount }, (_, i) => req.getParameter(i)),
   };
 }
 
