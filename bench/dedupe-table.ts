@@ -57,6 +57,8 @@ for (let from = 0; from < total; from += WINDOW) {
   hitWindows.push(Math.round(((c.user + c.system) / WINDOW) * 100) / 100);
 }
 const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
-console.log(`mean: dedupe ${mean(dedupeWindows)} µs per id, device id ${mean(deviceWindows)} µs per new visitor, ${mean(hitWindows)} µs per returning one (${ROOT}), load ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `mean: dedupe ${mean(dedupeWindows)} µs per id, device id ${mean(deviceWindows)} µs per new visitor, ${mean(hitWindows)} µs per returning one (${ROOT}), load ${os.loadavg()[0]!.toFixed(1)}`,
+);
 saveResults('dedupe-table', { date: new Date().toISOString(), root: ROOT, ids: total, dedupeWindows, deviceWindows, hitWindows, loadAverage: os.loadavg() });
 process.exit(0);

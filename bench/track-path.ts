@@ -20,20 +20,31 @@ const { values: args } = parseArgs({ options: { requests: { type: 'string', defa
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
 const load = (f: string) => import(path.join(ROOT, f));
 
-const [{ createIngest }, { createPipeline }, { createEnrichSteps }, { openGeoip }, { createSessionStep }, sessionsMod, dedupeMod, record, rows, httpMod, metricsMod] =
-  await Promise.all([
-    load('server/ingest/ingest.ts'),
-    load('server/ingest/pipeline.ts'),
-    load('server/ingest/enrich.ts'),
-    load('server/ingest/geoip.ts'),
-    load('server/ingest/steps/session.ts'),
-    load('server/engines/sessions.memory.ts'),
-    load('server/engines/dedupe.memory.ts'),
-    load('server/engines/wal/record.ts'),
-    load('shared/rows.ts'),
-    load('server/ingest/http.uws.ts'),
-    load('server/metrics.ts'),
-  ]);
+const [
+  { createIngest },
+  { createPipeline },
+  { createEnrichSteps },
+  { openGeoip },
+  { createSessionStep },
+  sessionsMod,
+  dedupeMod,
+  record,
+  rows,
+  httpMod,
+  metricsMod,
+] = await Promise.all([
+  load('server/ingest/ingest.ts'),
+  load('server/ingest/pipeline.ts'),
+  load('server/ingest/enrich.ts'),
+  load('server/ingest/geoip.ts'),
+  load('server/ingest/steps/session.ts'),
+  load('server/engines/sessions.memory.ts'),
+  load('server/engines/dedupe.memory.ts'),
+  load('server/engines/wal/record.ts'),
+  load('shared/rows.ts'),
+  load('server/ingest/http.uws.ts'),
+  load('server/metrics.ts'),
+]);
 
 const metrics = metricsMod.createMetrics();
 const sessions = sessionsMod.createMemorySessionStore({ timeoutMs: 30 * 60_000 });
@@ -98,7 +109,9 @@ for (let from = 0; from < total; from += WINDOW) {
   console.log(`requests ${from}-${end}: ${windows.at(-1)!.cpuUsPerRequest} µs CPU per request`);
 }
 const mean = windows.reduce((a, w) => a + w.cpuUsPerRequest, 0) / windows.length;
-console.log(`mean ${mean.toFixed(2)} µs CPU per request (${ROOT}), ${Math.round(encodedBytes / total)} record bytes per request, load ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `mean ${mean.toFixed(2)} µs CPU per request (${ROOT}), ${Math.round(encodedBytes / total)} record bytes per request, load ${os.loadavg()[0]!.toFixed(1)}`,
+);
 saveResults('track-path', { date: new Date().toISOString(), root: ROOT, requests: total, windows, meanCpuUsPerRequest: mean, loadAverage: os.loadavg() });
 await sessions.close();
 process.exit(0);
