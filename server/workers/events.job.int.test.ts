@@ -13,7 +13,8 @@ import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
 import { openEventsQueue } from '../engines/queue.bullmq.ts';
 import { encodeBatch } from '../engines/wal/batch-format.ts';
-import { type ColumnLists, TABLE_COLUMNS, WRITTEN_COLUMNS } from '../engines/wal/column-lists.ts';
+import { TABLE_COLUMNS } from '../engines/wal/column-lists.ts';
+import { versionWith } from '../engines/wal/wal.fixtures.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
@@ -39,10 +40,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The lists of a version whose events columns are `events` (every earlier list still known). */
-function versionWith(events: readonly string[], before: ColumnLists = { current: TABLE_COLUMNS, written: WRITTEN_COLUMNS }): ColumnLists {
-  return { current: { ...before.current, events }, written: { ...before.written, events: [...before.written.events, events] } };
-}
 const batchOf = (from: number, n: number, over: Record<string, string> = {}): WriteBatch => ({
   ...emptyBatch(),
   events: Array.from({ length: n }, (_, i) => ({ ...makeEvent(from + i, { project_id: 'p_upgrade' }), ...over })),

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { EventsJob, eventsJobV2 } from '../../shared/jobs.ts';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { encodeBatch } from '../engines/wal/batch-format.ts';
-import { type ColumnLists, TABLE_COLUMNS, UnknownColumnsError, WAL_COLUMNS, WRITTEN_COLUMNS } from '../engines/wal/column-lists.ts';
+import { type ColumnLists, TABLE_COLUMNS, UnknownColumnsError, WAL_COLUMNS } from '../engines/wal/column-lists.ts';
+import { versionWith } from '../engines/wal/wal.fixtures.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { storableRow } from '../store/storable.ts';
 import { readJobChunk } from './events.job.ts';
@@ -26,11 +27,6 @@ function batch(n: number): WriteBatch {
 const v3 = (b: WriteBatch, rows: number, lists?: ColumnLists) => viaRedis({ v: 3 as const, ...head(rows), batch: encodeBatch(b, lists) });
 const lines = (b: WriteBatch, columns: readonly string[]) => b.events.map((e) => `${JSON.stringify(storableRow(e, columns))}\n`).join('');
 const text = (c: { text: Buffer[] }) => Buffer.concat(c.text).toString();
-
-/** The lists of a version whose events columns are `events` (every earlier list still known). */
-function versionWith(events: readonly string[]): ColumnLists {
-  return { current: { ...TABLE_COLUMNS, events }, written: { ...WRITTEN_COLUMNS, events: [...WRITTEN_COLUMNS.events, events] } };
-}
 
 describe('reading events jobs', () => {
   it('hands a version 3 job to the insert as the lines it carries, every kind, with its row count', () => {
