@@ -49,7 +49,8 @@ const [
 const metrics = metricsMod.createMetrics();
 const sessions = sessionsMod.createMemorySessionStore({ timeoutMs: 30 * 60_000 });
 const geoip = await openGeoip({});
-const salts = { salts: () => ({ current: 'salt-today', previous: 'salt-today' }) };
+// Two salts, as the server always has (yesterday's and today's).
+const salts = { salts: () => ({ current: 'salt-today', previous: 'salt-yesterday' }) };
 let encodedBytes = 0;
 const queue = {
   confirmsDedupe: false,
@@ -62,7 +63,7 @@ const queue = {
   async close() {},
 };
 const ingest = createIngest({
-  enrich: createPipeline(createEnrichSteps({ geoip, salts }), { metrics }),
+  enrich: createPipeline(createEnrichSteps({ geoip, salts, sessionTimeoutMs: 30 * 60_000 }), { metrics }),
   session: createSessionStep({ sessions, timeoutMs: 30 * 60_000 }),
   sessions,
   dedupe: dedupeMod.createMemoryDedupe(),
