@@ -241,7 +241,7 @@ describe('rollup tables', () => {
     for (const t of [...fine, ...bytes]) expect(Number(t.views), t.name).toBe(1);
   });
 
-  it('keep weeks and months of a family in one table (one part per insert), read through views of the old names', async () => {
+  it('keep weeks and months of a family in one table (one part per insert), with views of the old names', async () => {
     const rs = await ch.query({
       query: `SELECT name, engine FROM system.tables WHERE database = {db:String} AND match(name, '_(weekly|monthly)(_mv)?$') ORDER BY name`,
       query_params: { db: DB },
