@@ -6,7 +6,7 @@
  * 1,000 events is what the worker itself costs; compare settings alternately on a busy machine.
  *
  * Usage: tsx bench/worker-drain.ts [--events 200000] [--job-rows 250] [--max-rows 10000]
- *          [--concurrency 200] [--drop view,…|projection]
+ *          [--concurrency 200] [--insert-concurrency 1] [--drop view,…|projection]
  * Needs the local Redis (REDIS_URL, default redis://127.0.0.1:6379); uses a key prefix of its own.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     'job-rows': { type: 'string', default: '250' },
     'max-rows': { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '200' },
+    'insert-concurrency': { type: 'string', default: '1' },
     drop: { type: 'string', default: '' },
   },
 });
@@ -73,6 +74,7 @@ try {
     writer,
     maxRows: Number(args['max-rows']),
     concurrency: Number(args.concurrency),
+    insertConcurrency: Number(args['insert-concurrency']),
   });
   let stored = 0;
   while (stored < EVENTS && performance.now() - t0 < 600_000) {
@@ -86,6 +88,7 @@ try {
     JSON.stringify({
       maxRows: Number(args['max-rows']),
       concurrency: Number(args.concurrency),
+      insertConcurrency: Number(args['insert-concurrency']),
       drop: args.drop || undefined,
       events: EVENTS,
       stored,

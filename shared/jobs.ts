@@ -45,7 +45,7 @@ export const EventsJob = z
 export type EventsJob = z.infer<typeof EventsJob>;
 
 /**
- * Version 2 of a batch, what ingest nodes queue now: event rows — nearly every row — as arrays
+ * Version 2 of a batch, what ingest nodes queued before version 3: event rows — nearly every row — as arrays
  * of their values in `EVENT_COLUMNS` order, the other kinds as in version 1. No keys: the
  * payload is about a third smaller and faster to write and to read. Rows were validated once,
  * when the ingest node built them; the worker checks the version and the shape of the event
@@ -122,9 +122,30 @@ export function asEventsJobV1(data: unknown): unknown {
   return { ...head, v: 1, batch: { events: objects, sessions, profiles, groups, replays } };
 }
 
-/** The payload schema of each queue (`events`: either version; workers read it with readEventsJob). */
+/**
+ * Version 3 of a batch, what ingest nodes queue now: the batch as one string in the
+ * write-ahead log's batch format (server/engines/wal/batch-format.ts, format 2) — per kind a
+ * section header and the rows as JSONCompactEachRow lines, already made storable, in the column
+ * list the header names (none: the table's first list; server/engines/wal/column-lists.ts).
+ * The worker hands those lines to the insert as they are, naming the columns they carry: it
+ * builds no row objects and encodes nothing again, and a job queued before an upgrade that
+ * changed a table's columns is stored under the columns it was written with (an added column
+ * takes its default, a removed one is dropped, a list the worker does not know is refused).
+ * `rows` is checked against the sections' counts.
+ */
+export const EventsJobV3 = z.object({
+  v: z.literal(3),
+  batchId: z.string().regex(/^[\w-]{1,100}$/),
+  node: z.string().max(200),
+  createdAt: z.number().int().nonnegative(),
+  rows: z.number().int().nonnegative(),
+  batch: z.string(),
+});
+export type EventsJobV3 = z.infer<typeof EventsJobV3>;
+
+/** The payload schema of each queue (`events`: any version; workers read it with server/workers/events.job.ts). */
 export const JOB_PAYLOADS = {
-  [QUEUES.events]: z.union([EventsJob, EventsJobV2]),
+  [QUEUES.events]: z.union([EventsJob, EventsJobV2, EventsJobV3]),
   [QUEUES.eventsPerEvent]: EventsJob,
 } as const satisfies Record<QueueName, z.ZodType>;
 export type JobPayload<Q extends QueueName> = z.infer<(typeof JOB_PAYLOADS)[Q]>;

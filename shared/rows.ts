@@ -234,14 +234,25 @@ export function chTime(ms: number): string {
   // Every event of a batch has the same receive time, and a busy server formats the same
   // millisecond many times over: the last answer is kept (formatting was ≈ 4 % of ingest CPU).
   if (ms === lastMs) return lastText;
-  const t = Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, CH_TIME_MIN), CH_TIME_MAX);
-  const text = new Date(t).toISOString().replace('T', ' ').slice(0, 23);
+  // Whole milliseconds, as Date keeps them (truncated toward zero).
+  const t = Number.isNaN(ms) ? 0 : Math.trunc(Math.min(Math.max(ms, CH_TIME_MIN), CH_TIME_MAX));
+  // Times alternate within one second (a `/track` request writes its event and, one
+  // millisecond before, its session_start): the second's text is kept, the milliseconds added.
+  const second = Math.floor(t / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().replace('T', ' ').slice(0, 19);
+  }
+  const milli = t - second * 1000;
+  const text = `${lastSecondText}${milli < 10 ? '.00' : milli < 100 ? '.0' : '.'}${milli}`;
   lastMs = ms;
   lastText = text;
   return text;
 }
 let lastMs = Number.NaN;
 let lastText = '';
+let lastSecond = Number.NaN;
+let lastSecondText = '';
 
 /** Inverse of chTime. */
 export function parseChTime(s: string): number {

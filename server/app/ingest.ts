@@ -63,7 +63,7 @@ export async function mountIngest(app: uWS.TemplatedApp, deps: IngestDeps): Prom
   const geoip = await openGeoip({ cityDbPath: config.geoipCityDb });
   const salts = await createSaltSource(metadata.getSalts, log, { prune: metadata.pruneSalts });
   cleanups.push(() => salts.stop());
-  const enrich = createPipeline(createEnrichSteps({ geoip, salts }), { metrics });
+  const enrich = createPipeline(createEnrichSteps({ geoip, salts, sessionTimeoutMs: config.sessionTimeoutMs }), { metrics });
   const ingest = createIngest({
     enrich,
     session: createSessionStep({ sessions: engines.sessions, timeoutMs: config.sessionTimeoutMs }),

@@ -81,4 +81,22 @@ describe('API client authentication', () => {
     auth.forget(WRITE);
     expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://shop.example' }))).toBe('401 client_disabled');
   });
+
+  // Guards the cached origin verdicts: a client whose allowed origins change must be judged by
+  // the new list once its record is read again, in both directions.
+  it('judges an origin again when the client record brings a new list of allowed origins', async () => {
+    const { auth, records } = setup();
+    expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://shop.example' }))).toBe('ok');
+    expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://blog.example' }))).toBe('401 origin_not_allowed');
+    records.set(WRITE, { ...records.get(WRITE)!, allowedOrigins: ['blog.example'] });
+    auth.forget(WRITE);
+    expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://blog.example' }))).toBe('ok');
+    expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://shop.example' }))).toBe('401 origin_not_allowed');
+  });
+
+  it('keeps answering right past the bound on remembered origins', async () => {
+    const { auth } = setup();
+    for (let i = 0; i < 2500; i++) expect(await code(auth.forIngest({ clientId: WRITE, origin: `https://x${i}.example` }))).toBe('401 origin_not_allowed');
+    expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://www.shop.example' }))).toBe('ok');
+  });
 });

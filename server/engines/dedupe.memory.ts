@@ -1,54 +1,83 @@
 /**
- * In-process Dedupe for the embedded shape: an LRU of claimed and confirmed ids with a TTL per
- * entry, one LRU per project (the part of the key before its first `:`; ingest keys are
- * `<projectId>:<clientEventId>`), so a client flooding its own project with ids evicts only
- * that project's oldest ids, never another tenant's. Bounded: past `maxKeysPerPartition` a
- * project's least recently claimed ids are forgotten early, so a very late resend of one of
- * them would be accepted again — the price of fixed memory.
+ * In-process Dedupe for the embedded shape: claimed and confirmed ids with a TTL per entry,
+ * one bounded table per project (the part of the key before its first `:`; ingest keys are
+ * `<projectId>:<clientEventId>`), so a client flooding its own project with ids forgets only
+ * that project's oldest ids, never another tenant's. Bounded: each project's table is a
+ * RecentMap (recent-map.ts), which holds at least its `maxKeysPerPartition` most recently
+ * claimed or confirmed ids and at most twice that; an older id may be forgotten early, so a
+ * very late resend of it would be accepted again — the price of fixed memory.
+ *
+ * Not lru-cache (4–10 % of the `/ws` ingest thread: a linked list and TTL arrays updated per
+ * id), nor a Map evicting its oldest key one at a time (a regression past 200,000 ids, see
+ * recent-map.ts).
  */
-import { LRUCache } from 'lru-cache';
 import type { Dedupe } from './dedupe.ts';
+import { createRecentMap, type RecentMap } from './recent-map.ts';
 
 export interface MemoryDedupeOptions {
-  /** Most ids remembered per project (default 200,000). */
+  /** Ids each project is guaranteed to remember, the most recent ones (default 200,000; at most twice that are held). */
   maxKeysPerPartition?: number;
+  /** The clock (ms), replaceable in tests. */
+  now?: () => number;
 }
 
-type Entry = 'claimed' | 'confirmed';
+/** An entry is its expiry time: positive while claimed, negative once confirmed (no object per id). */
+type Entry = number;
+const claimed = (expiresAt: number): Entry => expiresAt;
+const confirmedUntil = (expiresAt: number): Entry => -expiresAt;
+const isConfirmed = (e: Entry) => e < 0;
+const expiresAt = (e: Entry) => Math.abs(e);
 
 export function createMemoryDedupe(opts: MemoryDedupeOptions = {}): Dedupe {
   const max = opts.maxKeysPerPartition ?? 200_000;
-  const partitions = new Map<string, LRUCache<string, Entry>>();
-  const lru = (key: string, create: boolean): LRUCache<string, Entry> | undefined => {
+  const now = opts.now ?? Date.now;
+  const partitions = new Map<string, RecentMap<string, Entry>>();
+  const table = (key: string, create: boolean): RecentMap<string, Entry> | undefined => {
     const colon = key.indexOf(':');
     const p = colon < 0 ? '' : key.slice(0, colon);
-    let c = partitions.get(p);
-    if (!c && create) {
-      c = new LRUCache<string, Entry>({ max, ttlAutopurge: false });
-      partitions.set(p, c);
+    let t = partitions.get(p);
+    if (!t && create) {
+      t = createRecentMap<string, Entry>(max);
+      partitions.set(p, t);
     }
-    return c;
+    return t;
+  };
+  /** The live entry of `key` (an expired one is forgotten on the way). */
+  const live = (t: RecentMap<string, Entry> | undefined, key: string, at: number): Entry | undefined => {
+    const e = t?.get(key);
+    if (e === undefined) return undefined;
+    if (expiresAt(e) > at) return e;
+    t!.delete(key);
+    return undefined;
   };
   return {
     async claim(keys, ttlMs) {
-      // `has` ignores expired entries; a key repeated within one call is new only the first time.
+      // A key repeated within one call is new only the first time.
+      const at = now();
       return keys.map((key) => {
-        const c = lru(key, true)!;
-        if (c.has(key)) return false;
-        c.set(key, 'claimed', { ttl: ttlMs });
+        const t = table(key, true)!;
+        if (live(t, key, at) !== undefined) return false;
+        t.set(key, claimed(at + ttlMs));
         return true;
       });
     },
     async confirmed(keys) {
-      return keys.map((key) => lru(key, false)?.get(key) === 'confirmed');
+      const at = now();
+      return keys.map((key) => {
+        const e = live(table(key, false), key, at);
+        return e !== undefined && isConfirmed(e);
+      });
     },
     async confirm(keys, ttlMs) {
-      for (const key of keys) lru(key, true)!.set(key, 'confirmed', { ttl: ttlMs });
+      const until = confirmedUntil(now() + ttlMs);
+      for (const key of keys) table(key, true)!.set(key, until);
     },
     async release(keys) {
+      const at = now();
       for (const key of keys) {
-        const c = lru(key, false);
-        if (c?.get(key) === 'claimed') c.delete(key);
+        const t = table(key, false);
+        const e = live(t, key, at);
+        if (e !== undefined && !isConfirmed(e)) t!.delete(key);
       }
     },
     async close() {

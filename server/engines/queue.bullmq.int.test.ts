@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readEventsJob } from '../../shared/jobs.ts';
+import type { EventsJobV3 } from '../../shared/jobs.ts';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
@@ -14,7 +14,8 @@ import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts'
 import { createWriter } from '../store/writer.ts';
 import { createEventsFlushWorker } from '../workers/events.flush.ts';
 import { createBullmqQueue, openEventsQueue } from './queue.bullmq.ts';
-import type { BatchWriter } from './queue.ts';
+import type { ChunkWriter } from './queue.ts';
+import { decodeBatch } from './wal/batch-format.ts';
 
 const DB = 'lptest';
 let dir: string;
@@ -64,7 +65,13 @@ describe('createBullmqQueue', () => {
     const jobs = await inspect.getWaiting();
     expect(jobs.length).toBe(4);
     expect(jobs.map((j) => j.data.rows)).toEqual([500, 500, 500, 500]);
-    expect(new Set(jobs.flatMap((j) => readEventsJob(j.data)!.batch.events.map((e) => e.id))).size).toBe(2000);
+    // Version 3 payloads: the rows as the WAL's batch format (shared/jobs.ts).
+    const ids = jobs.flatMap((j) => {
+      const text = Buffer.from((j.data as EventsJobV3).batch);
+      return decodeBatch(text, 0, text.length).events.map((e) => e.id);
+    });
+    expect(jobs.every((j) => j.data.v === 3)).toBe(true);
+    expect(new Set(ids).size).toBe(2000);
     expect(jobs.every((j) => j.id === j.data.batchId)).toBe(true);
     expect(await queue.depth()).toBe(4);
   });
@@ -127,10 +134,10 @@ describe('createBullmqQueue', () => {
     t = await createTestRedis();
     const writer = createWriter(ch);
     let inserts = 0;
-    const counting: BatchWriter = {
-      write(batch, token) {
+    const counting: ChunkWriter = {
+      writeChunk(chunk, token) {
         inserts++;
-        return writer.write(batch, token);
+        return writer.writeChunk(chunk, token);
       },
     };
     const flush = createEventsFlushWorker({

@@ -15,13 +15,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Job, type JobsOptions, Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { eventsJobV2, JOB_NAMES, type JobName, type JobPayload, QUEUES } from '../../shared/jobs.ts';
+import { JOB_NAMES, type JobName, type JobPayload, QUEUES } from '../../shared/jobs.ts';
 import { batchSize, emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { dedupeKey } from './dedupe.redis.ts';
 import type { DedupeConfirmation, EventQueue } from './queue.ts';
+import { encodeBatch } from './wal/batch-format.ts';
 
 /** The BullMQ `prefix` for a Livepanel key prefix (`lp:` → `lp:bull`, keys `lp:bull:events:…`). */
 export function bullmqPrefix(prefix: string): string {
@@ -136,7 +137,8 @@ export function createBullmqQueue(opts: BullmqQueueOptions): EventQueue {
     buffer = null;
     clearTimeout(b.timer);
     const batchId = randomUUID();
-    const payload: JobPayload<'events'> = eventsJobV2({ batchId, node, createdAt: Date.now(), rows: b.rows }, b.batch);
+    // Version 3: the rows as the insert's lines, in the WAL's batch format (shared/jobs.ts).
+    const payload: JobPayload<'events'> = { v: 3, batchId, node, createdAt: Date.now(), rows: b.rows, batch: encodeBatch(b.batch) };
     const p = addJob(batchId, payload, b.confirms)
       .then(
         () => {

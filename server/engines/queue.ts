@@ -7,6 +7,7 @@
  */
 import type { WriteBatch } from '../../shared/rows.ts';
 import type { WriteOptions } from '../store/writer.ts';
+import type { CompactChunk } from './wal/batch-format.ts';
 
 /** Dedupe ids (see engines/dedupe.ts) whose events a push holds, to confirm once they are durable. */
 export interface DedupeConfirmation {
@@ -36,4 +37,10 @@ export interface BatchWriter {
    * the same `splits` memo on every retry of one batch so its refused inserts split the same way.
    */
   write(batch: WriteBatch, token: string, opts?: WriteOptions): Promise<void>;
+}
+
+/** Writes rows already in their compact form (the distributed worker; same contract as BatchWriter). */
+export interface ChunkWriter {
+  /** Writes every row of `chunk`; see BatchWriter.write and Writer.writeChunk (server/store/writer.ts). */
+  writeChunk(chunk: CompactChunk, token: string, opts?: WriteOptions): Promise<void>;
 }

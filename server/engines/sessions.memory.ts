@@ -46,8 +46,9 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
   const expiry = new ExpiryHeap();
   /** Per project, its sessions' keys from least to most recently touched (Map order). */
   const byProject = new Map<string, Map<string, true>>();
-  // JSON of a two-element array is unambiguous whatever the ids contain.
-  const keyOf = (projectId: string, deviceId: string) => JSON.stringify([projectId, deviceId]);
+  // The project id's length first makes the key unambiguous whatever the ids contain (and
+  // costs less than the JSON of the pair, once per hit).
+  const keyOf = (projectId: string, deviceId: string) => `${projectId.length}:${projectId}${deviceId}`;
 
   const touchOrder = (s: OpenSession, key: string) => {
     let keys = byProject.get(s.projectId);

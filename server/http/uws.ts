@@ -19,6 +19,13 @@ export interface RequestSnapshot {
 }
 
 const decoder = new TextDecoder();
+const NO_PARAMS = Object.freeze([]) as unknown as string[];
+const NO_HEADERS: Record<string, string> = {};
+let copyInto = NO_HEADERS;
+let copyOnly: ReadonlySet<string> | undefined;
+const copyHeader = (k: string, v: string) => {
+  if (!copyOnly || copyOnly.has(k)) copyInto[k] = v;
+};
 
 /**
  * Copies what a handler needs from `req`. `headerNames` (lower case, a set made once): only
@@ -29,16 +36,19 @@ const decoder = new TextDecoder();
  */
 export function snapshot(res: HttpResponse, req: HttpRequest, paramCount = 0, headerNames?: ReadonlySet<string>): RequestSnapshot {
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    if (!headerNames || headerNames.has(k)) headers[k] = v;
-  });
+  // One callback made once, not a closure per request: uWS calls it synchronously, so the
+  // target can sit in module variables for the duration of `forEach`.
+  copyInto = headers;
+  copyOnly = headerNames;
+  req.forEach(copyHeader);
+  copyInto = NO_HEADERS;
   return {
     method: req.getMethod(),
     url: req.getUrl(),
     query: req.getQuery() ?? '',
     headers,
     remoteIp: decoder.decode(res.getRemoteAddressAsText()),
-    params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i)),
+    params: paramCount === 0 ? NO_PARAMS : Array.from({ length: paramCount }, (_, i) => req.getParameter(i)),
   };
 }
 

@@ -18,7 +18,8 @@ import { createUserAgentStep } from './steps/user-agent.ts';
 import { utmStep } from './steps/utm.ts';
 import type { Step } from './types.ts';
 
-export function createEnrichSteps(deps: { geoip: Pick<Geoip, 'lookup'>; salts: SaltSource }): Step[] {
+/** `sessionTimeoutMs`: how long after UTC midnight yesterday's device id is still worked out (steps/device-id.ts). */
+export function createEnrichSteps(deps: { geoip: Pick<Geoip, 'lookup'>; salts: SaltSource; sessionTimeoutMs?: number }): Step[] {
   return [
     normalizeStep,
     timestampStep,
@@ -28,6 +29,6 @@ export function createEnrichSteps(deps: { geoip: Pick<Geoip, 'lookup'>; salts: S
     createReferrerStep(),
     createUserAgentStep(),
     createGeoStep({ geoip: deps.geoip }),
-    createDeviceIdStep({ salts: deps.salts }),
+    createDeviceIdStep({ salts: deps.salts, previousWithinMs: deps.sessionTimeoutMs }),
   ];
 }

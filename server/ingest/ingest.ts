@@ -66,6 +66,7 @@ export type Ingest = ReturnType<typeof createIngest>;
 export function createIngest(deps: IngestDeps) {
   const dedupeTtl = deps.dedupeTtlMs ?? 3_600_000;
   const dedupeLease = Math.min(deps.dedupeLeaseMs ?? 10_000, dedupeTtl);
+  const counters = deps.metrics && eventCounters(deps.metrics);
 
   function rejected(err: unknown): ItemResult {
     if (err instanceof AppError) return { status: 'rejected', code: err.code, message: err.message, issues: err.issues };
@@ -87,6 +88,36 @@ export function createIngest(deps: IngestDeps) {
   }
 
   /**
+   * Claims the client event ids of `drafts`. An id is claimed for a short lease while its
+   * events are stored and confirmed once they are durable; only a confirmed id (or one repeated
+   * within this call) is a duplicate. An id another request has claimed but not confirmed may
+   * still fail or belong to a node that died: the client must retry (503, claims released).
+   */
+  async function claimIds(caller: Caller, drafts: Array<{ i: number; draft: Draft }>) {
+    const keyed = drafts.filter((d) => d.draft.clientEventId);
+    const keys = keyed.map((d) => `${caller.projectId}:${d.draft.clientEventId}`);
+    const fresh = await deps.dedupe.claim(keys, dedupeLease);
+    const claimedHere = [...new Set(keys.filter((_, k) => fresh[k]))];
+    const mine = new Set(claimedHere);
+    const claimedByOthers = [...new Set(keys.filter((key, k) => !fresh[k] && !mine.has(key)))];
+    if (claimedByOthers.length > 0) {
+      const confirmed = await deps.dedupe.confirmed(claimedByOthers).catch(async (err) => {
+        await deps.dedupe.release(claimedHere).catch(() => {});
+        throw err;
+      });
+      if (confirmed.some((c) => !c)) {
+        await deps.dedupe.release(claimedHere).catch(() => {});
+        throw new AppError(503, 'overloaded', 'Events with these ids are still being stored by another request; resend the batch in a few seconds');
+      }
+    }
+    return {
+      claimedHere,
+      duplicates: new Set(keyed.filter((_, k) => !fresh[k]).map((d) => d.i)),
+      keyOf: new Map(keyed.map((d, k) => [d.i, keys[k]!])),
+    };
+  }
+
+  /**
    * Validates, enriches and queues `items`; resolves with one result per item, in order, once
    * every accepted row is durable. Rejects (nothing acknowledged) if the queue could not take them.
    */
@@ -100,27 +131,10 @@ export function createIngest(deps: IngestDeps) {
       else drafts.push({ i, draft: out });
     }
 
-    // Drop repeats of client event ids before they touch sessions. An id is claimed for a short
-    // lease while its events are stored and confirmed once they are durable; only a confirmed
-    // id (or one repeated within this call) is a duplicate. An id another request has claimed
-    // but not confirmed may still fail or belong to a node that died: the client must retry.
-    const keyed = drafts.filter((d) => d.draft.clientEventId);
-    const keys = keyed.map((d) => `${caller.projectId}:${d.draft.clientEventId}`);
-    const fresh = keys.length ? await deps.dedupe.claim(keys, dedupeLease) : [];
-    const claimedHere = new Set(keys.filter((_, k) => fresh[k]));
-    const claimedByOthers = [...new Set(keys.filter((key, k) => !fresh[k] && !claimedHere.has(key)))];
-    if (claimedByOthers.length > 0) {
-      const confirmed = await deps.dedupe.confirmed(claimedByOthers).catch(async (err) => {
-        await deps.dedupe.release([...claimedHere]).catch(() => {});
-        throw err;
-      });
-      if (confirmed.some((c) => !c)) {
-        await deps.dedupe.release([...claimedHere]).catch(() => {});
-        throw new AppError(503, 'overloaded', 'Events with these ids are still being stored by another request; resend the batch in a few seconds');
-      }
-    }
-    const duplicates = new Set(keyed.filter((_, k) => !fresh[k]).map((d) => d.i));
-    const keyOf = new Map(keyed.map((d, k) => [d.i, keys[k]!]));
+    // Drop repeats of client event ids before they touch sessions (only events with ids:
+    // `/track` sends none, and pays nothing for this).
+    const ids = drafts.some((d) => d.draft.clientEventId) ? await claimIds(caller, drafts) : undefined;
+    const claimedHere = ids?.claimedHere ?? [];
 
     const batch: WriteBatch = emptyBatch();
     const stored: string[] = [];
@@ -128,7 +142,7 @@ export function createIngest(deps: IngestDeps) {
     try {
       const live: Array<{ i: number; draft: Draft }> = [];
       for (const d of drafts) {
-        if (duplicates.has(d.i)) results[d.i] = { status: 'dropped', reason: 'duplicate', deviceId: d.draft.row.device_id, sessionId: '' };
+        if (ids?.duplicates.has(d.i)) results[d.i] = { status: 'dropped', reason: 'duplicate', deviceId: d.draft.row.device_id, sessionId: '' };
         else live.push(d);
       }
       // Browser `track` events go through the session step together, one store call per run of
@@ -145,7 +159,7 @@ export function createIngest(deps: IngestDeps) {
         }
         for (let k = from; k < to; k++) {
           const { i, draft: d } = live[k]!;
-          const key = keyOf.get(i);
+          const key = ids?.keyOf.get(i);
           try {
             await toRows(d, batch, deps.sessions);
             results[i] = { status: 'accepted', deviceId: d.row.device_id, sessionId: d.row.session_id };
@@ -159,7 +173,7 @@ export function createIngest(deps: IngestDeps) {
       }
       await deps.queue.push(batch, { ids: stored, ttlMs: dedupeTtl });
     } catch (err) {
-      if (claimedHere.size) await deps.dedupe.release([...claimedHere]).catch(() => {});
+      if (claimedHere.length) await deps.dedupe.release(claimedHere).catch(() => {});
       throw err;
     }
     if (deps.onAccepted && batchSize(batch) > 0) {
@@ -176,7 +190,7 @@ export function createIngest(deps: IngestDeps) {
     if (!deps.queue.confirmsDedupe && stored.length) await deps.dedupe.confirm(stored, dedupeTtl).catch(() => {});
 
     const final = results as ItemResult[];
-    if (deps.metrics) record(deps.metrics, transport, items, final);
+    if (counters) counters.record(transport, items, final);
     return final;
   }
 
@@ -186,10 +200,31 @@ export function createIngest(deps: IngestDeps) {
 /** Events the session step takes in one `runMany` call: browser `track` events. */
 const sessionsTogether = (d: Draft) => d.body.type === 'track' && !d.serverSide;
 
-function record(m: Metrics, transport: Transport, items: IngestItem[], results: ItemResult[]) {
-  results.forEach((r, i) => {
-    if (r.status === 'accepted') m.eventsAccepted.inc({ transport, type: String((items[i]!.body as { type?: unknown }).type) });
-    else if (r.status === 'dropped') m.eventsDropped.inc({ reason: r.reason });
-    else m.eventsRejected.inc({ transport, code: r.code });
-  });
+/**
+ * The event counters by label, each labelled child looked up once: prom-client hashes a label
+ * object on every `inc`, once per event. Labels come from closed sets (transports, body
+ * types that passed validation, drop reasons, error codes), so the table stays small.
+ */
+function eventCounters(m: Metrics) {
+  const children = new Map<string, { inc(n?: number): void }>();
+  const child = (key: string, make: () => { inc(n?: number): void }) => {
+    let c = children.get(key);
+    if (!c) {
+      c = make();
+      children.set(key, c);
+    }
+    return c;
+  };
+  return {
+    record(transport: Transport, items: IngestItem[], results: ItemResult[]) {
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i]!;
+        if (r.status === 'accepted') {
+          const type = String((items[i]!.body as { type?: unknown }).type);
+          child(`a|${transport}|${type}`, () => m.eventsAccepted.labels({ transport, type })).inc();
+        } else if (r.status === 'dropped') child(`d|${r.reason}`, () => m.eventsDropped.labels({ reason: r.reason })).inc();
+        else child(`r|${transport}|${r.code}`, () => m.eventsRejected.labels({ transport, code: r.code })).inc();
+      }
+    },
+  };
 }

@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
-import { type ColumnLists, TABLE_COLUMNS, WRITTEN_COLUMNS } from '../engines/wal/column-lists.ts';
+import { TABLE_COLUMNS } from '../engines/wal/column-lists.ts';
 import { chunkOfRecords, encodeRecord } from '../engines/wal/record.ts';
+import { versionWith } from '../engines/wal/wal.fixtures.ts';
 import { makeEvent } from './clickhouse.fixtures.ts';
 import { migrateClickhouse } from './clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './clickhouse.ts';
@@ -32,10 +33,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The lists of a version whose events columns are `events` (every earlier list still known). */
-function versionWith(events: readonly string[]): ColumnLists {
-  return { current: { ...TABLE_COLUMNS, events }, written: { ...WRITTEN_COLUMNS, events: [...WRITTEN_COLUMNS.events, events] } };
-}
 const batchOf = (project: string, ...ids: number[]): WriteBatch => ({ ...emptyBatch(), events: ids.map((i) => makeEvent(i, { project_id: project })) });
 
 async function stored(project: string) {

@@ -11,7 +11,7 @@ import { eventsJobV2, JOB_NAMES, type JobPayload, QUEUES } from '../../shared/jo
 import { emptyBatch, type WriteBatch } from '../../shared/rows.ts';
 import { createTestRedis, TEST_REDIS_URL, type TestRedis } from '../../tests/support/redis.ts';
 import { createBullmqQueue, openEventsQueue } from '../engines/queue.bullmq.ts';
-import type { BatchWriter } from '../engines/queue.ts';
+import type { ChunkWriter } from '../engines/queue.ts';
 import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
@@ -183,10 +183,10 @@ describe('events flush worker', () => {
     const real = createWriter(ch);
     const tokens: string[] = [];
     let failuresLeft = 1;
-    const flaky: BatchWriter = {
-      async write(batch, token) {
+    const flaky: ChunkWriter = {
+      async writeChunk(chunk, token) {
         tokens.push(token);
-        await real.write(batch, token);
+        await real.writeChunk(chunk, token);
         // The bug this guards against: a group rebuilt differently (or under a new token) after
         // a lost reply is stored twice.
         if (failuresLeft-- > 0) throw new Error('reply lost');

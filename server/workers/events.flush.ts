@@ -31,28 +31,30 @@
  * beside the group (`P flush:group:<gid>:splits`, a set) so a rebuilt group splits the same
  * way. Any other failure (ClickHouse down) is retried here with backoff, holding the jobs,
  * rather than failing them: after BullMQ's attempts a failed job would be an acknowledged
- * batch nobody stores. A payload that does not validate is read row by row (salvage.ts): its
- * valid rows are stored, the invalid ones quarantined; only a payload with no batch at all fails.
+ * batch nobody stores. Jobs are read by events.job.ts: version 3 payloads are already the
+ * insert's JSONCompactEachRow lines (passed on as they are, naming their columns); an older
+ * payload that does not validate is read row by row (salvage.ts): its valid rows are stored,
+ * the invalid ones quarantined; a payload with nothing to read fails.
  *
  * Metrics: `queueDepth` = jobs waiting, delayed or active in Redis (sampled every second) and
  * `flushFailures`; rows and seconds per insert are recorded by the writer
  * (`createWriter(ch, metrics)`), so they are not observed twice here.
  */
 import { randomUUID } from 'node:crypto';
-import { Job, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import { asEventsJobV1, type JobName, type JobPayload, parseJobPayload, QUEUES, readEventsJob } from '../../shared/jobs.ts';
-import { emptyBatch, mergeInto, type WriteBatch } from '../../shared/rows.ts';
+import { type JobName, type JobPayload, QUEUES } from '../../shared/jobs.ts';
 import { bullmqPrefix, openEventsQueue } from '../engines/queue.bullmq.ts';
-import type { BatchWriter } from '../engines/queue.ts';
+import type { ChunkWriter } from '../engines/queue.ts';
 import { defineScript } from '../engines/redis-script.ts';
+import { type CompactChunk, emptyChunk, mergeChunk } from '../engines/wal/batch-format.ts';
+import type { ColumnLists } from '../engines/wal/column-lists.ts';
 import type { StorageHealth } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SplitMemo } from '../store/insert-split.ts';
 import type { Quarantine } from '../store/quarantine.ts';
-import { salvageBatch } from './salvage.ts';
+import { readJobChunk } from './events.job.ts';
 
 /** Test-only seams around each insert, where a crash matters most. */
 export interface FlushHooks {
@@ -67,7 +69,7 @@ export interface EventsFlushWorkerOptions {
   connection: Redis;
   /** Livepanel key prefix, the same the ingest nodes' queue uses. */
   prefix: string;
-  writer: BatchWriter;
+  writer: ChunkWriter;
   /**
    * Rows at which a group is inserted at once (default 10,000). Every insert also writes a part
    * into each rollup table the views feed (and the projection), a fixed cost of the insert: on
@@ -100,6 +102,8 @@ export interface EventsFlushWorkerOptions {
   metrics?: Metrics;
   log?: Logger;
   hooks?: FlushHooks;
+  /** The column lists jobs are read with (default: this version's; tests inject another version's). */
+  columns?: ColumnLists;
 }
 
 export interface EventsFlushWorker {
@@ -126,7 +130,7 @@ return conflicts
 
 interface Member {
   jobId: string;
-  batch: WriteBatch;
+  chunk: CompactChunk;
   rows: number;
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -175,10 +179,10 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
    * Writes a group under its token until it is stored, retrying with backoff; rejects only
    * when the worker is closing (its jobs are then retried by BullMQ, the group rebuilt).
    */
-  async function writeGroup(batch: WriteBatch, gid: string): Promise<void> {
+  async function writeGroup(chunk: CompactChunk, gid: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await writer.write(batch, gid, { splits: await splitMemo(gid) });
+        await writer.writeChunk(chunk, gid, { splits: await splitMemo(gid) });
         health.failingSince = null;
         health.lastError = null;
         return;
@@ -271,9 +275,9 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
         members.map((m) => m.jobId),
         false,
       );
-      const batch = emptyBatch();
-      for (const m of members) mergeInto(batch, m.batch);
-      await writeGroup(batch, gid);
+      const chunk = emptyChunk();
+      for (const m of members) mergeChunk(chunk, m.chunk);
+      await writeGroup(chunk, gid);
       await hooks?.afterInsert?.(gid, false);
       await markWritten(gid);
       for (const m of members) m.resolve();
@@ -304,53 +308,42 @@ export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsF
     for (let i = 0; i < ids.length; i += 500) {
       jobs.push(...(await Promise.all(ids.slice(i, i + 500).map((id) => Job.fromId(queue, id)))));
     }
-    const batch = emptyBatch();
+    const chunk = emptyChunk();
     ids.forEach((id, i) => {
       // Read exactly as processJob read it (a salvaged payload the same way, its invalid rows
       // already quarantined then). Never insert part of a group under its token: the missing
       // rows could never follow.
-      const rows = jobRows(jobs[i]?.data);
-      if (!rows) throw new Error(`group ${gid}: job ${id} is gone or invalid; not re-inserting a partial group`);
-      mergeInto(batch, rows.batch);
+      const data = jobs[i]?.data;
+      if (!data) throw new Error(`group ${gid}: job ${id} is gone; not re-inserting a partial group`);
+      try {
+        mergeChunk(chunk, readJobChunk(data, !!opts.quarantine, opts.columns).chunk);
+      } catch (err) {
+        throw new Error(`group ${gid}: job ${id} cannot be read (${(err as Error).message}); not re-inserting a partial group`);
+      }
     });
     log?.info({ gid, jobs: ids.length }, 'events worker: re-inserting a recorded group');
     await hooks?.beforeInsert?.(gid, ids, true);
-    await writeGroup(batch, gid);
+    await writeGroup(chunk, gid);
     await hooks?.afterInsert?.(gid, true);
     await markWritten(gid);
   }
 
-  /** A job's rows: the payload as validated, or what salvage reads from an invalid one; null when unreadable. */
-  function jobRows(data: unknown): { batch: WriteBatch; rows: number } | null {
-    const read = readEventsJob(data);
-    if (read) return read;
-    if (!opts.quarantine) return null;
-    return salvageBatch(asEventsJobV1(data));
-  }
-
   async function processJob(job: Job<JobPayload<'events'>, void, JobName<'events'>>): Promise<void> {
     const jobId = job.id!;
-    // Either payload version; version 2 is checked by its shape, not row by row (shared/jobs.ts).
-    let rows = readEventsJob(job.data);
-    if (!rows) {
-      const salvaged = opts.quarantine ? salvageBatch(asEventsJobV1(job.data)) : null;
-      if (!salvaged) {
-        const parsed = parseJobPayload(QUEUES.events, job.data);
-        const why = parsed.success ? 'rows do not match the batch' : z.prettifyError(parsed.error);
-        throw new UnrecoverableError(`invalid events payload: ${why.slice(0, 500)}`);
-      }
+    // Any payload version (events.job.ts); throws for one with nothing to read.
+    const read = readJobChunk(job.data, !!opts.quarantine, opts.columns);
+    if (read.invalid.length > 0) {
       // Quarantined before the rest is grouped, under tokens of their own (a retry replaces them).
-      for (const bad of salvaged.invalid) {
+      for (const bad of read.invalid) {
         await opts.quarantine!.put(bad.table, bad.row as Record<string, unknown>, `job:${jobId}:${bad.table}:${bad.index}`, bad.error);
         metrics?.quarantinedRows.inc({ table: bad.table });
       }
-      log?.warn({ jobId, invalid: salvaged.invalid.length, kept: salvaged.rows }, 'events worker: invalid rows quarantined');
-      rows = salvaged;
+      log?.warn({ jobId, invalid: read.invalid.length, kept: read.rows }, 'events worker: invalid rows quarantined');
     }
     const gid = await redis.get(jobGroupKey(jobId));
     if (gid) return completeGrouped(jobId, gid);
-    if (rows!.rows === 0) return;
-    return new Promise<void>((resolve, reject) => add({ jobId, batch: rows!.batch, rows: rows!.rows, resolve, reject }));
+    if (read.rows === 0) return;
+    return new Promise<void>((resolve, reject) => add({ jobId, chunk: read.chunk, rows: read.rows, resolve, reject }));
   }
 
   const worker = new Worker<JobPayload<'events'>, void, JobName<'events'>>(QUEUES.events, processJob, {

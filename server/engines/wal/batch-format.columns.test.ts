@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent } from '../../store/clickhouse.fixtures.ts';
 import { storableRow } from '../../store/storable.ts';
-import { COMPACT_TABLES, type ColumnLists, columnsId, TABLE_COLUMNS, WAL_COLUMNS, WRITTEN_COLUMNS } from './column-lists.ts';
+import { COMPACT_TABLES, columnsId, TABLE_COLUMNS, WAL_COLUMNS, WRITTEN_COLUMNS } from './column-lists.ts';
 import { chunkOfRecords, decodeRecords, encodeRecord } from './record.ts';
+import { versionWith } from './wal.fixtures.ts';
 
 // The lists every format-2 log written before section headers named their list holds.
 const FIRST_LISTS = {
@@ -20,10 +21,6 @@ const FIRST_LISTS = {
   replays: 'project_id,session_id,device_id,chunk_index,started_at,ended_at,events_count,is_full_snapshot,payload',
 };
 
-/** The lists of a version whose events columns are `events` (every earlier list still known). */
-function versionWith(events: readonly string[]): ColumnLists {
-  return { current: { ...TABLE_COLUMNS, events }, written: { ...WRITTEN_COLUMNS, events: [...WRITTEN_COLUMNS.events, events] } };
-}
 const batchOf = (...ids: number[]): WriteBatch => ({ ...emptyBatch(), events: ids.map((i) => makeEvent(i)) });
 const linesOf = (batch: WriteBatch, columns: readonly string[]) => batch.events.map((e) => `${JSON.stringify(storableRow(e, columns))}\n`).join('');
 

@@ -94,13 +94,21 @@ export function sectionColumns(table: CompactTable, id: string | undefined, list
   if (!found) {
     const current = lists.current[table];
     const written = id === undefined ? lists.written[table][0] : [...lists.written[table], current].find((c) => columnsId(c) === id);
-    if (!written) throw new Error(`wal: ${table} lines written with columns this version does not know (${String(id)}): a log of a newer version`);
+    if (!written) throw new UnknownColumnsError(table, id);
     found = { written, kept: written.every((c) => current.includes(c)) ? written : written.filter((c) => current.includes(c)) };
     memo.set(key, found);
   }
   return found;
 }
 const readMemo = new WeakMap<ColumnLists, Map<string, { written: readonly string[]; kept: readonly string[] }>>();
+
+/** Lines written with a column list this version does not know: by a newer version. */
+export class UnknownColumnsError extends Error {
+  constructor(table: CompactTable, id: string | undefined) {
+    super(`${table} lines written with columns this version does not know (${String(id)}): written by a newer version`);
+    this.name = 'UnknownColumnsError';
+  }
+}
 
 export function sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return a === b || (a.length === b.length && a.every((c, i) => c === b[i]));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent } from '../../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from '../queue.ts';
+import { type ColumnLists, TABLE_COLUMNS, WRITTEN_COLUMNS } from './column-lists.ts';
 import { decodeRecords, frameRecord, SEGMENT_HEADER_BYTES, scanRecords } from './record.ts';
 import { allZero, listSegments, segmentName } from './segment-files.ts';
 
@@ -108,4 +109,12 @@ export function recoverableIds(dir: string): string[] {
  */
 export function encodeRecordV1(batch: WriteBatch, rows: number, ids?: readonly string[]): Buffer {
   return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${JSON.stringify(batch)}` : JSON.stringify(batch), rows);
+}
+
+/**
+ * The column lists of a version whose `events` columns are `events`: every list `before` knew
+ * (default: this version's) stays known, so lines written then still read.
+ */
+export function versionWith(events: readonly string[], before: ColumnLists = { current: TABLE_COLUMNS, written: WRITTEN_COLUMNS }): ColumnLists {
+  return { current: { ...before.current, events }, written: { ...before.written, events: [...before.written.events, events] } };
 }

@@ -18,13 +18,21 @@ const dailySalts: SaltSource = {
   },
 };
 
-function enrich(opts: { ua?: string; viaSecret?: boolean; properties?: Record<string, unknown>; request?: Partial<RequestInfo>; profileId?: string }): Draft {
+function enrich(opts: {
+  ua?: string;
+  viaSecret?: boolean;
+  properties?: Record<string, unknown>;
+  request?: Partial<RequestInfo>;
+  profileId?: string;
+  previousWithinMs?: number;
+}): Draft {
   let d = newDraft(
     { projectId: 'proj-1', clientId: 'c1', clientType: 'write', viaSecret: opts.viaSecret ?? false },
     { ip: '8.8.8.8', userAgent: opts.ua ?? IPHONE, origin: '', sdkName: 'web', sdkVersion: '1', receivedAt: Date.UTC(2025, 0, 15, 23, 59), ...opts.request },
     { type: 'track', payload: { name: 'screen_view', properties: opts.properties ?? {}, ...(opts.profileId ? { profileId: opts.profileId } : {}) } },
   );
-  for (const step of [normalizeStep, createUserAgentStep(), createDeviceIdStep({ salts: dailySalts })]) d = step.run(d) as Draft;
+  for (const step of [normalizeStep, createUserAgentStep(), createDeviceIdStep({ salts: dailySalts, previousWithinMs: opts.previousWithinMs })])
+    d = step.run(d) as Draft;
   return d;
 }
 
@@ -36,6 +44,22 @@ describe('device-id step', () => {
     expect(d.row.device_id).toBe(cookielessDeviceId(`salt-${day}`, 'proj-1', IPHONE, '8.8.8.8'));
     expect(d.previousDeviceId).toBe(cookielessDeviceId(`salt-${day - 1}`, 'proj-1', IPHONE, '8.8.8.8'));
     expect(d.previousDeviceId).not.toBe(d.row.device_id);
+  });
+
+  // Guards the shortcut that skips yesterday's HMAC: inside the window after midnight (the
+  // session timeout) it must still be there, or a session open across midnight would split.
+  it('works out yesterday’s id only within `previousWithinMs` after UTC midnight, by the event’s time', () => {
+    const window = 30 * 60_000;
+    const early = enrich({ request: { receivedAt: Date.UTC(2025, 0, 16, 0, 29, 59) }, previousWithinMs: window });
+    expect(early.previousDeviceId).toBe(enrich({ request: { receivedAt: Date.UTC(2025, 0, 15, 23, 59) } }).row.device_id);
+    const edge = enrich({ request: { receivedAt: Date.UTC(2025, 0, 16, 0, 30) }, previousWithinMs: window });
+    expect(edge.previousDeviceId).toBe(early.previousDeviceId);
+    const later = enrich({ request: { receivedAt: Date.UTC(2025, 0, 16, 0, 30, 0, 1) }, previousWithinMs: window });
+    expect(later.previousDeviceId).toBeUndefined();
+    expect(later.row.device_id).toBe(early.row.device_id);
+    // A queued event from just after an earlier midnight still gets it (the session step looks at the event's time).
+    const queued = enrich({ properties: { __timestamp: '2025-01-15T00:10:00Z' }, previousWithinMs: window });
+    expect(queued.previousDeviceId).toBe(enrich({}).previousDeviceId);
   });
 
   it('rotates at UTC midnight: yesterday’s current id becomes today’s previous id', () => {
