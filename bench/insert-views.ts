@@ -6,7 +6,14 @@
  * insert (CPU of the whole process, chDB's threads included: it holds up on a busy machine
  * where wall time does not). One variant per process; run variants alternately.
  *
+ * `--parent DIR` makes the folder in DIR instead of the system's temporary folder (see
+ * docs/benchmarks.md, "Where an insert's fixed cost goes": on this machine's ext4 the folder's
+ * place changes the kernel's share); `--migrations DIR` migrates from another checkout's
+ * db/clickhouse (a before/after of a schema change with the same script); `--stop-merges` leaves
+ * background merges out of the CPU measured. The kernel's share of the CPU is printed apart.
+ *
  * Usage: tsx bench/insert-views.ts --variant <name> [--drop views,…|projection] [--settings "a = 1, b = 0"] [--rows 10000] [--inserts 8]
+ *        [--parent DIR] [--migrations DIR] [--stop-merges]
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,16 +33,20 @@ const { values: args } = parseArgs({
     settings: { type: 'string', default: '' },
     rows: { type: 'string', default: '10000' },
     inserts: { type: 'string', default: '8' },
+    parent: { type: 'string', default: os.tmpdir() },
+    migrations: { type: 'string' },
+    'stop-merges': { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(args.rows);
 const INSERTS = Number(args.inserts);
 const COLUMNS = Object.keys(EventRow.shape);
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-views-'));
+const dir = mkdtempSync(path.join(args.parent, 'lp-bench-views-'));
 const ch = await createClickhouse({ kind: 'chdb', dir, database: 'livepanel' });
 try {
-  await migrateClickhouse(ch, 'livepanel');
+  await migrateClickhouse(ch, 'livepanel', args.migrations);
+  if (args['stop-merges']) await ch.command({ query: 'SYSTEM STOP MERGES' });
   for (const what of args.drop.split(',').filter(Boolean)) {
     if (what === 'projection') await ch.command({ query: 'ALTER TABLE events DROP PROJECTION IF EXISTS events_by_path' });
     else await ch.command({ query: `DROP VIEW IF EXISTS ${what}` });
@@ -60,6 +71,7 @@ try {
   // chDB's included) much less.
   const times: number[] = [];
   const cpus: number[] = [];
+  const kernel: number[] = [];
   for (let k = 0; k < INSERTS; k++) {
     const values = batch();
     const t = performance.now();
@@ -68,6 +80,7 @@ try {
     const d = process.cpuUsage(c);
     times.push(performance.now() - t);
     cpus.push((d.user + d.system) / 1000);
+    kernel.push(d.system / 1000);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
@@ -76,6 +89,7 @@ try {
       rows: ROWS,
       medianMs: Math.round(median(times)),
       medianCpuMs: Math.round(median(cpus)),
+      medianKernelMs: Math.round(median(kernel)),
       rowsPerSecond: Math.round((ROWS * 1000) / median(times)),
     }),
   );

@@ -75,7 +75,7 @@ describe('granuleSource', () => {
     expect(mixed.sources).toEqual(['events_monthly', 'events_daily']);
     expect(mixed.where).toEqual([]);
     expect(mixed.from).toBe(
-      "(SELECT bucket, name, events, devices, sessions FROM events_monthly WHERE project_id = {project:String} AND bucket = {p0:DateTime64(3, 'UTC')} AND name = 'x'\n" +
+      "(SELECT bucket, name, events, devices, sessions FROM events_periods WHERE project_id = {project:String} AND period = 'month' AND bucket = {p0:DateTime64(3, 'UTC')} AND name = 'x'\n" +
         "  UNION ALL SELECT bucket, name, events, devices, sessions FROM events_daily WHERE project_id = {project:String} AND (bucket >= {p1:DateTime64(3, 'UTC')} AND bucket < {p2:DateTime64(3, 'UTC')}) AND name = 'x')",
     );
     expect(q.values).toEqual({ p0: '2026-11-01 00:00:00.000', p1: '2026-10-30 00:00:00.000', p2: '2026-11-01 00:00:00.000' });

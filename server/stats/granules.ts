@@ -1,8 +1,9 @@
 /**
  * Reading a range of whole UTC days from the rollups at the coarsest granule that fits
- * (010_weekly_monthly_rollups.sql): its whole calendar months from `<family>_monthly`, then
- * whole ISO weeks (Monday, UTC) from `<family>_weekly`, then the days left over from
- * `<family>_daily`. A week's or month's uniq state is the union of its days' states, so the
+ * (010_weekly_monthly_rollups.sql): its whole calendar months, then whole ISO weeks (Monday,
+ * UTC), both from `<family>_periods` (012_period_rollups.sql; read directly, not through its
+ * `<family>_monthly`/`_weekly` views, which cost 2–4 ms of CPU per statement more), then the
+ * days left over from `<family>_daily`. A week's or month's uniq state is the union of its days' states, so the
  * answer is the one the daily rollup gives, but a visitor seen on 20 days of a month is one
  * hash to merge instead of 20 (the cost of a visitor count is the number of hashes merged).
  *
@@ -79,6 +80,9 @@ export function dayPieces(from: number, to: number, grain: TimeGrain | undefined
   return out;
 }
 
+/** The `period` of the weekly and monthly rows in `<family>_periods` (`sources` still name the level: `events_monthly`, …). */
+const PERIOD: Partial<Record<Level, string>> = { monthly: 'month', weekly: 'week' };
+
 /**
  * The FROM of a rollup read over [from, to): the daily table itself when no week or month fits,
  * else a UNION ALL of each level's rows in its runs, each branch carrying `where` (conditions on
@@ -106,6 +110,10 @@ export function granuleSource(
   }
   const columns = GRANULE_COLUMNS[family].join(', ');
   const levels = (['monthly', 'weekly', 'daily'] as const).filter((l) => pieces[l].length > 0);
-  const branches = levels.map((l) => `SELECT ${columns} FROM ${family}_${l} WHERE ${[project!, runsSql(l, pieces[l]), ...rest].join(' AND ')}`);
+  const branches = levels.map((l) => {
+    const period = PERIOD[l];
+    const conditions = [project!, ...(period ? [`period = '${period}'`] : []), runsSql(l, pieces[l]), ...rest];
+    return `SELECT ${columns} FROM ${period ? `${family}_periods` : `${family}_${l}`} WHERE ${conditions.join(' AND ')}`;
+  });
   return { from: `(${branches.join('\n  UNION ALL ')})`, where: [], sources: levels.map((l) => `${family}_${l}`) };
 }
