@@ -17,7 +17,7 @@
  *   failures, both sets). `guardChdb` below cleans up after every failure.
  */
 import { mkdirSync } from 'node:fs';
-import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, type ClickHouseClientConfigOptions, createClient, parseError } from '@clickhouse/client';
 import { type ChdbConnection, createChdbConnection } from 'chdb/connection';
 import type { Config } from '../config.ts';
 
@@ -45,8 +45,10 @@ export async function createClickhouse(cfg: ClickhouseConfig): Promise<ClickHous
     mkdirSync(cfg.dir, { recursive: true });
     // chdb 3.4 types its connection against @clickhouse/client-common 1.23.0, the client
     // 1.23.1 against its bundled copy; same contract at runtime, nominally different types.
-    const connection = guardChdb(createChdbConnection({ path: cfg.dir })) as unknown as ClickHouseClientConfigOptions['connection'];
+    const chdb = guardChdb(createChdbConnection({ path: cfg.dir }));
+    const connection = chdb as unknown as ClickHouseClientConfigOptions['connection'];
     const ch = createClient({ connection });
+    rawInserts.set(ch, chdb);
     try {
       await ch.command({ query: createDb });
       await ch.command({ query: `USE ${cfg.database}` });
@@ -64,6 +66,51 @@ export async function createClickhouse(cfg: ClickhouseConfig): Promise<ClickHous
     await bootstrap.close();
   }
   return createClient({ ...base, database: cfg.database });
+}
+
+/** The chDB connection behind each client `createClickhouse` opened on chDB. */
+const rawInserts = new WeakMap<ClickHouseClient, ChdbConnection>();
+
+/** One insert of `body`, rows already in `format`, into `table`'s `columns`. */
+export interface BytesInsert {
+  table: string;
+  columns: readonly string[];
+  format: 'JSONCompactEachRow';
+  body: Buffer;
+  /** The insert's own settings (its statement's SETTINGS clause: nothing outlives it). */
+  settings: Record<string, string | number>;
+}
+
+/**
+ * Inserts bytes already encoded in an input format. On chDB the buffer goes to the engine as
+ * it is (the connection's raw insert: no JS string of the rows, no copy); errors carry the
+ * same ClickHouse code and type as the client's. On a server it is one statement with the
+ * body appended, as the client sends it.
+ */
+export async function insertBytes(ch: ClickHouseClient, p: BytesInsert): Promise<void> {
+  const chdb = rawInserts.get(ch);
+  if (chdb) {
+    try {
+      await chdb.chdb.rawInsert({ table: p.table, columns: [...p.columns], format: p.format, values: p.body, settings: p.settings });
+    } catch (err) {
+      throw toClickHouseError(err);
+    }
+    return;
+  }
+  const settings = Object.entries(p.settings).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : sqlString(v)}`);
+  const head = `INSERT INTO ${p.table} (${p.columns.join(', ')}) SETTINGS ${settings.join(', ')} FORMAT ${p.format}\n`;
+  await ch.command({ query: head + p.body.toString('utf8') });
+}
+
+/** A ClickHouse string literal of `s`. */
+export const sqlString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** chDB's insert error as the client's (`code`, `type`: what the insert's callers test). */
+function toClickHouseError(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(String(err));
+  const mapped = parseError(err.message);
+  if (mapped !== err) mapped.cause = err;
+  return mapped;
 }
 
 /** What the cleanup statement answers when nothing is left over from a failed statement. */
@@ -96,8 +143,12 @@ export function guardChdb(conn: ChdbConnection): ChdbConnection {
     tail = result.then(() => undefined, clean);
     return result;
   };
+  // The raw insert of `.chdb` runs on the same connection: in turn with the rest.
+  const ext = conn.chdb;
+  const chdb: typeof ext = { ...ext, rawInsert: (params) => serial(() => ext.rawInsert(params)) };
   return new Proxy(conn, {
     get(target, prop) {
+      if (prop === 'chdb') return chdb;
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
       // Methods read the connection's private fields: call them on the connection itself.

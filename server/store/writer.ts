@@ -34,6 +34,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ProfileOp, WriteBatch } from '../../shared/rows.ts';
 import { type CompactChunk, type CompactRows, type CompactTable, monthOf, PARTITION_COLUMN, rowOfLine, TABLE_COLUMNS } from '../engines/wal/batch-format.ts';
 import { columnsId } from '../engines/wal/column-lists.ts';
+import { insertBytes, sqlString } from './clickhouse.ts';
 import { insertSplitting, isDataError, MAX_PARTITIONS_PER_INSERT, memorySplitMemo, partitionGroups, type SplitMemo } from './insert-split.ts';
 import { applyProfileOps, type ProfileRow, profileKey } from './profile-ops.ts';
 import { createQuarantine, type Quarantine, type QuarantineTable } from './quarantine.ts';
@@ -140,17 +141,15 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
     }
   }
 
-  /** The insert statement of `columns` of `table` under `token`, up to its data. */
-  function insertHead(table: Table, columns: readonly string[], token: string): string {
-    const settings = `SETTINGS insert_deduplication_token = ${sqlString(token)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
-    return `INSERT INTO ${table} (${columns.join(', ')}) ${settings} FORMAT JSONCompactEachRow\n`;
-  }
-
-  /** One INSERT of JSONCompactEachRow `text` (`rows` lines carrying `columns`) with deduplication token `token`. */
-  async function insertText(table: CompactTable, columns: readonly string[], text: string, rows: number, token: string): Promise<void> {
-    await ch.command({ query: insertHead(table, columns, token) + text });
+  /** One insert of JSONCompactEachRow `body` (`rows` lines carrying `columns`) with deduplication token `token`. */
+  async function insertText(table: CompactTable, columns: readonly string[], body: Buffer, rows: number, token: string): Promise<void> {
+    const settings = { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 };
+    await insertBytes(ch, { table, columns, format: 'JSONCompactEachRow', body, settings });
     metrics?.flushRows.observe({ table }, rows);
   }
+
+  /** `lines` as one insert body. */
+  const bodyOf = (lines: readonly string[]) => Buffer.from(`${lines.join('\n')}\n`);
 
   /**
    * Inserts a table's rows of a chunk, one `insertCompact` per column list they were written
@@ -173,19 +172,21 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
   async function insertCompact(table: CompactTable, rows: CompactRows, token: string, splits: SplitMemo): Promise<void> {
     if (rows.rows === 0) return;
     const columns = rows.columns;
-    const text = (rows.text.length === 1 ? rows.text[0]! : Buffer.concat(rows.text)).toString('utf8');
+    // The rows stay bytes on the way to the engine; lines are cut apart only to split.
+    const body = rows.text.length === 1 ? rows.text[0]! : Buffer.concat(rows.text);
+    const linesOf = () => body.toString('utf8').slice(0, -1).split('\n');
     const partColumn = PARTITION_COLUMN[table];
     let groups: Array<{ lines: string[] | null; suffix: string }> = [{ lines: null, suffix: '' }];
     if (partColumn && rows.parts.size > MAX_PARTITIONS_PER_INSERT) {
       const column = columns.indexOf(partColumn);
-      const byLine = partitionGroups(text.slice(0, -1).split('\n'), (line) => monthOf((JSON.parse(line) as unknown[])[column]));
+      const byLine = partitionGroups(linesOf(), (line) => monthOf((JSON.parse(line) as unknown[])[column]));
       groups = byLine.map((g) => ({ lines: g.rows, suffix: g.suffix }));
     }
     for (const group of groups) {
       const t = `${token}${group.suffix}`;
       if (!splits.has(t)) {
         try {
-          await insertText(table, columns, group.lines ? `${group.lines.join('\n')}\n` : text, group.lines?.length ?? rows.rows, t);
+          await insertText(table, columns, group.lines ? bodyOf(group.lines) : body, group.lines?.length ?? rows.rows, t);
           continue;
         } catch (err) {
           if (!isDataError(err)) throw err;
@@ -193,8 +194,8 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
       }
       // Refused for its content: retried whole once more by insertSplitting (it fails the same
       // way), which then records the split and bisects.
-      await insertSplitting(group.lines ?? text.slice(0, -1).split('\n'), t, {
-        insert: (lines, lt) => insertText(table, columns, `${lines.join('\n')}\n`, lines.length, lt),
+      await insertSplitting(group.lines ?? linesOf(), t, {
+        insert: (lines, lt) => insertText(table, columns, bodyOf(lines), lines.length, lt),
         quarantine: async (line, lt, err) => {
           await quarantine.put(table, rowOfLine(columns, line), lt, err);
           metrics?.quarantinedRows.inc({ table });
@@ -262,9 +263,4 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
       if (failed) throw failed.reason;
     },
   };
-}
-
-/** A ClickHouse string literal. */
-function sqlString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
