@@ -11,7 +11,8 @@ import { createMetrics } from '../metrics.ts';
 import { countEvents, getProfile, listEvents, listSessions } from '../stats/events.ts';
 import { makeEvent, makeEvents, makeSession } from './clickhouse.fixtures.ts';
 import { loadMigrations, migrateClickhouse } from './clickhouse.migrate.ts';
-import { type ClickHouseClient, createClickhouse } from './clickhouse.ts';
+import { type ClickHouseClient, createClickhouse, insertBytes } from './clickhouse.ts';
+import { isDataError } from './insert-split.ts';
 import { createWriter, type Writer } from './writer.ts';
 
 const DB = 'lp_test';
@@ -278,6 +279,49 @@ describe('sessions', () => {
     await writer.write(batch({ sessions: [later] }), 'ss-2');
     await writer.write(batch({ sessions: [stale] }), 'ss-3');
     expect(await listSessions(ch, { projectId: 'ss', limit: 10 })).toEqual([later]);
+  });
+});
+
+describe('insertBytes (chDB: the buffer handed to the engine as it is)', () => {
+  const into = (token: string, body: string) =>
+    insertBytes(ch, {
+      table: 'bytes_t',
+      columns: ['a', 's'],
+      format: 'JSONCompactEachRow',
+      body: Buffer.from(body),
+      settings: { insert_deduplication_token: token },
+    });
+  const rows = async () => select<{ a: number; s: string }>('SELECT a, s FROM bytes_t ORDER BY a');
+
+  beforeAll(async () => {
+    await ch.command({ query: 'CREATE TABLE bytes_t (a UInt32, s String) ENGINE = MergeTree ORDER BY a SETTINGS non_replicated_deduplication_window = 100' });
+  });
+
+  it('stores the rows once per token, and its settings do not outlive it', async () => {
+    await into("t'1\\", '[1,"é"]\n[2,"b"]\n');
+    await into("t'1\\", '[1,"é"]\n[2,"b"]\n');
+    expect(await rows()).toEqual([
+      { a: 1, s: 'é' },
+      { a: 2, s: 'b' },
+    ]);
+    expect(await one("SELECT getSetting('insert_deduplication_token') AS t")).toEqual({ t: '' });
+    await ch.insert({
+      table: 'bytes_t',
+      values: [
+        { a: 3, s: 'c' },
+        { a: 1, s: 'é' },
+      ],
+      format: 'JSONEachRow',
+    });
+    expect(await rows()).toHaveLength(4);
+  });
+
+  it("refuses a row for its content with the client's error (code and type), then answers the next statement alone", async () => {
+    const err = await into('t2', '[4,"d"]\n["x","e"]\n').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: expect.stringMatching(/^\d+$/), type: expect.any(String) });
+    expect(isDataError(err)).toBe(true);
+    expect(await select('SELECT 42 AS x')).toEqual([{ x: 42 }]);
+    expect(await rows()).toHaveLength(4);
   });
 });
 
