@@ -36,7 +36,8 @@ class FakeDisk implements Omit<AppenderIo, 'reopen'> {
   /** Handles that got records (not only zeros): the groups' handles. */
   readonly dataHandles = new Set<FileHandle>();
 
-  async write(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+  async write(file: FileHandle, bufs: readonly Buffer[], position: number): Promise<void> {
+    const buf = Buffer.concat(bufs);
     const zeros = buf.every((b) => b === 0);
     this.writes.push({ bytes: buf.length, zeros });
     if (!zeros) this.dataHandles.add(file);
@@ -85,9 +86,9 @@ async function open(disk: FakeDisk, over: { segmentBytes?: number; preallocateBy
     fsync: true,
     preallocateBytes: over.preallocateBytes ?? 0,
     io: {
-      write(f, buf, position) {
-        if (buf.some((b) => b !== 0)) dataFile = f; // a group's write, not the zero fill
-        return disk.write(f, buf, position);
+      write(f, bufs, position) {
+        if (bufs.some((buf) => buf.some((b) => b !== 0))) dataFile = f; // a group's write, not the zero fill
+        return disk.write(f, bufs, position);
       },
       sync: (f) => disk.sync(f),
       reopen: (d, n) => openFile(path.join(d, segmentName(n)), 'r+'),
