@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { type FileHandle, open as openFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Appended, type AppenderIo, openAppender } from './appender.ts';
+import { type Appended, type AppenderIo, openAppender, unwritten } from './appender.ts';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
 import { segmentName } from './segment-files.ts';
 import { tempDir } from './wal.fixtures.ts';
@@ -176,5 +176,17 @@ describe('appender: group commit', () => {
     expect(disk.maxConcurrentSyncs).toBe(1); // never two at once on one handle
     expect(appender.stats.groups).toBeLessThan(N); // and groups were shared
     await appender.close();
+  });
+});
+
+describe('unwritten (what a short vectored write leaves)', () => {
+  // A group's records go out in one writev; a short write must resume at the exact byte, or
+  // the log would hold a record twice or miss part of one.
+  it('resumes inside a buffer, after whole buffers, and ends when all is written', () => {
+    const bufs = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fgh')];
+    const text = (b: Buffer[]) => Buffer.concat(b).toString();
+    for (let done = 0; done <= 8; done++) expect(text(unwritten(bufs, done))).toBe('abcdefgh'.slice(done));
+    expect(unwritten(bufs, 3)[0]).toBe(bufs[1]); // whole buffers are not copied
+    expect(unwritten(bufs, 8)).toEqual([]);
   });
 });

@@ -112,7 +112,7 @@ const fileIo: AppenderIo = {
 };
 
 /** What is left of `bufs` after a short write of `done` bytes. */
-function unwritten(bufs: readonly Buffer[], done: number): Buffer[] {
+export function unwritten(bufs: readonly Buffer[], done: number): Buffer[] {
   let i = 0;
   for (; i < bufs.length && done >= bufs[i]!.length; i++) done -= bufs[i]!.length;
   const rest = bufs.slice(i);
