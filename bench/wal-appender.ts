@@ -12,7 +12,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { saveResults } from './support.ts';
 
-const { values: args } = parseArgs({ options: { records: { type: 'string', default: '3000' }, rounds: { type: 'string', default: '6' }, root: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { records: { type: 'string', default: '3000' }, rounds: { type: 'string', default: '6' }, root: { type: 'string' } },
+});
 const RECORDS = Number(args.records);
 const ROUNDS = Number(args.rounds);
 const CALLERS = 20;
@@ -50,5 +52,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const perRecord = cpu.map((us) => +(us / (RECORDS * (ROUNDS - 1))).toFixed(1));
-roots.forEach((r, i) => console.log(`${r}: ${perRecord[i]} µs CPU per 40 KB record`));
-console.log(`saved ${saveResults('wal-appender', { date: new Date().toISOString(), roots, records: RECORDS, rounds: ROUNDS, cpuUsPerRecord: perRecord, loadAverage: os.loadavg() })}`);
+for (const [i, r] of roots.entries()) console.log(`${r}: ${perRecord[i]} µs CPU per 40 KB record`);
+console.log(
+  `saved ${saveResults('wal-appender', { date: new Date().toISOString(), roots, records: RECORDS, rounds: ROUNDS, cpuUsPerRecord: perRecord, loadAverage: os.loadavg() })}`,
+);
