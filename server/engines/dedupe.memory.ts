@@ -57,7 +57,7 @@ export function createMemoryDedupe(opts: MemoryDedupeOptions = {}): Dedupe {
       return keys.map((key) => {
         const t = table(key, true)!;
         if (live(t, key, at) !== undefined) return false;
-        t.set(key, claimed(at + ttlMs));
+        t.add(key, claimed(at + ttlMs)); // `live` found it in neither generation
         return true;
       });
     },

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { type FileHandle, open as openFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Appended, type AppenderIo, openAppender } from './appender.ts';
+import { type Appended, type AppenderIo, openAppender, unwritten } from './appender.ts';
 import { SEGMENT_HEADER_BYTES } from './record.ts';
 import { segmentName } from './segment-files.ts';
 import { tempDir } from './wal.fixtures.ts';
@@ -36,7 +36,8 @@ class FakeDisk implements Omit<AppenderIo, 'reopen'> {
   /** Handles that got records (not only zeros): the groups' handles. */
   readonly dataHandles = new Set<FileHandle>();
 
-  async write(file: FileHandle, buf: Buffer, position: number): Promise<void> {
+  async write(file: FileHandle, bufs: readonly Buffer[], position: number): Promise<void> {
+    const buf = Buffer.concat(bufs);
     const zeros = buf.every((b) => b === 0);
     this.writes.push({ bytes: buf.length, zeros });
     if (!zeros) this.dataHandles.add(file);
@@ -85,9 +86,9 @@ async function open(disk: FakeDisk, over: { segmentBytes?: number; preallocateBy
     fsync: true,
     preallocateBytes: over.preallocateBytes ?? 0,
     io: {
-      write(f, buf, position) {
-        if (buf.some((b) => b !== 0)) dataFile = f; // a group's write, not the zero fill
-        return disk.write(f, buf, position);
+      write(f, bufs, position) {
+        if (bufs.some((buf) => buf.some((b) => b !== 0))) dataFile = f; // a group's write, not the zero fill
+        return disk.write(f, bufs, position);
       },
       sync: (f) => disk.sync(f),
       reopen: (d, n) => openFile(path.join(d, segmentName(n)), 'r+'),
@@ -175,5 +176,17 @@ describe('appender: group commit', () => {
     expect(disk.maxConcurrentSyncs).toBe(1); // never two at once on one handle
     expect(appender.stats.groups).toBeLessThan(N); // and groups were shared
     await appender.close();
+  });
+});
+
+describe('unwritten (what a short vectored write leaves)', () => {
+  // A group's records go out in one writev; a short write must resume at the exact byte, or
+  // the log would hold a record twice or miss part of one.
+  it('resumes inside a buffer, after whole buffers, and ends when all is written', () => {
+    const bufs = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fgh')];
+    const text = (b: Buffer[]) => Buffer.concat(b).toString();
+    for (let done = 0; done <= 8; done++) expect(text(unwritten(bufs, done))).toBe('abcdefgh'.slice(done));
+    expect(unwritten(bufs, 3)[0]).toBe(bufs[1]); // whole buffers are not copied
+    expect(unwritten(bufs, 8)).toEqual([]);
   });
 });

@@ -93,15 +93,18 @@ function tableLines(table: CompactTable, rows: readonly object[], columns: reado
  * literal backslash before `ud` also takes that path, harmlessly).
  */
 function compactLine(row: Record<string, unknown>, columns: readonly string[]): string {
-  // Pushed, not `new Array(n)` filled in: JSON.stringify of a packed array is ≈ 10 % faster.
-  const values: unknown[] = [];
+  // One array reused for every row (no garbage per row, see docs/benchmarks.md), filled in
+  // order so it stays packed: JSON.stringify of a packed array is ≈ 10 % faster.
+  const values = lineValues;
   for (let i = 0; i < columns.length; i++) {
     const v = row[columns[i]!];
-    values.push(typeof v === 'string' ? v : storableValue(columns[i]!, v));
+    values[i] = typeof v === 'string' ? v : storableValue(columns[i]!, v);
   }
+  values.length = columns.length;
   const line = JSON.stringify(values);
   return line.includes('\\ud') ? JSON.stringify(storableRow(row, columns)) : line;
 }
+const lineValues: unknown[] = [];
 
 function section(table: SectionHeader['table'], lines: string, rows: number, parts?: string[], cols?: string): string {
   const header: SectionHeader = { table, rows, bytes: Buffer.byteLength(lines), parts, cols };
