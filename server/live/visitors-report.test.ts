@@ -43,4 +43,29 @@ describe('visitors reporter', () => {
     await r.close();
     expect(await store.online('p')).toBe(0);
   });
+
+  it('counts a socket once when the state is re-sent while its delta waits to be written', async () => {
+    const store = createMemoryVisitors({ ttlMs: 5000 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let beats = 0;
+    const swept: Visitors = {
+      ...store,
+      // The first beat finds this node swept (it missed beats), and answers only once the delta below waits behind it.
+      async beat(node) {
+        if (beats++ > 0) return store.beat(node);
+        await gate;
+        return false;
+      },
+    };
+    const r = createVisitorsReporter({ visitors: swept, nodeId: 'n1', flushMs: 5, beatMs: 20 });
+    await until(async () => beats > 0);
+    r.sockets('p', 'a', 1);
+    await new Promise((r) => setTimeout(r, 50)); // the flush took the +1 and queued it behind the beat
+    release();
+    await until(async () => (await store.online('p')) === 1);
+    r.sockets('p', 'a', -1);
+    await until(async () => (await store.online('p')) === 0);
+    await r.close();
+  });
 });

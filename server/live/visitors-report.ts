@@ -7,6 +7,7 @@
  * most once per `seenEveryMs`). No sockets here.
  */
 import type { EventRow } from '../../shared/rows.ts';
+import { createRecentMap } from '../engines/recent-map.ts';
 import type { VisitorChange, Visitors } from '../engines/visitors.ts';
 import type { Logger } from '../log.ts';
 
@@ -31,7 +32,11 @@ export interface VisitorsReporter {
   close(): Promise<void>;
 }
 
-/** Devices remembered for write coalescing of "seen" (oldest forgotten first). */
+/**
+ * Devices remembered for write coalescing of "seen" (at least this many of the latest; one
+ * forgotten is only written again). A two-generation table: evicting one key at a time from a
+ * Map walks the holes deleted keys leave in V8 (docs/benchmarks.md, the dedupe Map).
+ */
 const SEEN_MEMORY = 200_000;
 
 export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsReporter {
@@ -41,12 +46,19 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
   const state = new Map<string, number>(); // "project\n device" → sockets here
   let pending = new Map<string, number>(); // deltas not written yet
   let seen = new Map<string, Set<string>>(); // project → devices to mark seen
-  const lastSeen = new Map<string, number>();
+  const lastSeen = createRecentMap<string, number>(SEEN_MEMORY);
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
   /** A write failed (Redis away): the store may have missed deltas, so the next beat re-sends the whole state. */
   let resync = false;
+  /**
+   * Counts the state re-sends. A flush takes its deltas when its timer fires but writes them
+   * after the writes queued before it; if a re-send runs in between, the state it sends
+   * already holds those deltas, and applying them again would count a device twice (online
+   * for good once its sockets close). A flush taken in an earlier generation skips its deltas.
+   */
+  let generation = 0;
 
   const split = (k: string): [string, string] => {
     const i = k.indexOf('\n');
@@ -74,10 +86,11 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
     seen = new Map();
     const changes: VisitorChange[] = [];
     for (const [k, d] of deltas) if (d !== 0) changes.push([...split(k), d]);
+    const taken = generation;
     void queue(async () => {
       const projects = new Set(changes.map((c) => c[0]));
       try {
-        if (changes.length) await visitors.change(nodeId, changes);
+        if (changes.length && taken === generation) await visitors.change(nodeId, changes);
       } catch (err) {
         resync = true;
         throw err;
@@ -98,11 +111,12 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
   const beat = setInterval(() => {
     void queue(async () => {
       if (!(await visitors.beat(nodeId)) || resync) {
-        // The store dropped this node (missed beats) or missed some of its deltas (Redis was away): send the whole state again.
-        await visitors.reset(
-          nodeId,
-          [...state].map(([k, n]) => [...split(k), n]),
-        );
+        // The store dropped this node (missed beats) or missed some of its deltas (Redis was away):
+        // send the whole state again. It holds every delta so far, written or not.
+        const whole: VisitorChange[] = [...state].map(([k, n]) => [...split(k), n]);
+        pending = new Map();
+        generation += 1;
+        await visitors.reset(nodeId, whole);
         resync = false;
       }
       return visitors.sweep();
@@ -128,9 +142,7 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
         const k = `${projectId}\n${r.device_id}`;
         const last = lastSeen.get(k);
         if (last !== undefined && now - last < seenEvery) continue;
-        lastSeen.delete(k);
         lastSeen.set(k, now);
-        if (lastSeen.size > SEEN_MEMORY) lastSeen.delete(lastSeen.keys().next().value!);
         let ds = seen.get(projectId);
         if (!ds) {
           ds = new Set();
