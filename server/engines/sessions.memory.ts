@@ -19,6 +19,7 @@ import {
   type TouchResult,
   type TouchSummary,
 } from './sessions.ts';
+import { TouchOrder } from './touch-order.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session closes this long after its latest hit (unless kept alive longer). */
@@ -44,8 +45,8 @@ const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions = 200_000, maxPerProject = 100_000 }: MemorySessionStoreOptions): SessionStore {
   const sessions = new Map<string, OpenSession>();
   const expiry = new ExpiryHeap();
-  /** Per project, its sessions' keys from least to most recently touched (Map order). */
-  const byProject = new Map<string, Map<string, true>>();
+  /** Per project, its sessions' keys by when they were last touched. */
+  const byProject = new Map<string, TouchOrder<string>>();
   // The project id's length first makes the key unambiguous whatever the ids contain (and
   // costs less than the JSON of the pair, once per hit).
   const keyOf = (projectId: string, deviceId: string) => `${projectId.length}:${projectId}${deviceId}`;
@@ -53,11 +54,10 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
   const touchOrder = (s: OpenSession, key: string) => {
     let keys = byProject.get(s.projectId);
     if (!keys) {
-      keys = new Map();
+      keys = new TouchOrder();
       byProject.set(s.projectId, keys);
     }
-    keys.delete(key);
-    keys.set(key, true);
+    keys.touch(key);
   };
   const put = (key: string, s: OpenSession) => {
     sessions.set(key, s);
@@ -78,7 +78,7 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
     const out: OpenSession[] = [];
     const own = byProject.get(projectId);
     if (own && own.size >= maxPerProject) {
-      const key = own.keys().next().value!;
+      const key = own.oldest()!;
       out.push(sessions.get(key)!);
       remove(key);
     }
