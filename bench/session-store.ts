@@ -25,7 +25,13 @@ let cpu0 = process.cpuUsage();
 for (let i = 1; i <= total; i++) {
   const at = Date.now();
   const hit = { at, path: '/', origin: '', profileId: '', isScreenView: true, revenue: 0 };
-  await store.touch('project-1', `device-${i}`, hit, () => ({ projectId: 'project-1', deviceId: `device-${i}`, id: `session-${i}`, startedAt: at, lastAt: at }));
+  await store.touch('project-1', `device-${i}`, hit, () => ({
+    projectId: 'project-1',
+    deviceId: `device-${i}`,
+    id: `session-${i}`,
+    startedAt: at,
+    lastAt: at,
+  }));
   if (i % WINDOW === 0) {
     const c = process.cpuUsage(cpu0);
     windows.push(Math.round(((c.user + c.system) / WINDOW) * 100) / 100);
