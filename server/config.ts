@@ -121,6 +121,7 @@ const Env = z.object({
   SESSION_GRACE_MS: int(60_000, 0),
   SESSION_REAP_INTERVAL_MS: int(5000, 100),
   FLUSH_SIZE: int(10_000, 1),
+  FLUSH_MAX_SIZE: z.coerce.number().int().min(1).optional(),
   V8_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
   WORKER_FLUSH_SIZE: int(10_000, 1),
@@ -185,6 +186,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionGraceMs: e.SESSION_GRACE_MS,
     sessionReapIntervalMs: e.SESSION_REAP_INTERVAL_MS,
     flushSize: e.FLUSH_SIZE,
+    // A backlog behind a running insert goes in inserts of up to this many rows (write-path.md).
+    flushMaxSize: Math.max(e.FLUSH_SIZE, e.FLUSH_MAX_SIZE ?? 4 * e.FLUSH_SIZE),
     // Embedded (PGlite, no DATABASE_URL): 100, measured under /ws (docs/benchmarks.md); elsewhere V8's own (0).
     heapGrowingPercent: e.V8_HEAP_GROWING_PERCENT ?? (e.DATABASE_URL ? 0 : 100),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,

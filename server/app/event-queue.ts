@@ -68,6 +68,7 @@ export async function openEventQueue(deps: {
       dir: path.join(config.dataDir, 'wal'),
       writer: { records: thread },
       flushSize: config.flushSize,
+      maxChunkRows: config.flushMaxSize,
       flushIntervalMs: config.flushIntervalMs,
       dedupeTtlMs: config.dedupeTtlMs,
       metrics,

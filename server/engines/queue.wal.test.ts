@@ -60,7 +60,7 @@ describe('createWalQueue: appending', () => {
 describe('createWalQueue: applying', () => {
   it('writes a chunk as soon as flushSize rows are pending, and the rest only when due', async () => {
     const ch = new FakeClickhouse();
-    const { q } = await open({ writer: ch, flushSize: 100 });
+    const { q } = await open({ writer: ch, flushSize: 100, maxChunkRows: 100 });
     await Promise.all(Array.from({ length: 250 }, (_, i) => q.push(eventsBatch(i))));
     // Both chunks written and committed (the commit is a checkpoint fsync after the write, so
     // depth drops a little later than the write shows; waited for, not assumed after 50 ms).
@@ -75,6 +75,27 @@ describe('createWalQueue: applying', () => {
     expect(await q.depth()).toBe(0);
     expect([...ch.rows.values()].every((n) => n === 1)).toBe(true);
     expect(ch.rows.size).toBe(250);
+  });
+
+  it('takes what piled up behind a running write into one larger chunk, up to maxChunkRows', async () => {
+    // Each insert costs chDB a fixed share of CPU besides its rows: a backlog drains in fewer,
+    // larger inserts. The first write is held until 95 more rows wait behind it.
+    const ch = new FakeClickhouse();
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    ch.before = (call) => (ch.calls[0] === call ? held : undefined);
+    const { q } = await open({ writer: ch, flushSize: 10, maxChunkRows: 40 });
+    for (let i = 0; i < 10; i += 5) await q.push(eventsBatch(i, 5));
+    await vi.waitFor(() => expect(ch.calls).toHaveLength(1), { timeout: 30_000 });
+    for (let i = 10; i < 105; i += 5) await q.push(eventsBatch(i, 5));
+    release();
+    await q.applied();
+    // 10 (the held one), then everything waiting in chunks of at most 40: 40, 40, 15.
+    expect(ch.storedSizes()).toEqual([10, 40, 40, 15]);
+    expect([...ch.rows.values()].every((n) => n === 1)).toBe(true);
+    expect(ch.rows.size).toBe(105);
   });
 
   it('writes a small chunk flushIntervalMs after its oldest row, not before', async () => {
@@ -112,7 +133,7 @@ describe('createWalQueue: applying', () => {
 
   it('names each chunk by its exact place in the log: contiguous ranges, one token each', async () => {
     const ch = new FakeClickhouse();
-    const { q } = await open({ writer: ch, flushSize: 10 });
+    const { q } = await open({ writer: ch, flushSize: 10, maxChunkRows: 10 });
     for (let i = 0; i < 35; i += 5) await q.push(eventsBatch(i, 5));
     await q.applied();
     const ranges = ch.calls.map((c) => /^wal:[\w-]+:(\d+):(\d+)-(\d+)$/.exec(c.token)!.slice(1).map(Number));

@@ -33,6 +33,7 @@ describe('applier memory', () => {
       checkpoint: { version: 1, logId: 'test', committed: { segment: 1, offset: 0 }, intent: null },
       forced: null,
       flushSize: 4,
+      maxChunkRows: 4,
       flushIntervalMs: 60_000,
       maxMemoryRows: 100,
       retryBaseMs: 1,

@@ -1,9 +1,13 @@
 /**
- * The WAL's reading side: applies durable records to ClickHouse in log order, in chunks of
- * about `flushSize` rows (a record is never split; a chunk never spans segments), exactly once
+ * The WAL's reading side: applies durable records to ClickHouse in log order, exactly once
  * across crashes. A chunk starts when `flushSize` rows are pending, `flushIntervalMs` after
  * the oldest pending record was accepted, or at once when someone waits for `applied()` or
- * the queue closes. For each chunk, in this order:
+ * the queue closes; it takes every record waiting then, up to about `maxChunkRows` rows (a
+ * record is never split; a chunk never spans segments). So chunks are about `flushSize` rows
+ * while inserts keep up, and grow when records pile up behind a running insert: each insert
+ * costs chDB a fixed ≈ 150 ms of CPU (parts of the events table and every rollup) besides its
+ * rows, and fewer, larger inserts are how a backlog drains (docs/write-path.md). For each
+ * chunk, in this order:
  *   1. record the intent {segment, from, to} durably in the checkpoint;
  *   2. `writer.write(rows, token)` with the token derived from that exact range;
  *   3. record the committed position (end of the chunk), clearing the intent;
@@ -46,6 +50,8 @@ export interface ApplierOptions {
   /** A range that must be applied first, exactly as it is (an intent found at start-up). */
   forced: Range | null;
   flushSize: number;
+  /** Most rows in one chunk (about; records are not split) when more than `flushSize` are waiting. */
+  maxChunkRows: number;
   flushIntervalMs: number;
   /** Rows kept in memory for applying; records beyond are read back from disk. */
   maxMemoryRows: number;
@@ -118,6 +124,7 @@ export function createApplier(opts: ApplierOptions): Applier {
   const startedAt = Date.now();
   let failingSince: number | null = null;
   let lastError: string | null = null;
+  const maxChunkRows = Math.max(opts.flushSize, opts.maxChunkRows);
 
   /** Whether the chunk starting at recs[at] should be written now, given the rows and records left once all before `at` is committed. */
   function dueAt(at: number, rowsLeft: number, doneThen: number, hasForced: boolean): boolean {
@@ -152,7 +159,7 @@ export function createApplier(opts: ApplierOptions): Applier {
     for (const w of waiters.splice(0)) w.reject(err);
   }
 
-  /** The chunk starting at recs[at]: exactly range `f` if given, else one segment's records up to about flushSize rows. */
+  /** The chunk starting at recs[at]: exactly range `f` if given, else one segment's waiting records up to about maxChunkRows rows. */
   function takeChunk(at: number, f: Range | null): { range: Range; count: number; rows: number } {
     const first = recs[at]!;
     let i = at;
@@ -163,7 +170,7 @@ export function createApplier(opts: ApplierOptions): Applier {
         throw new Error(`wal: the recorded intent ${JSON.stringify(f)} does not match the log's records`);
       }
     } else {
-      while (i < recs.length && recs[i]!.segment === first.segment && rows < opts.flushSize) rows += recs[i++]!.rows;
+      while (i < recs.length && recs[i]!.segment === first.segment && rows < maxChunkRows) rows += recs[i++]!.rows;
     }
     return { range: { segment: first.segment, from: first.from, to: recs[i - 1]!.to }, count: i - at, rows };
   }
