@@ -69,7 +69,8 @@ try {
   const parts = args.parts
     ? await (
         await ch.query({
-          query: "SELECT table, part_type, count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = 'livepanel' AND active GROUP BY table, part_type ORDER BY table",
+          query:
+            "SELECT table, part_type, count() AS parts, sum(rows) AS rows FROM system.parts WHERE database = 'livepanel' AND active GROUP BY table, part_type ORDER BY table",
           format: 'JSONEachRow',
         })
       ).json()
