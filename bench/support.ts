@@ -12,13 +12,23 @@ export { ROOT };
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds (user+system) and resident memory of a process, from /proc. */
-export function procStats(pid: number): { cpuSeconds: number; rssBytes: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user+system) of a /proc `stat` file: a process's (all its threads) or one thread's. */
+function statCpuSeconds(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/**
+ * CPU seconds (user+system) and resident memory of a process, from /proc; `mainCpuSeconds` is
+ * its main thread's alone (the rest is its other threads': in the embedded server the insert
+ * thread and chDB's threads, besides libuv's pool and V8's helpers).
+ */
+export function procStats(pid: number): { cpuSeconds: number; mainCpuSeconds: number; rssBytes: number } {
+  const cpuSeconds = statCpuSeconds(`/proc/${pid}/stat`);
+  const mainCpuSeconds = statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
   const rssPages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-  return { cpuSeconds, rssBytes: rssPages * 4096 };
+  return { cpuSeconds, mainCpuSeconds, rssBytes: rssPages * 4096 };
 }
 
 /**
@@ -47,6 +57,7 @@ export function sampleProcesses(pids: Record<string, number>) {
             k,
             {
               cpuSeconds: Math.round((end.cpuSeconds - start[k]!.cpuSeconds) * 100) / 100,
+              offMainCpuSeconds: Math.round((end.cpuSeconds - end.mainCpuSeconds - (start[k]!.cpuSeconds - start[k]!.mainCpuSeconds)) * 100) / 100,
               cpuCores: Math.round(((end.cpuSeconds - start[k]!.cpuSeconds) / wall) * 100) / 100,
               peakRssMb: Math.round(Math.max(peak[k]!, end.rssBytes) / 2 ** 20),
             },
