@@ -9,7 +9,7 @@
  * Usage: tsx bench/insert-size.ts --rows 10000 [--total 200000] [--settle-ms 20000] [--migrations DIR] [--alter SQL] [--parts]
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -82,6 +82,8 @@ try {
       insertRowsPerSecond: Math.round(TOTAL / insertSeconds),
       insertCpuMsPer1k: Math.round((insertCpu / TOTAL) * 1000 * 10) / 10,
       cpuMsPer1kWithMerges: Math.round((cpu / TOTAL) * 1000 * 10) / 10,
+      // The process's peak resident memory (VmHWM), rows built for the inserts included.
+      peakRssMb: Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024),
       parts,
     }),
   );

@@ -173,7 +173,7 @@ describe('WAL recovery', () => {
     const dir = tempDir('lp-wal-');
     const crashed = new FakeClickhouse();
     crashed.before = () => (crashed.calls.length === 2 ? new Promise<void>(() => {}) : undefined);
-    const first = await open(dir, crashed, { flushSize: 8, crashes: true });
+    const first = await open(dir, crashed, { flushSize: 8, maxChunkRows: 8, crashes: true });
     await pushEach(first, 0, 20); // 8 applied; the next 8 already due when the first commits
     while (crashed.calls.length < 2) await new Promise((r) => setTimeout(r, 5));
     const cp = JSON.parse(readFileSync(path.join(dir, 'wal.checkpoint'), 'utf8'));

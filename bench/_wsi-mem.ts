@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { addRowsToChunk, emptyChunk } from '../server/engines/wal/batch-format.ts';
+import { makeEvents } from '../server/store/clickhouse.fixtures.ts';
+import { migrateClickhouse } from '../server/store/clickhouse.migrate.ts';
+import { createClickhouse } from '../server/store/clickhouse.ts';
+import { createWriter } from '../server/store/writer.ts';
+const ROWS = Number(process.argv[2]);
+const settings = process.argv[3] ?? '';
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lp-wsi-'));
+const ch = await createClickhouse({ kind: 'chdb', dir, database: 'livepanel' });
+await migrateClickhouse(ch, 'livepanel');
+for (const q of settings.split(';').filter(Boolean)) await ch.command({ query: q });
+const w = createWriter(ch);
+const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
+const hwm = () => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024);
+const out = [];
+for (let k = 0; k < 5; k++) {
+  const chunk = emptyChunk();
+  addRowsToChunk({ events: makeEvents(ROWS).map((r) => ({ ...r, id: randomUUID() })), sessions: [], groups: [], replays: [], profiles: [] }, chunk);
+  (globalThis as any).gc?.();
+  const before = rss();
+  writeFileSync('/proc/self/clear_refs', '5');
+  await w.writeChunk(chunk, randomUUID());
+  out.push({ before, peakDelta: hwm() - before, after: rss() });
+}
+console.log(ROWS, settings, JSON.stringify(out));
+await ch.close(); rmSync(dir, { recursive: true, force: true });
