@@ -2,10 +2,11 @@
 -- data, instead of ClickHouse's default 10 MiB. A wide part writes two files per column (37
 -- columns, the skip indexes and the projection: ≈ 90 files), a compact one about a dozen; on
 -- the embedded shape's disk creating files is a large share of an insert's CPU
--- (docs/benchmarks.md, "Where an insert's fixed cost goes"). Under a backlog the write-ahead
--- log applies inserts of up to 40,000 rows (≈ 12 MB uncompressed), which the default made wide:
--- compact, a 40,000-row insert cost ≈ 20 % less CPU per row, and merges still turn parts wide
--- past 64 MiB (≈ 200,000 events), where reading a few columns of many rows matters.
+-- (docs/benchmarks.md, "Where an insert's fixed cost goes"). An insert of 40,000 rows
+-- (`FLUSH_MAX_SIZE` or `WORKER_FLUSH_SIZE` raised) is ≈ 12 MB uncompressed, which the default
+-- made wide: compact, it cost ≈ 20 % less CPU per row (bench/insert-size.ts). Inserts of 10,000
+-- rows were compact already. Merges still turn parts wide past 64 MiB (≈ 200,000 events),
+-- where reading a few columns of many rows matters.
 --
 -- Existing installs: the setting applies to parts written from now on; stored parts keep their
 -- format until merged. The statement can run again.

@@ -51,7 +51,8 @@ export interface WalQueueOptions {
   flushSize: number;
   /**
    * Most rows in one write when more are waiting (a backlog behind a running insert). Default
-   * 4 × flushSize: a larger insert costs chDB less CPU per row, so a backlog drains faster.
+   * flushSize. A larger insert costs chDB less CPU per row, so a backlog drains faster, but
+   * holds more memory while it runs (docs/write-path.md, "Chunk size").
    */
   maxChunkRows?: number;
   /** Longest a pending row waits before its chunk is written. */
@@ -121,7 +122,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     checkpoint: rec.checkpoint,
     forced: rec.forced,
     flushSize: opts.flushSize,
-    maxChunkRows: opts.maxChunkRows ?? 4 * opts.flushSize,
+    maxChunkRows: opts.maxChunkRows ?? opts.flushSize,
     flushIntervalMs: opts.flushIntervalMs,
     maxMemoryRows: opts.maxMemoryRows ?? 50_000,
     retryBaseMs: opts.retryBaseMs ?? 100,
