@@ -34,8 +34,8 @@
  * Each shape runs `/track` (one event per request, keep-alive, --connections) and `/ws`
  * (batches of 50, --sockets each with --window batches in flight) for --seconds each, then
  * reports events/s acknowledged and stored, ack latency p50/p99, CPU and peak RSS per process,
- * the load generator's CPU, and stored against acknowledged. Distributed runs also sample Redis memory and queue depth.
- * Results are printed and saved under bench/results/.
+ * the load generator's CPU, and stored against acknowledged. Distributed runs also sample
+ * Redis memory and queue depth. Results are printed and saved under bench/results/.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

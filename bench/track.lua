@@ -9,10 +9,10 @@
 --
 -- Thread i sends to node i % nodes (every node on the URL's host), so the connections are
 -- split evenly over the nodes and one latency histogram covers every request. setup() runs in
--- a Lua state of its own that gets no script arguments, hence the environment for the ports. done() prints
--- one line, `LIVEPANEL {json}`: requests sent, 2xx and other answers, socket errors, p50/p99,
--- and the process's own CPU seconds. LuaJIT has no bitwise operators: octets come from
--- math.floor and %.
+-- a Lua state of its own that gets no script arguments, hence the environment for the ports.
+-- done() prints one line, `LIVEPANEL {json}`: requests built, 2xx and other answers, socket
+-- errors, p50/p99 (µs) and the process's own CPU seconds (os.clock(): every thread). LuaJIT
+-- has no bitwise operators: the address octets come from math.floor and %.
 
 local threads = {}
 
