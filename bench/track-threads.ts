@@ -1,7 +1,7 @@
 /**
  * `tsx bench/track-threads.ts` — CPU per `/track` request of each thread of the embedded
  * server, the main (ingest) thread apart: starts `server/main.ts` from a checkout, drives
- * `POST /track` with wrk (one new visitor per request, keep-alive connections) and reads each
+ * `POST /track` with wrk and bench/track.lua (one new visitor per request, keep-alive connections) and reads each
  * thread's CPU time from /proc before and after. The main thread's figure is what the ingest
  * event loop spends per request, uWS, the log's hand-offs and garbage collection included;
  * the in-process `bench/track-path.ts` measures only the work behind uWS.
@@ -14,7 +14,7 @@
  * saves bench/results/track-threads-<time>.json. Needs wrk (Linux: reads /proc).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,21 +26,9 @@ const { values: args } = parseArgs({
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
 const SECONDS = Number(args.seconds);
 
-// wrk's LuaJIT has no bit operators: the address is built with math.floor.
-const LUA = `
-local n = 0
-request = function()
-  n = n + 1
-  local body = '{"type":"track","payload":{"name":"bench_threads","properties":{"__path":"https://bench.example/p/' .. (n % 50) .. '","n":' .. n .. '}}}'
-  local h = {}
-  h["content-type"] = "application/json"
-  h["openpanel-client-id"] = CLIENT_ID
-  h["origin"] = "https://bench.example"
-  h["user-agent"] = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
-  h["x-forwarded-for"] = "81." .. (math.floor(n / 65536) % 256) .. "." .. (math.floor(n / 256) % 256) .. "." .. (n % 256)
-  return wrk.format("POST", "/track", h, body)
-end
-`;
+const SCRIPT = path.join(import.meta.dirname, 'track.lua');
+const ORIGIN = 'https://bench.example';
+const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 
 /** CPU clock ticks (user + system) per thread name; the main thread is `main`. */
 function threadTicks(pid: number): Record<string, number> {
@@ -80,15 +68,35 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   const creds = await createProject(dataDir);
-  const script = path.join(dataDir, 'track.lua');
-  writeFileSync(script, `CLIENT_ID = ${JSON.stringify(creds.clientId)}\n${LUA}`);
-  const wrk = (seconds: number) => execFileSync('wrk', ['-t1', '-c', args.connections!, '-d', `${seconds}s`, '--latency', '-s', script, url]).toString();
+  // bench/track.lua, as bench:ingest drives /track: a new visitor per request, one JSON report line.
+  const wrk = (seconds: number) => {
+    const out = execFileSync('wrk', [
+      '-t1',
+      '-c',
+      args.connections!,
+      '-d',
+      `${seconds}s`,
+      '-s',
+      SCRIPT,
+      `${url}/track`,
+      '--',
+      creds.clientId,
+      'bench_threads',
+      ORIGIN,
+      UA,
+    ]);
+    const line = out
+      .toString()
+      .split('\n')
+      .find((l) => l.startsWith('LIVEPANEL '));
+    if (!line) throw new Error(`wrk printed no report:\n${out}`);
+    return JSON.parse(line.slice('LIVEPANEL '.length)) as { answered: number; ok: number; other: number; latencyUs: { p99: number } };
+  };
   wrk(2);
   const before = threadTicks(child.pid!);
-  const out = wrk(SECONDS);
+  const report = wrk(SECONDS);
   const after = threadTicks(child.pid!);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const requests = report.answered;
   const perRequest: Record<string, number> = {};
   let total = 0;
   for (const [name, ticks] of Object.entries(after)) {
@@ -102,9 +110,9 @@ try {
     connections: Number(args.connections),
     seconds: SECONDS,
     requests,
-    non2xx,
+    non2xx: report.other,
     requestsPerSecond: Math.round(requests / SECONDS),
-    p99: /99%\s+(\S+)/.exec(out)?.[1],
+    p99Ms: report.latencyUs.p99 / 1000,
     mainThreadBusy: Math.round((((after.main ?? 0) - (before.main ?? 0)) * TICK_US) / (SECONDS * 1e4)) / 100,
     cpuUsPerRequest: { process: Math.round((total * TICK_US * 10) / requests) / 10, ...perRequest },
     loadAverage: os.loadavg(),
