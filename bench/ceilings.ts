@@ -1,17 +1,21 @@
 /**
  * What the machine allows right now, measured in the same run as the shapes so ratios to it
  * survive a noisy machine: a bare uWS server doing the same JSON parse (bench/bare-uws.ts),
- * driven by the same load generators as Livepanel, and chDB's insert rate through the writer
- * (bench/chdb-ceiling.ts). Each runs in its own process, as the servers do.
+ * driven by the same load generators as Livepanel (the same `/track` generator, wrk or
+ * autocannon), and chDB's insert rate through the writer (bench/chdb-ceiling.ts). Each runs in
+ * its own process, as the servers do.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { type Creds, trackRun, wsLoad } from './load.ts';
+import { type Creds, type Loadgen, trackRun, trackRunWrk, wsLoad } from './load.ts';
 import { ROOT } from './support.ts';
 
 export interface Ceilings {
   /** Bare uWS `POST /track`: requests/s. */
   bareTrack: number;
+  /** The `/track` generator's CPU in that run: milliseconds per 1,000 requests, and cores. */
+  bareTrackLoadgenCpuMsPer1k: number;
+  bareTrackLoadgenCores: number;
   /** Bare uWS `/ws`, batches of 50 acked on parse: events/s. */
   bareWs: number;
   /** chDB inserts of 20k event rows through the writer: rows/s. */
@@ -24,7 +28,15 @@ function spawnScript(script: string, args: string[]) {
   return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', script), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
 }
 
-async function bareUws(o: { seconds: number; connections: number; sockets: number; window: number }) {
+interface CeilingOptions {
+  seconds: number;
+  connections: number;
+  sockets: number;
+  window: number;
+  loadgen: Loadgen;
+}
+
+async function bareUws(o: CeilingOptions) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawnScript('bare-uws.ts', [String(port)]);
   const url = `http://127.0.0.1:${port}`;
@@ -39,9 +51,15 @@ async function bareUws(o: { seconds: number; connections: number; sockets: numbe
       if (Date.now() > deadline || child.exitCode !== null) throw new Error('bare uWS server did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const track = await trackRun({ urls: [url], creds: BARE_CREDS, connections: o.connections, name: 'bare' }, { duration: o.seconds });
+    const target = { urls: [url], creds: BARE_CREDS, connections: o.connections, name: 'bare' };
+    const track = o.loadgen === 'wrk' ? await trackRunWrk(target, o.seconds) : await trackRun(target, { duration: o.seconds });
     const ws = await wsLoad({ urls: [url], creds: BARE_CREDS, seconds: o.seconds, sockets: o.sockets, window: o.window, name: 'bare' });
-    return { bareTrack: Math.round(track.acked / track.seconds), bareWs: Math.round(ws.acked / ws.seconds) };
+    return {
+      bareTrack: Math.round(track.acked / track.seconds),
+      bareTrackLoadgenCpuMsPer1k: track.loadgenCpu.msPer1k,
+      bareTrackLoadgenCores: track.loadgenCpu.cores,
+      bareWs: Math.round(ws.acked / ws.seconds),
+    };
   } finally {
     child.kill('SIGKILL');
   }
@@ -58,17 +76,26 @@ async function chdbCeiling(): Promise<number> {
   return (JSON.parse(out.trim().split('\n').at(-1)!) as { rowsPerSecond: number }).rowsPerSecond;
 }
 
-export async function measureCeilings(o: { seconds: number; connections: number; sockets: number; window: number }): Promise<Ceilings> {
+export async function measureCeilings(o: CeilingOptions): Promise<Ceilings> {
   const bare = await bareUws(o);
   const chdbRowsPerSecond = await chdbCeiling();
   const c = { ...bare, chdbRowsPerSecond };
-  console.log(`ceilings now: bare uWS /track ${c.bareTrack} req/s, /ws ${c.bareWs} events/s; chDB insert ${c.chdbRowsPerSecond} rows/s`);
+  console.log(
+    `ceilings now: bare uWS /track ${c.bareTrack} req/s (${o.loadgen}: ${c.bareTrackLoadgenCpuMsPer1k} CPU ms per 1k requests, ${c.bareTrackLoadgenCores} cores), /ws ${c.bareWs} events/s; chDB insert ${c.chdbRowsPerSecond} rows/s`,
+  );
   return c;
 }
 
 export function meanCeilings(a: Ceilings, b: Ceilings): Ceilings {
   const m = (x: number, y: number) => Math.round((x + y) / 2);
-  return { bareTrack: m(a.bareTrack, b.bareTrack), bareWs: m(a.bareWs, b.bareWs), chdbRowsPerSecond: m(a.chdbRowsPerSecond, b.chdbRowsPerSecond) };
+  const m2 = (x: number, y: number) => Math.round(((x + y) / 2) * 100) / 100;
+  return {
+    bareTrack: m(a.bareTrack, b.bareTrack),
+    bareTrackLoadgenCpuMsPer1k: m2(a.bareTrackLoadgenCpuMsPer1k, b.bareTrackLoadgenCpuMsPer1k),
+    bareTrackLoadgenCores: m2(a.bareTrackLoadgenCores, b.bareTrackLoadgenCores),
+    bareWs: m(a.bareWs, b.bareWs),
+    chdbRowsPerSecond: m(a.chdbRowsPerSecond, b.chdbRowsPerSecond),
+  };
 }
 
 export const ratio = (x: number, of: number) => (of > 0 ? Math.round((x / of) * 100) / 100 : 0);

@@ -19,6 +19,14 @@
  *                         under bench/results/profiles/ and the busiest process of each shape
  *                         is summarized (bench/profile-summary.ts)
  *   --phases track,ws     which phases to run (default both)
+ *   --loadgen wrk|autocannon
+ *                         the `/track` generator (default wrk when installed, else autocannon):
+ *                         wrk (bench/track.lua) runs for --seconds and reports the requests it
+ *                         left unanswered when it stopped, so stored is checked to lie between
+ *                         acknowledged and acknowledged + unanswered; autocannon runs in this
+ *                         process, probes the rate for 3 s, then sends rate × seconds requests
+ *                         and waits for every answer, so stored == acknowledged exactly. Either
+ *                         way the generator's own CPU per 1,000 requests is reported
  *   --baseline-events N   events of the one-job-per-event baseline (default 3000; 0 skips it)
  *   --root DIR            run the Livepanel processes from another checkout (e.g. main, for a
  *                         before/after in one run); the load, ceilings and report stay this one's
@@ -26,8 +34,8 @@
  * Each shape runs `/track` (one event per request, keep-alive, --connections) and `/ws`
  * (batches of 50, --sockets each with --window batches in flight) for --seconds each, then
  * reports events/s acknowledged and stored, ack latency p50/p99, CPU and peak RSS per process,
- * and stored == acknowledged. Distributed runs also sample Redis memory and queue depth.
- * Results are printed and saved under bench/results/.
+ * the load generator's CPU, and stored against acknowledged. Distributed runs also sample
+ * Redis memory and queue depth. Results are printed and saved under bench/results/.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -44,7 +52,7 @@ import { QUEUES } from '../shared/jobs.ts';
 import { createTestDatabase } from '../tests/support/postgres.ts';
 import { deletePrefix, runBaseline } from './baseline.ts';
 import { type Ceilings, meanCeilings, measureCeilings, ratio } from './ceilings.ts';
-import { type Creds, trackLoad, wsLoad } from './load.ts';
+import { type Creds, pickLoadgen, trackLoad, wsLoad } from './load.ts';
 import { printProfile, summarizeProfile } from './profile-summary.ts';
 import { countStored, createProject, profileArgs, ROOT, sampleProcesses, saveProfiles, saveResults } from './support.ts';
 
@@ -59,6 +67,7 @@ const { values: args } = parseArgs({
     limits: { type: 'string', default: 'off' },
     ceilings: { type: 'string', default: 'on' },
     phases: { type: 'string', default: 'track,ws' },
+    loadgen: { type: 'string' },
     profile: { type: 'boolean', default: false },
     root: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -82,6 +91,7 @@ const LIMITS_ENV: Record<string, string> =
       )
     : { RATE_LIMITS: 'off' };
 const SECONDS = Number(args.seconds);
+const LOADGEN = pickLoadgen(args.loadgen);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
@@ -118,9 +128,9 @@ async function runPhases(t: Target) {
     const t0 = performance.now();
     const load =
       kind === 'track'
-        ? await trackLoad({ urls: t.ingestUrls, creds: t.creds, seconds: SECONDS, connections: Number(args.connections), name })
+        ? await trackLoad({ urls: t.ingestUrls, creds: t.creds, seconds: SECONDS, connections: Number(args.connections), name, loadgen: LOADGEN })
         : await wsLoad({ urls: t.ingestUrls, creds: t.creds, seconds: SECONDS, sockets: Number(args.sockets), window: Number(args.window), name });
-    const stored = await storedWhenDrained(t.readUrl, t.creds, name, load.acked);
+    const stored = await storedWhenDrained(t.readUrl, t.creds, name, load.acked + load.unanswered);
     const storedSeconds = (performance.now() - t0) / 1000;
     const processes = sampler.done();
     // CPU the Livepanel processes spent per 1000 stored events (load generator excluded): on a
@@ -136,6 +146,7 @@ async function runPhases(t: Target) {
       stored,
       storedPerSecond: Math.round(stored / storedSeconds),
       storedEqualsAcked: stored === load.acked,
+      storedCheck: storedCheck(stored, load.acked, load.unanswered),
       cpuMsPer1k: stored > 0 ? Math.round((cpuSeconds / stored) * 1e6) : 0,
       offMainCpuMsPer1k: stored > 0 ? Math.round((offMainCpuSeconds / stored) * 1e6) : 0,
       processes,
@@ -229,6 +240,18 @@ async function distributed() {
   }
 }
 
+/**
+ * Stored against acknowledged: `equal`, or — when the generator stopped with requests in
+ * flight (wrk) — `+k of ≤ n unanswered`, the events whose answers were never read; anything
+ * else is an error: LOST (acknowledged, not stored) or EXTRA (more than were ever sent).
+ */
+function storedCheck(stored: number, acked: number, unanswered: number): string {
+  if (stored === acked) return 'equal';
+  if (stored < acked) return `LOST ${acked - stored}`;
+  if (stored - acked > unanswered) return `EXTRA ${stored - acked - unanswered}`;
+  return `+${stored - acked} of ≤ ${unanswered} unanswered`;
+}
+
 /** Per shape: its processes' profiles, and how long they took to start (left out of the summaries). */
 const profiles: Record<string, { files: Record<string, string>; startupMs: number }> = {};
 const startupMs = (since: number) => Math.round(performance.now() - since);
@@ -255,7 +278,11 @@ function summary(shape: string, phases: Awaited<ReturnType<typeof runPhases>>, c
     'peak RSS MB': Object.values(r.processes).reduce((a, p) => a + p.peakRssMb, 0),
     'CPU ms / 1k events': r.cpuMsPer1k,
     'off main thread': r.offMainCpuMsPer1k,
-    'stored == acked': r.storedEqualsAcked,
+    // The load generator's own CPU, beside the server's: the share of the machine it took.
+    loadgen: r.loadgen,
+    'loadgen CPU ms / 1k': r.loadgenCpu.msPer1k,
+    'loadgen cores': r.loadgenCpu.cores,
+    'stored vs acked': r.storedCheck,
   }));
 }
 
@@ -266,9 +293,17 @@ async function main() {
     machine: { cpus: os.cpus().length, node: process.version },
     seconds: SECONDS,
     rateLimits: args.limits,
+    loadgen: LOADGEN,
   };
   if (args.root) result.serverRoot = SERVER_ROOT;
-  const ceilingOpts = { seconds: Math.min(SECONDS, 10), connections: Number(args.connections), sockets: Number(args.sockets), window: Number(args.window) };
+  console.log(`/track load from ${LOADGEN}${LOADGEN === 'autocannon' && args.loadgen === undefined ? ' (no wrk on the PATH)' : ''}`);
+  const ceilingOpts = {
+    seconds: Math.min(SECONDS, 10),
+    connections: Number(args.connections),
+    sockets: Number(args.sockets),
+    window: Number(args.window),
+    loadgen: LOADGEN,
+  };
   const before = args.ceilings === 'on' ? await measureCeilings(ceilingOpts) : undefined;
   const shapes: Array<[string, Awaited<ReturnType<typeof runPhases>>]> = [];
   if (shape === 'embedded' || shape === 'both') {
@@ -310,7 +345,7 @@ async function main() {
   console.log('');
   if (ceilings) {
     console.log(
-      `ceilings (mean of before/after): bare uWS /track ${ceilings.bareTrack} req/s, bare uWS /ws ${ceilings.bareWs} events/s, chDB insert ${ceilings.chdbRowsPerSecond} rows/s`,
+      `ceilings (mean of before/after): bare uWS /track ${ceilings.bareTrack} req/s (${LOADGEN}: ${ceilings.bareTrackLoadgenCpuMsPer1k} CPU ms per 1k requests, ${ceilings.bareTrackLoadgenCores} cores), bare uWS /ws ${ceilings.bareWs} events/s, chDB insert ${ceilings.chdbRowsPerSecond} rows/s`,
     );
   }
   console.log(

@@ -103,6 +103,7 @@ export async function redisPerVisitor(redisUrl: string, REDIS_VISITORS: number) 
     const v = createRedisVisitors({ redis, prefix, ttlMs: 60_000 });
     const project = 'bench-project-0000000000000000';
     const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+    await v.reset('bench-node-1', []); // registers the node: the store refuses deltas from a node it does not know
     for (let i = 0; i < REDIS_VISITORS; i += 5000) {
       await v.change(
         'bench-node-1',

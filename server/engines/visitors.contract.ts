@@ -17,6 +17,8 @@ export function describeVisitors(name: string, make: (opts: { ttlMs: number }) =
 
     it('counts devices, not sockets: two tabs, on one node or two, are one visitor', async () => {
       const [a, b] = await h.peers(2);
+      expect(await a!.beat('A')).toBe(false); // new
+      expect(await b!.beat('B')).toBe(false);
       await a!.change('A', [
         ['p1', 'dev1', 1],
         ['p1', 'dev1', 1], // second tab
@@ -38,8 +40,20 @@ export function describeVisitors(name: string, make: (opts: { ttlMs: number }) =
       expect(await h.store.online('p2')).toBe(1);
     });
 
+    it('refuses a delta from a node it does not know, writing nothing', async () => {
+      const [a] = await h.peers(1);
+      expect(await a!.change('A', [['p', 'x', 1]])).toBe(false);
+      expect(await h.store.online('p')).toBe(0);
+      await a!.reset('A', [['p', 'x', 1]]);
+      expect(await a!.change('A', [['p', 'y', 1]])).toBe(true);
+      expect(await h.store.online('p')).toBe(2);
+      expect(await a!.beat('A')).toBe(true);
+    });
+
     it('a node that stops beating drops out at the next sweep; a live one stays', async () => {
       const [a, b] = await h.peers(2);
+      await a!.reset('A', []);
+      await b!.reset('B', []);
       await a!.change('A', [
         ['p', 'x', 1],
         ['p', 'shared', 1],
@@ -54,11 +68,22 @@ export function describeVisitors(name: string, make: (opts: { ttlMs: number }) =
         await b!.beat('B');
         await sleep(200);
       }
+      // A's beat expired: its deltas are refused (its devices count until the sweep takes them).
+      expect(await a!.change('A', [['p', 'z', 1]])).toBe(false);
+      expect(await h.store.online('p')).toBe(3);
       expect(await a!.sweep()).toEqual(['p']);
       expect(await h.store.online('p')).toBe(2); // x went; shared is still held by B
-      // A comes back: it is told it was dropped, and re-sends its state.
+      // A comes back with a delta: refused, not applied as A's only device (x would stay uncounted).
+      expect(await a!.change('A', [['p', 'z', 1]])).toBe(false);
+      expect(await h.store.online('p')).toBe(2);
+      // Or with a beat: it is told it was dropped. Either way it re-sends its state, z included.
       expect(await a!.beat('A')).toBe(false);
-      await a!.reset('A', [['p', 'x', 1]]);
+      await a!.reset('A', [
+        ['p', 'x', 1],
+        ['p', 'z', 1],
+      ]);
+      expect(await h.store.online('p')).toBe(4);
+      expect(await a!.change('A', [['p', 'z', -1]])).toBe(true);
       expect(await h.store.online('p')).toBe(3);
       expect(await b!.beat('B')).toBe(true);
     });

@@ -19,6 +19,7 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): Visitors {
     else m.delete(d);
     if (m.size === 0) online.delete(p);
   };
+  const live = (id: string) => (nodes.get(id)?.expires ?? 0) > Date.now();
   const node = (id: string) => {
     let n = nodes.get(id);
     if (!n) {
@@ -55,10 +56,12 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): Visitors {
 
   return {
     async change(id, changes) {
+      if (!live(id)) return false;
       apply(id, changes);
+      return true;
     },
     async beat(id) {
-      const known = nodes.has(id) && nodes.get(id)!.expires > Date.now();
+      const known = live(id);
       if (!known) drop(id);
       node(id);
       return known;

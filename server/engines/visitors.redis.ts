@@ -49,8 +49,13 @@ local function drop(nodesKey, nodePrefix, onPrefix, node, changed)
 end
 `;
 
-/** KEYS: nodes zset, node hash. ARGV: node, ttlMs, on-prefix, then (project, device, delta)*. */
+/**
+ * KEYS: nodes zset, node hash. ARGV: node, ttlMs, on-prefix, then (project, device, delta)*.
+ * Returns 0 and writes nothing when the node is not live (see Visitors.change), else 1.
+ */
 const changeScript = defineScript(`${LIB}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) <= now then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 for i = 4, #ARGV, 3 do apply(KEYS[2], ARGV[3], ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])) end
 return 1
@@ -95,10 +100,16 @@ export function createRedisVisitors(opts: RedisVisitorsOptions): Visitors {
   const enc = encodeURIComponent;
   const args = (changes: VisitorChange[]) => changes.flatMap(([p, d, n]) => (p && d && Number.isFinite(n) && n !== 0 ? [enc(p), d, Math.trunc(n)] : []));
 
+  /**
+   * A large change goes in parts. Should the node expire between two (the TTL passed while they
+   * were written), the rest is refused too: the caller's reset replaces the part written.
+   */
   async function change(node: string, changes: VisitorChange[]) {
     for (let i = 0; i < changes.length || i === 0; i += CHUNK) {
-      await changeScript(redis, [nodesKey, nodePrefix + node], [node, ttl, onPrefix, ...args(changes.slice(i, i + CHUNK))]);
+      const live = await changeScript(redis, [nodesKey, nodePrefix + node], [node, ttl, onPrefix, ...args(changes.slice(i, i + CHUNK))]);
+      if (live !== 1) return false;
     }
+    return true;
   }
 
   return {
@@ -108,7 +119,7 @@ export function createRedisVisitors(opts: RedisVisitorsOptions): Visitors {
     },
     async reset(node, state) {
       await beatScript(redis, [nodesKey], [node, ttl, nodePrefix, onPrefix, 1]);
-      if (state.length) await change(node, state);
+      if (state.length && !(await change(node, state))) throw new Error(`visitors: node ${node} expired while its state was written`);
     },
     async sweep() {
       const out = (await sweepScript(redis, [nodesKey], [nodePrefix, onPrefix])) as string[];

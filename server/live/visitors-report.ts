@@ -2,9 +2,10 @@
  * Reports this node's visitors to the Visitors engine: per-device socket deltas (coalesced
  * for `flushMs`, written in order, one write at a time), a beat every `beatMs` that also
  * sweeps nodes that stopped beating (a killed node's visitors drop out within the engine TTL
- * plus one beat) and re-sends this node's whole state when the store had dropped it, and the
- * devices seen in accepted events (for "active in the last 5 minutes"; a device is written at
- * most once per `seenEveryMs`). No sockets here.
+ * plus one beat), this node's whole state re-sent when the store had dropped it (told by a
+ * beat, or by a delta the store refused), and the devices seen in accepted events (for
+ * "active in the last 5 minutes"; a device is written at most once per `seenEveryMs`). No
+ * sockets here.
  */
 import type { EventRow } from '../../shared/rows.ts';
 import { createRecentMap } from '../engines/recent-map.ts';
@@ -50,7 +51,10 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
-  /** A write failed (Redis away): the store may have missed deltas, so the next beat re-sends the whole state. */
+  /**
+   * A write failed (Redis away): the store may have missed deltas, so the next beat re-sends
+   * the whole state. Also set while a re-send runs, so one that fails is tried again.
+   */
   let resync = false;
   /**
    * Counts the state re-sends. A flush takes its deltas when its timer fires but writes them
@@ -78,6 +82,22 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
     return writing;
   }
 
+  /**
+   * Replaces what the store holds for this node with its whole state. The state holds every
+   * delta so far, written or not (a refused one included): the pending ones are dropped and
+   * flushes taken before skip theirs (`generation`), so nothing counts twice. Returns the
+   * projects re-sent (their counts may have changed).
+   */
+  async function resend() {
+    const whole: VisitorChange[] = [...state].map(([k, n]) => [...split(k), n]);
+    pending = new Map();
+    generation += 1;
+    resync = true;
+    await visitors.reset(nodeId, whole);
+    resync = false;
+    return [...new Set(whole.map((c) => c[0]))];
+  }
+
   function flush() {
     timer = undefined;
     const deltas = pending;
@@ -90,7 +110,11 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
     void queue(async () => {
       const projects = new Set(changes.map((c) => c[0]));
       try {
-        if (changes.length && taken === generation) await visitors.change(nodeId, changes);
+        // Refused: the store does not know this node (swept after missing beats, or new). Applied
+        // anyway, the deltas would revive it with only these devices and the others uncounted.
+        if (changes.length && taken === generation && !(await visitors.change(nodeId, changes))) {
+          for (const p of await resend()) projects.add(p);
+        }
       } catch (err) {
         resync = true;
         throw err;
@@ -110,16 +134,9 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
 
   const beat = setInterval(() => {
     void queue(async () => {
-      if (!(await visitors.beat(nodeId)) || resync) {
-        // The store dropped this node (missed beats) or missed some of its deltas (Redis was away):
-        // send the whole state again. It holds every delta so far, written or not.
-        const whole: VisitorChange[] = [...state].map(([k, n]) => [...split(k), n]);
-        pending = new Map();
-        generation += 1;
-        await visitors.reset(nodeId, whole);
-        resync = false;
-      }
-      return visitors.sweep();
+      // The store dropped this node (missed beats) or missed some of its deltas (Redis was away).
+      const resent = !(await visitors.beat(nodeId)) || resync ? await resend() : [];
+      return [...new Set([...resent, ...(await visitors.sweep())])];
     });
   }, opts.beatMs ?? 2000);
   beat.unref();

@@ -74,6 +74,20 @@ describe('WAL batch format', () => {
     expect(chunk.profiles).toEqual(a.profiles);
   });
 
+  it('writes each value under its column whatever order or shape the row objects have', () => {
+    // Rows are read by a function made once per column list: rows built in another key order,
+    // with extra keys or with a column missing, must still give their own values in column order.
+    const plain = makeEvent(4, { properties: { a: '1' } });
+    const reversed = Object.fromEntries(Object.entries(makeEvent(5, { properties: { a: '2' } })).reverse()) as typeof plain;
+    const extra = { ...makeEvent(6), not_a_column: 'x' } as typeof plain;
+    const { revenue: _dropped, ...missing } = makeEvent(7);
+    const events = [plain, reversed, extra, missing as typeof plain];
+    const chunk = chunkOfRecords(encodeRecord({ ...emptyBatch(), events }, events.length));
+    const expected = events.map((e) => `${JSON.stringify(storableRow(e, TABLE_COLUMNS.events))}\n`).join('');
+    expect(Buffer.concat(chunk.tables.events[0]!.text).toString()).toBe(expected);
+    expect(decodeRecords(encodeRecord({ ...emptyBatch(), events: [reversed] }, 1))[0]!.events[0]).toEqual(reversed);
+  });
+
   it('reads records of the previous version (one JSON object) both ways, in the same chunk as new ones', () => {
     const b = everyKind();
     const old = encodeRecordV1(b, rows(b), ['p:old']);

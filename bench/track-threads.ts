@@ -1,0 +1,126 @@
+/**
+ * `tsx bench/track-threads.ts` — CPU per `/track` request of each thread of the embedded
+ * server, the main (ingest) thread apart: starts `server/main.ts` from a checkout, drives
+ * `POST /track` with wrk and bench/track.lua (one new visitor per request, keep-alive connections) and reads each
+ * thread's CPU time from /proc before and after. The main thread's figure is what the ingest
+ * event loop spends per request, uWS, the log's hand-offs and garbage collection included;
+ * the in-process `bench/track-path.ts` measures only the work behind uWS.
+ *
+ *   --root DIR          the checkout to run (default this one): alternate two for a before/after
+ *   --seconds N         measured wrk run (default 10), after a 2 s warm-up
+ *   --connections N     wrk connections (default 50)
+ *
+ * Prints µs of CPU per request per thread name and for the process, requests/s and wrk's p99;
+ * saves bench/results/track-threads-<time>.json. Needs wrk (Linux: reads /proc).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createProject, saveResults } from './support.ts';
+
+const { values: args } = parseArgs({
+  options: { root: { type: 'string' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
+});
+const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
+const SECONDS = Number(args.seconds);
+
+const SCRIPT = path.join(import.meta.dirname, 'track.lua');
+const ORIGIN = 'https://bench.example';
+const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+
+/** CPU clock ticks (user + system) per thread name; the main thread is `main`. */
+function threadTicks(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let raw: string;
+    try {
+      raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = tid === String(pid) ? 'main' : raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    out[name] = (out[name] ?? 0) + Number(f[11]) + Number(f[12]);
+  }
+  return out;
+}
+
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-threads-'));
+const port = 20000 + Math.floor(Math.random() * 20000);
+const url = `http://127.0.0.1:${port}`;
+const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  cwd: ROOT,
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', RATE_LIMITS: 'off' },
+  stdio: ['pipe', 'ignore', 'inherit'],
+});
+try {
+  const deadline = Date.now() + 120_000;
+  while (
+    !(await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the server did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const creds = await createProject(dataDir);
+  // bench/track.lua, as bench:ingest drives /track: a new visitor per request, one JSON report line.
+  const wrk = (seconds: number) => {
+    const out = execFileSync('wrk', [
+      '-t1',
+      '-c',
+      args.connections!,
+      '-d',
+      `${seconds}s`,
+      '-s',
+      SCRIPT,
+      `${url}/track`,
+      '--',
+      creds.clientId,
+      'bench_threads',
+      ORIGIN,
+      UA,
+    ]);
+    const line = out
+      .toString()
+      .split('\n')
+      .find((l) => l.startsWith('LIVEPANEL '));
+    if (!line) throw new Error(`wrk printed no report:\n${out}`);
+    return JSON.parse(line.slice('LIVEPANEL '.length)) as { answered: number; ok: number; other: number; latencyUs: { p99: number } };
+  };
+  wrk(2);
+  const before = threadTicks(child.pid!);
+  const report = wrk(SECONDS);
+  const after = threadTicks(child.pid!);
+  const requests = report.answered;
+  const perRequest: Record<string, number> = {};
+  let total = 0;
+  for (const [name, ticks] of Object.entries(after)) {
+    const spent = ticks - (before[name] ?? 0);
+    total += spent;
+    if (spent > 0) perRequest[name] = Math.round((spent * TICK_US * 10) / requests) / 10;
+  }
+  const result = {
+    date: new Date().toISOString(),
+    root: ROOT,
+    connections: Number(args.connections),
+    seconds: SECONDS,
+    requests,
+    non2xx: report.other,
+    requestsPerSecond: Math.round(requests / SECONDS),
+    p99Ms: report.latencyUs.p99 / 1000,
+    mainThreadBusy: Math.round((((after.main ?? 0) - (before.main ?? 0)) * TICK_US) / (SECONDS * 1e4)) / 100,
+    cpuUsPerRequest: { process: Math.round((total * TICK_US * 10) / requests) / 10, ...perRequest },
+    loadAverage: os.loadavg(),
+  };
+  console.log(result);
+  console.log(`saved ${saveResults('track-threads', result)}`);
+} finally {
+  child.kill('SIGTERM');
+  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}
