@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Query, type QueryInput } from '../../shared/query.ts';
+import { emptyBatch } from '../../shared/rows.ts';
+import { makeEvent } from '../store/clickhouse.fixtures.ts';
 import { loadMigrations, migrateClickhouse } from '../store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from '../store/clickhouse.ts';
 import { projectTables } from '../store/clickhouse-erase.ts';
@@ -53,7 +55,7 @@ beforeAll(async () => {
   const cut12 = periods.statements.findIndex((sql) => sql.startsWith('DROP TABLE IF EXISTS {database}.pages_weekly'));
   expect(cut12).toBeGreaterThan(0);
   for (const sql of periods.statements.slice(0, cut12 + 1)) await ch.command({ query: sql.replaceAll('{database}', DB) });
-  expect((await migrateClickhouse(ch, DB)).applied).toEqual(['012_period_rollups.sql']);
+  expect((await migrateClickhouse(ch, DB)).applied).toEqual(['012_period_rollups.sql', '013_events_compact_parts.sql']);
   // After the upgrade: the same visits for a second project, written twice with one token.
   const writer = createWriter(ch);
   await writer.write(statsBatch('proj_after'), 'after-upgrade');
@@ -249,5 +251,27 @@ describe('rollup tables', () => {
     });
     const names = ['events', 'pages', 'visits'].flatMap((f) => [`${f}_monthly`, `${f}_weekly`]);
     expect(await rs.json()).toEqual(names.map((name) => ({ name, engine: 'View' })));
+  });
+
+  // Guards 013: a 40,000-row insert (≈ 12 MB) was written as a wide part of ≈ 90 files, which
+  // on this disk cost ≈ 20 % more CPU per row than a compact one.
+  it('keep events parts compact up to 64 MiB on an upgraded install, a 40,000-row insert included', async () => {
+    const migration = loadMigrations().find((m) => m.version === 13)!;
+    for (const sql of migration.statements) await ch.command({ query: sql.replaceAll('{database}', DB) }); // runs again
+    const rs = await ch.query({
+      query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+      query_params: { db: DB, t: 'events' },
+      format: 'JSONEachRow',
+    });
+    expect(((await rs.json()) as Array<{ engine_full: string }>)[0]!.engine_full).toContain('min_bytes_for_wide_part = 67108864');
+    const big = emptyBatch();
+    for (let i = 0; i < 40_000; i++) big.events.push(makeEvent(9_000_000 + i, { project_id: 'proj_compact' }));
+    await createWriter(ch).write(big, 'compact-parts');
+    const parts = await ch.query({
+      query: 'SELECT part_type, rows FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active AND rows = 40000',
+      query_params: { db: DB, t: 'events' },
+      format: 'JSONEachRow',
+    });
+    expect(await parts.json()).toEqual([{ part_type: 'Compact', rows: 40000 }]);
   });
 });
