@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 
 describe('FLUSH_MAX_SIZE', () => {
-  // Larger inserts under a backlog cost chDB less CPU per row but more memory: off unless asked
-  // (docs/write-path.md, "Chunk size"), and never below FLUSH_SIZE.
-  it('defaults to FLUSH_SIZE, takes a larger cap, and never goes below FLUSH_SIZE', () => {
-    expect(loadConfig({}).flushMaxSize).toBe(10_000);
-    expect(loadConfig({ FLUSH_SIZE: '5000' }).flushMaxSize).toBe(5000);
+  // Larger inserts under a backlog cost chDB less CPU per row but more memory: twice FLUSH_SIZE
+  // unless set (docs/write-path.md, "Chunk size"), and never below FLUSH_SIZE.
+  it('defaults to twice FLUSH_SIZE, takes another cap, and never goes below FLUSH_SIZE', () => {
+    expect(loadConfig({}).flushMaxSize).toBe(20_000);
+    expect(loadConfig({ FLUSH_SIZE: '5000' }).flushMaxSize).toBe(10_000);
+    expect(loadConfig({ FLUSH_MAX_SIZE: '10000' }).flushMaxSize).toBe(10_000);
     expect(loadConfig({ FLUSH_MAX_SIZE: '40000' }).flushMaxSize).toBe(40_000);
     expect(loadConfig({ FLUSH_SIZE: '20000', FLUSH_MAX_SIZE: '1000' }).flushMaxSize).toBe(20_000);
     expect(() => loadConfig({ FLUSH_MAX_SIZE: '0' })).toThrow(/FLUSH_MAX_SIZE/);

@@ -187,8 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionReapIntervalMs: e.SESSION_REAP_INTERVAL_MS,
     flushSize: e.FLUSH_SIZE,
     // A backlog behind a running insert may go in inserts of up to this many rows; by default
-    // FLUSH_SIZE: larger inserts cost chDB less CPU per row but more memory (write-path.md).
-    flushMaxSize: Math.max(e.FLUSH_SIZE, e.FLUSH_MAX_SIZE ?? e.FLUSH_SIZE),
+    // 2 × FLUSH_SIZE: larger inserts cost chDB less CPU per row but more memory (write-path.md).
+    flushMaxSize: Math.max(e.FLUSH_SIZE, e.FLUSH_MAX_SIZE ?? 2 * e.FLUSH_SIZE),
     // Embedded (PGlite, no DATABASE_URL): 100, measured under /ws (docs/benchmarks.md); elsewhere V8's own (0).
     heapGrowingPercent: e.V8_HEAP_GROWING_PERCENT ?? (e.DATABASE_URL ? 0 : 100),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
