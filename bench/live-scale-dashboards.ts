@@ -114,7 +114,10 @@ export function analyse(prefix: string, dashes: Dash[], sent: SentEvent[], targe
 export async function serverHistogram(urls: string[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const url of urls) {
-    const text = await (await fetch(`${url}/metrics`)).text();
+    // Once more on a socket error: a keep-alive connection the busy server closed while idle
+    // fails the first request sent on it ("other side closed").
+    const get = () => fetch(`${url}/metrics`).then((r) => r.text());
+    const text = await get().catch(get);
     for (const m of text.matchAll(/^livepanel_live_event_to_tick_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)) {
       const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
       out.set(le, (out.get(le) ?? 0) + Number(m[2]));
