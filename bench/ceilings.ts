@@ -51,7 +51,7 @@ async function bareUws(o: CeilingOptions) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error('bare uWS server did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const target = { urls: [url], creds: BARE_CREDS, connections: o.connections, name: 'bare' };
+    const target = { urls: [url], creds: BARE_CREDS, connections: o.connections, name: 'bare', visitors: 0 };
     const track = o.loadgen === 'wrk' ? await trackRunWrk(target, o.seconds) : await trackRun(target, { duration: o.seconds });
     const ws = await wsLoad({ urls: [url], creds: BARE_CREDS, seconds: o.seconds, sockets: o.sockets, window: o.window, name: 'bare' });
     return {

@@ -27,6 +27,10 @@
  *                         process, probes the rate for 3 s, then sends rate × seconds requests
  *                         and waits for every answer, so stored == acknowledged exactly. Either
  *                         way the generator's own CPU per 1,000 requests is reported
+ *   --visitors N          `/track` requests come from N visitors in turn, each returning every N
+ *                         requests (their sessions and device ids cached, as a site's regulars
+ *                         are); default 0, a new visitor per request (every request starts a
+ *                         session: the costliest case)
  *   --baseline-events N   events of the one-job-per-event baseline (default 3000; 0 skips it)
  *   --root DIR            run the Livepanel processes from another checkout (e.g. main, for a
  *                         before/after in one run); the load, ceilings and report stay this one's
@@ -68,6 +72,7 @@ const { values: args } = parseArgs({
     ceilings: { type: 'string', default: 'on' },
     phases: { type: 'string', default: 'track,ws' },
     loadgen: { type: 'string' },
+    visitors: { type: 'string', default: '0' },
     profile: { type: 'boolean', default: false },
     root: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -128,7 +133,15 @@ async function runPhases(t: Target) {
     const t0 = performance.now();
     const load =
       kind === 'track'
-        ? await trackLoad({ urls: t.ingestUrls, creds: t.creds, seconds: SECONDS, connections: Number(args.connections), name, loadgen: LOADGEN })
+        ? await trackLoad({
+            urls: t.ingestUrls,
+            creds: t.creds,
+            seconds: SECONDS,
+            connections: Number(args.connections),
+            name,
+            loadgen: LOADGEN,
+            visitors: Number(args.visitors),
+          })
         : await wsLoad({ urls: t.ingestUrls, creds: t.creds, seconds: SECONDS, sockets: Number(args.sockets), window: Number(args.window), name });
     const stored = await storedWhenDrained(t.readUrl, t.creds, name, load.acked + load.unanswered);
     const storedSeconds = (performance.now() - t0) / 1000;
@@ -294,9 +307,12 @@ async function main() {
     seconds: SECONDS,
     rateLimits: args.limits,
     loadgen: LOADGEN,
+    visitors: Number(args.visitors),
   };
   if (args.root) result.serverRoot = SERVER_ROOT;
-  console.log(`/track load from ${LOADGEN}${LOADGEN === 'autocannon' && args.loadgen === undefined ? ' (no wrk on the PATH)' : ''}`);
+  console.log(
+    `/track load from ${LOADGEN}${LOADGEN === 'autocannon' && args.loadgen === undefined ? ' (no wrk on the PATH)' : ''}, ${Number(args.visitors) > 0 ? `${args.visitors} visitors in turn` : 'a new visitor per request'}`,
+  );
   const ceilingOpts = {
     seconds: Math.min(SECONDS, 10),
     connections: Number(args.connections),

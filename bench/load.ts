@@ -40,6 +40,8 @@ interface TrackOptions {
   creds: Creds;
   connections: number;
   name: string;
+  /** Visitors the requests come from in turn (request n from visitor n % visitors); 0: a new visitor per request. */
+  visitors: number;
 }
 
 /**
@@ -61,7 +63,16 @@ export async function trackLoad(o: TrackOptions & { seconds: number; loadgen: Lo
 
 /** One timed `/track` run from wrk. */
 export function trackRunWrk(o: TrackOptions, seconds: number) {
-  return wrkTrackRun({ urls: o.urls, clientId: o.creds.clientId, name: o.name, origin: ORIGIN, userAgent: UA, connections: o.connections, seconds });
+  return wrkTrackRun({
+    urls: o.urls,
+    clientId: o.creds.clientId,
+    name: o.name,
+    origin: ORIGIN,
+    userAgent: UA,
+    connections: o.connections,
+    seconds,
+    visitors: o.visitors,
+  });
 }
 
 /** One `/track` run from autocannon, timed or of an exact amount of requests. */
@@ -80,9 +91,10 @@ export async function trackRun(o: TrackOptions, limit: { duration: number } | { 
       {
         setupRequest(req) {
           n++;
+          const v = o.visitors > 0 ? n % o.visitors : n;
           return {
             ...req,
-            headers: { ...req.headers, 'x-forwarded-for': `81.${(n >> 16) & 255}.${(n >> 8) & 19}.${n & 255}` },
+            headers: { ...req.headers, 'x-forwarded-for': `${81 + (v >>> 24)}.${(v >> 16) & 255}.${(v >> 8) & 255}.${v & 255}` },
             body: JSON.stringify({ type: 'track', payload: { name: o.name, properties: { __path: `${ORIGIN}/p/${n % 50}`, n } } }),
           };
         },

@@ -9,6 +9,7 @@
  *   --root DIR          the checkout to run (default this one): alternate two for a before/after
  *   --seconds N         measured wrk run (default 10), after a 2 s warm-up
  *   --connections N     wrk connections (default 50)
+ *   --visitors N        requests from N visitors in turn (default 0: a new visitor per request)
  *
  * Prints µs of CPU per request per thread name and for the process, requests/s and wrk's p99;
  * saves bench/results/track-threads-<time>.json. Needs wrk (Linux: reads /proc).
@@ -21,7 +22,12 @@ import { parseArgs } from 'node:util';
 import { createProject, saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
-  options: { root: { type: 'string' }, seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
+  options: {
+    root: { type: 'string' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    visitors: { type: 'string', default: '0' },
+  },
 });
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
 const SECONDS = Number(args.seconds);
@@ -68,23 +74,14 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   const creds = await createProject(dataDir);
-  // bench/track.lua, as bench:ingest drives /track: a new visitor per request, one JSON report line.
+  // bench/track.lua, as bench:ingest drives /track (--visitors as there), one JSON report line.
   const wrk = (seconds: number) => {
-    const out = execFileSync('wrk', [
-      '-t1',
-      '-c',
-      args.connections!,
-      '-d',
-      `${seconds}s`,
-      '-s',
-      SCRIPT,
-      `${url}/track`,
-      '--',
-      creds.clientId,
-      'bench_threads',
-      ORIGIN,
-      UA,
-    ]);
+    const env = { ...process.env, LIVEPANEL_WRK_VISITORS: args.visitors };
+    const out = execFileSync(
+      'wrk',
+      ['-t1', '-c', args.connections!, '-d', `${seconds}s`, '-s', SCRIPT, `${url}/track`, '--', creds.clientId, 'bench_threads', ORIGIN, UA],
+      { env },
+    );
     const line = out
       .toString()
       .split('\n')
@@ -108,6 +105,7 @@ try {
     date: new Date().toISOString(),
     root: ROOT,
     connections: Number(args.connections),
+    visitors: Number(args.visitors),
     seconds: SECONDS,
     requests,
     non2xx: report.other,

@@ -1,7 +1,8 @@
 -- wrk script behind the `/track` phases of `npm run bench:ingest` (bench/wrk.ts runs it): the
 -- same requests as the autocannon generator in bench/load.ts. One event per POST /track on
 -- keep-alive connections, with the SDK's headers, and a new visitor (X-Forwarded-For) per
--- request that no other thread or ingest node repeats.
+-- request that no other thread or ingest node repeats — or, with LIVEPANEL_WRK_VISITORS=N,
+-- N visitors in turn (request n comes from visitor n % N: each returns every N requests).
 --
 --   LIVEPANEL_WRK_PORTS="<port of node 1> <port of node 2>…" LIVEPANEL_WRK_THREADS=<threads> \
 --   wrk -t <threads> -c <connections> -d <seconds> -s bench/track.lua <node 1's url>/track \
@@ -29,6 +30,7 @@ function setup(thread)
   -- The threads interleave one sequence: thread k of T numbers its requests k, k + T, k + 2T…
   thread:set("thread_index", index)
   thread:set("stride", tonumber(os.getenv("LIVEPANEL_WRK_THREADS")) or 1)
+  thread:set("visitors", tonumber(os.getenv("LIVEPANEL_WRK_VISITORS")) or 0)
   threads[#threads + 1] = thread
 end
 
@@ -49,7 +51,8 @@ local floor = math.floor
 function request()
   local n = sent * stride + thread_index
   sent = sent + 1
-  headers["x-forwarded-for"] = (81 + floor(n / 16777216)) .. "." .. (floor(n / 65536) % 256) .. "." .. (floor(n / 256) % 256) .. "." .. (n % 256)
+  local v = visitors > 0 and n % visitors or n
+  headers["x-forwarded-for"] = (81 + floor(v / 16777216)) .. "." .. (floor(v / 65536) % 256) .. "." .. (floor(v / 256) % 256) .. "." .. (v % 256)
   local body = '{"type":"track","payload":{"name":"' .. name .. '","properties":{"__path":"' .. origin .. "/p/" .. (n % 50) .. '","n":' .. n .. "}}}"
   return wrk.format("POST", nil, headers, body)
 end

@@ -42,6 +42,8 @@ export async function wrkTrackRun(o: {
   userAgent: string;
   connections: number;
   seconds: number;
+  /** Visitors the requests come from in turn; 0 (default): a new visitor per request. */
+  visitors?: number;
 }) {
   const nodes = o.urls.map((u) => new URL(u));
   if (nodes.some((u) => u.hostname !== nodes[0]!.hostname)) throw new Error('wrk: every ingest URL must be on the same host');
@@ -52,7 +54,12 @@ export async function wrkTrackRun(o: {
   // The script's own arguments follow `--`; setup() cannot see them, hence the environment.
   const scriptArgs = ['--', o.clientId, o.name, o.origin, o.userAgent];
   const child = spawn('wrk', [...wrkArgs, ...scriptArgs].map(String), {
-    env: { ...process.env, LIVEPANEL_WRK_PORTS: nodes.map((u) => u.port).join(' '), LIVEPANEL_WRK_THREADS: String(threads) },
+    env: {
+      ...process.env,
+      LIVEPANEL_WRK_PORTS: nodes.map((u) => u.port).join(' '),
+      LIVEPANEL_WRK_THREADS: String(threads),
+      LIVEPANEL_WRK_VISITORS: String(o.visitors ?? 0),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
