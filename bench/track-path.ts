@@ -1,5 +1,5 @@
 /**
- * `tsx bench/track-path.ts` — CPU per `/track` request of the work behind uWS, in one process
+ * `tsx bench/track-path.ts` — CPU per `/track` request (or `/ws` event) of the work behind uWS, in one process
  * without sockets: the body's JSON parse, the request info (client address through
  * TRUST_PROXY=1), the ingest service with the real enrichment pipeline (bundled GeoIP), the
  * in-process session store and dedupe, and the write-ahead log's record encoding (the queue
@@ -8,15 +8,22 @@
  *
  *   --requests N   requests (default 400000), reported per window of 100,000
  *   --root DIR     run another checkout's code (a before/after in alternation)
+ *   --ws           `/ws` instead: frames of 50 events with client ids from 8 sockets (8
+ *                  devices) with 16 frames each in flight, as `bench:ingest` sends them — the
+ *                  frame's UTF-8 decode and JSON parse, the protocol's zod check, the ingest
+ *                  service, the ack's JSON; `--requests` then counts events
  *
- * Prints µs of CPU per request for each window; saves bench/results/track-path-<time>.json.
+ * Prints µs of CPU per request (event) for each window; saves bench/results/track-path-<time>.json
+ * (ws-path-<time>.json with --ws).
  */
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { saveResults } from './support.ts';
 
-const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '400000' }, root: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { requests: { type: 'string', default: '400000' }, root: { type: 'string' }, ws: { type: 'boolean', default: false } },
+});
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
 const load = (f: string) => import(path.join(ROOT, f));
 
@@ -32,6 +39,7 @@ const [
   rows,
   httpMod,
   metricsMod,
+  wsProtocol,
 ] = await Promise.all([
   load('server/ingest/ingest.ts'),
   load('server/ingest/pipeline.ts'),
@@ -44,6 +52,7 @@ const [
   load('shared/rows.ts'),
   load('server/ingest/http.uws.ts'),
   load('server/metrics.ts'),
+  load('shared/ws-protocol.ts'),
 ]);
 
 const metrics = metricsMod.createMetrics();
@@ -92,27 +101,94 @@ async function one(n: number) {
   return JSON.stringify({ deviceId: r.deviceId, sessionId: r.sessionId });
 }
 
+const BATCH = 50;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const wsRequests = Array.from({ length: 8 }, (_, s) =>
+  httpMod.requestInfo(
+    {
+      method: 'get',
+      url: '/ws',
+      query: '',
+      headers: { origin: ORIGIN, 'user-agent': UA, 'x-forwarded-for': `82.1.${s}.1` },
+      remoteIp: '127.0.0.1',
+      params: [],
+    },
+    ipOpts,
+  ),
+);
+
+/** Frame `seq` of socket `s` as `bench:ingest` sends it (built before the CPU is measured: the client's work). */
+function frameBytes(s: number, seq: number) {
+  const parts: string[] = [];
+  for (let i = 0; i < BATCH; i++) {
+    parts.push(`{"id":"${s}-${seq}-${i}","type":"track","payload":{"name":"bench","properties":{"__path":"${ORIGIN}/w/${i}","i":${i}}}}`);
+  }
+  return Buffer.from(`{"type":"batch","seq":${seq},"events":[${parts.join(',')}]}`);
+}
+
+/** The server's work for one frame, from its bytes to its ack's JSON. */
+async function frame(s: number, seq: number, bytes: Buffer) {
+  const parsed = wsProtocol.ClientFrame.safeParse(JSON.parse(utf8.decode(bytes)));
+  if (!parsed.success || parsed.data.type !== 'batch') throw new Error('frame refused');
+  const { items, invalid } = httpMod.toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes: 16_384 });
+  const request = { ...wsRequests[s], receivedAt: Date.now() };
+  const results = await ingest.accept(
+    caller,
+    request,
+    items.map((x: { item: unknown }) => x.item),
+    'ws',
+  );
+  const a = httpMod.summarize(
+    results,
+    items.map((x: { index: number }) => x.index),
+    invalid,
+  );
+  if (a.accepted !== BATCH) throw new Error(`accepted ${a.accepted} of ${BATCH}`);
+  return JSON.stringify({ type: 'ack', seq, accepted: a.accepted, rejected: a.rejected, dropped: a.dropped });
+}
+
 const total = Number(args.requests);
 const WINDOW = 100_000;
 const CONCURRENCY = 50; // requests in flight, as 50 connections
 const windows: Array<{ from: number; cpuUsPerRequest: number }> = [];
 let n = 0;
 for (let from = 0; from < total; from += WINDOW) {
-  const cpu0 = process.cpuUsage();
   const end = Math.min(total, from + WINDOW);
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (n < end) await one(n++);
-    }),
-  );
+  // 8 sockets × 16 frames in flight, each frame 50 events; socket s sends frames s, s + 8, …
+  const frames = args.ws ? Array.from({ length: (end - from) / BATCH }, (_, k) => frameBytes(k % 8, from / BATCH + k)) : [];
+  const cpu0 = process.cpuUsage();
+  if (args.ws) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 * 16 }, async () => {
+        while (next < frames.length) {
+          const k = next++;
+          await frame(k % 8, from / BATCH + k, frames[k]!);
+        }
+      }),
+    );
+    n = end;
+  } else
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (n < end) await one(n++);
+      }),
+    );
   const c = process.cpuUsage(cpu0);
   windows.push({ from, cpuUsPerRequest: Math.round(((c.user + c.system) / (end - from)) * 100) / 100 });
-  console.log(`requests ${from}-${end}: ${windows.at(-1)!.cpuUsPerRequest} µs CPU per request`);
+  console.log(`requests ${from}-${end}: ${windows.at(-1)!.cpuUsPerRequest} µs CPU per ${args.ws ? 'event' : 'request'}`);
 }
 const mean = windows.reduce((a, w) => a + w.cpuUsPerRequest, 0) / windows.length;
 console.log(
   `mean ${mean.toFixed(2)} µs CPU per request (${ROOT}), ${Math.round(encodedBytes / total)} record bytes per request, load ${os.loadavg()[0]!.toFixed(1)}`,
 );
-saveResults('track-path', { date: new Date().toISOString(), root: ROOT, requests: total, windows, meanCpuUsPerRequest: mean, loadAverage: os.loadavg() });
+saveResults(args.ws ? 'ws-path' : 'track-path', {
+  date: new Date().toISOString(),
+  root: ROOT,
+  requests: total,
+  windows,
+  meanCpuUsPerRequest: mean,
+  loadAverage: os.loadavg(),
+});
 await sessions.close();
 process.exit(0);

@@ -123,6 +123,7 @@ const Env = z.object({
   FLUSH_SIZE: int(10_000, 1),
   FLUSH_MAX_SIZE: z.coerce.number().int().min(1).optional(),
   V8_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).optional(),
+  V8_HEAP_SLACK_MB: z.coerce.number().int().min(0).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
   WORKER_FLUSH_SIZE: int(20_000, 1),
   DEDUPE_TTL_MS: int(3_600_000, 1000),
@@ -191,6 +192,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     flushMaxSize: Math.max(e.FLUSH_SIZE, e.FLUSH_MAX_SIZE ?? 2 * e.FLUSH_SIZE),
     // Embedded (PGlite, no DATABASE_URL): 100, measured under /ws (docs/benchmarks.md); elsewhere V8's own (0).
     heapGrowingPercent: e.V8_HEAP_GROWING_PERCENT ?? (e.DATABASE_URL ? 0 : 100),
+    // …and that room at most this many MB (0: no bound), so long-lived state (open sessions,
+    // caches) is not matched by as much garbage again (server/heap-growth.ts).
+    heapSlackMb: e.V8_HEAP_SLACK_MB ?? (e.DATABASE_URL ? 0 : 96),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
     workerFlushSize: e.WORKER_FLUSH_SIZE,
     dedupeTtlMs: e.DEDUPE_TTL_MS,

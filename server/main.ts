@@ -10,9 +10,9 @@
  */
 
 import { writeSync } from 'node:fs';
-import v8 from 'node:v8';
 import { startLivepanel } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { boundHeapGrowth } from './heap-growth.ts';
 import { createLogger } from './log.ts';
 import { RoleError } from './roles.ts';
 
@@ -57,7 +57,9 @@ async function main() {
   // /ws, the rest garbage of batches already answered); the embedded shape caps it at 2×, which
   // took ~90 MB off the peak at no measured CPU cost (1.5× took more off but cost ~9 % more CPU
   // per event; docs/benchmarks.md). Read at every full collection, so setting it now applies.
-  if (config.heapGrowingPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
+  // V8_HEAP_SLACK_MB bounds that room in megabytes too, for a server holding much long-lived
+  // state (server/heap-growth.ts).
+  if (config.heapGrowingPercent > 0) boundHeapGrowth({ maxPercent: config.heapGrowingPercent, slackMb: config.heapSlackMb });
   try {
     running = await startLivepanel(config, log);
   } catch (err) {

@@ -42,6 +42,11 @@ export class ExpiryHeap {
     }
   }
 
+  /** The lowest score (undefined when empty). */
+  minScore(): number | undefined {
+    return this.scores[0];
+  }
+
   /** Removes and returns the key with the lowest score if that score is <= `max`. */
   popAtMost(max: number): string | undefined {
     if (this.keys.length === 0 || this.scores[0]! > max) return undefined;

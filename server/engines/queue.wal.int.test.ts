@@ -53,11 +53,17 @@ function startChild(env: Record<string, string>): Child {
     if (l.startsWith('wrote ')) c.wrote.push(l.slice(6));
     for (const w of watchers.filter((x) => l.startsWith(x.prefix))) w.resolve(l);
   });
-  c.exited = new Promise((resolve) => proc.on('close', () => resolve())); // after stdout is drained
+  let how = '';
+  c.exited = new Promise((resolve) =>
+    proc.on('close', (code, signal) => {
+      how = signal ? `signal ${signal}` : `code ${code}`;
+      resolve(); // after stdout is drained
+    }),
+  );
   c.line = (prefix) =>
     new Promise((resolve, reject) => {
       watchers.push({ prefix, resolve });
-      c.exited.then(() => setTimeout(() => reject(new Error(`child exited before "${prefix}": ${stderr.slice(-2000)}`)), 50));
+      c.exited.then(() => setTimeout(() => reject(new Error(`child exited (${how}) before "${prefix}": ${stderr.slice(-2000)}`)), 50));
     });
   return c;
 }

@@ -62,6 +62,22 @@ describe('memory sessions bounds', () => {
     expect(await store.get('p1', 'd1')).toBeNull();
   });
 
+  // Guards the heap's lazy entries: a hit leaves a session's entry at its old expiry, which
+  // must be checked against the session before anything is claimed at it.
+  it('claims sessions at their expiry after later hits and keep-alives, in expiry order', async () => {
+    const store = createMemorySessionStore({ timeoutMs: 60_000 });
+    await store.touch('p1', 'a', hit(1000), seedFor('p1', 'a', 1000));
+    await store.touch('p1', 'b', hit(2000), seedFor('p1', 'b', 2000));
+    await store.touch('p1', 'c', hit(3000), seedFor('p1', 'c', 3000));
+    await store.touch('p1', 'a', hit(5000), seedFor('p1', 'a', 5000)); // a: due at 65,000
+    await store.keepAlive('p1', 'b', 90_000); // b: due at 90,000
+    expect(await store.claimExpired(62_999, 10)).toEqual([]);
+    expect((await store.claimExpired(64_999, 10)).map((s) => s.deviceId)).toEqual(['c']);
+    expect(await store.get('p1', 'a')).not.toBeNull();
+    expect((await store.claimExpired(100_000, 10)).map((s) => s.deviceId)).toEqual(['a', 'b']);
+    expect(await store.size()).toBe(0);
+  });
+
   it('evicts within the project past maxPerProject, so one tenant cannot push out another’s sessions', async () => {
     const store = createMemorySessionStore({ timeoutMs: 60_000, maxSessions: 1000, maxPerProject: 2 });
     await store.touch('victim', 'v', hit(1), seedFor('victim', 'v', 1));

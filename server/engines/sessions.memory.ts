@@ -1,6 +1,12 @@
 /**
  * In-process SessionStore for the embedded shape (one process). Sessions live in a Map keyed
- * by (project, device); an expiry heap finds due sessions without scanning. Every method runs
+ * by (project, device); an expiry heap finds due sessions without scanning. A session's expiry
+ * only ever moves later (`expiresAt`: its last hit and keep-alive never move back), so a hit
+ * leaves the session's heap entry as it was, a lower bound of its expiry: an entry that comes
+ * due is checked against the session and, when stale, pushed back at the session's real
+ * expiry. A hit then costs no heap work (moving an entry down the heap on every hit was two
+ * Map writes per level), and the heap still yields sessions in their real expiry order: an
+ * entry is only taken when its score is the session's real expiry. Every method runs
  * synchronously inside one turn of the event loop, which is what makes `touch` atomic and
  * `claimExpired` exactly-once here. Sessions are copied in and out, so callers cannot change
  * stored state by mutating what they got.
@@ -64,6 +70,21 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
     expiry.set(key, expiresAt(s, timeoutMs));
     touchOrder(s, key);
   };
+  /**
+   * Takes the key of the session that expires first, if that is at or before `max`: stale
+   * entries met on the way (their session was hit since) go back in at the session's expiry.
+   */
+  const popDue = (max: number): string | undefined => {
+    for (;;) {
+      const score = expiry.minScore();
+      if (score === undefined || score > max) return undefined;
+      const key = expiry.popAtMost(max)!;
+      const s = sessions.get(key);
+      const due = s ? expiresAt(s, timeoutMs) : score;
+      if (due <= score) return key;
+      expiry.set(key, due);
+    }
+  };
   const remove = (key: string) => {
     const s = sessions.get(key);
     sessions.delete(key);
@@ -83,7 +104,7 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
       remove(key);
     }
     while (sessions.size >= maxSessions) {
-      const key = expiry.popAtMost(Number.POSITIVE_INFINITY)!;
+      const key = popDue(Number.POSITIVE_INFINITY)!;
       out.push(sessions.get(key)!);
       remove(key);
     }
@@ -106,8 +127,7 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
   function touch(projectId: string, key: string, hit: SessionHit, seed: () => OpenSession, alreadyRecent = false): TouchResult {
     const current = sessions.get(key);
     if (current && !isExpiredAt(current, hit.at, timeoutMs)) {
-      applyHit(current, hit);
-      expiry.set(key, expiresAt(current, timeoutMs));
+      applyHit(current, hit); // its expiry moves later: the heap entry stays a lower bound
       if (!alreadyRecent) touchOrder(current, key);
       return { session: current, started: false };
     }
@@ -155,14 +175,13 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
       const key = keyOf(projectId, deviceId);
       const s = sessions.get(key);
       if (!s || until <= s.keepAliveUntil) return;
-      s.keepAliveUntil = until;
-      expiry.set(key, expiresAt(s, timeoutMs));
+      s.keepAliveUntil = until; // a later expiry: the heap entry stays a lower bound
     },
 
     async claimExpired(now, limit) {
       const out: OpenSession[] = [];
       while (out.length < limit) {
-        const key = expiry.popAtMost(now);
+        const key = popDue(now);
         if (key === undefined) break;
         const s = sessions.get(key);
         remove(key);

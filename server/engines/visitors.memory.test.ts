@@ -1,5 +1,44 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryHarness } from './harness.ts';
 import { describeVisitors } from './visitors.contract.ts';
 import { createMemoryVisitors } from './visitors.memory.ts';
 
 describeVisitors('memory', async (opts) => memoryHarness(createMemoryVisitors(opts)));
+
+describe('memory visitors: "seen" without readers', () => {
+  afterEach(() => vi.useRealTimers());
+
+  // Guards against the unbounded table: only `active` (a dashboard watching the project) used to
+  // drop old entries, so a project nobody watched kept every device it ever saw.
+  it('drops devices older than the keep window as the table grows, with no active() read', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const store = createMemoryVisitors({ keepMs: 60_000 });
+    const batch = (from: number) => Array.from({ length: 1000 }, (_, i) => `d${from + i}`);
+    for (let minute = 0; minute < 30; minute++) {
+      await store.seen('p', batch(minute * 1000), Date.now());
+      // Never more than the window's devices (two minutes' worth: 2,000) doubled, plus one batch.
+      expect(store.seenHeld('p')).toBeLessThanOrEqual(5000);
+      vi.advanceTimersByTime(60_000);
+    }
+    // Nothing inside the window was dropped.
+    await store.seen('p', ['fresh'], Date.now());
+    expect(await store.active('p', Date.now() - 60_000)).toBe(1001);
+    await store.close();
+  });
+
+  it('keeps every device of the window however many there are', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const store = createMemoryVisitors({ keepMs: 600_000 });
+    for (let i = 0; i < 20; i++) {
+      await store.seen(
+        'p',
+        Array.from({ length: 1000 }, (_, j) => `d${i * 1000 + j}`),
+        Date.now(),
+      );
+      vi.advanceTimersByTime(1000);
+    }
+    expect(store.seenHeld('p')).toBe(20_000);
+    expect(await store.active('p', 0)).toBe(20_000);
+    await store.close();
+  });
+});

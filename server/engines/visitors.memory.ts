@@ -1,12 +1,33 @@
-/** In-process Visitors (see visitors.ts): the same bookkeeping as the Redis store, in maps. */
+/**
+ * In-process Visitors (see visitors.ts): the same bookkeeping as the Redis store, in maps.
+ * "Seen" entries older than the keep window are dropped when a project's table has doubled
+ * since its last sweep (as the Redis store trims its sorted set on every write), so a project
+ * nobody watches (no `active` reads) holds at most about twice its devices of the window.
+ */
 import { DEFAULT_VISITORS_KEEP_MS, DEFAULT_VISITORS_TTL_MS, type VisitorChange, type Visitors, type VisitorsOptions } from './visitors.ts';
 
-export function createMemoryVisitors(opts: VisitorsOptions = {}): Visitors {
+/** Smallest "seen" table of a project that is swept on write. */
+const SWEEP_MIN = 1024;
+
+export interface MemoryVisitors extends Visitors {
+  /** Devices a project's "seen" table holds now (swept or not): what its memory is bounded by. */
+  seenHeld(projectId: string): number;
+}
+
+export function createMemoryVisitors(opts: VisitorsOptions = {}): MemoryVisitors {
   const ttl = opts.ttlMs ?? DEFAULT_VISITORS_TTL_MS;
   const keep = opts.keepMs ?? DEFAULT_VISITORS_KEEP_MS;
   const online = new Map<string, Map<string, number>>(); // project → device → sockets (all nodes)
   const nodes = new Map<string, { expires: number; devices: Map<string, number> }>(); // node → "project\n device" → sockets
   const seen = new Map<string, Map<string, number>>(); // project → device → last seen
+  /** Per project, the size of its "seen" table at which the next sweep runs. */
+  const sweepAt = new Map<string, number>();
+  /** Drops `m`'s entries older than the keep window; returns how many are left. */
+  const dropOld = (m: Map<string, number>) => {
+    const cutoff = Date.now() - keep;
+    for (const [d, at] of m) if (at < cutoff) m.delete(d);
+    return m.size;
+  };
 
   const add = (p: string, d: string, delta: number) => {
     let m = online.get(p);
@@ -55,6 +76,7 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): Visitors {
   };
 
   return {
+    inProcess: true,
     async change(id, changes) {
       if (!live(id)) return false;
       apply(id, changes);
@@ -86,22 +108,24 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): Visitors {
         seen.set(p, m);
       }
       for (const d of devices) if (d && (m.get(d) ?? 0) < at) m.set(d, at);
+      if (m.size >= (sweepAt.get(p) ?? SWEEP_MIN)) sweepAt.set(p, Math.max(SWEEP_MIN, 2 * dropOld(m)));
     },
     async active(p, since) {
       const m = seen.get(p);
       if (!m) return 0;
-      const cutoff = Date.now() - keep;
       let n = 0;
-      for (const [d, at] of m) {
-        if (at < cutoff) m.delete(d);
-        else if (at >= since) n++;
-      }
+      dropOld(m);
+      for (const at of m.values()) if (at >= since) n++;
       return n;
+    },
+    seenHeld(p) {
+      return seen.get(p)?.size ?? 0;
     },
     async close() {
       online.clear();
       nodes.clear();
       seen.clear();
+      sweepAt.clear();
     },
   };
 }

@@ -16,6 +16,12 @@ export type VisitorChange = [projectId: string, deviceId: string, delta: number]
 
 export interface Visitors {
   /**
+   * True when the store lives in this process (`seen` is a Map update): a reporter gains
+   * nothing by coalescing its writes, and a table remembering what it wrote would only double
+   * the memory the store already holds per device.
+   */
+  readonly inProcess?: boolean;
+  /**
    * Applies socket deltas for `nodeId` and keeps the node alive (as `beat`). Returns false and
    * writes nothing when the node is not live (new, or its beat expired and it was or will be
    * swept): applied to a swept node, the deltas would bring it back with only these devices and
@@ -38,7 +44,7 @@ export interface Visitors {
   sweep(): Promise<string[]>;
   /** Distinct devices with an open socket on a live node. */
   online(projectId: string): Promise<number>;
-  /** Records that these devices sent events at `at` (epoch ms). */
+  /** Records that these devices sent events at `at` (epoch ms); entries older than `keepMs` are dropped. */
   seen(projectId: string, deviceIds: string[], at: number): Promise<void>;
   /** Distinct devices seen since `since` (epoch ms); older entries past `keepMs` are dropped. */
   active(projectId: string, since: number): Promise<number>;

@@ -18,7 +18,7 @@ import { newDraft } from './draft.ts';
 import type { Pipeline } from './pipeline.ts';
 import { toRows } from './rows.ts';
 import type { SessionStep } from './steps/session.ts';
-import { type Caller, type Draft, isDropped, type RequestInfo } from './types.ts';
+import { type Caller, type Draft, type Dropped, isDropped, type RequestInfo } from './types.ts';
 
 /** One event as a transport received it: an unvalidated `{type, payload}` body and its client id. */
 export interface IngestItem {
@@ -73,15 +73,18 @@ export function createIngest(deps: IngestDeps) {
     throw err;
   }
 
-  async function prepare(caller: Caller, request: RequestInfo, item: IngestItem): Promise<Draft | ItemResult> {
+  const enriched = (out: Draft | Dropped): Draft | ItemResult =>
+    isDropped(out) ? { status: 'dropped', reason: out.dropped, deviceId: '', sessionId: '' } : out;
+
+  /** Validates and enriches one event: synchronously when the pipeline is (see pipeline.ts). */
+  function prepare(caller: Caller, request: RequestInfo, item: IngestItem): Draft | ItemResult | Promise<Draft | ItemResult> {
     const parsed = TrackBody.safeParse(item.body);
     if (!parsed.success) {
       return { status: 'rejected', code: 'invalid_event', message: 'Event does not match the protocol', issues: zodIssues(parsed.error) };
     }
     try {
-      const out = await deps.enrich(newDraft(caller, request, parsed.data, item.clientEventId));
-      if (isDropped(out)) return { status: 'dropped', reason: out.dropped, deviceId: '', sessionId: '' };
-      return out;
+      const out = deps.enrich(newDraft(caller, request, parsed.data, item.clientEventId));
+      return out instanceof Promise ? out.then(enriched, rejected) : enriched(out);
     } catch (err) {
       return rejected(err);
     }
@@ -126,7 +129,8 @@ export function createIngest(deps: IngestDeps) {
     const results: Array<ItemResult | undefined> = new Array(items.length);
     const drafts: Array<{ i: number; draft: Draft }> = [];
     for (let i = 0; i < items.length; i++) {
-      const out = await prepare(caller, request, items[i]!);
+      const prepared = prepare(caller, request, items[i]!);
+      const out = prepared instanceof Promise ? await prepared : prepared;
       if ('status' in out) results[i] = out;
       else drafts.push({ i, draft: out });
     }

@@ -128,4 +128,35 @@ describe('visitors reporter', () => {
       vi.useRealTimers();
     }
   });
+  it('coalesces a device\'s "seen" writes for a remote store only', async () => {
+    vi.useFakeTimers();
+    try {
+      const written: string[] = [];
+      const counting = (inProcess: boolean): Visitors => {
+        const store = createMemoryVisitors();
+        return {
+          ...store,
+          inProcess,
+          async seen(p, devices, at) {
+            written.push(...devices);
+            return store.seen(p, devices, at);
+          },
+        };
+      };
+      for (const inProcess of [false, true]) {
+        written.length = 0;
+        const r = createVisitorsReporter({ visitors: counting(inProcess), nodeId: 'n1', flushMs: 100, beatMs: 60_000 });
+        for (let i = 0; i < 3; i++) {
+          r.events('p', eventsBatch('p', 2).events); // dev-0, dev-1
+          await vi.advanceTimersByTimeAsync(1000); // within the 5 s a remote write is coalesced for
+        }
+        // A remote store is written each device once per 5 s; the in-process one at every flush
+        // (its write is the same Map update the coalescing table would have cost, without the table).
+        expect(written).toEqual(inProcess ? ['dev-0', 'dev-1', 'dev-0', 'dev-1', 'dev-0', 'dev-1'] : ['dev-0', 'dev-1']);
+        await r.close();
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

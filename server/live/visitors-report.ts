@@ -17,7 +17,10 @@ export interface VisitorsReporterOptions {
   nodeId: string;
   flushMs?: number;
   beatMs?: number;
-  /** Least time between two "seen" writes of one device (default 5 s: active counts are that exact). */
+  /**
+   * Least time between two "seen" writes of one device (default 5 s: active counts are that
+   * exact; 0 for an in-process store, whose writes cost no more than the coalescing itself).
+   */
   seenEveryMs?: number;
   /** After writes or sweeps: these projects' counts may have changed. */
   onChanged?: (projectIds: string[]) => void;
@@ -43,11 +46,12 @@ const SEEN_MEMORY = 200_000;
 export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsReporter {
   const { visitors, nodeId } = opts;
   const flushMs = opts.flushMs ?? 100;
-  const seenEvery = opts.seenEveryMs ?? 5000;
+  const seenEvery = opts.seenEveryMs ?? (visitors.inProcess ? 0 : 5000);
   const state = new Map<string, number>(); // "project\n device" → sockets here
   let pending = new Map<string, number>(); // deltas not written yet
   let seen = new Map<string, Set<string>>(); // project → devices to mark seen
-  const lastSeen = createRecentMap<string, number>(SEEN_MEMORY);
+  /** What was written last per "project\n device", for coalescing (none when seenEvery is 0). */
+  const lastSeen = seenEvery > 0 ? createRecentMap<string, number>(SEEN_MEMORY) : undefined;
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
@@ -156,10 +160,12 @@ export function createVisitorsReporter(opts: VisitorsReporterOptions): VisitorsR
       const now = Date.now();
       for (const r of rows) {
         if (!r.device_id) continue;
-        const k = `${projectId}\n${r.device_id}`;
-        const last = lastSeen.get(k);
-        if (last !== undefined && now - last < seenEvery) continue;
-        lastSeen.set(k, now);
+        if (lastSeen) {
+          const k = `${projectId}\n${r.device_id}`;
+          const last = lastSeen.get(k);
+          if (last !== undefined && now - last < seenEvery) continue;
+          lastSeen.set(k, now);
+        }
         let ds = seen.get(projectId);
         if (!ds) {
           ds = new Set();
