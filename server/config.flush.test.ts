@@ -13,3 +13,13 @@ describe('FLUSH_MAX_SIZE', () => {
     expect(() => loadConfig({ FLUSH_MAX_SIZE: '0' })).toThrow(/FLUSH_MAX_SIZE/);
   });
 });
+
+describe('WORKER_FLUSH_SIZE', () => {
+  // The distributed worker's inserts: 20,000 rows cost chDB about a third less CPU per row than
+  // 10,000 (bench/worker-drain.ts, docs/benchmarks.md); a deployment may still choose another size.
+  it('defaults to 20,000 rows and takes another size', () => {
+    expect(loadConfig({}).workerFlushSize).toBe(20_000);
+    expect(loadConfig({ WORKER_FLUSH_SIZE: '5000' }).workerFlushSize).toBe(5000);
+    expect(() => loadConfig({ WORKER_FLUSH_SIZE: '0' })).toThrow(/WORKER_FLUSH_SIZE/);
+  });
+});

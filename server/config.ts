@@ -125,7 +125,7 @@ const Env = z.object({
   V8_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).optional(),
   V8_HEAP_SLACK_MB: z.coerce.number().int().min(0).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
-  WORKER_FLUSH_SIZE: int(10_000, 1),
+  WORKER_FLUSH_SIZE: int(20_000, 1),
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   READY_MAX_LAG_MS: int(60_000, 1000),
   MAX_OPEN_SESSIONS: int(200_000, 1),

@@ -181,6 +181,31 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
       expect((await store.get('many', 'a'))?.id).toBe(many[0]!.id);
     });
 
+    it('touchMany stores odd text and fractional revenue exactly as one touch per hit would', async () => {
+      // The Redis store sends a batch's hits as JSON to its script: a lone surrogate (which the
+      // script's JSON decoder refuses), a NUL, quotes, backslashes and non-Latin text must come
+      // out as they do through `touch`, and revenue added hit by hit as `touch` adds it.
+      const odd = ['/a\uD800b', '/nul\u0000x', '/"q"\\ud83d', '/ü/日本/😀', '\\'];
+      const plan: Array<[string, SessionHit]> = [
+        ...odd.map((path, i): [string, SessionHit] => ['d', hit(T0 + i, { path, origin: `https://${i}.test`, revenue: 0.1 })]),
+        ['d', hit(T0 + 10, { path: '', origin: '', profileId: 'p\uDC00', revenue: 0.2 })],
+        ['e', hit(T0 + 11, { path: odd[0]!, profileId: odd[2]!, revenue: 0.3 })],
+        ['d', hit(T0 + 12, { revenue: 0.7 })],
+      ];
+      const seq = [];
+      for (const [device, x] of plan) seq.push(await touch(store, device, x, 'seq'));
+      const many = await store.touchMany(
+        'many',
+        plan.map(([deviceId, x]) => ({ deviceId, hit: x, seed: () => seedFor('many', deviceId, x) })),
+      );
+      expect(many.map((r) => [r.started, r.exitPath, r.exitOrigin])).toEqual(seq.map((r) => [r.started, r.session.exitPath, r.session.exitOrigin]));
+      for (const device of ['d', 'e']) {
+        const [x, y] = [await store.get('seq', device), await store.get('many', device)];
+        expect(y).not.toBeNull();
+        expect({ ...y, id: '', projectId: '' }).toEqual({ ...x, id: '', projectId: '' });
+      }
+    });
+
     it('keeps projects and devices apart, even when ids contain separators', async () => {
       const a = await touch(store, 'b:c', hit(T0), 'a');
       const b = await touch(store, 'c', hit(T0), 'a:b');

@@ -88,66 +88,110 @@ return out
 
 /**
  * TOUCH for many hits of one batch, in order, in one call. KEYS: expiry index, then the
- * session hash of each device. ARGV: timeoutMs, slackMs, hit count, then 9 values per hit —
- * key position (in KEYS), member, at, path, origin, profileId, isScreenView (1/0), revenue,
- * seed position (in ARGV; 0: no seed) — then the seeds: expiresAt, ttlMs, field count n, and
- * n field/value pairs. Replies per hit, in order: {0, id, exitPath, exitOrigin} continued, or
- * {1, closed-or-{}} started; at the first hit that must start a session but has no seed it
- * stops, its reply is {2} and the hits from there on are not applied.
+ * session hash of each device. ARGV: timeoutMs, slackMs, the byte length of the session key
+ * prefix (a key minus it is the index member), the hits as one JSON array — per hit
+ * [key position (in KEYS), at, path, origin, profileId, isScreenView (1/0), revenue, seed
+ * position (in ARGV; 0: no seed)], times and revenue as strings, written as given — then one
+ * JSON array per seed: [expiresAt, ttlMs, field, value, …], decoded only when used. Replies
+ * per hit, in order: {0, id, exitPath, exitOrigin} continued, or {1, closed-or-{}} started; at
+ * the first hit that must start a session but has no seed it stops, its reply is {2} and the
+ * hits from there on are not applied.
+ *
+ * Each hit is TOUCH's, but a session's fields are read once per call and its writes gathered
+ * in `s`, then written once per session (`flush`): at the end, before the session is closed
+ * by a later hit, and before a stop. The final hash, index score and TTL are those of one TOUCH
+ * per hit (the last write of each field wins either way, counts add up); a batch of one
+ * device costs a handful of commands instead of seven per hit. Revenue is added per hit as
+ * TOUCH adds it (HINCRBYFLOAT: a sum of floats in another order could differ in its last digit).
  */
 export const TOUCH_MANY_LUA = `
 local index = KEYS[1]
-local timeout, slack, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local out = {}
-for h = 0, n - 1 do
-  local b = 4 + h * 9
-  local key, member, atArg = KEYS[tonumber(ARGV[b])], ARGV[b + 1], ARGV[b + 2]
-  local at = tonumber(atArg)
-  local path, origin, profile = ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
-  local seedAt = tonumber(ARGV[b + 8])
-  local cur = redis.call('HMGET', key, 'lastSeenAt', 'keepAliveUntil', 'startedAt', 'profileId')
-  local continued = false
-  if cur[1] then
-    local last, keep = tonumber(cur[1]), tonumber(cur[2])
-    if at < math.max(last + timeout, keep) then
-      continued = true
-      if at >= last then
-        redis.call('HSET', key, 'lastSeenAt', atArg)
-        if path ~= '' then redis.call('HSET', key, 'exitPath', path, 'exitOrigin', origin) end
-        last = at
-      end
-      if at < tonumber(cur[3]) then
-        redis.call('HSET', key, 'startedAt', atArg, 'entryPath', path, 'entryOrigin', origin)
-      end
-      redis.call('HINCRBY', key, 'eventCount', 1)
-      if ARGV[b + 6] == '1' then redis.call('HINCRBY', key, 'screenViewCount', 1) end
-      if tonumber(ARGV[b + 7]) ~= 0 then redis.call('HINCRBYFLOAT', key, 'revenue', ARGV[b + 7]) end
-      if profile ~= '' and (not cur[4] or cur[4] == '') then
-        redis.call('HSET', key, 'profileId', profile)
-      end
-      local exp = math.max(last + timeout, keep)
-      redis.call('ZADD', index, exp, member)
-      redis.call('PEXPIRE', key, math.ceil(exp - last + slack))
-      local now = redis.call('HMGET', key, 'id', 'exitPath', 'exitOrigin')
-      out[#out + 1] = {0, now[1], now[2], now[3]}
-    end
+local timeout, slack, prefixLen = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local hits = cjson.decode(ARGV[4])
+-- Per key position: false (no session), or the session as read and changed so far.
+local sessions = {}
+
+local function load(k)
+  local cur = redis.call('HMGET', KEYS[k], 'lastSeenAt', 'keepAliveUntil', 'startedAt', 'profileId', 'id', 'exitPath', 'exitOrigin')
+  if not cur[1] then return false end
+  return {last = tonumber(cur[1]), keep = tonumber(cur[2]), started = tonumber(cur[3]), profile = cur[4] or '',
+    id = cur[5], exitPath = cur[6], exitOrigin = cur[7], set = {}, events = 0, views = 0, exp = nil, ttl = nil}
+end
+
+local function flush(k, s)
+  if not s or s.exp == nil then return end
+  local key = KEYS[k]
+  local fields = {}
+  for f, v in pairs(s.set) do
+    fields[#fields + 1] = f
+    fields[#fields + 1] = v
   end
-  if not continued then
+  if #fields > 0 then redis.call('HSET', key, unpack(fields)) end
+  if s.events > 0 then redis.call('HINCRBY', key, 'eventCount', s.events) end
+  if s.views > 0 then redis.call('HINCRBY', key, 'screenViewCount', s.views) end
+  redis.call('ZADD', index, s.exp, string.sub(key, prefixLen + 1))
+  redis.call('PEXPIRE', key, s.ttl)
+  s.set, s.events, s.views, s.exp, s.ttl = {}, 0, 0, nil, nil
+end
+
+local function flushAll()
+  for k, s in pairs(sessions) do flush(k, s) end
+end
+
+local out = {}
+for h = 1, #hits do
+  local hit = hits[h]
+  local k, atArg, path, origin, profile, screen, revenue, seedAt = hit[1], hit[2], hit[3], hit[4], hit[5], hit[6], hit[7], hit[8]
+  local at = tonumber(atArg)
+  local s = sessions[k]
+  if s == nil then
+    s = load(k)
+    sessions[k] = s
+  end
+  if s and at < math.max(s.last + timeout, s.keep) then
+    if at >= s.last then
+      s.last = at
+      s.set.lastSeenAt = atArg
+      if path ~= '' then
+        s.exitPath, s.exitOrigin = path, origin
+        s.set.exitPath, s.set.exitOrigin = path, origin
+      end
+    end
+    if at < s.started then
+      s.started = at
+      s.set.startedAt, s.set.entryPath, s.set.entryOrigin = atArg, path, origin
+    end
+    s.events = s.events + 1
+    if screen == 1 then s.views = s.views + 1 end
+    if tonumber(revenue) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[k], 'revenue', revenue) end
+    if profile ~= '' and s.profile == '' then
+      s.profile = profile
+      s.set.profileId = profile
+    end
+    s.exp = math.max(s.last + timeout, s.keep)
+    s.ttl = math.ceil(s.exp - s.last + slack)
+    out[#out + 1] = {0, s.id, s.exitPath, s.exitOrigin}
+  else
     if seedAt == 0 then
+      flushAll()
       out[#out + 1] = {2}
       return out
     end
+    local key = KEYS[k]
     local closed = {}
-    if cur[1] then
+    if s then
+      flush(k, s)
       closed = redis.call('HGETALL', key)
       redis.call('DEL', key)
     end
-    local count = tonumber(ARGV[seedAt + 2])
-    redis.call('HSET', key, unpack(ARGV, seedAt + 3, seedAt + 2 + count * 2))
-    redis.call('ZADD', index, ARGV[seedAt], member)
-    redis.call('PEXPIRE', key, ARGV[seedAt + 1])
+    local seed = cjson.decode(ARGV[seedAt])
+    redis.call('HSET', key, unpack(seed, 3))
+    redis.call('ZADD', index, seed[1], string.sub(key, prefixLen + 1))
+    redis.call('PEXPIRE', key, seed[2])
+    sessions[k] = nil -- read again at the device's next hit
     out[#out + 1] = {1, closed}
   end
 end
+flushAll()
 return out
 `;

@@ -71,20 +71,22 @@ export interface EventsFlushWorkerOptions {
   prefix: string;
   writer: ChunkWriter;
   /**
-   * Rows at which a group is inserted at once (default 10,000). Every insert also writes a part
-   * into each rollup table the views feed (and the projection), a fixed cost of the insert: on
-   * chDB about 150 ms of CPU plus 21 µs per row, so larger groups cost less per row
-   * (bench/insert-views.ts) and drain a backlog with less CPU (bench/worker-drain.ts). But the
-   * distributed shape under `bench:ingest` stored less with 40,000 than with 10,000 in 6 of 8
-   * alternated runs (a longer insert holds both cores while ingest nodes wait), so 10,000 stays.
+   * Rows at which a group is inserted at once (default 20,000, as WORKER_FLUSH_SIZE). Every
+   * insert also writes a part into each rollup table the views feed (and the projection), a
+   * fixed cost of the insert: on chDB about 150 ms of CPU plus 21 µs per row, so larger groups
+   * cost less per row (bench/insert-views.ts, bench/worker-drain.ts). A group reaches this size
+   * only when more than `maxRows` rows arrive per `maxWaitMs` (or while an insert runs); below
+   * that the wait closes it, which is why alternated whole-shape runs at 1–6k events/s showed
+   * no difference between 10,000 and 40,000 (docs/benchmarks.md).
    */
   maxRows?: number;
   /** How long a group's first job waits for company. */
   maxWaitMs?: number;
   /**
    * Jobs held active (and in memory) at once (default 200); should exceed the jobs of about two
-   * groups (one inserting, one filling): ingest nodes close a job after 20 ms, so a node at
-   * 5,000 events/s makes 100-row jobs.
+   * groups (one inserting, one filling): ingest nodes close a job after 20 ms, so two nodes
+   * taking 20,000 events/s between them make 200-row jobs, 100 to a 20,000-row group (below
+   * 20,000 events/s a group closes on its wait before it is full).
    */
   concurrency?: number;
   /** Inserts running at once (default 1). */
@@ -147,7 +149,7 @@ interface OpenGroup {
 /** Starts the `events` worker; see the module comment. */
 export function createEventsFlushWorker(opts: EventsFlushWorkerOptions): EventsFlushWorker {
   const { connection: redis, writer, log, metrics, hooks } = opts;
-  const maxRows = opts.maxRows ?? 10_000;
+  const maxRows = opts.maxRows ?? 20_000;
   const maxWaitMs = opts.maxWaitMs ?? 1000;
   const ttl = opts.groupTtlSeconds ?? 24 * 3600;
   const insertConcurrency = opts.insertConcurrency ?? 1;
