@@ -26,6 +26,21 @@ describe('memory visitors: "seen" without readers', () => {
     await store.close();
   });
 
+  it('drops a burst of devices once its window has passed, though the table did not double since', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    const store = createMemoryVisitors({ keepMs: 60_000 });
+    await store.seen(
+      'p',
+      Array.from({ length: 5000 }, (_, i) => `burst${i}`),
+      Date.now(),
+    );
+    expect(store.seenHeld('p')).toBe(5000);
+    vi.advanceTimersByTime(61_000);
+    await store.seen('p', ['quiet'], Date.now()); // one device a while later
+    expect(store.seenHeld('p')).toBe(1);
+    await store.close();
+  });
+
   it('keeps every device of the window however many there are', async () => {
     vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
     const store = createMemoryVisitors({ keepMs: 600_000 });

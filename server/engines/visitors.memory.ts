@@ -1,8 +1,10 @@
 /**
  * In-process Visitors (see visitors.ts): the same bookkeeping as the Redis store, in maps.
- * "Seen" entries older than the keep window are dropped when a project's table has doubled
- * since its last sweep (as the Redis store trims its sorted set on every write), so a project
- * nobody watches (no `active` reads) holds at most about twice its devices of the window.
+ * "Seen" entries older than the keep window are dropped as the store writes (as the Redis store
+ * trims its sorted set on every write): a project's table is swept when it has doubled since its
+ * last sweep or a keep window has passed since then. So a project nobody watches (no `active`
+ * reads) keeps no device much past two windows, and its table never grows past twice what it
+ * held after its last sweep — amortised O(1) per write.
  */
 import { DEFAULT_VISITORS_KEEP_MS, DEFAULT_VISITORS_TTL_MS, type VisitorChange, type Visitors, type VisitorsOptions } from './visitors.ts';
 
@@ -20,8 +22,8 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): MemoryVisitors
   const online = new Map<string, Map<string, number>>(); // project → device → sockets (all nodes)
   const nodes = new Map<string, { expires: number; devices: Map<string, number> }>(); // node → "project\n device" → sockets
   const seen = new Map<string, Map<string, number>>(); // project → device → last seen
-  /** Per project, the size of its "seen" table at which the next sweep runs. */
-  const sweepAt = new Map<string, number>();
+  /** Per project, when its "seen" table was last swept and the size at which the next sweep runs. */
+  const sweeps = new Map<string, { at: number; size: number }>();
   /** Drops `m`'s entries older than the keep window; returns how many are left. */
   const dropOld = (m: Map<string, number>) => {
     const cutoff = Date.now() - keep;
@@ -108,7 +110,9 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): MemoryVisitors
         seen.set(p, m);
       }
       for (const d of devices) if (d && (m.get(d) ?? 0) < at) m.set(d, at);
-      if (m.size >= (sweepAt.get(p) ?? SWEEP_MIN)) sweepAt.set(p, Math.max(SWEEP_MIN, 2 * dropOld(m)));
+      const last = sweeps.get(p);
+      const now = Date.now();
+      if (last ? m.size >= last.size || now - last.at >= keep : m.size >= SWEEP_MIN) sweeps.set(p, { at: now, size: Math.max(SWEEP_MIN, 2 * dropOld(m)) });
     },
     async active(p, since) {
       const m = seen.get(p);
@@ -125,7 +129,7 @@ export function createMemoryVisitors(opts: VisitorsOptions = {}): MemoryVisitors
       online.clear();
       nodes.clear();
       seen.clear();
-      sweepAt.clear();
+      sweeps.clear();
     },
   };
 }
