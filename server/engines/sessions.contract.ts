@@ -191,6 +191,8 @@ export function describeSessionStore(name: string, make: (opts: { timeoutMs: num
         ['d', hit(T0 + 10, { path: '', origin: '', profileId: 'p\uDC00', revenue: 0.2 })],
         ['e', hit(T0 + 11, { path: odd[0]!, profileId: odd[2]!, revenue: 0.3 })],
         ['d', hit(T0 + 12, { revenue: 0.7 })],
+        ['d', hit(T0 + 13, { path: '/late\uDFFF', origin: 'https://\uD83D.test' })],
+        ['e', hit(T0 + 14, { path: '' })],
       ];
       const seq = [];
       for (const [device, x] of plan) seq.push(await touch(store, device, x, 'seq'));
