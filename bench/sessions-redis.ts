@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import type { SessionStore } from '../server/engines/sessions.ts';
+import { blankSession, type SessionStore } from '../server/engines/sessions.ts';
 import { saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -61,40 +61,26 @@ async function redisCpu(): Promise<number> {
 try {
   const store = createRedisSessionStore({ redis, prefix: 'bench:', timeoutMs: 30 * 60_000 });
   const t0 = Date.now();
-  const seed = (deviceId: string, at: number, i: number) => ({
-    id: `s-${deviceId}-${at}`,
-    projectId: 'p1',
-    deviceId,
-    profileId: '',
-    startedAt: at,
-    lastSeenAt: at,
-    keepAliveUntil: 0,
-    eventCount: 1,
-    screenViewCount: 0,
-    revenue: 0,
-    entryPath: `/w/${i}`,
-    entryOrigin: 'https://bench.test',
-    exitPath: `/w/${i}`,
-    exitOrigin: 'https://bench.test',
-    referrer: '',
-    referrerName: '',
-    referrerType: '',
-    utmSource: '',
-    utmMedium: '',
-    utmCampaign: '',
-    utmTerm: '',
-    utmContent: '',
-    country: 'GB',
-    region: 'ENG',
-    city: 'London',
-    os: 'Linux',
-    osVersion: '',
-    browser: 'Chrome',
-    browserVersion: '120.0.0.0',
-    device: 'desktop',
-    brand: '',
-    model: '',
-  });
+  const seed = (deviceId: string, at: number, i: number) =>
+    blankSession({
+      id: `s-${deviceId}-${at}`,
+      projectId: 'p1',
+      deviceId,
+      startedAt: at,
+      lastSeenAt: at,
+      eventCount: 1,
+      entryPath: `/w/${i}`,
+      entryOrigin: 'https://bench.test',
+      exitPath: `/w/${i}`,
+      exitOrigin: 'https://bench.test',
+      country: 'GB',
+      region: 'ENG',
+      city: 'London',
+      os: 'Linux',
+      browser: 'Chrome',
+      browserVersion: '120.0.0.0',
+      device: 'desktop',
+    });
   const run = async (from: number, to: number) => {
     for (let b = from; b < to; b++) {
       const deviceId = `device-${b % DEVICES}`;
