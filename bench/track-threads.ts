@@ -14,11 +14,12 @@
  * Prints µs of CPU per request per thread name and for the process, requests/s and wrk's p99;
  * saves bench/results/track-threads-<time>.json. Needs wrk (Linux: reads /proc).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { startNode } from '../server/cluster/local-cluster.ts';
 import { createProject, saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -56,23 +57,11 @@ function threadTicks(pid: number): Record<string, number> {
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lp-bench-threads-'));
 const port = 20000 + Math.floor(Math.random() * 20000);
-const url = `http://127.0.0.1:${port}`;
-const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-  cwd: ROOT,
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TRUST_PROXY: '1', LOG_LEVEL: 'warn', RATE_LIMITS: 'off' },
-  stdio: ['pipe', 'ignore', 'inherit'],
-});
+// Started as bench:ingest starts it (server/cluster/local-cluster.ts: MALLOC_ARENA_MAX as `npm start`).
+const node = await startNode('livepanel', { PORT: String(port), DATA_DIR: dataDir, TRUST_PROXY: '1', RATE_LIMITS: 'off' }, { root: ROOT, timeoutMs: 120_000 });
+const { url } = node;
+const pid = node.child.pid!;
 try {
-  const deadline = Date.now() + 120_000;
-  while (
-    !(await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    ))
-  ) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('the server did not start');
-    await new Promise((r) => setTimeout(r, 200));
-  }
   const creds = await createProject(dataDir);
   // bench/track.lua, as bench:ingest drives /track (--visitors as there), one JSON report line.
   const wrk = (seconds: number) => {
@@ -90,9 +79,9 @@ try {
     return JSON.parse(line.slice('LIVEPANEL '.length)) as { answered: number; ok: number; other: number; latencyUs: { p99: number } };
   };
   wrk(2);
-  const before = threadTicks(child.pid!);
+  const before = threadTicks(pid);
   const report = wrk(SECONDS);
-  const after = threadTicks(child.pid!);
+  const after = threadTicks(pid);
   const requests = report.answered;
   const perRequest: Record<string, number> = {};
   let total = 0;
@@ -118,7 +107,6 @@ try {
   console.log(result);
   console.log(`saved ${saveResults('track-threads', result)}`);
 } finally {
-  child.kill('SIGTERM');
-  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  await node.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

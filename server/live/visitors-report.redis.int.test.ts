@@ -7,16 +7,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestRedis, type TestRedis } from '../../tests/support/redis.ts';
+import { until } from '../../tests/support/until.ts';
 import { createRedisVisitors } from '../engines/visitors.redis.ts';
 import { createVisitorsReporter } from './visitors-report.ts';
-
-const until = async (ok: () => Promise<boolean>) => {
-  const end = Date.now() + 10_000;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('visitors reporter on Redis', () => {
   let t: TestRedis;

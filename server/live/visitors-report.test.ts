@@ -5,18 +5,11 @@
  * first write back is a delta; a clean close leaving this node's visitors.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { until } from '../../tests/support/until.ts';
 import { createMemoryVisitors } from '../engines/visitors.memory.ts';
 import type { Visitors } from '../engines/visitors.ts';
 import { eventsBatch } from './live.fixtures.ts';
 import { createVisitorsReporter } from './visitors-report.ts';
-
-const until = async (ok: () => Promise<boolean>) => {
-  const end = Date.now() + 10_000;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('visitors reporter', () => {
   it('reports devices, re-sends its state after a failed write, and leaves on close', async () => {
