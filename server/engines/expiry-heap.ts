@@ -1,25 +1,34 @@
 /**
- * An indexed binary min-heap of key → expiry time, for the in-process session store: each key
- * has at most one entry, re-scoring moves it in place (O(log n)), and the earliest expiry is
- * at the top, so the reaper reads only what is due instead of scanning every open session.
+ * An indexed binary min-heap of items by expiry time, for the in-process session store: each
+ * item is in it at most once, re-scoring moves it in place (O(log n)), and the earliest expiry
+ * is at the top, so the reaper reads only what is due instead of scanning every open session.
+ *
+ * The heap is intrusive: an item carries its own position (`heapIndex`), so a move costs a
+ * field write per level instead of a Map write per level, and the store holds no Map of
+ * positions beside its sessions (one Map entry per open session fewer).
  */
-export class ExpiryHeap {
-  private keys: string[] = [];
+
+/** What the heap keeps in an item: its position, -1 when the item is not in the heap. */
+export interface HeapItem {
+  heapIndex: number;
+}
+
+export class ExpiryHeap<T extends HeapItem> {
+  private items: T[] = [];
   private scores: number[] = [];
-  private index = new Map<string, number>();
 
   get size(): number {
-    return this.keys.length;
+    return this.items.length;
   }
 
-  /** Adds `key` or moves it to `score`. */
-  set(key: string, score: number): void {
-    const i = this.index.get(key);
-    if (i === undefined) {
-      this.keys.push(key);
+  /** Adds `item` or moves it to `score`. */
+  set(item: T, score: number): void {
+    const i = item.heapIndex;
+    if (i < 0) {
+      item.heapIndex = this.items.length;
+      this.items.push(item);
       this.scores.push(score);
-      this.index.set(key, this.keys.length - 1);
-      this.up(this.keys.length - 1);
+      this.up(item.heapIndex);
       return;
     }
     const old = this.scores[i]!;
@@ -28,14 +37,14 @@ export class ExpiryHeap {
     else this.down(i);
   }
 
-  delete(key: string): void {
-    const i = this.index.get(key);
-    if (i === undefined) return;
-    const last = this.keys.length - 1;
+  delete(item: T): void {
+    const i = item.heapIndex;
+    if (i < 0) return;
+    const last = this.items.length - 1;
     this.swap(i, last);
-    this.keys.pop();
+    this.items.pop();
     this.scores.pop();
-    this.index.delete(key);
+    item.heapIndex = -1;
     if (i < last) {
       this.up(i);
       this.down(i);
@@ -47,12 +56,12 @@ export class ExpiryHeap {
     return this.scores[0];
   }
 
-  /** Removes and returns the key with the lowest score if that score is <= `max`. */
-  popAtMost(max: number): string | undefined {
-    if (this.keys.length === 0 || this.scores[0]! > max) return undefined;
-    const key = this.keys[0]!;
-    this.delete(key);
-    return key;
+  /** Removes and returns the item with the lowest score if that score is <= `max`. */
+  popAtMost(max: number): T | undefined {
+    if (this.items.length === 0 || this.scores[0]! > max) return undefined;
+    const item = this.items[0]!;
+    this.delete(item);
+    return item;
   }
 
   private up(i: number): void {
@@ -65,7 +74,7 @@ export class ExpiryHeap {
   }
 
   private down(i: number): void {
-    const n = this.keys.length;
+    const n = this.items.length;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
@@ -80,13 +89,14 @@ export class ExpiryHeap {
 
   private swap(a: number, b: number): void {
     if (a === b) return;
-    const k = this.keys[a]!;
+    const x = this.items[a]!;
     const s = this.scores[a]!;
-    this.keys[a] = this.keys[b]!;
+    const y = this.items[b]!;
+    this.items[a] = y;
     this.scores[a] = this.scores[b]!;
-    this.keys[b] = k;
+    this.items[b] = x;
     this.scores[b] = s;
-    this.index.set(this.keys[a]!, a);
-    this.index.set(k, b);
+    y.heapIndex = a;
+    x.heapIndex = b;
   }
 }

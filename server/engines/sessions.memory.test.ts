@@ -91,6 +91,21 @@ describe('memory sessions bounds', () => {
     expect(await store.get('victim', 'v')).not.toBeNull();
   });
 
+  // Guards the project's touch order: a hit (alone or in a batch) makes its session the most
+  // recently active, so the project's bound evicts the one idle longest, not the oldest started.
+  it('evicts the least recently hit session of a project past maxPerProject', async () => {
+    const store = createMemorySessionStore({ timeoutMs: 60_000, maxPerProject: 3 });
+    for (let i = 0; i < 3; i++) await store.touch('p1', `d${i}`, hit(1000 + i), seedFor('p1', `d${i}`, 1000 + i));
+    await store.touch('p1', 'd0', hit(2000), seedFor('p1', 'd0', 2000));
+    expect((await store.touch('p1', 'd3', hit(3000), seedFor('p1', 'd3', 3000))).evicted?.map((s) => s.deviceId)).toEqual(['d1']);
+    await store.touchMany('p1', [
+      { deviceId: 'd2', hit: hit(4000), seed: seedFor('p1', 'd2', 4000) },
+      { deviceId: 'd2', hit: hit(4001), seed: seedFor('p1', 'd2', 4001) },
+    ]);
+    expect((await store.touch('p1', 'd4', hit(5000), seedFor('p1', 'd4', 5000))).evicted?.map((s) => s.deviceId)).toEqual(['d0']);
+    expect((await store.touch('p1', 'd5', hit(6000), seedFor('p1', 'd5', 6000))).evicted?.map((s) => s.deviceId)).toEqual(['d3']);
+  });
+
   it('writes the snapshot as fsynced JSON lines and reads it back bounded, skipping a torn line', async () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'lp-sess-')), 'sessions.json');
     const a = createMemorySessionStore({ timeoutMs: 60_000, snapshotFile: file });
@@ -106,5 +121,90 @@ describe('memory sessions bounds', () => {
     // The two it could not hold are not dropped: the next touch hands them back to be written.
     const r = await b.touch('p2', 'x', hit(5000), seedFor('p2', 'x', 5000));
     expect(r.evicted?.map((s) => s.deviceId).sort()).toEqual(['d0', 'd1', 'd2']);
+  });
+});
+
+describe('memory sessions bookkeeping', () => {
+  // Guards the one record a session shares between its project's map, the expiry heap and the
+  // touch order: a session left behind in one of them after leaving another would be handed
+  // back twice (two `sessions` rows), never, or would push the bounds out of true.
+  it('hands every session back exactly once through hits, keep-alives, claims and both bounds', async () => {
+    let seed = 3;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n); // the high bits: an LCG's low bits repeat quickly
+    };
+    const timeoutMs = 1_000;
+    const store = createMemorySessionStore({ timeoutMs, maxSessions: 25, maxPerProject: 12 });
+    const open = new Map<string, string>(); // session id → project/device, per what the store said
+    const handedBack = new Set<string>();
+    const ways = { closed: 0, evicted: 0, claimed: 0 };
+    const giveBack = (s: { id: string; projectId: string; deviceId: string }, way: keyof typeof ways) => {
+      ways[way]++;
+      expect(handedBack.has(s.id), `session ${s.id} handed back twice`).toBe(false);
+      expect(open.get(s.id)).toBe(`${s.projectId}/${s.deviceId}`);
+      handedBack.add(s.id);
+      open.delete(s.id);
+    };
+    let at = 0;
+    let n = 0;
+    for (let i = 0; i < 10_000; i++) {
+      at += rand(80);
+      const project = `p${rand(3)}`;
+      const device = `d${rand(20)}`;
+      const op = rand(10);
+      if (op < 7) {
+        const hit = { at, path: '/x', origin: 'https://x.com', profileId: '', isScreenView: true, revenue: 0 };
+        const seedOf = (id: string) => () => blankSession({ id, projectId: project, deviceId: device, startedAt: at, lastSeenAt: at, eventCount: 1 });
+        // touchMany: two hits of one device, the second always finding the first's session.
+        const results =
+          op < 5
+            ? [await store.touch(project, device, hit, seedOf(`s${n++}`))].map((r) => ({ ...r, id: r.session.id }))
+            : await store.touchMany(project, [
+                { deviceId: device, hit, seed: seedOf(`s${n++}`) },
+                { deviceId: device, hit, seed: seedOf(`s${n++}`) },
+              ]);
+        for (const r of results) {
+          if (r.closed) giveBack(r.closed, 'closed');
+          for (const e of r.evicted ?? []) giveBack(e, 'evicted');
+          if (r.started) open.set(r.id, `${project}/${device}`);
+          else expect(open.get(r.id)).toBe(`${project}/${device}`);
+        }
+      } else if (op < 8) {
+        await store.keepAlive(project, device, at + rand(3_000));
+      } else {
+        for (const s of await store.claimExpired(at, 1 + rand(5))) {
+          expect(at).toBeGreaterThanOrEqual(Math.max(s.lastSeenAt + timeoutMs, s.keepAliveUntil));
+          giveBack(s, 'claimed');
+        }
+      }
+      expect(await store.size()).toBe(open.size);
+      expect(open.size).toBeLessThanOrEqual(25);
+      const perProject = new Map<string, number>();
+      for (const k of open.values()) perProject.set(k.slice(0, 2), (perProject.get(k.slice(0, 2)) ?? 0) + 1);
+      for (const held of perProject.values()) expect(held).toBeLessThanOrEqual(12);
+    }
+    for (const s of await store.claimExpired(Number.MAX_SAFE_INTEGER, 1_000)) giveBack(s, 'claimed');
+    expect(open.size).toBe(0);
+    expect(await store.size()).toBe(0);
+    // Every way out was taken, many times.
+    for (const way of Object.values(ways)) expect(way).toBeGreaterThan(100);
+  });
+
+  // Guards keying by device within a project: the same device id in two projects is two
+  // sessions, and a project's last session leaving does not disturb another's.
+  it('keeps one device id in two projects apart', async () => {
+    const store = createMemorySessionStore({ timeoutMs: 60_000 });
+    const hit = { at: 1_000, path: '/a', origin: 'https://x.com', profileId: '', isScreenView: true, revenue: 0 };
+    const seedOf = (projectId: string) => () => blankSession({ id: projectId, projectId, deviceId: 'd', startedAt: 1_000, lastSeenAt: 1_000, eventCount: 1 });
+    await store.touch('p1', 'd', hit, seedOf('p1'));
+    await store.touch('p2', 'd', hit, seedOf('p2'));
+    expect((await store.touch('p1', 'd', { ...hit, at: 2_000 }, seedOf('p1'))).session.eventCount).toBe(2);
+    await store.keepAlive('p2', 'd', 500_000);
+    expect((await store.claimExpired(62_000, 10)).map((s) => s.projectId)).toEqual(['p1']);
+    expect((await store.get('p2', 'd'))?.eventCount).toBe(1);
+    const again = await store.touch('p1', 'd', { ...hit, at: 70_000 }, seedOf('p1'));
+    expect(again.started).toBe(true);
+    expect(await store.size()).toBe(2);
   });
 });

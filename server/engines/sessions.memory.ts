@@ -1,19 +1,24 @@
 /**
- * In-process SessionStore for the embedded shape (one process). Sessions live in a Map keyed
- * by (project, device); an expiry heap finds due sessions without scanning. A session's expiry
- * only ever moves later (`expiresAt`: its last hit and keep-alive never move back), so a hit
+ * In-process SessionStore for the embedded shape (one process). Sessions live in one Map per
+ * project keyed by device; an expiry heap finds due sessions without scanning, and each
+ * project's touch order finds its least recently active session to evict. The three share one
+ * small record per session (`Slot`: the session, its heap position, its touch number), so an
+ * open session costs one Map entry and no key string of its own (the device id is the
+ * session's own string), where it took three Map entries and a composite key string. A
+ * session's expiry only ever moves later (`expiresAt`: its last hit and keep-alive never move back), so a hit
  * leaves the session's heap entry as it was, a lower bound of its expiry: an entry that comes
  * due is checked against the session and, when stale, pushed back at the session's real
  * expiry. A hit then costs no heap work (moving an entry down the heap on every hit was two
  * Map writes per level), and the heap still yields sessions in their real expiry order: an
  * entry is only taken when its score is the session's real expiry. Every method runs
  * synchronously inside one turn of the event loop, which is what makes `touch` atomic and
- * `claimExpired` exactly-once here. Sessions are copied in and out, so callers cannot change
- * stored state by mutating what they got.
+ * `claimExpired` exactly-once here. Sessions are copied on the way out, so callers cannot
+ * change stored state by mutating what they got; a seed's result is kept as it comes (a new
+ * object per call, as `SessionStore.touch` requires).
  */
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ExpiryHeap } from './expiry-heap.ts';
+import { ExpiryHeap, type HeapItem } from './expiry-heap.ts';
 import {
   applyHit,
   expiresAt,
@@ -25,7 +30,7 @@ import {
   type TouchResult,
   type TouchSummary,
 } from './sessions.ts';
-import { TouchOrder } from './touch-order.ts';
+import { type Touched, TouchOrder } from './touch-order.ts';
 
 export interface MemorySessionStoreOptions {
   /** A session closes this long after its latest hit (unless kept alive longer). */
@@ -48,65 +53,75 @@ export interface MemorySessionStoreOptions {
 /** Largest snapshot read back at start (a damaged or foreign huge file is not read whole). */
 const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
-export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions = 200_000, maxPerProject = 100_000 }: MemorySessionStoreOptions): SessionStore {
-  const sessions = new Map<string, OpenSession>();
-  const expiry = new ExpiryHeap();
-  /** Per project, its sessions' keys by when they were last touched. */
-  const byProject = new Map<string, TouchOrder<string>>();
-  // The project id's length first makes the key unambiguous whatever the ids contain (and
-  // costs less than the JSON of the pair, once per hit).
-  const keyOf = (projectId: string, deviceId: string) => `${projectId.length}:${projectId}${deviceId}`;
+/** One open session, with its places in the expiry heap and in its project's touch order. */
+interface Slot extends HeapItem, Touched {
+  session: OpenSession;
+}
 
-  const touchOrder = (s: OpenSession, key: string) => {
-    let keys = byProject.get(s.projectId);
-    if (!keys) {
-      keys = new TouchOrder();
-      byProject.set(s.projectId, keys);
+/** One project's open sessions by device, and their touch order. */
+interface ProjectSessions {
+  byDevice: Map<string, Slot>;
+  order: TouchOrder<Slot>;
+}
+
+export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions = 200_000, maxPerProject = 100_000 }: MemorySessionStoreOptions): SessionStore {
+  const projects = new Map<string, ProjectSessions>();
+  const expiry = new ExpiryHeap<Slot>();
+  let count = 0;
+
+  const slotOf = (projectId: string, deviceId: string) => projects.get(projectId)?.byDevice.get(deviceId);
+  const projectOf = (projectId: string): ProjectSessions => {
+    let p = projects.get(projectId);
+    if (!p) {
+      p = { byDevice: new Map(), order: new TouchOrder() };
+      projects.set(projectId, p);
     }
-    keys.touch(key);
+    return p;
   };
-  const put = (key: string, s: OpenSession) => {
-    sessions.set(key, s);
-    expiry.set(key, expiresAt(s, timeoutMs));
-    touchOrder(s, key);
+  const put = (p: ProjectSessions, s: OpenSession) => {
+    const slot: Slot = { session: s, heapIndex: -1, touchSeq: 0 };
+    p.byDevice.set(s.deviceId, slot);
+    count++;
+    expiry.set(slot, expiresAt(s, timeoutMs));
+    p.order.touch(slot);
   };
   /**
-   * Takes the key of the session that expires first, if that is at or before `max`: stale
-   * entries met on the way (their session was hit since) go back in at the session's expiry.
+   * Takes the session that expires first, if that is at or before `max`: stale entries met on
+   * the way (their session was hit since) go back in at the session's expiry.
    */
-  const popDue = (max: number): string | undefined => {
+  const popDue = (max: number): Slot | undefined => {
     for (;;) {
       const score = expiry.minScore();
       if (score === undefined || score > max) return undefined;
-      const key = expiry.popAtMost(max)!;
-      const s = sessions.get(key);
-      const due = s ? expiresAt(s, timeoutMs) : score;
-      if (due <= score) return key;
-      expiry.set(key, due);
+      const slot = expiry.popAtMost(max)!;
+      const due = expiresAt(slot.session, timeoutMs);
+      if (due <= score) return slot;
+      expiry.set(slot, due);
     }
   };
-  const remove = (key: string) => {
-    const s = sessions.get(key);
-    sessions.delete(key);
-    expiry.delete(key);
-    if (!s) return;
-    const keys = byProject.get(s.projectId);
-    keys?.delete(key);
-    if (keys?.size === 0) byProject.delete(s.projectId);
+  /** Removes a stored session (its slot may already be out of the heap: `popDue`). */
+  const remove = (slot: Slot) => {
+    const { projectId, deviceId } = slot.session;
+    const p = projects.get(projectId)!;
+    p.byDevice.delete(deviceId);
+    count--;
+    expiry.delete(slot);
+    p.order.delete(slot);
+    if (p.byDevice.size === 0) projects.delete(projectId);
   };
   /** Makes room for one more session of `projectId`; returns the sessions evicted. */
   const makeRoom = (projectId: string): OpenSession[] => {
     const out: OpenSession[] = [];
-    const own = byProject.get(projectId);
-    if (own && own.size >= maxPerProject) {
-      const key = own.oldest()!;
-      out.push(sessions.get(key)!);
-      remove(key);
+    const own = projects.get(projectId);
+    if (own && own.byDevice.size >= maxPerProject) {
+      const slot = own.order.oldest()!;
+      out.push(slot.session);
+      remove(slot);
     }
-    while (sessions.size >= maxSessions) {
-      const key = popDue(Number.POSITIVE_INFINITY)!;
-      out.push(sessions.get(key)!);
-      remove(key);
+    while (count >= maxSessions) {
+      const slot = popDue(Number.POSITIVE_INFINITY)!;
+      out.push(slot.session);
+      remove(slot);
     }
     return out;
   };
@@ -115,65 +130,66 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
   let evictedAtLoad: OpenSession[] = [];
   if (snapshotFile && existsSync(snapshotFile)) {
     for (const sess of readSnapshot(snapshotFile)) {
-      const key = keyOf(sess.projectId, sess.deviceId);
-      if (sessions.has(key)) remove(key);
+      const old = slotOf(sess.projectId, sess.deviceId);
+      if (old) remove(old);
       evictedAtLoad.push(...makeRoom(sess.projectId));
-      put(key, sess);
+      put(projectOf(sess.projectId), sess);
     }
     rmSync(snapshotFile);
   }
 
-  /** `touch`, returning the stored session itself (the public methods copy or summarize it). */
-  function touch(projectId: string, key: string, hit: SessionHit, seed: () => OpenSession, alreadyRecent = false): TouchResult {
-    const current = sessions.get(key);
-    if (current && !isExpiredAt(current, hit.at, timeoutMs)) {
-      applyHit(current, hit); // its expiry moves later: the heap entry stays a lower bound
-      if (!alreadyRecent) touchOrder(current, key);
-      return { session: current, started: false };
+  /**
+   * `touch`, returning the stored session itself (the public methods copy or summarize it).
+   * The seed's result is stored as it comes: `seed` makes a fresh object for each call (see
+   * `SessionStore.touch`), so nothing else holds it, and a copy would be one more session-sized
+   * allocation per new visitor.
+   */
+  function touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession, alreadyRecent = false): TouchResult {
+    const current = slotOf(projectId, deviceId);
+    if (current && !isExpiredAt(current.session, hit.at, timeoutMs)) {
+      applyHit(current.session, hit); // its expiry moves later: the heap entry stays a lower bound
+      if (!alreadyRecent) projects.get(projectId)!.order.touch(current);
+      return { session: current.session, started: false };
     }
-    const fresh = { ...seed() };
-    if (current) remove(key);
+    const fresh = seed();
+    if (current) remove(current);
     const evicted = makeRoom(projectId);
     if (evictedAtLoad.length > 0) {
       evicted.push(...evictedAtLoad);
       evictedAtLoad = [];
     }
-    put(key, fresh);
-    const out: TouchResult = current ? { session: fresh, started: true, closed: current } : { session: fresh, started: true };
+    put(projectOf(projectId), fresh);
+    const out: TouchResult = current ? { session: fresh, started: true, closed: current.session } : { session: fresh, started: true };
     if (evicted.length > 0) out.evicted = evicted;
     return out;
   }
 
   return {
     async touch(projectId, deviceId, hit, seed) {
-      const r = touch(projectId, keyOf(projectId, deviceId), hit, seed);
+      const r = touch(projectId, deviceId, hit, seed);
       return { ...r, session: { ...r.session } };
     },
 
     async touchMany(projectId, items) {
-      // A batch is mostly one device: its key is made once, and a hit right after another of
-      // the same device need not move it in the recency order (it is the most recent already).
+      // A hit right after another of the same device need not move it in the recency order
+      // (it is the most recent already).
       const out: TouchSummary[] = new Array(items.length);
       let lastDevice: string | undefined;
-      let key = '';
       for (let i = 0; i < items.length; i++) {
         const { deviceId, hit, seed } = items[i]!;
-        const same = deviceId === lastDevice;
-        if (!same) key = keyOf(projectId, deviceId);
+        out[i] = summarizeTouch(touch(projectId, deviceId, hit, seed, deviceId === lastDevice));
         lastDevice = deviceId;
-        out[i] = summarizeTouch(touch(projectId, key, hit, seed, same));
       }
       return out;
     },
 
     async get(projectId, deviceId) {
-      const s = sessions.get(keyOf(projectId, deviceId));
-      return s ? { ...s } : null;
+      const slot = slotOf(projectId, deviceId);
+      return slot ? { ...slot.session } : null;
     },
 
     async keepAlive(projectId, deviceId, until) {
-      const key = keyOf(projectId, deviceId);
-      const s = sessions.get(key);
+      const s = slotOf(projectId, deviceId)?.session;
       if (!s || until <= s.keepAliveUntil) return;
       s.keepAliveUntil = until; // a later expiry: the heap entry stays a lower bound
     },
@@ -181,26 +197,29 @@ export function createMemorySessionStore({ timeoutMs, snapshotFile, maxSessions 
     async claimExpired(now, limit) {
       const out: OpenSession[] = [];
       while (out.length < limit) {
-        const key = popDue(now);
-        if (key === undefined) break;
-        const s = sessions.get(key);
-        remove(key);
-        if (s) out.push(s);
+        const slot = popDue(now);
+        if (slot === undefined) break;
+        remove(slot);
+        out.push(slot.session);
       }
       return out;
     },
 
     async size() {
-      return sessions.size;
+      return count;
     },
 
     async close() {
       if (!snapshotFile) return;
-      writeSnapshot(snapshotFile, sessions.values());
-      sessions.clear();
-      byProject.clear();
+      writeSnapshot(snapshotFile, sessionsOf(projects));
+      projects.clear();
+      count = 0;
     },
   };
+}
+
+function* sessionsOf(projects: Map<string, ProjectSessions>): Iterable<OpenSession> {
+  for (const p of projects.values()) for (const slot of p.byDevice.values()) yield slot.session;
 }
 
 /**

@@ -97,6 +97,8 @@ export interface SessionStore {
    * found in passing is removed and returned as `closed` (exactly once, like `claimExpired`).
    * `seed` must be pure: an implementation may call it and then not use the result (another
    * process opened the session first), and calls it only when a session may have to start.
+   * It returns a new object on every call, with this touch's project and device: the
+   * in-process store keeps that object as the open session (no copy per new session).
    */
   touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): Promise<TouchResult>;
   /**

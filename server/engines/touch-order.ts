@@ -1,59 +1,74 @@
 /**
- * Keys in the order they were last touched, for evicting the least recently touched one:
- * `touch`, `delete` and `oldest` in amortised O(1). A touch appends the key to a queue with a
- * sequence number and remembers the key's latest number; an entry whose key was touched again
- * or deleted since is dropped when it reaches the front, and the queue is rebuilt from its
- * live entries once it is more than twice their number.
+ * Items in the order they were last touched, for evicting the least recently touched one:
+ * `touch`, `delete` and `oldest` in amortised O(1). A touch appends the item to a queue with a
+ * sequence number and writes that number into the item (`touchSeq`); a queue entry whose item
+ * was touched again or deleted since (its number no longer matches) is dropped when it reaches
+ * the front, and the queue is rebuilt from its live entries once it is more than twice their
+ * number.
  *
  * Why not a Map re-inserted on every touch and evicted with `keys().next()`: V8 leaves deleted
  * entries as holes at the front of the table, and every such call walks over them — a session
  * touch went from 4 to 15–76 µs once a project held its 100,000 sessions (docs/benchmarks.md).
+ * Why the number lives in the item rather than in a Map of key → number: the session store
+ * then keeps one Map entry per open session instead of three (docs/benchmarks.md).
  */
-export class TouchOrder<K> {
-  /** Each live key's latest sequence number. */
-  #latest = new Map<K, number>();
-  #keys: K[] = [];
+
+/** What the order keeps in an item: its latest sequence number, 0 when the item is not held. */
+export interface Touched {
+  touchSeq: number;
+}
+
+export class TouchOrder<T extends Touched> {
+  #items: Array<T | undefined> = [];
   #seqs: number[] = [];
   #head = 0;
   #seq = 0;
+  #size = 0;
 
+  /** Items held (touched and not deleted since). */
   get size(): number {
-    return this.#latest.size;
+    return this.#size;
   }
 
-  /** `key` is now the most recently touched. */
-  touch(key: K): void {
+  /** `item` is now the most recently touched. */
+  touch(item: T): void {
+    if (item.touchSeq === 0) this.#size++;
     const seq = ++this.#seq;
-    this.#latest.set(key, seq);
-    this.#keys.push(key);
+    item.touchSeq = seq;
+    this.#items.push(item);
     this.#seqs.push(seq);
-    if (this.#keys.length > 2 * this.#latest.size + 1024) this.#compact();
+    if (this.#items.length > 2 * this.#size + 1024) this.#compact();
   }
 
-  delete(key: K): void {
-    this.#latest.delete(key);
+  /** Forgets `item` (a no-op when it is not held). */
+  delete(item: T): void {
+    if (item.touchSeq === 0) return;
+    item.touchSeq = 0;
+    this.#size--;
   }
 
-  /** The least recently touched key still held (it stays until deleted). */
-  oldest(): K | undefined {
-    while (this.#head < this.#keys.length) {
-      const key = this.#keys[this.#head]!;
-      if (this.#latest.get(key) === this.#seqs[this.#head]) return key;
+  /** The least recently touched item still held (it stays until deleted). */
+  oldest(): T | undefined {
+    while (this.#head < this.#items.length) {
+      const item = this.#items[this.#head]!;
+      if (item.touchSeq === this.#seqs[this.#head]) return item;
+      // Dropped at once, not only at the next rebuild: a deleted item may hold a whole session.
+      this.#items[this.#head] = undefined;
       this.#head++;
     }
     return undefined;
   }
 
   #compact(): void {
-    const keys: K[] = [];
+    const items: Array<T | undefined> = [];
     const seqs: number[] = [];
-    for (let i = this.#head; i < this.#keys.length; i++) {
-      const key = this.#keys[i]!;
-      if (this.#latest.get(key) !== this.#seqs[i]) continue;
-      keys.push(key);
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i]!;
+      if (item.touchSeq !== this.#seqs[i]) continue;
+      items.push(item);
       seqs.push(this.#seqs[i]!);
     }
-    this.#keys = keys;
+    this.#items = items;
     this.#seqs = seqs;
     this.#head = 0;
   }
