@@ -7,7 +7,10 @@
  * the in-process `bench/track-path.ts` measures only the work behind uWS.
  *
  *   --root DIR          the checkout to run (default this one): alternate two for a before/after
- *   --seconds N         measured wrk run (default 10), after a 2 s warm-up
+ *   --seconds N         measured wrk run (default 10), after the warm-up
+ *   --warmup N          seconds of warm-up (default 2); the measured run's visitors follow the
+ *                       warm-up's (new ones stay new), so a long warm-up measures a server whose
+ *                       session store and caches are full, as past 100,000 visitors in bench:ingest
  *   --connections N     wrk connections (default 50)
  *   --visitors N        requests from N visitors in turn (default 0: a new visitor per request)
  *
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
   options: {
     root: { type: 'string' },
     seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     visitors: { type: 'string', default: '0' },
   },
@@ -64,8 +68,8 @@ const pid = node.child.pid!;
 try {
   const creds = await createProject(dataDir);
   // bench/track.lua, as bench:ingest drives /track (--visitors as there), one JSON report line.
-  const wrk = (seconds: number) => {
-    const env = { ...process.env, LIVEPANEL_WRK_VISITORS: args.visitors };
+  const wrk = (seconds: number, first = 0) => {
+    const env = { ...process.env, LIVEPANEL_WRK_VISITORS: args.visitors, LIVEPANEL_WRK_FIRST: String(first) };
     const out = execFileSync(
       'wrk',
       ['-t1', '-c', args.connections!, '-d', `${seconds}s`, '-s', SCRIPT, `${url}/track`, '--', creds.clientId, 'bench_threads', ORIGIN, UA],
@@ -76,11 +80,11 @@ try {
       .split('\n')
       .find((l) => l.startsWith('LIVEPANEL '));
     if (!line) throw new Error(`wrk printed no report:\n${out}`);
-    return JSON.parse(line.slice('LIVEPANEL '.length)) as { answered: number; ok: number; other: number; latencyUs: { p99: number } };
+    return JSON.parse(line.slice('LIVEPANEL '.length)) as { sent: number; answered: number; ok: number; other: number; latencyUs: { p99: number } };
   };
-  wrk(2);
+  const warmup = wrk(Number(args.warmup));
   const before = threadTicks(pid);
-  const report = wrk(SECONDS);
+  const report = wrk(SECONDS, warmup.sent);
   const after = threadTicks(pid);
   const requests = report.answered;
   const perRequest: Record<string, number> = {};
@@ -96,6 +100,7 @@ try {
     connections: Number(args.connections),
     visitors: Number(args.visitors),
     seconds: SECONDS,
+    warmupRequests: warmup.sent,
     requests,
     non2xx: report.other,
     requestsPerSecond: Math.round(requests / SECONDS),

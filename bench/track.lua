@@ -3,6 +3,7 @@
 -- keep-alive connections, with the SDK's headers, and a new visitor (X-Forwarded-For) per
 -- request that no other thread or ingest node repeats — or, with LIVEPANEL_WRK_VISITORS=N,
 -- N visitors in turn (request n comes from visitor n % N: each returns every N requests).
+-- LIVEPANEL_WRK_FIRST=F numbers the requests from F (default 0).
 --
 --   LIVEPANEL_WRK_PORTS="<port of node 1> <port of node 2>…" LIVEPANEL_WRK_THREADS=<threads> \
 --   wrk -t <threads> -c <connections> -d <seconds> -s bench/track.lua <node 1's url>/track \
@@ -31,6 +32,8 @@ function setup(thread)
   thread:set("thread_index", index)
   thread:set("stride", tonumber(os.getenv("LIVEPANEL_WRK_THREADS")) or 1)
   thread:set("visitors", tonumber(os.getenv("LIVEPANEL_WRK_VISITORS")) or 0)
+  -- A run after another (a warm-up) starts past its requests, so its new visitors are new.
+  thread:set("first", tonumber(os.getenv("LIVEPANEL_WRK_FIRST")) or 0)
   threads[#threads + 1] = thread
 end
 
@@ -49,7 +52,7 @@ end
 local floor = math.floor
 
 function request()
-  local n = sent * stride + thread_index
+  local n = first + sent * stride + thread_index
   sent = sent + 1
   local v = visitors > 0 and n % visitors or n
   headers["x-forwarded-for"] = (81 + floor(v / 16777216)) .. "." .. (floor(v / 65536) % 256) .. "." .. (floor(v / 256) % 256) .. "." .. (v % 256)
