@@ -32,8 +32,9 @@ import type { Metrics } from '../metrics.ts';
 import type { BatchWriter, EventQueue } from './queue.ts';
 import { openAppender } from './wal/appender.ts';
 import { createApplier } from './wal/applier.ts';
+import { encodeSections } from './wal/batch-format.ts';
 import { openIdLog } from './wal/id-log.ts';
-import { encodeRecord } from './wal/record.ts';
+import { type EncodedPush, encodeGroupRecord } from './wal/record.ts';
 import { decodingWriter, type RecordWriter } from './wal/record-writer.ts';
 import { recoverWal } from './wal/recover.ts';
 
@@ -72,6 +73,13 @@ export interface WalQueueOptions {
    * that a larger figure buys.
    */
   maxMemoryRows?: number;
+  /**
+   * Most rows in one record. The pushes of one write (a commit group) share records, framed
+   * and checksummed once (wal/record.ts); records are never split between chunks, so a chunk
+   * can pass flushSize by one record. Default a tenth of flushSize, at most 1,000; 1: a
+   * record per push, as before. A push of more rows gets a record of its own.
+   */
+  groupRecordRows?: number;
   /** First retry delay of a failed chunk, doubling up to 5 s. Default 100 ms. */
   retryBaseMs?: number;
   /**
@@ -93,6 +101,32 @@ export interface WalQueue extends EventQueue {
   recoveredIds(): Array<{ ids: string[]; ttlMs: number }>;
   /** Counters since start: append groups (= syncs), records, bytes; chunks and rows applied; rows recovered at start. */
   stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
+}
+
+/** A push waiting for its group's write: its encoded rows and when it was accepted. */
+interface Part extends EncodedPush {
+  since: number;
+}
+
+/** The group's parts as records of at most `maxRows` rows (a larger push alone), in order. */
+function frameParts(parts: Part[], maxRows: number): Array<{ buf: Buffer; rows: number; tag: Tag }> {
+  const out: Array<{ buf: Buffer; rows: number; tag: Tag }> = [];
+  let from = 0;
+  let rows = 0;
+  const flush = (to: number) => {
+    if (to === from) return;
+    const members = from === 0 && to === parts.length ? parts : parts.slice(from, to);
+    const buf = encodeGroupRecord(members);
+    out.push({ buf, rows, tag: { bytes: buf, since: members[0]!.since } });
+    from = to;
+    rows = 0;
+  };
+  for (let i = 0; i < parts.length; i++) {
+    if (rows > 0 && rows + parts[i]!.rows > maxRows) flush(i);
+    rows += parts[i]!.rows;
+  }
+  flush(parts.length);
+  return out;
 }
 
 interface Tag {
@@ -135,12 +169,14 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     },
     beforeRemove: idLog && (() => idLog.flush()),
   });
-  const appender = await openAppender<Tag>({
+  const groupRows = opts.groupRecordRows ?? Math.max(1, Math.min(1000, Math.floor(opts.flushSize / 10)));
+  const appender = await openAppender<Tag, Part>({
     dir: opts.dir,
     firstSegment: rec.nextSegment,
     segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
     fsync: opts.fsync ?? true,
     preallocateBytes: opts.preallocateBytes,
+    frame: (parts) => frameParts(parts, groupRows),
     onDurable(records) {
       applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, bytes: r.tag.bytes })));
     },
@@ -163,16 +199,17 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       if (depth + rows > maxPending) {
         return Promise.reject(new AppError(503, 'overloaded', 'Too many events waiting to be written; retry later'));
       }
-      // Encoded now: what is applied is what was pushed, even if the caller reuses its arrays
-      // afterwards. The same bytes go to the log and, later, to the writer.
+      // Rows encoded now: what is applied is what was pushed, even if the caller reuses its
+      // arrays afterwards. Framed into a record with the other pushes of its write
+      // (frameParts); the same bytes go to the log and, later, to the writer.
       const ids = idLog && confirm?.ids.length ? confirm.ids : undefined;
-      const record = encodeRecord(batch, rows, ids);
+      const part: Part = { sections: encodeSections(batch), rows, idsJson: ids && JSON.stringify(ids), since: Date.now() };
       depth += rows;
       setDepth();
       // performance.now, not the histogram's startTimer: that makes three closures, two
       // hrtime arrays and a labels object per push (one push per /track request).
       const started = performance.now();
-      const appended = appender.append(record, rows, { bytes: record, since: Date.now() });
+      const appended = appender.appendPart(part);
       lastAppend = appended.catch(() => {});
       return appended.then(
         () => {
