@@ -99,7 +99,7 @@ async function run(seconds: number) {
 }
 
 await run(1); // warm-up
-const rounds = [];
+const rounds: Array<Awaited<ReturnType<typeof run>>> = [];
 for (let i = 0; i < Number(args.rounds); i++) {
   const r = await run(SECONDS);
   rounds.push(r);
@@ -108,6 +108,14 @@ for (let i = 0; i < Number(args.rounds); i++) {
 await q.close();
 rmSync(dir, { recursive: true, force: true });
 const mean = (f: (r: (typeof rounds)[number]) => number) => Math.round((rounds.reduce((a, r) => a + f(r), 0) / rounds.length) * 100) / 100;
-const summary = { root: ROOT, callers: CALLERS, rows: ROWS, seconds: SECONDS, rounds, meanMainUs: mean((r) => r.cpuUsPerPush.main), meanProcessUs: mean((r) => r.cpuUsPerPush.process) };
+const summary = {
+  root: ROOT,
+  callers: CALLERS,
+  rows: ROWS,
+  seconds: SECONDS,
+  rounds,
+  meanMainUs: mean((r) => r.cpuUsPerPush.main),
+  meanProcessUs: mean((r) => r.cpuUsPerPush.process),
+};
 console.log(`mean µs CPU per push: main ${summary.meanMainUs}, process ${summary.meanProcessUs} (${ROOT})`);
 saveResults('wal-push', summary);

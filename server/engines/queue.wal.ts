@@ -103,9 +103,12 @@ export interface WalQueue extends EventQueue {
   stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
 }
 
-/** A push waiting for its group's write: its encoded rows and when it was accepted. */
+/** A push waiting for its group's write: its encoded rows, when it was accepted, its ids. */
 interface Part extends EncodedPush {
   since: number;
+  /** performance.now() at the push, for walAppendSeconds. */
+  started: number;
+  ids: readonly string[] | undefined;
 }
 
 /** The group's parts as records of at most `maxRows` rows (a larger push alone), in order. */
@@ -117,7 +120,7 @@ function frameParts(parts: Part[], maxRows: number): Array<{ buf: Buffer; rows: 
     if (to === from) return;
     const members = from === 0 && to === parts.length ? parts : parts.slice(from, to);
     const buf = encodeGroupRecord(members);
-    out.push({ buf, rows, tag: { bytes: buf, since: members[0]!.since } });
+    out.push({ buf, rows, tag: { bytes: buf, since: members[0]!.since, parts: members } });
     from = to;
     rows = 0;
   };
@@ -133,6 +136,8 @@ interface Tag {
   /** The encoded record, kept for applying without reading the log back. */
   bytes: Buffer;
   since: number;
+  /** The pushes it holds. */
+  parts: Part[];
 }
 
 /** Recovers `dir` (see wal/recover.ts), starts re-applying what is pending, and opens the log for appends. */
@@ -170,6 +175,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     beforeRemove: idLog && (() => idLog.flush()),
   });
   const groupRows = opts.groupRecordRows ?? Math.max(1, Math.min(1000, Math.floor(opts.flushSize / 10)));
+  let appendFailing: { since: number; error: string } | null = null;
   const appender = await openAppender<Tag, Part>({
     dir: opts.dir,
     firstSegment: rec.nextSegment,
@@ -177,8 +183,26 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     fsync: opts.fsync ?? true,
     preallocateBytes: opts.preallocateBytes,
     frame: (parts) => frameParts(parts, groupRows),
+    // What each push needs once durable or failed is done here, once per group, rather than
+    // in handlers chained on every push's promise (a promise and closures per /track request).
     onDurable(records) {
+      appendFailing = null;
+      const now = performance.now();
+      for (const r of records) {
+        for (const p of r.tag.parts) {
+          if (p.ids) idLog!.add(p.ids);
+          opts.metrics?.walAppendSeconds.observe((now - p.started) / 1000);
+        }
+      }
       applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, bytes: r.tag.bytes })));
+    },
+    onFailed(parts, err) {
+      appendFailing ??= { since: Date.now(), error: err instanceof Error ? err.message : String(err) };
+      let rows = 0;
+      for (const p of parts) rows += p.rows;
+      depth -= rows;
+      setDepth();
+      opts.log?.error({ err, rows, pushes: parts.length }, 'wal: append failed; pushes rejected');
     },
     onSealed: (n) => applier.sealed(n),
   });
@@ -187,7 +211,6 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   for (const n of rec.segments) applier.sealed(n);
 
   let closing: Promise<void> | null = null;
-  let appendFailing: { since: number; error: string } | null = null;
   // The latest push's append: appends complete in order, so this settling means all earlier ones did.
   let lastAppend: Promise<unknown> = Promise.resolve();
 
@@ -203,34 +226,21 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       // arrays afterwards. Framed into a record with the other pushes of its write
       // (frameParts); the same bytes go to the log and, later, to the writer.
       const ids = idLog && confirm?.ids.length ? confirm.ids : undefined;
-      const part: Part = { sections: encodeSections(batch), rows, idsJson: ids && JSON.stringify(ids), since: Date.now() };
-      depth += rows;
-      setDepth();
       // performance.now, not the histogram's startTimer: that makes three closures, two
       // hrtime arrays and a labels object per push (one push per /track request).
-      const started = performance.now();
+      const part: Part = { sections: encodeSections(batch), rows, idsJson: ids && JSON.stringify(ids), since: Date.now(), started: performance.now(), ids };
+      depth += rows;
+      setDepth();
+      // Resolves once durable (onDurable has run), rejects once the failure is accounted (onFailed).
       const appended = appender.appendPart(part);
-      lastAppend = appended.catch(() => {});
-      return appended.then(
-        () => {
-          appendFailing = null;
-          if (ids) idLog!.add(ids);
-          opts.metrics?.walAppendSeconds.observe((performance.now() - started) / 1000);
-        },
-        (err: unknown) => {
-          appendFailing ??= { since: Date.now(), error: err instanceof Error ? err.message : String(err) };
-          depth -= rows;
-          setDepth();
-          opts.log?.error({ err, rows }, 'wal: append failed; push rejected');
-          throw err;
-        },
-      );
+      lastAppend = appended;
+      return appended;
     },
     async depth() {
       return depth;
     },
     applied: async () => {
-      await lastAppend;
+      await lastAppend.catch(() => {}); // a failed push was reported to its caller
       await applier.applied();
     },
     close() {

@@ -79,6 +79,8 @@ export interface AppenderOptions<T, P = never> {
   frame?(parts: P[]): FramedRecord<T>[];
   /** Called synchronously, in log order, when a group is durable — before its pushes resolve. */
   onDurable(records: Appended<T>[]): void;
+  /** Called when a group's write failed, once its bytes can no longer be applied and before its appends reject, with the parts it held. */
+  onFailed?(parts: P[], err: unknown): void;
   /** Called when a segment will get no more records; `end` is its last durable byte. */
   onSealed(segment: number, end: number): void;
 }
@@ -323,6 +325,10 @@ export async function openAppender<T, P = never>(opts: AppenderOptions<T, P>): P
       } catch (err) {
         // Discard first, reject after: a crash between the two must not store a refused push.
         if (dirty) await discardTail();
+        opts.onFailed?.(
+          group.filter((w) => !w.record).map((w) => w.part as P),
+          err,
+        );
         for (const w of group) w.reject(err);
         continue;
       }
