@@ -13,6 +13,9 @@
  *   --rounds N       rounds (default 3); each prints its figures
  *   --callers N      closed-loop callers (default 50, as bench:ingest's connections)
  *   --rows N         event rows per push (default 1: a returning visitor; 2: a new one with its session_start)
+ *   --encode-only    no log: only the encoding of pushes into records, in one tight loop, as the
+ *                    root's queue does it — a record per push (encodeRecord), or where the root
+ *                    frames commit groups (encodeGroupRecord), groups of `--callers` pushes
  *
  * Prints µs of CPU per push (main thread, process), pushes/s, records and syncs per second;
  * saves bench/results/wal-push-<time>.json. Linux only (reads /proc).
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     callers: { type: 'string', default: '50' },
     rows: { type: 'string', default: '1' },
+    'encode-only': { type: 'boolean', default: false },
   },
 });
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
@@ -65,6 +69,38 @@ function push() {
     b.events.push({ ...pool[n % pool.length]!, id: fixtureUuid(n + 1) });
   }
   return b;
+}
+
+if (args['encode-only']) {
+  type RecordModule = typeof import('../server/engines/wal/record.ts');
+  type FormatModule = typeof import('../server/engines/wal/batch-format.ts');
+  const rec = (await import(path.join(ROOT, 'server/engines/wal/record.ts'))) as Partial<RecordModule> & Pick<RecordModule, 'encodeRecord'>;
+  const fmt = (await import(path.join(ROOT, 'server/engines/wal/batch-format.ts'))) as Partial<FormatModule>;
+  const grouped = rec.encodeGroupRecord && fmt.encodeSections;
+  const N = 200_000;
+  const encodeAll = () => {
+    let bytes = 0;
+    for (let i = 0; i < N; i += CALLERS) {
+      if (grouped) {
+        const parts = [];
+        for (let k = 0; k < CALLERS; k++) parts.push({ sections: fmt.encodeSections!(push()), rows: ROWS });
+        bytes += rec.encodeGroupRecord!(parts).length;
+      } else for (let k = 0; k < CALLERS; k++) bytes += rec.encodeRecord(push(), ROWS).length;
+    }
+    return bytes;
+  };
+  encodeAll(); // warm-up
+  const rounds: number[] = [];
+  for (let i = 0; i < Number(args.rounds); i++) {
+    const c0 = process.cpuUsage();
+    encodeAll();
+    const c = process.cpuUsage(c0);
+    rounds.push(Math.round(((c.user + c.system) / N) * 100) / 100);
+  }
+  const mean = Math.round((rounds.reduce((a, b) => a + b, 0) / rounds.length) * 100) / 100;
+  console.log(`encoding: ${rounds.join(' / ')} µs CPU per push, mean ${mean} (${grouped ? `groups of ${CALLERS}` : 'a record per push'}, ${ROOT})`);
+  saveResults('wal-push-encode', { root: ROOT, grouped: Boolean(grouped), callers: CALLERS, rows: ROWS, pushes: N, rounds, meanUs: mean });
+  process.exit(0);
 }
 
 const dir = path.join(os.tmpdir(), `lp-wal-push-${process.pid}`);
