@@ -40,6 +40,7 @@ const [
   httpMod,
   metricsMod,
   wsProtocol,
+  edgeParse,
 ] = await Promise.all([
   load('server/ingest/ingest.ts'),
   load('server/ingest/pipeline.ts'),
@@ -53,6 +54,8 @@ const [
   load('server/ingest/http.uws.ts'),
   load('server/metrics.ts'),
   load('shared/ws-protocol.ts'),
+  // The frame's fast path, as ws.uws.ts runs it (absent from checkouts before it).
+  load('server/ingest/edge-parse.ts').catch(() => undefined),
 ]);
 
 const metrics = metricsMod.createMetrics();
@@ -128,7 +131,9 @@ function frameBytes(s: number, seq: number) {
 
 /** The server's work for one frame, from its bytes to its ack's JSON. */
 async function frame(s: number, seq: number, bytes: Buffer) {
-  const parsed = wsProtocol.ClientFrame.safeParse(JSON.parse(utf8.decode(bytes)));
+  const json = JSON.parse(utf8.decode(bytes));
+  const fast = edgeParse?.fastClientFrame(json);
+  const parsed = fast ? { success: true, data: fast } : wsProtocol.ClientFrame.safeParse(json);
   if (!parsed.success || parsed.data.type !== 'batch') throw new Error('frame refused');
   const { items, invalid } = httpMod.toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes: 16_384 });
   const request = { ...wsRequests[s], receivedAt: Date.now() };

@@ -3,9 +3,10 @@
  * what the body and the request say outright (ids, name, times, SDK). Every other column
  * starts empty and is filled by the enrichment steps.
  */
-import { randomUUID } from 'node:crypto';
+
 import { chTime, eventRowAt } from '../../shared/rows.ts';
 import type { TrackBody } from '../../shared/track.ts';
+import { eventId } from './event-id.ts';
 import type { Caller, Draft, RequestInfo } from './types.ts';
 
 /**
@@ -19,7 +20,7 @@ export function newDraft(caller: Caller, request: RequestInfo, body: TrackBody, 
   const profileId = 'profileId' in payload && payload.profileId !== undefined ? String(payload.profileId) : '';
   const properties = 'properties' in payload && payload.properties ? payload.properties : {};
   const row = eventRowAt(chTime(request.receivedAt));
-  row.id = randomUUID();
+  row.id = eventId();
   row.project_id = caller.projectId;
   row.name = body.type === 'track' ? body.payload.name : body.type;
   row.profile_id = profileId;
