@@ -12,6 +12,8 @@
  *                  devices) with 16 frames each in flight, as `bench:ingest` sends them — the
  *                  frame's UTF-8 decode and JSON parse, the protocol's zod check, the ingest
  *                  service, the ack's JSON; `--requests` then counts events
+ *   --distinct-paths  with --ws: every event on a page URL of its own (as `bench:ingest`,
+ *                  the default sends 50 pages; this is the worst case for the url step's cache)
  *
  * Prints µs of CPU per request (event) for each window; saves bench/results/track-path-<time>.json
  * (ws-path-<time>.json with --ws).
@@ -22,7 +24,12 @@ import { parseArgs } from 'node:util';
 import { saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
-  options: { requests: { type: 'string', default: '400000' }, root: { type: 'string' }, ws: { type: 'boolean', default: false } },
+  options: {
+    requests: { type: 'string', default: '400000' },
+    root: { type: 'string' },
+    ws: { type: 'boolean', default: false },
+    'distinct-paths': { type: 'boolean', default: false },
+  },
 });
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
 const load = (f: string) => import(path.join(ROOT, f));
@@ -124,7 +131,8 @@ const wsRequests = Array.from({ length: 8 }, (_, s) =>
 function frameBytes(s: number, seq: number) {
   const parts: string[] = [];
   for (let i = 0; i < BATCH; i++) {
-    parts.push(`{"id":"${s}-${seq}-${i}","type":"track","payload":{"name":"bench","properties":{"__path":"${ORIGIN}/w/${i}","i":${i}}}}`);
+    const page = args['distinct-paths'] ? `${seq}/${i}` : i;
+    parts.push(`{"id":"${s}-${seq}-${i}","type":"track","payload":{"name":"bench","properties":{"__path":"${ORIGIN}/w/${page}","i":${i}}}}`);
   }
   return Buffer.from(`{"type":"batch","seq":${seq},"events":[${parts.join(',')}]}`);
 }
@@ -190,6 +198,7 @@ console.log(
 saveResults(args.ws ? 'ws-path' : 'track-path', {
   date: new Date().toISOString(),
   root: ROOT,
+  distinctPaths: args['distinct-paths'],
   requests: total,
   windows,
   meanCpuUsPerRequest: mean,
