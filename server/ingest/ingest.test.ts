@@ -121,12 +121,13 @@ describe('ingest.accept', () => {
       track('c', 'e1'), // duplicate
       track('d', 'e1'), // duplicate
       { body: { type: 'track', payload: {} } }, // rejected
+      { body: null }, // rejected: not even an object
       track('e', 'e5'),
     ];
     await ingest.accept(caller, request, items, 'ws');
     expect(await count('livepanel_events_accepted_total', { transport: 'ws', type: 'track' })).toBe(3);
     expect(await count('livepanel_events_accepted_total', { transport: 'ws', type: 'identify' })).toBe(1);
     expect(await count('livepanel_events_dropped_total', { reason: 'duplicate' })).toBe(2);
-    expect(await count('livepanel_events_rejected_total', { transport: 'ws', code: 'invalid_event' })).toBe(1);
+    expect(await count('livepanel_events_rejected_total', { transport: 'ws', code: 'invalid_event' })).toBe(2);
   });
 });

@@ -266,7 +266,8 @@ function eventCounters(m: Metrics) {
       let label: unknown;
       for (let i = 0; i <= results.length; i++) {
         const r = results[i];
-        const type = r && (items[i]!.body as { type?: unknown }).type;
+        // Only an accepted body was an object with a type (a rejected one may be `null`).
+        const type = r?.status === 'accepted' ? (items[i]!.body as { type?: unknown }).type : undefined;
         if (r && run > 0 && r.status === status && labelOf(type, r) === label) {
           run++;
           continue;
