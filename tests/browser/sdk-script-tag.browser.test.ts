@@ -5,7 +5,8 @@
  * clicks, outgoing links, identify — over one WebSocket per tab, every event stored once with
  * one device and session. Also: `/lp.js` and its hashed twin served with the right headers;
  * `window.WebSocket` removed (everything over `POST /batch`); leaving the page with events
- * still pending (they arrive); N tabs → presence N, closed → 0; two tabs share a device.
+ * still pending (they arrive); leaving within the page view's title wait (the view still
+ * counts); N tabs → presence N, closed → 0; two tabs share a device.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,7 @@ beforeAll(async () => {
     ),
   );
   site.page('/plain', page('Plain'));
+  site.page('/bounce', page('Bounce'));
   site.page('/elsewhere', '<!doctype html><title>No tracker</title><p>elsewhere</p>');
 });
 
@@ -185,6 +187,32 @@ describe('the /lp.js script tag in Chromium', () => {
         (r) => r.filter((x) => x.name === 'before_leaving').length >= 25,
       );
       expect(rows.filter((r) => r.name === 'before_leaving')).toHaveLength(25);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('counts the page view of a visitor who leaves during its title wait (a quick bounce)', async () => {
+    const context = await newContext();
+    try {
+      const page = await context.newPage();
+      // The page's clock stands still from before it loads: the page view's 50 ms wait for the
+      // title never ends by itself, so only leaving can send it.
+      const now = Date.now();
+      await page.clock.install({ time: now });
+      await page.clock.pauseAt(now + 1000);
+      await page.goto(`${site.origin}/bounce`);
+      await page.waitForFunction(() => !(globalThis as { lp?: { q?: unknown } }).lp!.q);
+      await page.evaluate((to) => {
+        (globalThis as unknown as { location: { href: string } }).location.href = to;
+      }, `${site.origin}/elsewhere`);
+      await page.waitForURL(`${site.origin}/elsewhere`);
+      const rows = await waitForRows(
+        () => read.events(),
+        (r) => r.some((x) => x.name === 'screen_view' && x.path === '/bounce'),
+        30_000,
+      );
+      expect(rows.filter((r) => r.name === 'screen_view' && r.path === '/bounce')).toMatchObject([{ title: 'Bounce' }]);
     } finally {
       await context.close();
     }

@@ -22,10 +22,11 @@ export interface WebOptions extends LivepanelOptions {
 }
 
 export class LivepanelWeb extends Livepanel {
-  private _last = '';
-  private _timer?: ReturnType<typeof setTimeout>;
+  private _last?: string;
+  /** The pending page view's timer; 0 once it fired. */
+  private _timer?: ReturnType<typeof setTimeout> | 0;
 
-  constructor(readonly web: WebOptions) {
+  constructor(web: WebOptions) {
     super(
       {
         ...web,
@@ -37,7 +38,12 @@ export class LivepanelWeb extends Livepanel {
     const on = (target: EventTarget, type: string, fn: (e: Event) => void) => target.addEventListener(type, fn, true);
     const lifecycle = () => {
       const visible = document.visibilityState === 'visible';
-      if (!visible) this.t.unload();
+      if (!visible) {
+        // A page left within its page view's title wait still counts the view (a quick bounce);
+        // should the page live on, the timer's own call finds the URL already tracked.
+        if (this._timer) this.screenView();
+        this.t.unload();
+      }
       this.t.setActive(visible && web.heartbeat !== false);
     };
     on(document, 'visibilitychange', lifecycle);
@@ -48,7 +54,10 @@ export class LivepanelWeb extends Livepanel {
       // Routers change the URL with pushState/replaceState; a page view waits 50 ms for the new title.
       const nav = () => {
         clearTimeout(this._timer);
-        this._timer = setTimeout(() => this.screenView(), 50);
+        this._timer = setTimeout(() => {
+          this._timer = 0;
+          this.screenView();
+        }, 50);
       };
       for (const m of ['pushState', 'replaceState'] as const) {
         const orig = history[m];
