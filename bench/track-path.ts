@@ -12,6 +12,9 @@
  *                  devices) with 16 frames each in flight, as `bench:ingest` sends them — the
  *                  frame's UTF-8 decode and JSON parse, the protocol's zod check, the ingest
  *                  service, the ack's JSON; `--requests` then counts events
+ *   --alloc        also samples every allocation (V8's sampling heap profiler, objects the
+ *                  collector freed included) and prints bytes allocated per request (event),
+ *                  in all and by function; the CPU figures are then not comparable
  *   --distinct-paths  with --ws: every event on a page URL of its own (as `bench:ingest`,
  *                  the default sends 50 pages; this is the worst case for the url step's cache)
  *
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
     root: { type: 'string' },
     ws: { type: 'boolean', default: false },
     'distinct-paths': { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
   },
 });
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
@@ -161,6 +165,7 @@ async function frame(s: number, seq: number, bytes: Buffer) {
 }
 
 const total = Number(args.requests);
+const sampler = args.alloc ? await startAllocationSampling() : undefined;
 const WINDOW = 100_000;
 const CONCURRENCY = 50; // requests in flight, as 50 connections
 const windows: Array<{ from: number; cpuUsPerRequest: number }> = [];
@@ -195,7 +200,9 @@ const mean = windows.reduce((a, w) => a + w.cpuUsPerRequest, 0) / windows.length
 console.log(
   `mean ${mean.toFixed(2)} µs CPU per request (${ROOT}), ${Math.round(encodedBytes / total)} record bytes per request, load ${os.loadavg()[0]!.toFixed(1)}`,
 );
+const allocation = sampler ? await sampler.stop(total) : undefined;
 saveResults(args.ws ? 'ws-path' : 'track-path', {
+  allocation,
   date: new Date().toISOString(),
   root: ROOT,
   distinctPaths: args['distinct-paths'],
@@ -206,3 +213,40 @@ saveResults(args.ws ? 'ws-path' : 'track-path', {
 });
 await sessions.close();
 process.exit(0);
+
+/**
+ * Samples allocations (one sample per 4 KiB on average, freed objects kept in the profile) until
+ * `stop`, which prints and returns the bytes allocated per request, in all and by function.
+ */
+async function startAllocationSampling() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  type Node = { callFrame: { functionName: string; url: string }; selfSize: number; children: Node[] };
+  return {
+    async stop(requests: number) {
+      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
+      const byFunction = new Map<string, number>();
+      const walk = (n: Node) => {
+        const name = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}`;
+        if (n.selfSize) byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
+        for (const c of n.children) walk(c);
+      };
+      walk(profile.head);
+      const perRequest = Math.round([...byFunction.values()].reduce((a, b) => a + b, 0) / requests);
+      const top = [...byFunction]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 20)
+        .map(([fn, bytes]) => ({ fn, bytesPerRequest: Math.round(bytes / requests) }));
+      console.log(`allocated ≈ ${perRequest} bytes per request (sampled), by function:`);
+      for (const t of top) console.log(`  ${String(t.bytesPerRequest).padStart(6)}  ${t.fn}`);
+      return { bytesPerRequest: perRequest, top };
+    },
+  };
+}
