@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fixtureUuid } from '../store/clickhouse.fixtures.ts';
 import type { BatchWriter } from './queue.ts';
 import { createWalQueue, type WalQueue, type WalQueueOptions } from './queue.wal.ts';
-import { encodeRecord, SEGMENT_HEADER_BYTES, scanRecords } from './wal/record.ts';
+import { encodeSections } from './wal/batch-format.ts';
+import { type EncodedPush, encodeGroupRecord, encodeRecord, SEGMENT_HEADER_BYTES, scanRecords } from './wal/record.ts';
 import { listSegments, segmentName } from './wal/segment-files.ts';
 import { crashSnapshot, encodeRecordV1, eventsBatch, FakeClickhouse, tempDir } from './wal/wal.fixtures.ts';
 
@@ -267,5 +268,62 @@ describe('WAL recovery of accepted ids (the dedupe across restarts)', () => {
     const ids = again.recoveredIds().flatMap((r) => r.ids);
     expect(new Set(ids)).toEqual(new Set(Array.from({ length: 25 }, (_, i) => `p:e${i}`)));
     for (const r of again.recoveredIds()) expect(r.ttlMs).toBeGreaterThan(ttlMs - 60_000);
+  });
+});
+
+// The pushes of one write share a record (queue.wal.ts, wal/record.ts `encodeGroupRecord`):
+// a crash must replay every push of a durable group, none of a torn one, and a log holding
+// records of one push (written before) beside group records must replay all of them.
+describe('WAL recovery of commit group records', () => {
+  const pushOf = (i: number, n = 1): EncodedPush => ({ sections: encodeSections(eventsBatch(i, n)), rows: n, idsJson: JSON.stringify([`p:e${i}`]) });
+
+  it("replays every push of a group's shared record after a crash, with every push's ids, exactly once", async () => {
+    const dir = tempDir('lp-wal-');
+    const ttlMs = 3_600_000;
+    const q = await open(dir, new FakeClickhouse(), { dedupeTtlMs: ttlMs, crashes: true });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => q.push(eventsBatch(i), { ids: [`p:e${i}`], ttlMs })));
+    expect(q.stats().records).toBeLessThan(40); // they did share records
+    const ch = new FakeClickhouse();
+    const again = await open(crashSnapshot(dir), ch, { dedupeTtlMs: ttlMs });
+    expect(again.stats().recoveredRows).toBe(40);
+    expect(new Set(again.recoveredIds().flatMap((r) => r.ids))).toEqual(new Set(Array.from({ length: 40 }, (_, i) => `p:e${i}`)));
+    await again.applied();
+    expect([...ch.rows.keys()].sort()).toEqual(ids(0, 40).sort());
+    expect([...ch.rows.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it.each([
+    ['half-written', (rec: Buffer) => rec.subarray(0, rec.length - 7)],
+    ['with a damaged byte', (rec: Buffer) => Buffer.concat([rec.subarray(0, 30), Buffer.from('X'), rec.subarray(31)])],
+  ])('applies none of the pushes of a group record left %s at the tail', async (_name, tear) => {
+    const dir = tempDir('lp-wal-');
+    await pushEach(await open(dir, new FakeClickhouse()), 0, 5);
+    const snap = crashSnapshot(dir);
+    tearAfterRecords(await onlySegment(snap), tear(encodeGroupRecord([100, 101, 102].map((i) => pushOf(i)))));
+    const ch = new FakeClickhouse();
+    const q = await open(snap, ch, { dedupeTtlMs: 60_000 });
+    expect(q.stats().recoveredRows).toBe(5);
+    expect(q.recoveredIds().flatMap((r) => r.ids)).toEqual([]);
+    await q.applied();
+    expect([...ch.rows.keys()].sort()).toEqual(ids(0, 5).sort());
+  });
+
+  it('replays a segment holding format-1 records, records of one push and group records, in order, then appends on', async () => {
+    const dir = crashSnapshot(await tempLogDir());
+    const records = [
+      encodeRecordV1(eventsBatch(0, 10), 10, ['p:e0']),
+      encodeRecord(eventsBatch(10, 5), 5, ['p:e10']),
+      encodeGroupRecord([pushOf(15, 2), pushOf(17), pushOf(18, 2)]),
+      encodeRecord(eventsBatch(20, 1), 1, ['p:e20']),
+    ];
+    tearAfterRecords(await onlySegment(dir), Buffer.concat(records));
+    const ch = new FakeClickhouse();
+    const q = await open(dir, ch, { dedupeTtlMs: 60_000 });
+    expect(q.stats().recoveredRows).toBe(21);
+    expect(q.recoveredIds().flatMap((r) => r.ids)).toEqual(['p:e0', 'p:e10', 'p:e15', 'p:e17', 'p:e18', 'p:e20']);
+    await Promise.all([21, 22, 23].map((i) => q.push(eventsBatch(i))));
+    await q.applied();
+    expect(ch.calls.flatMap((c) => c.ids)).toEqual(ids(0, 24)); // log order
+    expect([...ch.rows.values()].every((n) => n === 1)).toBe(true);
   });
 });

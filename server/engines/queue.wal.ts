@@ -32,8 +32,9 @@ import type { Metrics } from '../metrics.ts';
 import type { BatchWriter, EventQueue } from './queue.ts';
 import { openAppender } from './wal/appender.ts';
 import { createApplier } from './wal/applier.ts';
+import { encodeSections } from './wal/batch-format.ts';
 import { openIdLog } from './wal/id-log.ts';
-import { encodeRecord } from './wal/record.ts';
+import { type EncodedPush, encodeGroupRecord } from './wal/record.ts';
 import { decodingWriter, type RecordWriter } from './wal/record-writer.ts';
 import { recoverWal } from './wal/recover.ts';
 
@@ -72,6 +73,13 @@ export interface WalQueueOptions {
    * that a larger figure buys.
    */
   maxMemoryRows?: number;
+  /**
+   * Most rows in one record. The pushes of one write (a commit group) share records, framed
+   * and checksummed once (wal/record.ts); records are never split between chunks, so a chunk
+   * can pass flushSize by one record. Default a tenth of flushSize, at most 1,000; 1: a
+   * record per push, as before. A push of more rows gets a record of its own.
+   */
+  groupRecordRows?: number;
   /** First retry delay of a failed chunk, doubling up to 5 s. Default 100 ms. */
   retryBaseMs?: number;
   /**
@@ -95,10 +103,41 @@ export interface WalQueue extends EventQueue {
   stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
 }
 
+/** A push waiting for its group's write: its encoded rows, when it was accepted, its ids. */
+interface Part extends EncodedPush {
+  since: number;
+  /** performance.now() at the push, for walAppendSeconds. */
+  started: number;
+  ids: readonly string[] | undefined;
+}
+
+/** The group's parts as records of at most `maxRows` rows (a larger push alone), in order. */
+function frameParts(parts: Part[], maxRows: number): Array<{ buf: Buffer; rows: number; tag: Tag }> {
+  const out: Array<{ buf: Buffer; rows: number; tag: Tag }> = [];
+  let from = 0;
+  let rows = 0;
+  const flush = (to: number) => {
+    if (to === from) return;
+    const members = from === 0 && to === parts.length ? parts : parts.slice(from, to);
+    const buf = encodeGroupRecord(members);
+    out.push({ buf, rows, tag: { bytes: buf, since: members[0]!.since, parts: members } });
+    from = to;
+    rows = 0;
+  };
+  for (let i = 0; i < parts.length; i++) {
+    if (rows > 0 && rows + parts[i]!.rows > maxRows) flush(i);
+    rows += parts[i]!.rows;
+  }
+  flush(parts.length);
+  return out;
+}
+
 interface Tag {
   /** The encoded record, kept for applying without reading the log back. */
   bytes: Buffer;
   since: number;
+  /** The pushes it holds. */
+  parts: Part[];
 }
 
 /** Recovers `dir` (see wal/recover.ts), starts re-applying what is pending, and opens the log for appends. */
@@ -135,14 +174,35 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     },
     beforeRemove: idLog && (() => idLog.flush()),
   });
-  const appender = await openAppender<Tag>({
+  const groupRows = opts.groupRecordRows ?? Math.max(1, Math.min(1000, Math.floor(opts.flushSize / 10)));
+  let appendFailing: { since: number; error: string } | null = null;
+  const appender = await openAppender<Tag, Part>({
     dir: opts.dir,
     firstSegment: rec.nextSegment,
     segmentBytes: opts.segmentBytes ?? 64 * 1024 * 1024,
     fsync: opts.fsync ?? true,
     preallocateBytes: opts.preallocateBytes,
+    frame: (parts) => frameParts(parts, groupRows),
+    // What each push needs once durable or failed is done here, once per group, rather than
+    // in handlers chained on every push's promise (a promise and closures per /track request).
     onDurable(records) {
+      appendFailing = null;
+      const now = performance.now();
+      for (const r of records) {
+        for (const p of r.tag.parts) {
+          if (p.ids) idLog!.add(p.ids);
+          opts.metrics?.walAppendSeconds.observe((now - p.started) / 1000);
+        }
+      }
       applier.add(records.map((r) => ({ segment: r.segment, from: r.from, to: r.to, rows: r.rows, since: r.tag.since, bytes: r.tag.bytes })));
+    },
+    onFailed(parts, err) {
+      appendFailing ??= { since: Date.now(), error: err instanceof Error ? err.message : String(err) };
+      let rows = 0;
+      for (const p of parts) rows += p.rows;
+      depth -= rows;
+      setDepth();
+      opts.log?.error({ err, rows, pushes: parts.length }, 'wal: append failed; pushes rejected');
     },
     onSealed: (n) => applier.sealed(n),
   });
@@ -151,7 +211,6 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
   for (const n of rec.segments) applier.sealed(n);
 
   let closing: Promise<void> | null = null;
-  let appendFailing: { since: number; error: string } | null = null;
   // The latest push's append: appends complete in order, so this settling means all earlier ones did.
   let lastAppend: Promise<unknown> = Promise.resolve();
 
@@ -163,37 +222,25 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
       if (depth + rows > maxPending) {
         return Promise.reject(new AppError(503, 'overloaded', 'Too many events waiting to be written; retry later'));
       }
-      // Encoded now: what is applied is what was pushed, even if the caller reuses its arrays
-      // afterwards. The same bytes go to the log and, later, to the writer.
+      // Rows encoded now: what is applied is what was pushed, even if the caller reuses its
+      // arrays afterwards. Framed into a record with the other pushes of its write
+      // (frameParts); the same bytes go to the log and, later, to the writer.
       const ids = idLog && confirm?.ids.length ? confirm.ids : undefined;
-      const record = encodeRecord(batch, rows, ids);
-      depth += rows;
-      setDepth();
       // performance.now, not the histogram's startTimer: that makes three closures, two
       // hrtime arrays and a labels object per push (one push per /track request).
-      const started = performance.now();
-      const appended = appender.append(record, rows, { bytes: record, since: Date.now() });
-      lastAppend = appended.catch(() => {});
-      return appended.then(
-        () => {
-          appendFailing = null;
-          if (ids) idLog!.add(ids);
-          opts.metrics?.walAppendSeconds.observe((performance.now() - started) / 1000);
-        },
-        (err: unknown) => {
-          appendFailing ??= { since: Date.now(), error: err instanceof Error ? err.message : String(err) };
-          depth -= rows;
-          setDepth();
-          opts.log?.error({ err, rows }, 'wal: append failed; push rejected');
-          throw err;
-        },
-      );
+      const part: Part = { sections: encodeSections(batch), rows, idsJson: ids && JSON.stringify(ids), since: Date.now(), started: performance.now(), ids };
+      depth += rows;
+      setDepth();
+      // Resolves once durable (onDurable has run), rejects once the failure is accounted (onFailed).
+      const appended = appender.appendPart(part);
+      lastAppend = appended;
+      return appended;
     },
     async depth() {
       return depth;
     },
     applied: async () => {
-      await lastAppend;
+      await lastAppend.catch(() => {}); // a failed push was reported to its caller
       await applier.applied();
     },
     close() {

@@ -179,6 +179,62 @@ describe('appender: group commit', () => {
   });
 });
 
+describe('appender: parts framed with their group', () => {
+  it('frames each run of parts waiting for one write together, in order with whole records, and acks them with that write', async () => {
+    const disk = new FakeDisk('gated');
+    const dir = tempDir('lp-wal-appender-');
+    dirs.push(dir);
+    const framed: number[][] = [];
+    const durable: Appended<number>[] = [];
+    const appender = await openAppender<number, number>({
+      dir,
+      firstSegment: 1,
+      segmentBytes: 1024 * 1024,
+      fsync: true,
+      preallocateBytes: 0,
+      io: { write: (f, bufs, at) => disk.write(f, bufs, at), sync: (f) => disk.sync(f), reopen: (d, n) => openFile(path.join(d, segmentName(n)), 'r+') },
+      // One record per run of parts: their bytes one after the other, tagged with the first.
+      frame(parts) {
+        framed.push([...parts]);
+        return [{ buf: Buffer.concat(parts.map((p) => record(p, 10))), rows: parts.length, tag: parts[0]! }];
+      },
+      onDurable: (records) => durable.push(...records),
+      onSealed: () => {},
+    });
+    const acked: number[] = [];
+    const first = appender.appendPart(0).then(() => acked.push(0));
+    await flush();
+    // While the first write's sync is in flight: two parts, a whole record, two more parts.
+    const rest = [
+      appender.appendPart(1).then(() => acked.push(1)),
+      appender.appendPart(2).then(() => acked.push(2)),
+      appender.append(record(3, 40), 1, 3).then(() => acked.push(3)),
+      appender.appendPart(4).then(() => acked.push(4)),
+      appender.appendPart(5).then(() => acked.push(5)),
+    ];
+    await flush();
+    expect(framed).toEqual([[0]]); // framed when their group is taken, not when appended
+    disk.release();
+    await first;
+    await flush();
+    expect(framed).toEqual([[0], [1, 2], [4, 5]]);
+    expect(acked).toEqual([0]); // not before the second sync returns
+    disk.release();
+    await Promise.all(rest);
+    expect(acked).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(durable.map((r) => [r.tag, r.rows, r.to - r.from])).toEqual([
+      [0, 1, 10],
+      [1, 2, 20],
+      [3, 1, 40],
+      [4, 2, 20],
+    ]);
+    for (let i = 1; i < durable.length; i++) expect(durable[i]!.from).toBe(durable[i - 1]!.to); // contiguous, in order
+    expect(disk.writes.map((w) => w.bytes)).toEqual([10, 80]); // one write per group
+    expect(appender.stats).toMatchObject({ groups: 2, records: 4 });
+    await appender.close();
+  });
+});
+
 describe('unwritten (what a short vectored write leaves)', () => {
   // A group's records go out in one writev; a short write must resume at the exact byte, or
   // the log would hold a record twice or miss part of one.

@@ -53,8 +53,15 @@ export interface Appended<T> {
   tag: T;
 }
 
+/** A record ready to be written: its bytes, its row count, what the caller attached to it. */
+export interface FramedRecord<T> {
+  buf: Buffer;
+  rows: number;
+  tag: T;
+}
+
 /** Where and how to append, and whom to tell when records are durable or segments sealed. */
-export interface AppenderOptions<T> {
+export interface AppenderOptions<T, P = never> {
   dir: string;
   /** Number of the segment to create first (greater than any number the log ever used). */
   firstSegment: number;
@@ -64,16 +71,26 @@ export interface AppenderOptions<T> {
   preallocateBytes?: number;
   /** The file calls, replaceable in tests (to observe or delay writes and syncs); default the FileHandle's own. */
   io?: AppenderIo;
+  /**
+   * Frames parts (`appendPart`) that go to the log in the same write as records: called when
+   * their group is taken, with the parts appended one after the other (in order), so parts
+   * appended while a write is in flight can share a record. Required for `appendPart`.
+   */
+  frame?(parts: P[]): FramedRecord<T>[];
   /** Called synchronously, in log order, when a group is durable — before its pushes resolve. */
   onDurable(records: Appended<T>[]): void;
+  /** Called when a group's write failed, once its bytes can no longer be applied and before its appends reject, with the parts it held. */
+  onFailed?(parts: P[], err: unknown): void;
   /** Called when a segment will get no more records; `end` is its last durable byte. */
   onSealed(segment: number, end: number): void;
 }
 
 /** The writing end of the log (one per process and folder). */
-export interface Appender<T> {
+export interface Appender<T, P = never> {
   /** Appends one encoded record; resolves once it is durable, rejects if its write failed. */
   append(record: Buffer, rows: number, tag: T): Promise<void>;
+  /** Appends a part of a record framed with its group (`frame`); resolves and rejects as `append`. */
+  appendPart(part: P): Promise<void>;
   /** Resolves when nothing is waiting or being written. */
   idle(): Promise<void>;
   /** Finishes queued appends, seals and closes the current segment. Further appends throw. */
@@ -134,23 +151,23 @@ function zeros(bytes: number): Buffer[] {
   return out;
 }
 
-interface Waiting<T> {
-  buf: Buffer;
-  rows: number;
-  tag: T;
+interface Waiting<T, P> {
+  /** A framed record, or a part to frame with the group. */
+  record: FramedRecord<T> | null;
+  part: P | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
 
 /** Creates the first segment and returns the appender writing to it. */
-export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appender<T>> {
+export async function openAppender<T, P = never>(opts: AppenderOptions<T, P>): Promise<Appender<T, P>> {
   let segment = opts.firstSegment;
   let fh: FileHandle | null = await createSegment(opts.dir, segment);
   let size = SEGMENT_HEADER_BYTES;
   /** The file may hold bytes past `size` from a failed group: truncate before writing on. */
   let dirty = false;
   let closed = false;
-  let waiting: Waiting<T>[] = [];
+  let waiting: Waiting<T, P>[] = [];
   let running: Promise<void> | null = null;
   const stats = { groups: 0, records: 0, bytes: 0 };
   const io = opts.io ?? fileIo;
@@ -256,11 +273,27 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     }
   }
 
-  async function writeGroup(group: Waiting<T>[]): Promise<void> {
+  /** The group's records in order: records as appended, each run of parts as `frame` makes them. */
+  function frameGroup(group: Waiting<T, P>[]): FramedRecord<T>[] {
+    const out: FramedRecord<T>[] = [];
+    let parts: P[] = [];
+    for (const w of group) {
+      if (w.record) {
+        if (parts.length > 0) out.push(...opts.frame!(parts));
+        parts = [];
+        out.push(w.record);
+      } else parts.push(w.part as P);
+    }
+    if (parts.length > 0) out.push(...opts.frame!(parts));
+    return out;
+  }
+
+  async function writeGroup(group: Waiting<T, P>[]): Promise<void> {
+    const framed = frameGroup(group);
     if (dirty) await truncateTail();
     if (!fh || size >= opts.segmentBytes) await rotate();
     const file = fh!;
-    const bufs = group.map((w) => w.buf);
+    const bufs = framed.map((r) => r.buf);
     let bytes = 0;
     for (const b of bufs) bytes += b.length;
     // Past the zeros a zero-fill in flight is writing: wait for it, never overlap it.
@@ -271,13 +304,13 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     dirty = false;
     const records: Appended<T>[] = [];
     let at = size;
-    for (const w of group) {
-      records.push({ segment, from: at, to: at + w.buf.length, rows: w.rows, tag: w.tag });
-      at += w.buf.length;
+    for (const r of framed) {
+      records.push({ segment, from: at, to: at + r.buf.length, rows: r.rows, tag: r.tag });
+      at += r.buf.length;
     }
     size = at;
     stats.groups += 1;
-    stats.records += group.length;
+    stats.records += framed.length;
     stats.bytes += bytes;
     opts.onDurable(records);
     maybeExtend();
@@ -292,6 +325,10 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
       } catch (err) {
         // Discard first, reject after: a crash between the two must not store a refused push.
         if (dirty) await discardTail();
+        opts.onFailed?.(
+          group.filter((w) => !w.record).map((w) => w.part as P),
+          err,
+        );
         for (const w of group) w.reject(err);
         continue;
       }
@@ -311,14 +348,20 @@ export async function openAppender<T>(opts: AppenderOptions<T>): Promise<Appende
     while (running) await running;
   }
 
+  function enqueue(record: FramedRecord<T> | null, part: P | undefined): Promise<void> {
+    if (closed) return Promise.reject(new Error('wal: appender is closed'));
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ record, part, resolve, reject });
+      kick();
+    });
+  }
+
   return {
     stats,
-    append(buf, rows, tag) {
-      if (closed) return Promise.reject(new Error('wal: appender is closed'));
-      return new Promise<void>((resolve, reject) => {
-        waiting.push({ buf, rows, tag, resolve, reject });
-        kick();
-      });
+    append: (buf, rows, tag) => enqueue({ buf, rows, tag }, undefined),
+    appendPart(part) {
+      if (!opts.frame) throw new Error('wal: appendPart needs the frame option');
+      return enqueue(null, part);
     },
     idle,
     async close() {

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { emptyBatch, type WriteBatch } from '../../../shared/rows.ts';
 import { makeEvent, makeSession } from '../../store/clickhouse.fixtures.ts';
 import { storableRow } from '../../store/storable.ts';
-import { TABLE_COLUMNS } from './batch-format.ts';
-import { chunkOfRecords, decodeRecords, encodeRecord, frameRecord, recordIds, scanRecords } from './record.ts';
+import { encodeSections, TABLE_COLUMNS } from './batch-format.ts';
+import { chunkOfRecords, decodeRecords, type EncodedPush, encodeGroupRecord, encodeRecord, frameRecord, recordIds, scanRecords } from './record.ts';
 import { encodeRecordV1 } from './wal.fixtures.ts';
 
 function everyKind(): WriteBatch {
@@ -106,5 +106,47 @@ describe('WAL batch format', () => {
     expect(() => chunkOfRecords(recordOf('~{"table":"future","rows":1,"bytes":4}\n[1]\n'))).toThrow(/unknown or damaged/);
     expect(() => decodeRecords(recordOf('~{"table":"events","rows":1,"bytes":99}\n[]\n'))).toThrow(/damaged/);
     expect(() => decodeRecords(recordOf('~not a header\n'))).toThrow();
+  });
+
+  // A commit group's pushes share one record (queue.wal.ts): it must read back as the pushes'
+  // rows, every one, in push order per kind, with every push's ids — through both readers.
+  it('reads a commit group record as its pushes merged: rows per kind in push order, every id, every partition', () => {
+    const a = everyKind();
+    const b: WriteBatch = { ...emptyBatch(), events: [makeEvent(3, { created_at: '2025-02-01 00:00:00.000' })], sessions: [makeSession('s2')] };
+    const c: WriteBatch = {
+      ...emptyBatch(),
+      profiles: [{ op: 'increment', project_id: 'p', profile_id: 'u2', at: '2024-05-01 08:00:00.000', property: 'm', by: 1 }],
+    };
+    const push = (batch: WriteBatch, ids?: string[]): EncodedPush => ({
+      sections: encodeSections(batch),
+      rows: rows(batch),
+      idsJson: ids && JSON.stringify(ids),
+    });
+    const buf = encodeGroupRecord([push(a, ['p:1', 'p:"2"']), push(b), push(c, ['p:3'])]);
+    const { records, validEnd } = scanRecords(buf, 0);
+    expect(validEnd).toBe(buf.length);
+    expect(records.map((r) => r.rows)).toEqual([rows(a) + rows(b) + rows(c)]);
+    expect(recordIds(buf, records[0]!)).toEqual(['p:1', 'p:"2"', 'p:3']);
+    const [merged] = decodeRecords(buf);
+    expect(merged!.events.map((e) => e.id)).toEqual([...a.events, ...b.events].map((e) => e.id));
+    expect(merged!.sessions.map((x) => x.id)).toEqual([...a.sessions, ...b.sessions].map((x) => x.id));
+    expect(merged!.profiles).toEqual([...a.profiles, ...c.profiles]);
+    expect(merged!.groups).toEqual(a.groups);
+    expect(merged!.replays).toEqual(a.replays);
+    const chunk = chunkOfRecords(buf);
+    expect(chunk.tables.events[0]!.rows).toBe(3);
+    expect([...chunk.tables.events[0]!.parts].sort()).toEqual(['2023-01', '2024-05', '2025-02']);
+  });
+
+  it('writes a group of one push byte for byte as the record of that push, and no ids line without ids', () => {
+    const b = everyKind();
+    const one = encodeGroupRecord([{ sections: encodeSections(b), rows: rows(b), idsJson: JSON.stringify(['p:x']) }]);
+    expect(one.equals(encodeRecord(b, rows(b), ['p:x']))).toBe(true);
+    const none = encodeGroupRecord([
+      { sections: encodeSections(b), rows: rows(b) },
+      { sections: encodeSections(b), rows: rows(b) },
+    ]);
+    expect(recordIds(none, scanRecords(none, 0).records[0]!)).toEqual([]);
+    expect(decodeRecords(none)[0]!.events).toHaveLength(4);
   });
 });

@@ -127,6 +127,66 @@ function readerOf(columns: readonly string[]): RowReader {
   return read;
 }
 
+/**
+ * One kind of rows of a push, encoded (its lines) but not yet framed as a section: pushes that
+ * share a log record (a commit group, queue.wal.ts) are framed together by `joinSections`.
+ */
+export interface EncodedSection {
+  table: SectionHeader['table'];
+  /** The rows' lines, each ended by `\n`. */
+  lines: string;
+  rows: number;
+  parts?: string[];
+  cols?: string;
+}
+
+/** The batch's rows as lines, one entry per non-empty kind (in the order a payload holds them). */
+export function encodeSections(batch: WriteBatch, lists: ColumnLists = WAL_COLUMNS): EncodedSection[] {
+  const out: EncodedSection[] = [];
+  for (const table of COMPACT_TABLES) {
+    const rows = batch[table];
+    if (rows.length === 0) continue;
+    const { lines, parts } = tableLines(table, rows, lists.current[table]);
+    out.push({ table, lines, rows: rows.length, parts, cols: sectionColumnsId(table, lists) });
+  }
+  if (batch.profiles.length > 0) {
+    let lines = '';
+    for (const op of batch.profiles) lines += `${JSON.stringify(op)}\n`;
+    out.push({ table: 'profiles', lines, rows: batch.profiles.length });
+  }
+  return out;
+}
+
+/**
+ * The format-2 payload of several pushes' sections, in push order: one section per kind (and
+ * column list), its rows those of every push in turn — one header for all of them. Rows of
+ * different kinds were never ordered against each other (the insert writes each table apart),
+ * so this is the payload of the pushes' batches merged. '' when there is nothing.
+ */
+export function joinSections(pushes: readonly (readonly EncodedSection[])[]): string {
+  if (pushes.length === 1) {
+    let out = '';
+    for (const s of pushes[0]!) out += section(s.table, s.lines, s.rows, s.parts, s.cols);
+    return out;
+  }
+  const joined = new Map<string, { s: EncodedSection; lines: string; rows: number; parts: Set<string> | undefined }>();
+  for (const push of pushes) {
+    for (const s of push) {
+      const key = s.cols ? `${s.table} ${s.cols}` : s.table;
+      const j = joined.get(key);
+      if (!j) joined.set(key, { s, lines: s.lines, rows: s.rows, parts: s.parts && new Set(s.parts) });
+      else {
+        j.lines += s.lines;
+        j.rows += s.rows;
+        if (s.parts) for (const p of s.parts) j.parts!.add(p);
+      }
+    }
+  }
+  let out = '';
+  for (const j of joined.values()) out += section(j.s.table, j.lines, j.rows, j.parts && [...j.parts], j.s.cols);
+  return out;
+}
+
 function section(table: SectionHeader['table'], lines: string, rows: number, parts?: string[], cols?: string): string {
   const header: SectionHeader = { table, rows, bytes: Buffer.byteLength(lines), parts, cols };
   return `~${JSON.stringify(header)}\n${lines}`;
@@ -134,19 +194,7 @@ function section(table: SectionHeader['table'], lines: string, rows: number, par
 
 /** The batch as a format-2 payload (see the module comment); '' for an empty batch. */
 export function encodeBatch(batch: WriteBatch, lists: ColumnLists = WAL_COLUMNS): string {
-  let out = '';
-  for (const table of COMPACT_TABLES) {
-    const rows = batch[table];
-    if (rows.length === 0) continue;
-    const { lines, parts } = tableLines(table, rows, lists.current[table]);
-    out += section(table, lines, rows.length, parts, sectionColumnsId(table, lists));
-  }
-  if (batch.profiles.length > 0) {
-    let lines = '';
-    for (const op of batch.profiles) lines += `${JSON.stringify(op)}\n`;
-    out += section('profiles', lines, batch.profiles.length);
-  }
-  return out;
+  return joinSections([encodeSections(batch, lists)]);
 }
 
 /** Calls `fn` with each section of the format-2 payload buf[from, to): its header and where its rows lie. */

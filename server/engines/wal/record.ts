@@ -1,6 +1,7 @@
 /**
  * The WAL's byte format. A segment file starts with an 8-byte magic (`LPWAL01\n`: ours, format
- * version 1) followed by records, each one accepted push:
+ * version 1) followed by records, each one accepted push or the pushes of one commit group
+ * (`encodeGroupRecord`):
  *
  *   u32 LE payload length | u32 LE row count | u32 LE CRC-32 of the 8 bytes before it + payload | payload
  *
@@ -18,7 +19,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { WriteBatch } from '../../../shared/rows.ts';
-import { addBatchToChunk, type CompactChunk, decodeBatch, emptyChunk, encodeBatch } from './batch-format.ts';
+import { addBatchToChunk, type CompactChunk, decodeBatch, type EncodedSection, emptyChunk, encodeBatch, joinSections } from './batch-format.ts';
 import { type ColumnLists, WAL_COLUMNS } from './column-lists.ts';
 
 /** First bytes of every segment file: ours, format version 1. */
@@ -47,6 +48,38 @@ export interface RecordExtent {
 export function encodeRecord(batch: WriteBatch, rows: number, ids?: readonly string[], lists: ColumnLists = WAL_COLUMNS): Buffer {
   const payload = encodeBatch(batch, lists);
   return frameRecord(ids && ids.length > 0 ? `${JSON.stringify(ids)}\n${payload}` : payload, rows);
+}
+
+/**
+ * One push's rows, encoded when it is pushed (so the caller may reuse its arrays) but framed
+ * only with its commit group: the pushes that go to the log in one write share one record.
+ */
+export interface EncodedPush {
+  sections: EncodedSection[];
+  rows: number;
+  /** The JSON array of its accepted client event ids, when it has any. */
+  idsJson?: string;
+}
+
+/**
+ * One record holding several pushes: their ids in one array, their rows in one section per
+ * kind (batch-format.ts, `joinSections`). It reads back exactly as the record of one push
+ * whose batch is the pushes' batches merged, so nothing that reads the log tells the two
+ * apart, and logs written one record per push replay as before. Framing, the section
+ * headers and the CRC are paid once per record instead of once per push (a `/track` request
+ * is a push of one or two rows). The group is written, synced and acknowledged as a whole,
+ * so its pushes are durable together or not at all, as they already were.
+ */
+export function encodeGroupRecord(pushes: readonly EncodedPush[]): Buffer {
+  let rows = 0;
+  const ids: string[] = [];
+  for (const p of pushes) {
+    rows += p.rows;
+    // Each is a non-empty JSON array: its items are the text between the brackets.
+    if (p.idsJson) ids.push(p.idsJson.slice(1, -1));
+  }
+  const payload = joinSections(pushes.map((p) => p.sections));
+  return frameRecord(ids.length > 0 ? `[${ids.join(',')}]\n${payload}` : payload, rows);
 }
 
 /** A record of `rows` rows around the payload text `json` (header, CRC). */
