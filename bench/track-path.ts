@@ -12,6 +12,11 @@
  *                  devices) with 16 frames each in flight, as `bench:ingest` sends them — the
  *                  frame's UTF-8 decode and JSON parse, the protocol's zod check, the ingest
  *                  service, the ack's JSON; `--requests` then counts events
+ *   --alloc        also samples every allocation (V8's sampling heap profiler, objects the
+ *                  collector freed included) and prints bytes allocated per request (event),
+ *                  in all and by function; the CPU figures are then not comparable
+ *   --distinct-paths  with --ws: every event on a page URL of its own (as `bench:ingest`,
+ *                  the default sends 50 pages; this is the worst case for the url step's cache)
  *
  * Prints µs of CPU per request (event) for each window; saves bench/results/track-path-<time>.json
  * (ws-path-<time>.json with --ws).
@@ -22,7 +27,13 @@ import { parseArgs } from 'node:util';
 import { saveResults } from './support.ts';
 
 const { values: args } = parseArgs({
-  options: { requests: { type: 'string', default: '400000' }, root: { type: 'string' }, ws: { type: 'boolean', default: false } },
+  options: {
+    requests: { type: 'string', default: '400000' },
+    root: { type: 'string' },
+    ws: { type: 'boolean', default: false },
+    'distinct-paths': { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
+  },
 });
 const ROOT = path.resolve(args.root ?? path.join(import.meta.dirname, '..'));
 const load = (f: string) => import(path.join(ROOT, f));
@@ -40,6 +51,7 @@ const [
   httpMod,
   metricsMod,
   wsProtocol,
+  edgeParse,
 ] = await Promise.all([
   load('server/ingest/ingest.ts'),
   load('server/ingest/pipeline.ts'),
@@ -53,6 +65,8 @@ const [
   load('server/ingest/http.uws.ts'),
   load('server/metrics.ts'),
   load('shared/ws-protocol.ts'),
+  // The frame's fast path, as ws.uws.ts runs it (absent from checkouts before it).
+  load('server/ingest/edge-parse.ts').catch(() => undefined),
 ]);
 
 const metrics = metricsMod.createMetrics();
@@ -121,14 +135,17 @@ const wsRequests = Array.from({ length: 8 }, (_, s) =>
 function frameBytes(s: number, seq: number) {
   const parts: string[] = [];
   for (let i = 0; i < BATCH; i++) {
-    parts.push(`{"id":"${s}-${seq}-${i}","type":"track","payload":{"name":"bench","properties":{"__path":"${ORIGIN}/w/${i}","i":${i}}}}`);
+    const page = args['distinct-paths'] ? `${seq}/${i}` : i;
+    parts.push(`{"id":"${s}-${seq}-${i}","type":"track","payload":{"name":"bench","properties":{"__path":"${ORIGIN}/w/${page}","i":${i}}}}`);
   }
   return Buffer.from(`{"type":"batch","seq":${seq},"events":[${parts.join(',')}]}`);
 }
 
 /** The server's work for one frame, from its bytes to its ack's JSON. */
 async function frame(s: number, seq: number, bytes: Buffer) {
-  const parsed = wsProtocol.ClientFrame.safeParse(JSON.parse(utf8.decode(bytes)));
+  const json = JSON.parse(utf8.decode(bytes));
+  const fast = edgeParse?.fastClientFrame(json);
+  const parsed = fast ? { success: true, data: fast } : wsProtocol.ClientFrame.safeParse(json);
   if (!parsed.success || parsed.data.type !== 'batch') throw new Error('frame refused');
   const { items, invalid } = httpMod.toItems(parsed.data.events, { bytes: bytes.length, maxEventBytes: 16_384 });
   const request = { ...wsRequests[s], receivedAt: Date.now() };
@@ -148,6 +165,7 @@ async function frame(s: number, seq: number, bytes: Buffer) {
 }
 
 const total = Number(args.requests);
+const sampler = args.alloc ? await startAllocationSampling() : undefined;
 const WINDOW = 100_000;
 const CONCURRENCY = 50; // requests in flight, as 50 connections
 const windows: Array<{ from: number; cpuUsPerRequest: number }> = [];
@@ -182,9 +200,12 @@ const mean = windows.reduce((a, w) => a + w.cpuUsPerRequest, 0) / windows.length
 console.log(
   `mean ${mean.toFixed(2)} µs CPU per request (${ROOT}), ${Math.round(encodedBytes / total)} record bytes per request, load ${os.loadavg()[0]!.toFixed(1)}`,
 );
+const allocation = sampler ? await sampler.stop(total) : undefined;
 saveResults(args.ws ? 'ws-path' : 'track-path', {
+  allocation,
   date: new Date().toISOString(),
   root: ROOT,
+  distinctPaths: args['distinct-paths'],
   requests: total,
   windows,
   meanCpuUsPerRequest: mean,
@@ -192,3 +213,40 @@ saveResults(args.ws ? 'ws-path' : 'track-path', {
 });
 await sessions.close();
 process.exit(0);
+
+/**
+ * Samples allocations (one sample per 4 KiB on average, freed objects kept in the profile) until
+ * `stop`, which prints and returns the bytes allocated per request, in all and by function.
+ */
+async function startAllocationSampling() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  type Node = { callFrame: { functionName: string; url: string }; selfSize: number; children: Node[] };
+  return {
+    async stop(requests: number) {
+      const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: Node } };
+      const byFunction = new Map<string, number>();
+      const walk = (n: Node) => {
+        const name = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}`;
+        if (n.selfSize) byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
+        for (const c of n.children) walk(c);
+      };
+      walk(profile.head);
+      const perRequest = Math.round([...byFunction.values()].reduce((a, b) => a + b, 0) / requests);
+      const top = [...byFunction]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 20)
+        .map(([fn, bytes]) => ({ fn, bytesPerRequest: Math.round(bytes / requests) }));
+      console.log(`allocated ≈ ${perRequest} bytes per request (sampled), by function:`);
+      for (const t of top) console.log(`  ${String(t.bytesPerRequest).padStart(6)}  ${t.fn}`);
+      return { bytesPerRequest: perRequest, top };
+    },
+  };
+}

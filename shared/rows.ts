@@ -162,6 +162,14 @@ export type WriteBatch = z.infer<typeof WriteBatch>;
 export function blankEventRow(over: Partial<EventRow> = {}): EventRow {
   // Formatting the time costs on the ingest hot path: only when the caller gives none.
   const now = over.created_at && over.received_at ? over.created_at : chTime(Date.now());
+  return Object.assign(eventRowAt(now), over);
+}
+
+/**
+ * `blankEventRow` with both times set to `time`, for the ingest hot path (one per event): no
+ * options object to spread, and every row built with the same shape, its fields assigned in place.
+ */
+export function eventRowAt(time: string): EventRow {
   return {
     id: '',
     project_id: '',
@@ -169,8 +177,8 @@ export function blankEventRow(over: Partial<EventRow> = {}): EventRow {
     device_id: '',
     profile_id: '',
     session_id: '',
-    created_at: now,
-    received_at: now,
+    created_at: time,
+    received_at: time,
     path: '',
     origin: '',
     title: '',
@@ -200,7 +208,6 @@ export function blankEventRow(over: Partial<EventRow> = {}): EventRow {
     model: '',
     sdk_name: '',
     sdk_version: '',
-    ...over,
   };
 }
 

@@ -32,13 +32,22 @@ export function createMemoryDedupe(opts: MemoryDedupeOptions = {}): Dedupe {
   const max = opts.maxKeysPerPartition ?? 200_000;
   const now = opts.now ?? Date.now;
   const partitions = new Map<string, RecentMap<string, Entry>>();
+  // The last partition used: a batch's keys all share one, so its name is compared in place
+  // instead of being cut out of every key and hashed (a new string and a lookup per key).
+  let lastName: string | undefined;
+  let lastTable: RecentMap<string, Entry> | undefined;
   const table = (key: string, create: boolean): RecentMap<string, Entry> | undefined => {
     const colon = key.indexOf(':');
+    if (lastName !== undefined && colon === lastName.length && key.startsWith(lastName)) return lastTable;
     const p = colon < 0 ? '' : key.slice(0, colon);
     let t = partitions.get(p);
     if (!t && create) {
       t = createRecentMap<string, Entry>(max);
       partitions.set(p, t);
+    }
+    if (t) {
+      lastName = p;
+      lastTable = t;
     }
     return t;
   };
@@ -82,6 +91,7 @@ export function createMemoryDedupe(opts: MemoryDedupeOptions = {}): Dedupe {
     },
     async close() {
       partitions.clear();
+      lastName = lastTable = undefined;
     },
   };
 }

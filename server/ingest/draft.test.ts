@@ -42,7 +42,7 @@ describe('newDraft', () => {
     const b = body({ type: 'track', payload: { name: 'x' } });
     const ids = new Set(Array.from({ length: 50 }, () => newDraft(caller, request, b).row.id));
     expect(ids.size).toBe(50);
-    expect(newDraft(caller, request, b)).not.toHaveProperty('clientEventId');
+    expect(newDraft(caller, request, b).clientEventId).toBeUndefined();
   });
 
   it('names non-track rows after the body type and stringifies numeric profile ids', () => {

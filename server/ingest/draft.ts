@@ -3,9 +3,10 @@
  * what the body and the request say outright (ids, name, times, SDK). Every other column
  * starts empty and is filled by the enrichment steps.
  */
-import { randomUUID } from 'node:crypto';
-import { blankEventRow, chTime } from '../../shared/rows.ts';
+
+import { chTime, eventRowAt } from '../../shared/rows.ts';
 import type { TrackBody } from '../../shared/track.ts';
+import { eventId } from './event-id.ts';
 import type { Caller, Draft, RequestInfo } from './types.ts';
 
 /**
@@ -18,27 +19,30 @@ export function newDraft(caller: Caller, request: RequestInfo, body: TrackBody, 
   const payload = body.payload;
   const profileId = 'profileId' in payload && payload.profileId !== undefined ? String(payload.profileId) : '';
   const properties = 'properties' in payload && payload.properties ? payload.properties : {};
-  const received = chTime(request.receivedAt);
-  const row = blankEventRow({
-    id: randomUUID(),
-    project_id: caller.projectId,
-    name: body.type === 'track' ? body.payload.name : body.type,
-    profile_id: profileId,
-    created_at: received,
-    received_at: received,
-    sdk_name: request.sdkName,
-    sdk_version: request.sdkVersion,
-  });
+  const row = eventRowAt(chTime(request.receivedAt));
+  row.id = eventId();
+  row.project_id = caller.projectId;
+  row.name = body.type === 'track' ? body.payload.name : body.type;
+  row.profile_id = profileId;
+  row.sdk_name = request.sdkName;
+  row.sdk_version = request.sdkVersion;
+  // Every field a step may set is present from the start: all drafts share one shape, so the
+  // steps' property accesses stay monomorphic.
   return {
     caller,
     request,
     body,
-    ...(clientEventId !== undefined ? { clientEventId } : {}),
+    clientEventId,
     properties,
     ip: request.ip,
     userAgent: request.userAgent,
     at: request.receivedAt,
     serverSide: false,
     row,
+    sdkDeviceId: undefined,
+    previousDeviceId: undefined,
+    sessionStarted: undefined,
+    closedSession: undefined,
+    evictedSessions: undefined,
   };
 }

@@ -13,7 +13,7 @@ import { createGeoStep } from './steps/geo.ts';
 import { normalizeStep } from './steps/normalize.ts';
 import { createReferrerStep } from './steps/referrer.ts';
 import { timestampStep } from './steps/timestamp.ts';
-import { urlStep } from './steps/url.ts';
+import { createUrlStep } from './steps/url.ts';
 import { createUserAgentStep } from './steps/user-agent.ts';
 import { utmStep } from './steps/utm.ts';
 import type { Step } from './types.ts';
@@ -25,7 +25,7 @@ export function createEnrichSteps(deps: { geoip: Pick<Geoip, 'lookup'>; salts: S
     timestampStep,
     botsStep,
     utmStep,
-    urlStep,
+    createUrlStep(),
     createReferrerStep(),
     createUserAgentStep(),
     createGeoStep({ geoip: deps.geoip }),

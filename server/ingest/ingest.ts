@@ -15,6 +15,7 @@ import type { SessionStore } from '../engines/sessions.ts';
 import { AppError, zodIssues } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { newDraft } from './draft.ts';
+import { fastTrackBody } from './edge-parse.ts';
 import type { Pipeline } from './pipeline.ts';
 import { toRows } from './rows.ts';
 import type { SessionStep } from './steps/session.ts';
@@ -78,12 +79,16 @@ export function createIngest(deps: IngestDeps) {
 
   /** Validates and enriches one event: synchronously when the pipeline is (see pipeline.ts). */
   function prepare(caller: Caller, request: RequestInfo, item: IngestItem): Draft | ItemResult | Promise<Draft | ItemResult> {
-    const parsed = TrackBody.safeParse(item.body);
-    if (!parsed.success) {
-      return { status: 'rejected', code: 'invalid_event', message: 'Event does not match the protocol', issues: zodIssues(parsed.error) };
+    let body: TrackBody | undefined = fastTrackBody(item.body);
+    if (!body) {
+      const parsed = TrackBody.safeParse(item.body);
+      if (!parsed.success) {
+        return { status: 'rejected', code: 'invalid_event', message: 'Event does not match the protocol', issues: zodIssues(parsed.error) };
+      }
+      body = parsed.data;
     }
     try {
-      const out = deps.enrich(newDraft(caller, request, parsed.data, item.clientEventId));
+      const out = deps.enrich(newDraft(caller, request, body, item.clientEventId));
       return out instanceof Promise ? out.then(enriched, rejected) : enriched(out);
     } catch (err) {
       return rejected(err);
@@ -95,29 +100,41 @@ export function createIngest(deps: IngestDeps) {
    * events are stored and confirmed once they are durable; only a confirmed id (or one repeated
    * within this call) is a duplicate. An id another request has claimed but not confirmed may
    * still fail or belong to a node that died: the client must retry (503, claims released).
+   * Answers, per draft (same positions), its key (undefined: no id) and whether it is a duplicate.
    */
   async function claimIds(caller: Caller, drafts: Array<{ i: number; draft: Draft }>) {
-    const keyed = drafts.filter((d) => d.draft.clientEventId);
-    const keys = keyed.map((d) => `${caller.projectId}:${d.draft.clientEventId}`);
+    const keyOf: Array<string | undefined> = new Array(drafts.length);
+    const keys: string[] = [];
+    for (let k = 0; k < drafts.length; k++) {
+      const id = drafts[k]!.draft.clientEventId;
+      if (!id) continue;
+      const key = `${caller.projectId}:${id}`;
+      keyOf[k] = key;
+      keys.push(key);
+    }
     const fresh = await deps.dedupe.claim(keys, dedupeLease);
-    const claimedHere = [...new Set(keys.filter((_, k) => fresh[k]))];
-    const mine = new Set(claimedHere);
-    const claimedByOthers = [...new Set(keys.filter((key, k) => !fresh[k] && !mine.has(key)))];
-    if (claimedByOthers.length > 0) {
-      const confirmed = await deps.dedupe.confirmed(claimedByOthers).catch(async (err) => {
-        await deps.dedupe.release(claimedHere).catch(() => {});
-        throw err;
-      });
-      if (confirmed.some((c) => !c)) {
-        await deps.dedupe.release(claimedHere).catch(() => {});
-        throw new AppError(503, 'overloaded', 'Events with these ids are still being stored by another request; resend the batch in a few seconds');
+    // `claim` answers true only for the first of a key repeated within the call: these are unique.
+    const claimedHere: string[] = [];
+    const others: string[] = [];
+    for (let k = 0; k < keys.length; k++) (fresh[k] ? claimedHere : others).push(keys[k]!);
+    if (others.length > 0) {
+      // Claimed before this call (by another request, or confirmed): not repeats within this call.
+      const mine = new Set(claimedHere);
+      const claimedByOthers = [...new Set(others.filter((key) => !mine.has(key)))];
+      if (claimedByOthers.length > 0) {
+        const confirmed = await deps.dedupe.confirmed(claimedByOthers).catch(async (err) => {
+          await deps.dedupe.release(claimedHere).catch(() => {});
+          throw err;
+        });
+        if (confirmed.some((c) => !c)) {
+          await deps.dedupe.release(claimedHere).catch(() => {});
+          throw new AppError(503, 'overloaded', 'Events with these ids are still being stored by another request; resend the batch in a few seconds');
+        }
       }
     }
-    return {
-      claimedHere,
-      duplicates: new Set(keyed.filter((_, k) => !fresh[k]).map((d) => d.i)),
-      keyOf: new Map(keyed.map((d, k) => [d.i, keys[k]!])),
-    };
+    const duplicate: boolean[] = new Array(drafts.length).fill(false);
+    if (others.length > 0) for (let k = 0, n = 0; k < drafts.length; k++) if (keyOf[k] !== undefined && !fresh[n++]) duplicate[k] = true;
+    return { claimedHere, duplicate, keyOf };
   }
 
   /**
@@ -128,26 +145,36 @@ export function createIngest(deps: IngestDeps) {
     if (deps.available && !deps.available()) throw new AppError(503, 'internal', 'The event queue is unavailable; retry shortly');
     const results: Array<ItemResult | undefined> = new Array(items.length);
     const drafts: Array<{ i: number; draft: Draft }> = [];
+    let withIds = false;
     for (let i = 0; i < items.length; i++) {
       const prepared = prepare(caller, request, items[i]!);
       const out = prepared instanceof Promise ? await prepared : prepared;
       if ('status' in out) results[i] = out;
-      else drafts.push({ i, draft: out });
+      else {
+        drafts.push({ i, draft: out });
+        if (out.clientEventId) withIds = true;
+      }
     }
 
     // Drop repeats of client event ids before they touch sessions (only events with ids:
     // `/track` sends none, and pays nothing for this).
-    const ids = drafts.some((d) => d.draft.clientEventId) ? await claimIds(caller, drafts) : undefined;
+    const ids = withIds ? await claimIds(caller, drafts) : undefined;
     const claimedHere = ids?.claimedHere ?? [];
 
     const batch: WriteBatch = emptyBatch();
     const stored: string[] = [];
     const notStored: string[] = [];
     try {
+      // `live` and `liveKeys` keep the same positions.
       const live: Array<{ i: number; draft: Draft }> = [];
-      for (const d of drafts) {
-        if (ids?.duplicates.has(d.i)) results[d.i] = { status: 'dropped', reason: 'duplicate', deviceId: d.draft.row.device_id, sessionId: '' };
-        else live.push(d);
+      const liveKeys: Array<string | undefined> = [];
+      for (let k = 0; k < drafts.length; k++) {
+        const d = drafts[k]!;
+        if (ids?.duplicate[k]) results[d.i] = { status: 'dropped', reason: 'duplicate', deviceId: d.draft.row.device_id, sessionId: '' };
+        else {
+          live.push(d);
+          liveKeys.push(ids?.keyOf[k]);
+        }
       }
       // Browser `track` events go through the session step together, one store call per run of
       // them (one Redis round trip for a typical batch instead of one per event); any other
@@ -156,16 +183,17 @@ export function createIngest(deps: IngestDeps) {
         let to = from;
         while (to < live.length && sessionsTogether(live[to]!.draft)) to++;
         if (to > from) {
-          await deps.session.runMany(live.slice(from, to).map((x) => x.draft));
+          await deps.session.runMany(from === 0 && to === live.length ? live.map((x) => x.draft) : live.slice(from, to).map((x) => x.draft));
         } else {
           to = from + 1;
           await deps.session.run(live[from]!.draft);
         }
         for (let k = from; k < to; k++) {
           const { i, draft: d } = live[k]!;
-          const key = ids?.keyOf.get(i);
+          const key = liveKeys[k];
           try {
-            await toRows(d, batch, deps.sessions);
+            const pending = toRows(d, batch, deps.sessions);
+            if (pending) await pending;
             results[i] = { status: 'accepted', deviceId: d.row.device_id, sessionId: d.row.session_id };
             if (key) stored.push(key);
           } catch (err) {
@@ -206,8 +234,9 @@ const sessionsTogether = (d: Draft) => d.body.type === 'track' && !d.serverSide;
 
 /**
  * The event counters by label, each labelled child looked up once: prom-client hashes a label
- * object on every `inc`, once per event. Labels come from closed sets (transports, body
- * types that passed validation, drop reasons, error codes), so the table stays small.
+ * object on every `inc`. Labels come from closed sets (transports, body types that passed
+ * validation, drop reasons, error codes), so the table stays small. A batch's events mostly
+ * share one label: a run of equal labels is counted with one `inc`, and its key is built once.
  */
 function eventCounters(m: Metrics) {
   const children = new Map<string, { inc(n?: number): void }>();
@@ -219,15 +248,35 @@ function eventCounters(m: Metrics) {
     }
     return c;
   };
+  /** The counter of result `r` (of an event whose body had `type`). */
+  const counterOf = (transport: Transport, type: unknown, r: ItemResult) => {
+    if (r.status === 'accepted') {
+      const t = String(type);
+      return child(`a|${transport}|${t}`, () => m.eventsAccepted.labels({ transport, type: t }));
+    }
+    if (r.status === 'dropped') return child(`d|${r.reason}`, () => m.eventsDropped.labels({ reason: r.reason }));
+    return child(`r|${transport}|${r.code}`, () => m.eventsRejected.labels({ transport, code: r.code }));
+  };
+  /** What decides an event's counter: its status and the type, reason or code with it. */
+  const labelOf = (type: unknown, r: ItemResult) => (r.status === 'accepted' ? type : r.status === 'dropped' ? r.reason : r.code);
   return {
     record(transport: Transport, items: IngestItem[], results: ItemResult[]) {
-      for (let i = 0; i < results.length; i++) {
-        const r = results[i]!;
-        if (r.status === 'accepted') {
-          const type = String((items[i]!.body as { type?: unknown }).type);
-          child(`a|${transport}|${type}`, () => m.eventsAccepted.labels({ transport, type })).inc();
-        } else if (r.status === 'dropped') child(`d|${r.reason}`, () => m.eventsDropped.labels({ reason: r.reason })).inc();
-        else child(`r|${transport}|${r.code}`, () => m.eventsRejected.labels({ transport, code: r.code })).inc();
+      let run = 0;
+      let status = '';
+      let label: unknown;
+      for (let i = 0; i <= results.length; i++) {
+        const r = results[i];
+        // Only an accepted body was an object with a type (a rejected one may be `null`).
+        const type = r?.status === 'accepted' ? (items[i]!.body as { type?: unknown }).type : undefined;
+        if (r && run > 0 && r.status === status && labelOf(type, r) === label) {
+          run++;
+          continue;
+        }
+        if (run > 0) counterOf(transport, label, results[i - 1]!).inc(run);
+        if (!r) break;
+        run = 1;
+        status = r.status;
+        label = labelOf(type, r);
       }
     },
   };

@@ -20,6 +20,7 @@ import type { Admission, SocketCaps } from '../limits/socket-caps.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ClientIpOptions } from './client-ip.ts';
+import { fastClientFrame } from './edge-parse.ts';
 import { DEFAULT_MAX_EVENT_BYTES, eventsFrom, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
 import type { Caller, RequestInfo } from './types.ts';
@@ -220,7 +221,8 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       sendFrame(ws, { type: 'error', code, message: code === 'invalid_json' ? 'Frame is not valid JSON' : 'Frame is not valid UTF-8' });
       return;
     }
-    const parsed = ClientFrame.safeParse(frame);
+    const fast = fastClientFrame(frame);
+    const parsed = fast ? ({ success: true, data: fast } as const) : ClientFrame.safeParse(frame);
     if (!parsed.success) {
       const seq = typeof (frame as { seq?: unknown })?.seq === 'number' ? (frame as { seq: number }).seq : undefined;
       deps.metrics?.eventsRejected.inc({ transport: 'ws', code: 'invalid_body' });

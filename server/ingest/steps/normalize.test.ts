@@ -146,6 +146,27 @@ describe('normalize: flattening', () => {
     expect(err.code).toBe('invalid_event');
   });
 
+  it('checks the same limits on flat properties (no nested values, the one-loop path)', () => {
+    const flat = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    expect(Object.keys(flattenProperties(flat(500)))).toHaveLength(500);
+    expect(appError(() => flattenProperties(flat(501))).code).toBe('too_many_properties');
+    // null and undefined values are skipped before they count
+    expect(Object.keys(flattenProperties({ ...flat(500), n: null, u: undefined }))).toHaveLength(500);
+    expect(appError(() => flattenProperties({ a: 1, ['k'.repeat(201)]: 1 })).code).toBe('invalid_event');
+    // a flat object with one nested value at the end takes the walk and answers as it does
+    expect(flattenProperties({ a: true, b: 'x', c: { d: [1, null] } })).toEqual({ a: 'true', b: 'x', 'c.d.0': '1' });
+    expect(Object.keys(flattenProperties({ z: 1, 10: 2, a: 3, 2: 4 }))).toEqual(['2', '10', 'z', 'a']);
+  });
+
+  it('leaves the payload properties untouched with or without magic keys', () => {
+    const props = { __path: 'https://x.example/a', plan: 'pro' };
+    const d = run(draft(props));
+    expect(props).toEqual({ __path: 'https://x.example/a', plan: 'pro' });
+    expect(d.properties).toEqual({ plan: 'pro' });
+    const plain = { plan: 'pro' };
+    expect(run(draft(plain)).properties).toEqual({ plan: 'pro' });
+  });
+
   it('truncates values to 8 KiB of UTF-8 without splitting a character', () => {
     const big = flattenProperties({ s: 'a'.repeat(20_000) }).s!;
     expect(big).toHaveLength(8192);

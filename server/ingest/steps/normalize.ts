@@ -65,6 +65,45 @@ export const wellFormed = (s: string): string => (s.isWellFormed() ? s : s.toWel
  * thousands of levels deep would overflow the stack) nor walk further than the limits allow.
  */
 export function flattenProperties(props: Record<string, unknown>): Record<string, string> {
+  return flattenFlat(props) ?? flattenNested(props);
+}
+
+/** The text a primitive property value is stored as (well-formed, cut to `maxValueBytes`). */
+const valueText = (value: string | number | boolean | bigint | symbol): string =>
+  truncateUtf8(wellFormed(typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value)));
+
+/** Sets `out[key]`, keeping a `__proto__` key as data (plain assignment would set the prototype). */
+function setText(out: Record<string, string>, key: string, text: string): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
+  else out[key] = text;
+}
+
+/**
+ * `flattenNested` for the usual properties — no object or array values — in one loop without
+ * the walk's stacks; undefined when a value nests (the walk then starts over). Checks the same
+ * limits in the same order, so it throws what the walk would.
+ */
+function flattenFlat(props: Record<string, unknown>): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  let count = 0;
+  for (const k in props) {
+    if (!Object.hasOwn(props, k)) continue;
+    const value = props[k];
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'object' || typeof value === 'function') return undefined;
+    const key = wellFormed(k);
+    if (key.length > PROPERTY_LIMITS.maxKeyLength) {
+      throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
+    }
+    if (++count > PROPERTY_LIMITS.maxKeys) {
+      throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
+    }
+    setText(out, key, valueText(value as string | number | boolean));
+  }
+  return out;
+}
+
+function flattenNested(props: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   let count = 0;
   const values: unknown[] = [props];
@@ -104,11 +143,8 @@ export function flattenProperties(props: Record<string, unknown>): Record<string
     if (++count > PROPERTY_LIMITS.maxKeys) {
       throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
     }
-    const text = truncateUtf8(wellFormed(typeof value === 'string' ? value : typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value)));
-    // A `__proto__` key (JSON.parse makes it an own property) must stay data: plain
-    // assignment would set the object's prototype instead.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: text, enumerable: true, writable: true, configurable: true });
-    else out[key] = text;
+    // A `__proto__` key (JSON.parse makes it an own property) must stay data.
+    setText(out, key, valueText(value as string | number | boolean));
   }
   return out;
 }
@@ -144,6 +180,26 @@ function applyMagic(d: Draft, props: Record<string, unknown>): void {
   }
 }
 
+function hasMagic(props: Record<string, unknown>): boolean {
+  for (const k in props) if (MAGIC_KEYS.has(k) && Object.hasOwn(props, k)) return true;
+  return false;
+}
+
+/**
+ * The properties without the magic keys: a new object (the validated body stays as it came;
+ * without magic keys the body's own object is used, as nothing edits it). A `__proto__` key
+ * stays data instead of becoming the object's prototype.
+ */
+function withoutMagic(props: Record<string, unknown>): Record<string, unknown> {
+  const rest: Record<string, unknown> = {};
+  for (const k in props) {
+    if (!Object.hasOwn(props, k) || MAGIC_KEYS.has(k)) continue;
+    if (k === '__proto__') Object.defineProperty(rest, k, { value: props[k], enumerable: true, writable: true, configurable: true });
+    else rest[k] = props[k];
+  }
+  return rest;
+}
+
 function durationOf(v: unknown): number | undefined {
   const n = typeof v === 'number' ? v : typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : Number.NaN;
   const rounded = Math.round(n);
@@ -155,12 +211,11 @@ export const normalizeStep: Step = {
   name: 'normalize',
   run(d) {
     const props = d.properties;
-    const entries = Object.entries(props);
-    const kept = entries.filter(([k]) => !MAGIC_KEYS.has(k));
-    if (kept.length < entries.length) applyMagic(d, props);
-    // A new object (the validated body stays as it came), built with fromEntries so that a
-    // `__proto__` key stays data instead of becoming the object's prototype.
-    const rest: Record<string, unknown> = Object.fromEntries(kept);
+    let rest = props;
+    if (hasMagic(props)) {
+      applyMagic(d, props);
+      rest = withoutMagic(props);
+    }
     d.properties = rest;
     d.row.properties = flattenProperties(rest);
     const duration = durationOf(rest.duration);

@@ -2,16 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { newDraft } from '../draft.ts';
 import type { Draft } from '../types.ts';
 import { normalizeStep } from './normalize.ts';
-import { splitUrl, urlStep } from './url.ts';
+import { createUrlStep, splitUrl, urlStep } from './url.ts';
 import { utmStep } from './utm.ts';
 
-function page(path: string): Draft {
+function page(path: string, step = urlStep): Draft {
   const d = newDraft(
     { projectId: 'p1', clientId: 'c1', clientType: 'write', viaSecret: false },
     { ip: '8.8.8.8', userAgent: '', origin: 'https://example.com', sdkName: 'web', sdkVersion: '1', receivedAt: 0 },
     { type: 'track', payload: { name: 'screen_view', properties: { __path: path } } },
   );
-  return urlStep.run(utmStep.run(normalizeStep.run(d) as Draft) as Draft) as Draft;
+  return step.run(utmStep.run(normalizeStep.run(d) as Draft) as Draft) as Draft;
 }
 
 describe('url step', () => {
@@ -48,5 +48,25 @@ describe('url step', () => {
       expect(d.row.path).toBe(p);
       expect(d.row.origin).toBe('');
     }
+  });
+
+  it('answers from its cache exactly as without it, past the cache size and for URLs too long to cache', () => {
+    const cached = createUrlStep({ cacheSize: 4 });
+    const urls = [
+      'https://example.com/a?x=1#f',
+      'Home',
+      'https://app.example.com/#/settings?tab=2',
+      'capacitor://localhost/home',
+      `https://example.com/${'l'.repeat(600)}`,
+      ...Array.from({ length: 12 }, (_, i) => `https://example.com/p/${i}`),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const url of urls) {
+        const a = page(url, cached).row;
+        const b = page(url).row;
+        expect([a.origin, a.path]).toEqual([b.origin, b.path]);
+      }
+    }
+    expect(page('https://example.com/a?x=1#f', cached).row).toMatchObject({ origin: 'https://example.com', path: '/a' });
   });
 });

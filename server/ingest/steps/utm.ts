@@ -46,6 +46,7 @@ export function parseUtm(url: string): Partial<Record<UtmField, string>> {
 export const utmStep: Step = {
   name: 'utm',
   run(d) {
+    if (!d.row.path.includes('?')) return d; // most pages: no query, nothing to read
     const utm = parseUtm(d.row.path);
     for (const field of FIELDS) {
       const v = utm[field];
