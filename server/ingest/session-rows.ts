@@ -3,16 +3,17 @@
  * event, and the `sessions` row plus `session_end` event written once when it closes.
  * Used by the session step (a hit finding an expired session) and the session reaper.
  */
-import { randomUUID } from 'node:crypto';
 import { chTime, type EventRow, type SessionRow } from '../../shared/rows.ts';
 import { RESERVED_EVENTS } from '../../shared/track.ts';
 import type { OpenSession } from '../engines/sessions.ts';
-import { flatUuid } from './flat-uuid.ts';
+import { eventId } from './event-id.ts';
 
 /** A new session seeded from the enriched row of its first event. */
 export function seedSession(row: EventRow, at: number): OpenSession {
   return {
-    id: flatUuid(), // held as long as the session is open: flat, not randomUUID()'s ≈ 490 B string tree
+    // Held as long as the session is open: one flat string. randomUUID()'s answer is a tree of
+    // ≈ 15 cons strings in V8, ≈ 490 B of heap for 36 characters (docs/benchmarks.md).
+    id: eventId(),
     projectId: row.project_id,
     deviceId: row.device_id,
     profileId: row.profile_id,
@@ -49,7 +50,7 @@ export function seedSession(row: EventRow, at: number): OpenSession {
 
 /** The `session_start` event: the first event's context, one millisecond before it. */
 export function sessionStartEvent(first: EventRow, at: number): EventRow {
-  return { ...first, id: randomUUID(), name: RESERVED_EVENTS.sessionStart, created_at: chTime(at - 1), properties: {}, revenue: 0, duration: 0 };
+  return { ...first, id: eventId(), name: RESERVED_EVENTS.sessionStart, created_at: chTime(at - 1), properties: {}, revenue: 0, duration: 0 };
 }
 
 /** When a closed session is considered to have ended: its last event. */
@@ -100,7 +101,7 @@ export function sessionRow(s: OpenSession): SessionRow {
 export function sessionEndEvent(s: OpenSession): EventRow {
   const end = endedAt(s);
   return {
-    id: randomUUID(),
+    id: eventId(),
     project_id: s.projectId,
     name: RESERVED_EVENTS.sessionEnd,
     device_id: s.deviceId,
