@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { MALLOC_ENV } from './malloc-env.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -38,8 +39,8 @@ export async function startNode(
   // SIGKILLed or a test runner gave up on it (die-with-parent.mjs), instead of lingering on its port.
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', '--import', './server/cluster/die-with-parent.mjs', 'server/main.ts'], {
     cwd: opts.root ?? ROOT,
-    // MALLOC_ARENA_MAX as `npm start` sets it (README, "Operating": memory).
-    env: { MALLOC_ARENA_MAX: '2', ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
+    // glibc's malloc settings as `npm start` sets them (malloc-env.ts).
+    env: { ...MALLOC_ENV, ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
