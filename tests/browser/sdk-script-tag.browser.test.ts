@@ -64,6 +64,14 @@ function traffic(page: Page) {
   return t;
 }
 
+/** The visitor follows a link to a page without the tracker (as leaving the site). */
+async function leaveForUntrackedPage(page: Page) {
+  await page.evaluate((to) => {
+    (globalThis as unknown as { location: { href: string } }).location.href = to;
+  }, `${site.origin}/elsewhere`);
+  await page.waitForURL(`${site.origin}/elsewhere`);
+}
+
 const lpCall = (page: Page, ...args: unknown[]) => page.evaluate((a) => (globalThis as unknown as { lp: (...x: unknown[]) => unknown }).lp(...a), args);
 
 describe('the /lp.js script tag in Chromium', () => {
@@ -178,10 +186,7 @@ describe('the /lp.js script tag in Chromium', () => {
         for (let i = 0; i < 25; i++) lp('track', 'before_leaving', { i });
       });
       await expect.poll(() => framesSwallowed, { timeout: 10_000 }).toBeGreaterThan(1);
-      await page.evaluate((to) => {
-        (globalThis as unknown as { location: { href: string } }).location.href = to;
-      }, `${site.origin}/elsewhere`);
-      await page.waitForURL(`${site.origin}/elsewhere`);
+      await leaveForUntrackedPage(page);
       const rows = await waitForRows(
         () => read.events(),
         (r) => r.filter((x) => x.name === 'before_leaving').length >= 25,
@@ -203,10 +208,7 @@ describe('the /lp.js script tag in Chromium', () => {
       await page.clock.pauseAt(now + 1000);
       await page.goto(`${site.origin}/bounce`);
       await page.waitForFunction(() => !(globalThis as { lp?: { q?: unknown } }).lp!.q);
-      await page.evaluate((to) => {
-        (globalThis as unknown as { location: { href: string } }).location.href = to;
-      }, `${site.origin}/elsewhere`);
-      await page.waitForURL(`${site.origin}/elsewhere`);
+      await leaveForUntrackedPage(page);
       const rows = await waitForRows(
         () => read.events(),
         (r) => r.some((x) => x.name === 'screen_view' && x.path === '/bounce'),

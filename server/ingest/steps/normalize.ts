@@ -78,6 +78,16 @@ function setText(out: Record<string, string>, key: string, text: string): void {
   else out[key] = text;
 }
 
+/** The limits on each flattened property: its key's length, and the `count`-th of the event's. */
+function checkLeaf(key: string, count: number): void {
+  if (key.length > PROPERTY_LIMITS.maxKeyLength) {
+    throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
+  }
+  if (count > PROPERTY_LIMITS.maxKeys) {
+    throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
+  }
+}
+
 /**
  * `flattenNested` for the usual properties — no object or array values — in one loop without
  * the walk's stacks; undefined when a value nests (the walk then starts over). Checks the same
@@ -92,12 +102,7 @@ function flattenFlat(props: Record<string, unknown>): Record<string, string> | u
     if (value === null || value === undefined) continue;
     if (typeof value === 'object' || typeof value === 'function') return undefined;
     const key = wellFormed(k);
-    if (key.length > PROPERTY_LIMITS.maxKeyLength) {
-      throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
-    }
-    if (++count > PROPERTY_LIMITS.maxKeys) {
-      throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
-    }
+    checkLeaf(key, ++count);
     setText(out, key, valueText(value as string | number | boolean));
   }
   return out;
@@ -137,12 +142,7 @@ function flattenNested(props: Record<string, unknown>): Record<string, string> {
       }
       continue;
     }
-    if (key.length > PROPERTY_LIMITS.maxKeyLength) {
-      throw new AppError(400, 'invalid_event', `Property key longer than ${PROPERTY_LIMITS.maxKeyLength} characters: "${key.slice(0, 40)}…"`);
-    }
-    if (++count > PROPERTY_LIMITS.maxKeys) {
-      throw new AppError(400, 'too_many_properties', `More than ${PROPERTY_LIMITS.maxKeys} properties once flattened`);
-    }
+    checkLeaf(key, ++count);
     // A `__proto__` key (JSON.parse makes it an own property) must stay data.
     setText(out, key, valueText(value as string | number | boolean));
   }
