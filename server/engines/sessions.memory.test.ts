@@ -241,4 +241,55 @@ describe('memory sessions heap', () => {
     const fresh = await heapPerSession(() => ['https://shop', '.example'].join('')); // a new string per call
     expect(fresh - once).toBeLessThan(16);
   });
+
+  // Guards the held record: a session's source (referrer, UTM) and client (the user agent's
+  // fields) are fixed at its start and shared by many sessions, but each event brings its own
+  // copies of the strings; held in the OpenSession's shape, one session took its 32 fields and a
+  // slot (315 B) plus its own copies of those strings: 761 B a session here against 288 B.
+  it('holds a session in a record that shares its source and client with equal sessions', async () => {
+    const fresh = (...parts: string[]) => parts.join(''); // a new string per call, as parsed per event
+    const store = createMemorySessionStore({ timeoutMs: 60_000 });
+    const devices = Array.from({ length: 20_000 }, (_, i) => `device-${i}`);
+    const origin = 'https://shop.example';
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (const deviceId of devices) {
+      const hit = { at: 1_000, path: '/', origin, profileId: '', isScreenView: true, revenue: 0 };
+      await store.touch('p1', deviceId, hit, () =>
+        blankSession({
+          id: 's',
+          projectId: 'p1',
+          deviceId,
+          startedAt: 1_000,
+          lastSeenAt: 1_000,
+          entryOrigin: origin,
+          exitOrigin: origin,
+          referrer: fresh('https://www.google.com/', 'search?q=livepanel'),
+          referrerName: fresh('Goo', 'gle'),
+          referrerType: fresh('sea', 'rch'),
+          utmSource: fresh('news', 'letter'),
+          utmMedium: fresh('em', 'ail'),
+          utmCampaign: fresh('black-friday-', '2026'),
+          os: fresh('Win', 'dows'),
+          osVersion: fresh('1', '0'),
+          browser: fresh('Chr', 'ome'),
+          browserVersion: fresh('124.0.0', '.0'),
+          device: fresh('desk', 'top'),
+        }),
+      );
+    }
+    gc();
+    const held = (process.memoryUsage().heapUsed - before) / devices.length;
+    expect(await store.size()).toBe(devices.length);
+    const s = await store.get('p1', 'device-7');
+    expect(s).toMatchObject({
+      referrer: 'https://www.google.com/search?q=livepanel',
+      utmCampaign: 'black-friday-2026',
+      os: 'Windows',
+      browserVersion: '124.0.0.0',
+      device: 'desktop',
+      model: '',
+    });
+    expect(held).toBeLessThan(400); // 288 B here, 761 B held as OpenSessions
+  });
 });
