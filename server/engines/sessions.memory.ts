@@ -15,12 +15,13 @@
  * `claimExpired` exactly-once here.
  *
  * An open session is held as a `Held` record, not as the OpenSession it becomes: the fields a
- * hit changes are its own, while the ones fixed at its start that many sessions share — the
- * traffic source (referrer and UTM, 8 fields) and the client (the user agent's 7 fields) —
- * are one shared object per distinct value (`Interned`), and the heap position and touch
- * number live in the same record. 192 B per session where the OpenSession and its slot took
- * 315 B (docs/benchmarks.md, "A smaller open session"). An OpenSession is built on the way
- * out (`open`), so callers cannot change stored state by mutating what they got.
+ * hit changes are its own (times as small integers), while the ones fixed at its start that
+ * many sessions share — the place (3 fields), the traffic source (referrer and UTM, 8) and the
+ * client (the user agent's 7) — are one shared object per distinct value (`Interned`), and the
+ * heap position and touch number live in the same record: 176 B per session where the
+ * OpenSession, its slot and its two boxed times took 347 B (docs/benchmarks.md, "A smaller open
+ * session"). An OpenSession is built on the way out (`open`), so callers cannot change stored
+ * state by mutating what they got.
  */
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -88,6 +89,22 @@ class Interned<T> {
   }
 }
 
+/** Where the visitor was, from its address: fixed at the session's start, shared likewise. */
+interface Place {
+  readonly country: string;
+  readonly region: string;
+  readonly city: string;
+}
+
+/**
+ * Times are held as milliseconds from this, the module's load: small integers, which V8 keeps in
+ * the record itself, where an epoch time (past 2^31) is a heap number of 16 B of its own per
+ * field and record. Past ≈ 24 days of uptime they are heap numbers again (still exact).
+ */
+const TIME_BASE = Date.now();
+/** `keepAliveRel` of a session never kept alive (its keepAliveUntil is 0). */
+const NO_KEEPALIVE = -(2 ** 30);
+
 /**
  * One open session as the store holds it, with its places in the expiry heap and in its
  * project's touch order. A class, so every record shares one shape from its first use.
@@ -99,9 +116,9 @@ class Held implements HeapItem, Touched, SessionProgress {
   readonly projectId: string;
   readonly deviceId: string;
   profileId: string;
-  startedAt: number;
-  lastSeenAt: number;
-  keepAliveUntil: number;
+  startedRel: number;
+  lastSeenRel: number;
+  keepAliveRel: number;
   eventCount: number;
   screenViewCount: number;
   revenue: number;
@@ -109,20 +126,18 @@ class Held implements HeapItem, Touched, SessionProgress {
   entryOrigin: string;
   exitPath: string;
   exitOrigin: string;
-  readonly country: string;
-  readonly region: string;
-  readonly city: string;
+  readonly place: Place;
   readonly source: Source;
   readonly client: Client;
 
-  constructor(s: OpenSession, source: Source, client: Client) {
+  constructor(s: OpenSession, place: Place, source: Source, client: Client) {
     this.id = s.id;
     this.projectId = s.projectId;
     this.deviceId = s.deviceId;
     this.profileId = s.profileId;
-    this.startedAt = s.startedAt;
-    this.lastSeenAt = s.lastSeenAt;
-    this.keepAliveUntil = s.keepAliveUntil;
+    this.startedRel = s.startedAt - TIME_BASE;
+    this.lastSeenRel = s.lastSeenAt - TIME_BASE;
+    this.keepAliveRel = s.keepAliveUntil === 0 ? NO_KEEPALIVE : s.keepAliveUntil - TIME_BASE;
     this.eventCount = s.eventCount;
     this.screenViewCount = s.screenViewCount;
     this.revenue = s.revenue;
@@ -130,17 +145,34 @@ class Held implements HeapItem, Touched, SessionProgress {
     this.entryOrigin = s.entryOrigin;
     this.exitPath = s.exitPath;
     this.exitOrigin = s.exitOrigin;
-    this.country = s.country;
-    this.region = s.region;
-    this.city = s.city;
+    this.place = place;
     this.source = source;
     this.client = client;
+  }
+
+  get startedAt(): number {
+    return this.startedRel + TIME_BASE;
+  }
+  set startedAt(at: number) {
+    this.startedRel = at - TIME_BASE;
+  }
+  get lastSeenAt(): number {
+    return this.lastSeenRel + TIME_BASE;
+  }
+  set lastSeenAt(at: number) {
+    this.lastSeenRel = at - TIME_BASE;
+  }
+  get keepAliveUntil(): number {
+    return this.keepAliveRel === NO_KEEPALIVE ? 0 : this.keepAliveRel + TIME_BASE;
+  }
+  set keepAliveUntil(at: number) {
+    this.keepAliveRel = at === 0 ? NO_KEEPALIVE : at - TIME_BASE;
   }
 }
 
 /** The OpenSession a held record stands for (a new object). */
 function open(h: Held): OpenSession {
-  const { source: src, client: c } = h;
+  const { place: g, source: src, client: c } = h;
   return {
     id: h.id,
     projectId: h.projectId,
@@ -164,9 +196,9 @@ function open(h: Held): OpenSession {
     utmCampaign: src.utmCampaign,
     utmTerm: src.utmTerm,
     utmContent: src.utmContent,
-    country: h.country,
-    region: h.region,
-    city: h.city,
+    country: g.country,
+    region: g.region,
+    city: g.city,
     os: c.os,
     osVersion: c.osVersion,
     browser: c.browser,
@@ -193,6 +225,7 @@ const NO_SOURCE: Source = Object.freeze({
 function recordMaker(): (s: OpenSession) => Held {
   const sources = new Interned<Source>();
   const clients = new Interned<Client>();
+  const places = new Interned<Place>();
   return (s) => {
     const direct = !s.referrer && !s.referrerName && !s.referrerType && !s.utmSource && !s.utmMedium && !s.utmCampaign && !s.utmTerm && !s.utmContent;
     const source = direct
@@ -219,7 +252,8 @@ function recordMaker(): (s: OpenSession) => Held {
       brand: s.brand,
       model: s.model,
     });
-    return new Held(s, source, client);
+    const place = places.get(`${s.country}\u0001${s.region}\u0001${s.city}`, { country: s.country, region: s.region, city: s.city });
+    return new Held(s, place, source, client);
   };
 }
 
