@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryHarness } from './harness.ts';
 import { describeVisitors } from './visitors.contract.ts';
@@ -55,5 +57,27 @@ describe('memory visitors: "seen" without readers', () => {
     expect(store.seenHeld('p')).toBe(20_000);
     expect(await store.active('p', 0)).toBe(20_000);
     await store.close();
+  });
+});
+
+describe('memory visitors: the "seen" table\'s size', () => {
+  // Guards the times' form: held as epoch milliseconds, each device's last-seen time was a heap
+  // number of its own (16 B), ≈ 1.6 MB of the table with 100,000 devices seen.
+  it('holds a time per device without a heap number each', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const store = createMemoryVisitors();
+    const devices = Array.from({ length: 20_000 }, (_, i) => `device-${i}`);
+    await store.seen('p', ['warm-up'], Date.now());
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const at = Date.now();
+    for (let i = 0; i < devices.length; i += 1000) await store.seen('p', devices.slice(i, i + 1000), at + i);
+    gc();
+    const held = (process.memoryUsage().heapUsed - before) / devices.length;
+    expect(store.seenHeld('p')).toBe(devices.length + 1);
+    expect(await store.active('p', at + 19_000)).toBe(1000);
+    expect(await store.active('p', at)).toBe(devices.length);
+    expect(held).toBeLessThan(50); // ≈ 40 B; ≈ 61 B with epoch times
   });
 });
