@@ -68,9 +68,10 @@ export interface WalQueueOptions {
   maxPendingRows?: number;
   /**
    * Pending rows whose record bytes are kept in memory to apply without re-reading the log.
-   * Default 50,000: beyond a few chunks, a backlog is read back from the segment (from the page
-   * cache, a copy of its bytes) — the writer decodes the bytes either way, so memory is all
-   * that a larger figure buys.
+   * Default maxChunkRows (one chunk ahead): a backlog beyond it is read back from the segment
+   * (from the page cache, a copy of its bytes) — the writer gets the bytes either way, so
+   * memory is all that a larger figure buys (50,000 rows were ≈ 24 MB under `/ws`, held as long
+   * as acknowledgements ran ahead of chDB).
    */
   maxMemoryRows?: number;
   /**
@@ -99,8 +100,8 @@ export interface WalQueue extends EventQueue {
   health(): StorageHealth;
   /** Client event ids accepted within DEDUPE_TTL_MS before this start, with the time each has left (needs `dedupeTtlMs`). */
   recoveredIds(): Array<{ ids: string[]; ttlMs: number }>;
-  /** Counters since start: append groups (= syncs), records, bytes; chunks and rows applied; rows recovered at start. */
-  stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number };
+  /** Counters since start: append groups (= syncs), records, bytes; chunks and rows applied; rows recovered at start; pending rows whose bytes are held in memory now. */
+  stats(): { groups: number; records: number; bytes: number; chunks: number; appliedRows: number; recoveredRows: number; heldRows: number };
 }
 
 /** A push waiting for its group's write: its encoded rows, when it was accepted, its ids. */
@@ -163,7 +164,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     flushSize: opts.flushSize,
     maxChunkRows: opts.maxChunkRows ?? opts.flushSize,
     flushIntervalMs: opts.flushIntervalMs,
-    maxMemoryRows: opts.maxMemoryRows ?? 50_000,
+    maxMemoryRows: opts.maxMemoryRows ?? Math.max(opts.flushSize, opts.maxChunkRows ?? opts.flushSize),
     retryBaseMs: opts.retryBaseMs ?? 100,
     closeRetries: 5,
     metrics: opts.metrics,
@@ -263,7 +264,7 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     recoveredIds: () => recovered,
     stats() {
       const a = appender.stats;
-      return { groups: a.groups, records: a.records, bytes: a.bytes, chunks: applier.stats.chunks, appliedRows: applier.stats.rows, recoveredRows };
+      return { groups: a.groups, records: a.records, bytes: a.bytes, chunks: applier.stats.chunks, appliedRows: applier.stats.rows, recoveredRows, heldRows: applier.heldRows() };
     },
   };
 }

@@ -79,6 +79,8 @@ export interface Applier {
   close(): Promise<void>;
   /** Rows added and not yet committed. */
   pendingRows(): number;
+  /** Pending rows whose bytes are held in memory (at most `maxMemoryRows`). */
+  heldRows(): number;
   /** How far behind the log ClickHouse is, and whether applying is failing right now. */
   health(): ApplyHealth;
   /** Chunks committed since start (tests and benchmarks). */
@@ -330,6 +332,7 @@ export function createApplier(opts: ApplierOptions): Applier {
       }
     },
     pendingRows: () => pending,
+    heldRows: () => memRows,
     health() {
       const oldest = head < recs.length ? recs[head]!.since || startedAt : null;
       return { pendingRows: pending, lagMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest), failingSince, lastError };
