@@ -125,6 +125,7 @@ const Env = z.object({
   V8_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).optional(),
   V8_HEAP_SLACK_MB: z.coerce.number().int().min(0).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
+  STORE_THREADS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   WORKER_FLUSH_SIZE: int(20_000, 1),
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   READY_MAX_LAG_MS: int(60_000, 1000),
@@ -196,6 +197,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // caches) is not matched by as much garbage again (server/heap-growth.ts).
     heapSlackMb: e.V8_HEAP_SLACK_MB ?? (e.DATABASE_URL ? 0 : 96),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
+    // Embedded: chDB's threads and the insert thread below the ingest loop (store/thread-nice.ts).
+    storeThreadsNice: e.STORE_THREADS_NICE,
     workerFlushSize: e.WORKER_FLUSH_SIZE,
     dedupeTtlMs: e.DEDUPE_TTL_MS,
     readyMaxLagMs: e.READY_MAX_LAG_MS,
