@@ -37,7 +37,8 @@ function comm(tid: string): string | null {
 }
 
 /**
- * Lowers the calling thread to `nice` at once and returns the scanner for the others, or null
+ * Lowers the calling thread to `nice` at once (a thread already nicer is left as it is) and
+ * returns the scanner for the others, or null
  * where threads cannot be listed (not Linux) or `nice` is 0.
  */
 export function niceStoreThreads(nice: number): ThreadNicer | null {
@@ -52,9 +53,10 @@ export function niceStoreThreads(nice: number): ThreadNicer | null {
   const nodeName = comm(main);
   /** Threads reniced (or found gone) and still present at the last scan. */
   let done = new Set<string>();
+  // Never raises a thread's priority: a server started niced as a whole keeps its store threads at least as nice.
   const renice = (tid: string) => {
     try {
-      os.setPriority(Number(tid), nice);
+      os.setPriority(Number(tid), Math.max(nice, os.getPriority(Number(tid))));
     } catch {
       // the thread ended meanwhile; or not allowed, which raising nice always is on Linux
     }
