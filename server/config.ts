@@ -124,6 +124,7 @@ const Env = z.object({
   FLUSH_MAX_SIZE: z.coerce.number().int().min(1).optional(),
   V8_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).optional(),
   V8_HEAP_SLACK_MB: z.coerce.number().int().min(0).optional(),
+  V8_HEAP_TARGET_MB: z.coerce.number().int().min(0).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
   STORE_THREADS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   WORKER_FLUSH_SIZE: int(20_000, 1),
@@ -196,6 +197,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // …and that room at most this many MB (0: no bound), so long-lived state (open sessions,
     // caches) is not matched by as much garbage again (server/heap-growth.ts).
     heapSlackMb: e.V8_HEAP_SLACK_MB ?? (e.DATABASE_URL ? 0 : 96),
+    // …and the live heap plus that room at most this many MB, down to a 25 % room (0: no
+    // budget): the room shrinks as long-lived state grows (server/heap-growth.ts).
+    heapTargetMb: e.V8_HEAP_TARGET_MB ?? (e.DATABASE_URL ? 0 : 192),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
     // Embedded: chDB's threads and the insert thread below the ingest loop (store/thread-nice.ts).
     storeThreadsNice: e.STORE_THREADS_NICE,

@@ -58,8 +58,8 @@ async function main() {
   // took ~90 MB off the peak at no measured CPU cost (1.5× took more off but cost ~9 % more CPU
   // per event; docs/benchmarks.md). Read at every full collection, so setting it now applies.
   // V8_HEAP_SLACK_MB bounds that room in megabytes too, for a server holding much long-lived
-  // state (server/heap-growth.ts).
-  if (config.heapGrowingPercent > 0) boundHeapGrowth({ maxPercent: config.heapGrowingPercent, slackMb: config.heapSlackMb });
+  // state, and V8_HEAP_TARGET_MB the live heap plus its room (server/heap-growth.ts).
+  if (config.heapGrowingPercent > 0) boundHeapGrowth({ maxPercent: config.heapGrowingPercent, slackMb: config.heapSlackMb, targetMb: config.heapTargetMb });
   try {
     running = await startLivepanel(config, log);
   } catch (err) {

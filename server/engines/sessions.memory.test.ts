@@ -241,4 +241,80 @@ describe('memory sessions heap', () => {
     const fresh = await heapPerSession(() => ['https://shop', '.example'].join('')); // a new string per call
     expect(fresh - once).toBeLessThan(16);
   });
+
+  // Guards the held record: a session's source (referrer, UTM) and client (the user agent's
+  // fields) are fixed at its start and shared by many sessions, but each event brings its own
+  // copies of the strings; held in the OpenSession's shape, one session took its 32 fields and a
+  // slot (315 B) plus its own copies of those strings: 871 B a session here against 275 B.
+  it('holds a session in a record that shares its source and client with equal sessions', async () => {
+    const fresh = (...parts: string[]) => parts.join(''); // a new string per call, as parsed per event
+    const store = createMemorySessionStore({ timeoutMs: 60_000 });
+    const devices = Array.from({ length: 20_000 }, (_, i) => `device-${i}`);
+    const origin = 'https://shop.example';
+    const at = Date.now(); // times near now are small integers in the record (no heap number each)
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (const deviceId of devices) {
+      const hit = { at, path: '/', origin, profileId: '', isScreenView: true, revenue: 0 };
+      await store.touch('p1', deviceId, hit, () =>
+        blankSession({
+          id: 's',
+          projectId: 'p1',
+          deviceId,
+          startedAt: at,
+          lastSeenAt: at,
+          entryOrigin: origin,
+          exitOrigin: origin,
+          country: fresh('D', 'E'),
+          region: fresh('Ber', 'lin'),
+          city: fresh('Ber', 'lin'),
+          referrer: fresh('https://www.google.com/', 'search?q=livepanel'),
+          referrerName: fresh('Goo', 'gle'),
+          referrerType: fresh('sea', 'rch'),
+          utmSource: fresh('news', 'letter'),
+          utmMedium: fresh('em', 'ail'),
+          utmCampaign: fresh('black-friday-', '2026'),
+          os: fresh('Win', 'dows'),
+          osVersion: fresh('1', '0'),
+          browser: fresh('Chr', 'ome'),
+          browserVersion: fresh('124.0.0', '.0'),
+          device: fresh('desk', 'top'),
+        }),
+      );
+    }
+    gc();
+    const held = (process.memoryUsage().heapUsed - before) / devices.length;
+    expect(await store.size()).toBe(devices.length);
+    const s = await store.get('p1', 'device-7');
+    expect(s).toMatchObject({
+      startedAt: at,
+      lastSeenAt: at,
+      keepAliveUntil: 0,
+      city: 'Berlin',
+      referrer: 'https://www.google.com/search?q=livepanel',
+      utmCampaign: 'black-friday-2026',
+      os: 'Windows',
+      browserVersion: '124.0.0.0',
+      device: 'desktop',
+      model: '',
+    });
+    expect(held).toBeLessThan(400); // 275 B here, 871 B held as OpenSessions
+  });
+
+  // Guards the record's times (held from a base, a keep-alive of 0 apart): every time an
+  // OpenSession carries comes back exactly, far from the base and across a keep-alive.
+  it('gives back the times it was given', async () => {
+    const store = createMemorySessionStore({ timeoutMs: 60_000 });
+    const now = Date.now();
+    for (const at of [1_000, now, now + 40 * 24 * 3600_000]) {
+      const hit = { at, path: '/a', origin: 'https://x.com', profileId: '', isScreenView: true, revenue: 0 };
+      const device = `d${at}`;
+      await store.touch('p', device, hit, () => blankSession({ id: 's', projectId: 'p', deviceId: device, startedAt: at, lastSeenAt: at, eventCount: 1 }));
+      expect(await store.get('p', device)).toMatchObject({ startedAt: at, lastSeenAt: at, keepAliveUntil: 0 });
+      await store.touch('p', device, { ...hit, at: at - 7 }, () => blankSession());
+      await store.touch('p', device, { ...hit, at: at + 11 }, () => blankSession());
+      await store.keepAlive('p', device, at + 90_000);
+      expect(await store.get('p', device)).toMatchObject({ startedAt: at - 7, lastSeenAt: at + 11, keepAliveUntil: at + 90_000, eventCount: 3 });
+    }
+  });
 });

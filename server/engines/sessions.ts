@@ -97,8 +97,8 @@ export interface SessionStore {
    * found in passing is removed and returned as `closed` (exactly once, like `claimExpired`).
    * `seed` must be pure: an implementation may call it and then not use the result (another
    * process opened the session first), and calls it only when a session may have to start.
-   * It returns a new object on every call, with this touch's project and device: the
-   * in-process store keeps that object as the open session (no copy per new session).
+   * It returns a new object on every call, with this touch's project and device (the
+   * in-process store reads it into a record of its own and drops it).
    */
   touch(projectId: string, deviceId: string, hit: SessionHit, seed: () => OpenSession): Promise<TouchResult>;
   /**
@@ -161,13 +161,29 @@ export function blankSession(over: Partial<OpenSession> = {}): OpenSession {
   };
 }
 
+/** The fields a hit changes (`applyHit`) and expiry reads: an OpenSession, or a store's own record of one. */
+export type SessionProgress = Pick<
+  OpenSession,
+  | 'profileId'
+  | 'startedAt'
+  | 'lastSeenAt'
+  | 'keepAliveUntil'
+  | 'eventCount'
+  | 'screenViewCount'
+  | 'revenue'
+  | 'entryPath'
+  | 'entryOrigin'
+  | 'exitPath'
+  | 'exitOrigin'
+>;
+
 /** When the session closes if nothing else happens. */
-export function expiresAt(s: OpenSession, timeoutMs: number): number {
+export function expiresAt(s: SessionProgress, timeoutMs: number): number {
   return Math.max(s.lastSeenAt + timeoutMs, s.keepAliveUntil);
 }
 
 /** True when `s` has expired at time `at`: a hit at `at` starts a new session. */
-export function isExpiredAt(s: OpenSession, at: number, timeoutMs: number): boolean {
+export function isExpiredAt(s: SessionProgress, at: number, timeoutMs: number): boolean {
   return at >= expiresAt(s, timeoutMs);
 }
 
@@ -177,7 +193,7 @@ export function isExpiredAt(s: OpenSession, at: number, timeoutMs: number): bool
  * to the later arrival; a hit without a page keeps the exit page), so out-of-order hits never move lastSeenAt back; startedAt moves back
  * when a hit is older than the first one seen. A profile id is set only when the session had none.
  */
-export function applyHit(s: OpenSession, hit: SessionHit): void {
+export function applyHit(s: SessionProgress, hit: SessionHit): void {
   if (hit.at >= s.lastSeenAt) {
     s.lastSeenAt = hit.at;
     // Events without a page (a data-track click, link_out) happen on the last page seen.
@@ -197,12 +213,4 @@ export function applyHit(s: OpenSession, hit: SessionHit): void {
   // as `1e+21`, which ClickHouse refuses); no session legitimately comes near it.
   s.revenue = Math.min(s.revenue + hit.revenue, Number.MAX_SAFE_INTEGER);
   if (hit.profileId && !s.profileId) s.profileId = hit.profileId;
-}
-
-/** The summary of a `touch` result. */
-export function summarizeTouch(r: TouchResult): TouchSummary {
-  const out: TouchSummary = { id: r.session.id, exitPath: r.session.exitPath, exitOrigin: r.session.exitOrigin, started: r.started };
-  if (r.closed) out.closed = r.closed;
-  if (r.evicted) out.evicted = r.evicted;
-  return out;
 }
