@@ -126,6 +126,7 @@ const Env = z.object({
   V8_HEAP_SLACK_MB: z.coerce.number().int().min(0).optional(),
   V8_HEAP_TARGET_MB: z.coerce.number().int().min(0).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
+  STORE_THREADS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   WORKER_FLUSH_SIZE: int(20_000, 1),
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   READY_MAX_LAG_MS: int(60_000, 1000),
@@ -200,6 +201,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // budget): the room shrinks as long-lived state grows (server/heap-growth.ts).
     heapTargetMb: e.V8_HEAP_TARGET_MB ?? (e.DATABASE_URL ? 0 : 192),
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
+    // Embedded: chDB's threads and the insert thread below the ingest loop (store/thread-nice.ts).
+    storeThreadsNice: e.STORE_THREADS_NICE,
     workerFlushSize: e.WORKER_FLUSH_SIZE,
     dedupeTtlMs: e.DEDUPE_TTL_MS,
     readyMaxLagMs: e.READY_MAX_LAG_MS,

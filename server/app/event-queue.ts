@@ -63,7 +63,13 @@ export async function openEventQueue(deps: {
     // the data lock), applied to chDB in large inserts in the background, exactly once.
     // The inserts run on a thread of their own with its own store session (insert-thread.ts),
     // fed the log's bytes: encoding rows and chDB's calls stay off this event loop.
-    const thread = await startInsertThread({ clickhouse: config.clickhouse, maxProfileProperties: config.maxProfileProperties, metrics, log });
+    const thread = await startInsertThread({
+      clickhouse: config.clickhouse,
+      maxProfileProperties: config.maxProfileProperties,
+      nice: config.storeThreadsNice,
+      metrics,
+      log,
+    });
     const wal = await createWalQueue({
       dir: path.join(config.dataDir, 'wal'),
       writer: { records: thread },

@@ -39,6 +39,11 @@ import type { WriteOptions, WriterMetrics } from './writer.ts';
 export interface InsertThreadInit {
   clickhouse: ClickhouseConfig;
   maxProfileProperties?: number;
+  /**
+   * Nice value of the thread and of chDB's threads (thread-nice.ts), so they never take a core
+   * from the ingest event loop; 0 leaves them at the process's priority. Taken at the first open.
+   */
+  nice?: number;
 }
 
 /** Messages to the thread. */
@@ -148,7 +153,7 @@ export async function startInsertThread(opts: InsertThreadOptions): Promise<Inse
     await current.detach();
   }
   if (opts.clickhouse.kind === 'chdb') requireHere('chdb');
-  const init: InsertThreadInit = { clickhouse: opts.clickhouse, maxProfileProperties: opts.maxProfileProperties };
+  const init: InsertThreadInit = { clickhouse: opts.clickhouse, maxProfileProperties: opts.maxProfileProperties, nice: opts.nice };
   const inFlight = new Map<number, InFlight>();
   let closing = false;
   let waitOpen: { resolve(): void; reject(err: Error): void } | null = null;

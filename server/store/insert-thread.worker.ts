@@ -12,6 +12,7 @@ import { chunkOfRecords } from '../engines/wal/record.ts';
 import { type ClickHouseClient, createClickhouse } from './clickhouse.ts';
 import type { SplitMemo } from './insert-split.ts';
 import type { FromInsertThread, InsertThreadInit, ThreadError, ThreadMetric, ToInsertThread } from './insert-thread.ts';
+import { niceStoreThreads, type ThreadNicer } from './thread-nice.ts';
 import { createWriter, type Writer, type WriterMetrics } from './writer.ts';
 
 const port = parentPort!;
@@ -61,9 +62,20 @@ let open: { ch: ClickHouseClient; writer: Writer } | null = null;
 /** Opens and closes run in turn. */
 let lifecycle: Promise<unknown> = Promise.resolve();
 
+/** Renices chDB's threads as they appear (thread-nice.ts); set up by the first open asking for it. */
+let nicer: ThreadNicer | null = null;
+/** How often chDB's threads are looked for: it creates them as its pools grow. */
+const NICE_SCAN_MS = 1000;
+
 async function openStore(init: InsertThreadInit): Promise<void> {
+  // Before the session opens, so the threads it creates from here inherit the nice value.
+  if (!nicer && init.nice) {
+    nicer = niceStoreThreads(init.nice);
+    if (nicer) setInterval(() => nicer!.scan(), NICE_SCAN_MS).unref();
+  }
   const ch = await createClickhouse(init.clickhouse);
   open = { ch, writer: createWriter(ch, metrics, { maxProfileProperties: init.maxProfileProperties }) };
+  nicer?.scan();
 }
 
 // This thread must not die while the process uses chDB (insert-thread.ts): errors outside a
