@@ -264,7 +264,15 @@ export async function createWalQueue(opts: WalQueueOptions): Promise<WalQueue> {
     recoveredIds: () => recovered,
     stats() {
       const a = appender.stats;
-      return { groups: a.groups, records: a.records, bytes: a.bytes, chunks: applier.stats.chunks, appliedRows: applier.stats.rows, recoveredRows, heldRows: applier.heldRows() };
+      return {
+        groups: a.groups,
+        records: a.records,
+        bytes: a.bytes,
+        chunks: applier.stats.chunks,
+        appliedRows: applier.stats.rows,
+        recoveredRows,
+        heldRows: applier.heldRows(),
+      };
     },
   };
 }
