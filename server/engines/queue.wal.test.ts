@@ -15,6 +15,17 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
+/** A fake chDB whose first insert waits until `release` is called. */
+function firstWriteHeld(): { ch: FakeClickhouse; release: () => void } {
+  const ch = new FakeClickhouse();
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  ch.before = (call) => (ch.calls[0] === call ? held : undefined);
+  return { ch, release };
+}
+
 async function open(over: Partial<WalQueueOptions> & { writer: WalQueueOptions['writer'] }): Promise<{ q: WalQueue; dir: string }> {
   const dir = over.dir ?? tempDir('lp-wal-');
   const q = await createWalQueue({ flushSize: 1000, flushIntervalMs: 60_000, retryBaseMs: 5, ...over, dir });
@@ -83,12 +94,7 @@ describe('createWalQueue: applying', () => {
   it('takes what piled up behind a running write into one larger chunk, up to maxChunkRows', async () => {
     // Each insert costs chDB a fixed share of CPU besides its rows: a backlog drains in fewer,
     // larger inserts. The first write is held until 95 more rows wait behind it.
-    const ch = new FakeClickhouse();
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    ch.before = (call) => (ch.calls[0] === call ? held : undefined);
+    const { ch, release } = firstWriteHeld();
     const { q } = await open({ writer: ch, flushSize: 10, maxChunkRows: 40 });
     for (let i = 0; i < 10; i += 5) await q.push(eventsBatch(i, 5));
     await vi.waitFor(() => expect(ch.calls).toHaveLength(1), { timeout: 30_000 });
@@ -105,12 +111,7 @@ describe('createWalQueue: applying', () => {
   // 50,000 pending rows (≈ 24 MB under /ws) whatever the chunk size; now one chunk's, the rest
   // read back from the log — and still every row once, in order.
   it('holds about one chunk of a backlog in memory and reads the rest back from the log', async () => {
-    const ch = new FakeClickhouse();
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    ch.before = (call) => (ch.calls[0] === call ? held : undefined);
+    const { ch, release } = firstWriteHeld();
     const { q } = await open({ writer: ch, flushSize: 10, maxChunkRows: 40 });
     for (let i = 0; i < 10; i += 5) await q.push(eventsBatch(i, 5));
     await vi.waitFor(() => expect(ch.calls).toHaveLength(1), { timeout: 30_000 });

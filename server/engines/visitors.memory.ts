@@ -14,7 +14,7 @@ const SWEEP_MIN = 1024;
 /**
  * "Seen" times are held as milliseconds from this, the module's load: small integers, which V8
  * keeps in the table's slot itself, where an epoch time is a heap number of its own (16 B per
- * device: ≈ 1.6 MB with 100,000 devices seen). Past ≈ 12 days of uptime they are heap numbers
+ * device: ≈ 1.6 MB with 100,000 devices seen). Past ≈ 24 days of uptime they are heap numbers
  * again, as exact; the comparisons are made between relative times.
  */
 const TIME_BASE = Date.now();
