@@ -10,7 +10,7 @@
  * An empty agent from a browser client stays a visitor with unknown device ('').
  * Runs after the bots step, so crawlers never reach the cache.
  */
-import { LRUCache } from 'lru-cache';
+import { createRecentMap, type RecentMap } from '../../engines/recent-map.ts';
 import UAParser from 'ua-parser-js';
 import type { EventRow } from '../../../shared/rows.ts';
 import type { Step } from '../types.ts';
@@ -66,10 +66,10 @@ export function parseUserAgent(ua: string): Parsed {
 
 /**
  * The user-agent step. `cache`: parsed agents by UA string (its first 500 characters);
- * default a fresh LRU of `cacheSize` (10,000) entries.
+ * default a fresh one holding at most `cacheSize` (10,000) agents, in two generations.
  */
-export function createUserAgentStep(deps: { cacheSize?: number; cache?: LRUCache<string, ParsedUserAgent> } = {}): Step {
-  const cache = deps.cache ?? new LRUCache<string, Parsed>({ max: deps.cacheSize ?? 10_000 });
+export function createUserAgentStep(deps: { cacheSize?: number; cache?: RecentMap<string, ParsedUserAgent> } = {}): Step {
+  const cache = deps.cache ?? createRecentMap<string, Parsed>(Math.max(1, Math.ceil((deps.cacheSize ?? 10_000) / 2)));
   return {
     name: 'user-agent',
     run(d) {
@@ -80,7 +80,7 @@ export function createUserAgentStep(deps: { cacheSize?: number; cache?: LRUCache
         info = cache.get(ua);
         if (!info) {
           info = parseUserAgent(ua);
-          cache.set(ua, info);
+          cache.add(ua, info);
         }
       }
       if (!info) return d;
