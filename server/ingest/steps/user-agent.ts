@@ -1,6 +1,6 @@
 /**
  * User-agent step: operating system, browser and device from the visitor's user agent with
- * ua-parser-js 1.x (MIT; 2.x is AGPL and must not be used), memoised in an LRU cache keyed
+ * ua-parser-js 1.x (MIT; 2.x is AGPL and must not be used), memoised in a cache keyed
  * by the UA string — a site sees a few thousand distinct agents, and a parse costs ≈ 40 µs.
  *
  * It also decides whether an event is server-side (`draft.serverSide`, device 'server'),
@@ -10,9 +10,10 @@
  * An empty agent from a browser client stays a visitor with unknown device ('').
  * Runs after the bots step, so crawlers never reach the cache.
  */
-import { createRecentMap, type RecentMap } from '../../engines/recent-map.ts';
+
 import UAParser from 'ua-parser-js';
 import type { EventRow } from '../../../shared/rows.ts';
+import { createRecentMap, type RecentMap } from '../../engines/recent-map.ts';
 import type { Step } from '../types.ts';
 
 /** Device classes written to `row.device`; '' when the agent says nothing at all. */
