@@ -93,7 +93,9 @@ try {
       };
     });
     rounds.push(figures);
-    console.log(`round ${round + 1}: ${figures.map((f, i) => `${'AB'[i]} main ${f.mainUs} µs, process ${f.processUs} µs, ${f.requestsPerSecond} req/s`).join(' | ')}`);
+    console.log(
+      `round ${round + 1}: ${figures.map((f, i) => `${'AB'[i]} main ${f.mainUs} µs, process ${f.processUs} µs, ${f.requestsPerSecond} req/s`).join(' | ')}`,
+    );
   }
   const mean = (i: number, k: 'mainUs' | 'processUs') => Math.round((rounds.reduce((a, r) => a + r[i]![k], 0) / rounds.length) * 10) / 10;
   const result = {
@@ -107,7 +109,9 @@ try {
     meanProcessUs: [mean(0, 'processUs'), mean(1, 'processUs')],
     loadAverage: os.loadavg(),
   };
-  console.log(`mean: A main ${result.meanMainUs[0]} / process ${result.meanProcessUs[0]} µs, B main ${result.meanMainUs[1]} / process ${result.meanProcessUs[1]} µs`);
+  console.log(
+    `mean: A main ${result.meanMainUs[0]} / process ${result.meanProcessUs[0]} µs, B main ${result.meanMainUs[1]} / process ${result.meanProcessUs[1]} µs`,
+  );
   console.log(`saved ${saveResults('track-side-by-side', result)}`);
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
