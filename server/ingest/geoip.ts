@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { BlockList, isIP } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import maxmind, { type CityResponse, Reader } from 'maxmind';
+import { createRecentMap } from '../engines/recent-map.ts';
 
 /** Where an IP is, as far as the database knows; '' and null for what it does not say. */
 export interface GeoLocation {
@@ -62,7 +63,7 @@ export interface Geoip {
 export interface GeoipOptions {
   /** One MaxMind-format City file (GeoLite2/GeoIP2 City, or a DB-IP City MMDB) instead of the bundled DB-IP files. */
   cityDbPath?: string;
-  /** Lookups cached per database (maxmind's LRU); default 10,000. */
+  /** Lookups cached per database (maxmind's LRU) and answers cached by address; default 10,000. */
   cacheSize?: number;
 }
 
@@ -195,14 +196,15 @@ function attributionOf(reader: Reader<CityResponse>): GeoAttribution | null {
 function fromReaders(v4: Reader<CityResponse>, v6: () => Reader<CityResponse> | null, attribution: GeoAttribution | null, cacheSize: number): Geoip {
   // Visitors send many events from one address: remember answers by the raw string, which
   // also skips parsing and the reserved-range check (measured ≈ 5 % of ingest CPU uncached).
-  const answers = new LRUCache<string, { at: GeoLocation | null }>({ max: cacheSize });
+  // Two generations of half the size (at most `cacheSize` held): a hit is one Map lookup.
+  const answers = createRecentMap<string, { at: GeoLocation | null }>(Math.max(1, Math.ceil(cacheSize / 2)));
   return {
     attribution,
     lookup(raw) {
       const hit = answers.get(raw);
       if (hit) return hit.at;
       const at = locate(raw);
-      answers.set(raw, { at });
+      answers.add(raw, { at });
       return at;
     },
   };

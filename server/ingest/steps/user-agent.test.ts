@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
+import { createRecentMap, type RecentMap } from '../../engines/recent-map.ts';
 import { newDraft } from '../draft.ts';
 import type { Draft } from '../types.ts';
 import { normalizeStep } from './normalize.ts';
@@ -108,20 +108,34 @@ describe('user-agent step', () => {
     expect(d.row).toMatchObject({ os: 'iOS', device: 'mobile' });
   });
 
-  it('parses each distinct agent once, keyed by its first 500 characters, evicting the least recent', () => {
-    const cache = new LRUCache<string, ParsedUserAgent>({ max: 2 });
+  it('parses each distinct agent once, keyed by its first 500 characters, forgetting the least recent', () => {
+    const inner = createRecentMap<string, ParsedUserAgent>(1); // holds the last one or two agents
+    const parsed: string[] = []; // every agent parsed (added to the cache after a miss)
+    const cache: RecentMap<string, ParsedUserAgent> = {
+      get: (k) => inner.get(k),
+      set: (k, v) => inner.set(k, v),
+      add: (k, v) => {
+        parsed.push(k);
+        inner.add(k, v);
+      },
+      delete: (k) => inner.delete(k),
+      get size() {
+        return inner.size;
+      },
+      clear: () => inner.clear(),
+    };
     const cached = createUserAgentStep({ cache });
     cached.run(draft(UA.galaxy));
     cached.run(draft(UA.galaxy));
-    expect([...cache.keys()]).toEqual([UA.galaxy]);
+    expect(parsed).toEqual([UA.galaxy]);
     const long = `${UA.chromeWindows} ${'x'.repeat(600)}`;
     cached.run(draft(long));
     cached.run(draft(`${long}y`)); // differs only past 500 characters: same entry
-    expect(cache.size).toBe(2);
-    expect([...cache.keys()][0]).toHaveLength(500);
-    const row = (cached.run(draft(UA.iphone)) as Draft).row; // evicts galaxy
-    expect(cache.has(UA.galaxy)).toBe(false);
+    expect(parsed).toEqual([UA.galaxy, long.slice(0, 500)]);
+    const row = (cached.run(draft(UA.iphone)) as Draft).row; // galaxy is now two agents back: forgotten
     expect(row.model).toBe('iPhone');
+    expect((cached.run(draft(UA.galaxy)) as Draft).row.model).toBe((cached.run(draft(UA.galaxy)) as Draft).row.model);
+    expect(parsed).toEqual([UA.galaxy, long.slice(0, 500), UA.iphone, UA.galaxy]);
   });
 
   it('parseUserAgent returns the same frozen server answer for every server agent', () => {

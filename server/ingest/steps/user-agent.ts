@@ -1,6 +1,6 @@
 /**
  * User-agent step: operating system, browser and device from the visitor's user agent with
- * ua-parser-js 1.x (MIT; 2.x is AGPL and must not be used), memoised in an LRU cache keyed
+ * ua-parser-js 1.x (MIT; 2.x is AGPL and must not be used), memoised in a cache keyed
  * by the UA string — a site sees a few thousand distinct agents, and a parse costs ≈ 40 µs.
  *
  * It also decides whether an event is server-side (`draft.serverSide`, device 'server'),
@@ -10,9 +10,10 @@
  * An empty agent from a browser client stays a visitor with unknown device ('').
  * Runs after the bots step, so crawlers never reach the cache.
  */
-import { LRUCache } from 'lru-cache';
+
 import UAParser from 'ua-parser-js';
 import type { EventRow } from '../../../shared/rows.ts';
+import { createRecentMap, type RecentMap } from '../../engines/recent-map.ts';
 import type { Step } from '../types.ts';
 
 /** Device classes written to `row.device`; '' when the agent says nothing at all. */
@@ -66,10 +67,10 @@ export function parseUserAgent(ua: string): Parsed {
 
 /**
  * The user-agent step. `cache`: parsed agents by UA string (its first 500 characters);
- * default a fresh LRU of `cacheSize` (10,000) entries.
+ * default a fresh one holding at most `cacheSize` (10,000) agents, in two generations.
  */
-export function createUserAgentStep(deps: { cacheSize?: number; cache?: LRUCache<string, ParsedUserAgent> } = {}): Step {
-  const cache = deps.cache ?? new LRUCache<string, Parsed>({ max: deps.cacheSize ?? 10_000 });
+export function createUserAgentStep(deps: { cacheSize?: number; cache?: RecentMap<string, ParsedUserAgent> } = {}): Step {
+  const cache = deps.cache ?? createRecentMap<string, Parsed>(Math.max(1, Math.ceil((deps.cacheSize ?? 10_000) / 2)));
   return {
     name: 'user-agent',
     run(d) {
@@ -80,7 +81,7 @@ export function createUserAgentStep(deps: { cacheSize?: number; cache?: LRUCache
         info = cache.get(ua);
         if (!info) {
           info = parseUserAgent(ua);
-          cache.set(ua, info);
+          cache.add(ua, info);
         }
       }
       if (!info) return d;
