@@ -1,7 +1,8 @@
 /**
- * glibc malloc settings the server runs with. glibc reads them from the environment when the
- * process starts, so they cannot be set from inside; `npm start` (package.json) and
- * `startNode` (local-cluster.ts) set them unless the environment already does.
+ * Allocator settings the server runs with: glibc's malloc (Node's and most native code) and
+ * the jemalloc linked into libchdb (chDB's own allocations). Both read them from the
+ * environment when they start, so they cannot be set from inside; `npm start` (package.json)
+ * and `startNode` (local-cluster.ts) set them unless the environment already does.
  *
  * - `MALLOC_ARENA_MAX=2`: each native thread that allocates (chDB's insert, merge and pool
  *   threads) may otherwise get an arena of its own that keeps what it freed (≈ 50 MB at the
@@ -14,8 +15,13 @@
  *   the blocks chDB allocates and frees on every insert are mapped and faulted in each time,
  *   which cost ≈ 7 % more CPU per stored event under `/ws` (docs/benchmarks.md, "glibc's mmap
  *   threshold").
+ * - `JE_MALLOC_CONF=dirty_decay_ms:1000`: chDB's jemalloc (`JE_` is its prefix: it ignores
+ *   `MALLOC_CONF`) keeps pages it freed for `dirty_decay_ms` before giving them back, 5 s in
+ *   libchdb's build. Under `/ws` that held 100–120 MB of freed insert and merge buffers at the
+ *   peak; 1 s holds ≈ 30 MB (docs/benchmarks.md, "Where the embedded process's memory goes").
  */
 export const MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
   MALLOC_MMAP_THRESHOLD_: '1048576',
+  JE_MALLOC_CONF: 'dirty_decay_ms:1000',
 };
