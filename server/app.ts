@@ -136,7 +136,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
     cleanups.push(() => engines.close());
 
     // One writer per process that opens ClickHouse: its quarantine also serves the admin commands.
-    const writer = ch && createWriter(ch, metrics, { maxProfileProperties: config.maxProfileProperties });
+    const writer = ch && createWriter(ch, metrics, { maxProfileProperties: config.maxProfileProperties, parallelParsing: config.insertParallelParsing });
     const { queue, settle, storageHealth } = await openEventQueue({ config, redis, writer, engines, isWorker: has('worker'), metrics, log, cleanups });
 
     const state = { accepting: false };

@@ -23,3 +23,16 @@ describe('WORKER_FLUSH_SIZE', () => {
     expect(() => loadConfig({ WORKER_FLUSH_SIZE: '0' })).toThrow(/WORKER_FLUSH_SIZE/);
   });
 });
+
+describe('INSERT_PARALLEL_PARSING', () => {
+  // An embedded insert is one chunk, one segment for ClickHouse's parallel parser, whose threads
+  // then only add CPU and memory beside chDB's (docs/benchmarks.md, "Where the embedded process's
+  // memory goes"); a ClickHouse server keeps its own default.
+  it('is off with chDB, on with a ClickHouse server, and either when set', () => {
+    expect(loadConfig({}).insertParallelParsing).toBe(false);
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://127.0.0.1:8123' }).insertParallelParsing).toBe(true);
+    expect(loadConfig({ INSERT_PARALLEL_PARSING: 'on' }).insertParallelParsing).toBe(true);
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://127.0.0.1:8123', INSERT_PARALLEL_PARSING: '0' }).insertParallelParsing).toBe(false);
+    expect(() => loadConfig({ INSERT_PARALLEL_PARSING: 'maybe' })).toThrow(/INSERT_PARALLEL_PARSING/);
+  });
+});

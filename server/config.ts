@@ -18,6 +18,11 @@ const bool = (def: boolean) =>
     .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+/** A boolean left undefined when unset (its default depends on other settings). */
+const optionalBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes' || v === 'on'));
 const url = (protocols: string[]) =>
   z
     .string()
@@ -127,6 +132,7 @@ const Env = z.object({
   V8_HEAP_TARGET_MB: z.coerce.number().int().min(0).optional(),
   FLUSH_INTERVAL_MS: int(1000, 1),
   STORE_THREADS_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  INSERT_PARALLEL_PARSING: optionalBool,
   WORKER_FLUSH_SIZE: int(20_000, 1),
   DEDUPE_TTL_MS: int(3_600_000, 1000),
   READY_MAX_LAG_MS: int(60_000, 1000),
@@ -203,6 +209,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     flushIntervalMs: e.FLUSH_INTERVAL_MS,
     // Embedded: chDB's threads and the insert thread below the ingest loop (store/thread-nice.ts).
     storeThreadsNice: e.STORE_THREADS_NICE,
+    // ClickHouse's parallel parser for each insert: off with chDB (a chunk is one segment; the
+    // parser's threads only add CPU and memory beside the insert's), on with a server (its default).
+    insertParallelParsing: e.INSERT_PARALLEL_PARSING ?? Boolean(e.CLICKHOUSE_URL),
     workerFlushSize: e.WORKER_FLUSH_SIZE,
     dedupeTtlMs: e.DEDUPE_TTL_MS,
     readyMaxLagMs: e.READY_MAX_LAG_MS,

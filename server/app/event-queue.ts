@@ -66,6 +66,7 @@ export async function openEventQueue(deps: {
     const thread = await startInsertThread({
       clickhouse: config.clickhouse,
       maxProfileProperties: config.maxProfileProperties,
+      parallelParsing: config.insertParallelParsing,
       nice: config.storeThreadsNice,
       metrics,
       log,

@@ -39,6 +39,8 @@ import type { WriteOptions, WriterMetrics } from './writer.ts';
 export interface InsertThreadInit {
   clickhouse: ClickhouseConfig;
   maxProfileProperties?: number;
+  /** `input_format_parallel_parsing` of the thread's inserts (writer.ts `WriterOptions`). */
+  parallelParsing?: boolean;
   /**
    * Nice value of the thread and of chDB's threads (thread-nice.ts), so they never take a core
    * from the ingest event loop; 0 leaves them at the process's priority. Taken at the first open.
@@ -153,7 +155,12 @@ export async function startInsertThread(opts: InsertThreadOptions): Promise<Inse
     await current.detach();
   }
   if (opts.clickhouse.kind === 'chdb') requireHere('chdb');
-  const init: InsertThreadInit = { clickhouse: opts.clickhouse, maxProfileProperties: opts.maxProfileProperties, nice: opts.nice };
+  const init: InsertThreadInit = {
+    clickhouse: opts.clickhouse,
+    maxProfileProperties: opts.maxProfileProperties,
+    parallelParsing: opts.parallelParsing,
+    nice: opts.nice,
+  };
   const inFlight = new Map<number, InFlight>();
   let closing = false;
   let waitOpen: { resolve(): void; reject(err: Error): void } | null = null;

@@ -74,7 +74,7 @@ async function openStore(init: InsertThreadInit): Promise<void> {
     if (nicer) setInterval(() => nicer!.scan(), NICE_SCAN_MS).unref();
   }
   const ch = await createClickhouse(init.clickhouse);
-  open = { ch, writer: createWriter(ch, metrics, { maxProfileProperties: init.maxProfileProperties }) };
+  open = { ch, writer: createWriter(ch, metrics, { maxProfileProperties: init.maxProfileProperties, parallelParsing: init.parallelParsing }) };
   nicer?.scan();
 }
 

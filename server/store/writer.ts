@@ -105,9 +105,26 @@ export interface WriterMetrics {
   insertSplits: { inc(labels: { table: string }): void };
 }
 
+export interface WriterOptions {
+  /** Most properties a profile keeps (profile-ops.ts). */
+  maxProfileProperties?: number;
+  /**
+   * `input_format_parallel_parsing` of every insert (unset: ClickHouse's default, on). Off in
+   * the embedded shape (`INSERT_PARALLEL_PARSING`): an insert is one chunk of at most
+   * `FLUSH_MAX_SIZE` rows (≈ 7 MB at 20,000), one segment for the parallel parser, which then
+   * only adds its threads and their buffers beside the insert's on a machine of few cores.
+   */
+  parallelParsing?: boolean;
+}
+
 /** A writer on `ch` (its default database holds the tables); records flush metrics if given. */
-export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts: { maxProfileProperties?: number } = {}): Writer {
+export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts: WriterOptions = {}): Writer {
   const quarantine = createQuarantine(ch);
+  // ClickHouse's own default (on) unless told: the setting rides in each insert's SETTINGS.
+  const parsing: Record<string, number> = opts.parallelParsing === undefined ? {} : { input_format_parallel_parsing: opts.parallelParsing ? 1 : 0 };
+  const parsingClause = Object.entries(parsing)
+    .map(([k, v]) => `, ${k} = ${v}`)
+    .join('');
   // Profile ops read, modify and write; two batches touching one profile at once would each
   // start from the same version and one change would be lost. Serialized per writer, which
   // covers one process. Several worker processes (distributed shape) must not apply ops for
@@ -120,7 +137,7 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
     const columns = COLUMNS[table];
     const values = rows.map((r) => storableRow(r as Record<string, unknown>, columns));
     // The client appends ` FORMAT …` to `table`; column list and SETTINGS ride along in it.
-    const settings = `SETTINGS insert_deduplication_token = ${sqlString(token)}, deduplicate_blocks_in_dependent_materialized_views = 1`;
+    const settings = `SETTINGS insert_deduplication_token = ${sqlString(token)}, deduplicate_blocks_in_dependent_materialized_views = 1${parsingClause}`;
     await ch.insert({ table: `${table} (${columns.join(', ')}) ${settings}`, values, format: 'JSONCompactEachRow' });
     metrics?.flushRows.observe({ table }, rows.length);
   }
@@ -143,7 +160,7 @@ export function createWriter(ch: ClickHouseClient, metrics?: WriterMetrics, opts
 
   /** One insert of JSONCompactEachRow `body` (`rows` lines carrying `columns`) with deduplication token `token`. */
   async function insertText(table: CompactTable, columns: readonly string[], body: Buffer, rows: number, token: string): Promise<void> {
-    const settings = { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1 };
+    const settings = { insert_deduplication_token: token, deduplicate_blocks_in_dependent_materialized_views: 1, ...parsing };
     await insertBytes(ch, { table, columns, format: 'JSONCompactEachRow', body, settings });
     metrics?.flushRows.observe({ table }, rows);
   }
