@@ -3,7 +3,8 @@
  * one process serves `/track` (a new visitor per request) and then `/ws` (batches of 50), as
  * `bench:ingest` runs them, and at each phase's end and at each phase's peak RSS this prints
  * what /metrics says (V8 heap used and total, external memory, open sessions, queue depth) and
- * what /proc/<pid>/smaps says (glibc's main heap, other anonymous memory, libchdb, other files).
+ * what /proc/<pid>/smaps says (by mapping: see smapsBreakdown) and what chDB says of its own memory
+ * (`livepanel_chdb_memory_bytes`: its tracker, its jemalloc, its caches).
  *
  *   --seconds 30        per phase
  *   --track-requests N  instead of --seconds, `/track` sends exactly N requests (N new visitors,
