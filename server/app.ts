@@ -35,13 +35,14 @@ import { createLimits } from './limits/limits.ts';
 import { attachLive, type Live } from './live/live.socket.ts';
 import { readFunnel, readTile } from './live/tile-backfill.ts';
 import type { Logger } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, watchChdbMemory } from './metrics.ts';
 import { checkRoles } from './roles.ts';
 import { createQueryEngine } from './stats/query-engine.ts';
 import { createAccounts } from './store/accounts.ts';
 import { createAuditLog } from './store/audit.ts';
 import { createAuthSessionStore } from './store/auth-sessions.ts';
 import { createBoardStore } from './store/boards.ts';
+import { readChdbMemory } from './store/chdb-memory.ts';
 import { migrateClickhouse } from './store/clickhouse.migrate.ts';
 import { type ClickHouseClient, createClickhouse } from './store/clickhouse.ts';
 import { createProjectEraser } from './store/clickhouse-erase.ts';
@@ -112,6 +113,7 @@ export async function startLivepanel(config: Config, log: Logger): Promise<Runni
       ch = await createClickhouse(config.clickhouse);
       cleanups.push(() => ch!.close());
       await migrateClickhouse(ch, config.clickhouse.database);
+      if (config.clickhouse.kind === 'chdb') watchChdbMemory(metrics, () => readChdbMemory(ch!));
     }
 
     let redis: Redis | undefined;

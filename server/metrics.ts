@@ -120,3 +120,22 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     sessionsClosed: new Counter({ name: 'livepanel_sessions_closed_total', help: 'Sessions closed and written', registers: r }),
   };
 }
+
+/**
+ * `livepanel_chdb_memory_bytes{part}`: what the embedded chDB engine holds (`read`, e.g.
+ * `readChdbMemory` in server/store/chdb-memory.ts), read at each scrape. A failed read leaves
+ * the gauge empty for that scrape rather than failing `/metrics`.
+ */
+export function watchChdbMemory(metrics: Metrics, read: () => Promise<Record<string, number>>): void {
+  new Gauge({
+    name: 'livepanel_chdb_memory_bytes',
+    help: "Embedded chDB's memory by part: its memory tracker, its allocator (jemalloc), its caches",
+    labelNames: ['part'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      const parts = await read().catch(() => ({}));
+      for (const [part, bytes] of Object.entries(parts)) this.set({ part }, bytes);
+    },
+  });
+}

@@ -93,6 +93,12 @@ describe('/metrics with METRICS_TOKEN', () => {
     }
     const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await ok.text()).toMatch(/^# TYPE livepanel_events_accepted_total counter$/m);
+    const text = await ok.text();
+    expect(text).toMatch(/^# TYPE livepanel_events_accepted_total counter$/m);
+    // The embedded store's own memory, read from chDB at each scrape.
+    for (const part of ['tracked', 'allocator_allocated', 'allocator_resident']) {
+      const bytes = Number(new RegExp(`^livepanel_chdb_memory_bytes\\{part="${part}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+      expect(bytes, part).toBeGreaterThan(0);
+    }
   });
 });
