@@ -82,6 +82,40 @@ describe('API client authentication', () => {
     expect(await code(auth.forIngest({ clientId: WRITE, origin: 'https://shop.example' }))).toBe('401 client_disabled');
   });
 
+  // Guards the answer without a promise that `/track` takes first: it must never allow what
+  // forIngest refuses, nor outlive a forgotten record.
+  it('answers from a cached record only what forIngest would, and nothing once the record is forgotten', async () => {
+    const { auth, records } = setup();
+    const asked = [
+      { clientId: WRITE, origin: 'https://www.shop.example' },
+      { clientId: WRITE, origin: 'https://evil.example' },
+      { clientId: WRITE },
+      { clientId: WRITE, secret: `sec-${WRITE}` },
+      { clientId: WRITE, secret: 'sec-wrong' },
+      { clientId: WRITE.toUpperCase(), origin: 'https://shop.example' },
+      { clientId: READ, secret: `sec-${READ}` },
+      { clientId: SERVER_ONLY, origin: 'https://shop.example' },
+      { clientId: DISABLED, origin: 'https://shop.example' },
+      { clientId: UNKNOWN, origin: 'https://shop.example' },
+      {},
+    ];
+    for (const c of asked) expect(auth.forIngestCached(c)).toBeUndefined(); // nothing read yet
+    const answers = await Promise.all(asked.map((c) => auth.forIngest(c).catch(() => undefined)));
+    for (let i = 0; i < asked.length; i++) {
+      const cached = auth.forIngestCached(asked[i]!);
+      // Either no answer (forIngest decides) or forIngest's own; upper-case ids are left to it.
+      if (cached !== undefined) expect(cached).toEqual(answers[i]);
+    }
+    expect(auth.forIngestCached(asked[0]!)).toEqual(answers[0]);
+    expect(auth.forIngestCached(asked[3]!)).toEqual(answers[3]); // the secret verified above
+    expect(auth.forIngestCached(asked[4]!)).toBeUndefined();
+    records.set(WRITE, { ...records.get(WRITE)!, disabled: true });
+    auth.forget(WRITE);
+    expect(auth.forIngestCached(asked[0]!)).toBeUndefined();
+    expect(await code(auth.forIngest(asked[0]!))).toBe('401 client_disabled');
+    expect(auth.forIngestCached(asked[0]!)).toBeUndefined();
+  });
+
   // Guards the cached origin verdicts: a client whose allowed origins change must be judged by
   // the new list once its record is read again, in both directions.
   it('judges an origin again when the client record brings a new list of allowed origins', async () => {

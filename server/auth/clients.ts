@@ -108,6 +108,21 @@ export function createAuthenticator(deps: AuthDeps) {
     return caller(client, false);
   }
 
+  /**
+   * `forIngest`'s answer when it needs neither a read nor a refusal: the client's record is
+   * cached under the id as sent (ids are cached in lower case, as the SDKs send them), and the
+   * origin or an already verified secret allows the request. Undefined otherwise: `forIngest`
+   * then reads, verifies or refuses with its precise error. Spares a `/track` request the
+   * promises of `forIngest` and the id's regular expression (a cached id is a valid one).
+   */
+  function forIngestCached(c: Credentials): Caller | undefined {
+    const client = c.clientId ? cache.get(c.clientId)?.record : undefined;
+    if (!client || client.disabled || client.type === 'read') return undefined;
+    if (c.secret) return client.secretHash && verified.has(`${client.id}:${c.secret}`) ? caller(client, true) : undefined;
+    if (client.allowedOrigins.length === 0 || !c.origin || !originVerdict(c.origin, client.allowedOrigins)) return undefined;
+    return caller(client, false);
+  }
+
   /** Who is calling, for reading a project's data (`read` and `root` clients, secret required). */
   async function forRead(c: Credentials, projectId: string): Promise<Caller> {
     const client = await known(c.clientId);
@@ -146,7 +161,7 @@ export function createAuthenticator(deps: AuthDeps) {
     for (const [id, hit] of cache.entries()) if (hit.record?.projectId === projectId) forget(id);
   }
 
-  return { forIngest, forRead, forApi, forget, forgetProject };
+  return { forIngest, forIngestCached, forRead, forApi, forget, forgetProject };
 }
 
 function caller(c: ClientRecord, viaSecret: boolean): Caller {

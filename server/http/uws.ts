@@ -69,6 +69,8 @@ export function trackAbort(res: HttpResponse): void {
 /** The refusal of a body whose client went away before sending all of it (never sent: nobody is left to read it). */
 const bodyAborted = () => new AppError(400, 'invalid_body', 'The client went away before sending the whole body');
 
+const tooLarge = (maxBytes: number) => new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`);
+
 /**
  * Receives a body in uWS's chunks, refusing (413 `payload_too_large`) once it passes `maxBytes`
  * — the connection is then closed, so an oversized upload is not read to its end — and (400
@@ -82,9 +84,8 @@ function receive<T>(
   done: (last: ArrayBuffer, earlier: Buffer[], size: number) => T,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
-    const tooLarge = () => new AppError(413, 'payload_too_large', `Body larger than ${maxBytes} bytes`);
     if (declaredLength && Number(declaredLength) > maxBytes) {
-      reject(tooLarge());
+      reject(tooLarge(maxBytes));
       return;
     }
     const earlier: Buffer[] = [];
@@ -96,7 +97,7 @@ function receive<T>(
       size += chunk.byteLength;
       if (size > maxBytes) {
         failed = true;
-        reject(tooLarge());
+        reject(tooLarge(maxBytes));
         return;
       }
       if (isLast) resolve(done(chunk, earlier, size));
@@ -108,9 +109,11 @@ function receive<T>(
 
 /** Reads the whole body into one Buffer (copied once out of uWS's chunks). */
 export function readBody(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<Buffer> {
-  return receive(res, maxBytes, declaredLength, (last, earlier, size) =>
-    earlier.length === 0 ? Buffer.from(last.slice(0)) : Buffer.concat([...earlier, Buffer.from(last)], size),
-  );
+  return receive(res, maxBytes, declaredLength, wholeBuffer);
+}
+
+function wholeBuffer(last: ArrayBuffer, earlier: Buffer[], size: number): Buffer {
+  return earlier.length === 0 ? Buffer.from(last.slice(0)) : Buffer.concat([...earlier, Buffer.from(last)], size);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -135,10 +138,11 @@ function decodeUtf8(bytes: ArrayBuffer | Uint8Array): string | null {
  * bytes into a Buffer first. Same limits and refusals as `readBody`.
  */
 export function readText(res: HttpResponse, maxBytes: number, declaredLength?: string): Promise<BodyText> {
-  return receive(res, maxBytes, declaredLength, (last, earlier, size) => ({
-    bytes: size,
-    text: decodeUtf8(earlier.length === 0 ? last : Buffer.concat([...earlier, Buffer.from(last)], size)),
-  }));
+  return receive(res, maxBytes, declaredLength, wholeText);
+}
+
+function wholeText(last: ArrayBuffer, earlier: Buffer[], size: number): BodyText {
+  return { bytes: size, text: decodeUtf8(earlier.length === 0 ? last : Buffer.concat([...earlier, Buffer.from(last)], size)) };
 }
 
 /** Parses a body read by `readText`, distinguishing invalid UTF-8 from invalid JSON (as `parseJson`). */
@@ -194,18 +198,48 @@ export function send(
   res: HttpResponse,
   status: number,
   body: string,
-  headers: Record<string, string> = {},
+  headers: Readonly<Record<string, string>> = NONE,
   contentType = 'application/json',
   close = false,
 ): void {
   if (res.aborted) return;
   res.aborted = true; // one response only
-  res.cork(() => {
-    res.writeStatus(statusLine(status));
-    if (body) res.writeHeader('content-type', contentType);
-    for (const k in headers) res.writeHeader(k, headers[k]!);
-    res.end(body, close);
-  });
+  // The response goes to `writeResponse` through module variables, not a closure made per
+  // response: uWS runs the cork's callback synchronously, and nothing in it sends another.
+  out.res = res;
+  out.status = status;
+  out.body = body;
+  out.headers = headers;
+  out.contentType = contentType;
+  out.close = close;
+  try {
+    res.cork(writeResponse);
+  } finally {
+    out.res = undefined;
+    out.headers = NONE;
+    out.body = '';
+  }
+}
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The response `send` is writing (set for the duration of its cork). */
+const out: { res: HttpResponse | undefined; status: number; body: string; headers: Readonly<Record<string, string>>; contentType: string; close: boolean } = {
+  res: undefined,
+  status: 200,
+  body: '',
+  headers: NONE,
+  contentType: '',
+  close: false,
+};
+
+function writeResponse(): void {
+  const { res, body, headers } = out;
+  if (!res) return;
+  res.writeStatus(statusLine(out.status));
+  if (body) res.writeHeader('content-type', out.contentType);
+  for (const k in headers) res.writeHeader(k, headers[k]!);
+  res.end(body, out.close);
 }
 
 export function sendJson(res: HttpResponse, status: number, body: unknown, headers?: Record<string, string>, close = false): void {

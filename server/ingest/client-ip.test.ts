@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
+import proxyaddr from 'proxy-addr';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
-import { type ClientIpOptions, clientIp, normalizeIp } from './client-ip.ts';
+import { type ClientIpOptions, clientIp, fromRight, normalizeIp } from './client-ip.ts';
 
 const oneHop: ClientIpOptions = { trust: { hops: 1 } };
 
@@ -70,5 +72,55 @@ describe('TRUST_PROXY and IP_HEADER settings', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'not-an-ip' })).toThrow(/TRUST_PROXY/);
     expect(() => loadConfig({ IP_HEADER: 'a,b' })).toThrow(/IP_HEADER/);
     expect(() => loadConfig({ IP_HEADERS: 'x-real-ip,x-forwarded-for' })).toThrow(/IP_HEADERS: replaced/);
+  });
+});
+
+// Guards the hop-count path that reads X-Forwarded-For itself: it must pick what proxy-addr
+// picks for any header a client or a chain of proxies can send.
+describe('clientIp with a hop count, against proxy-addr', () => {
+  const viaProxyAddr = (peer: string, xff: string, hops: number) => {
+    const found = proxyaddr({ headers: { 'x-forwarded-for': xff }, connection: { remoteAddress: normalizeIp(peer) } } as never, (_a, hop) => hop < hops);
+    const m = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(found);
+    const ip = found.startsWith('[') ? found.slice(1, found.indexOf(']')) : m ? m[1]! : found;
+    return isIP(ip) ? normalizeIp(ip) : normalizeIp(peer);
+  };
+  const pieces = [
+    '1.1.1.1',
+    '203.0.113.9:8080',
+    '[2001:db8::1]:443',
+    '2001:db8::2',
+    '::ffff:8.8.8.8',
+    'unknown',
+    '',
+    ' ',
+    '  ',
+    ',',
+    'x y',
+    '10.0.0.7',
+    '6.6.6.6 ',
+  ];
+
+  it('answers as proxy-addr for generated headers, 1 to 4 hops', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 20_000; round++) {
+      const n = random(6);
+      let xff = '';
+      for (let i = 0; i < n; i++) xff += (i > 0 ? [',', ', ', ' ,', ',,'][random(4)]! : '') + pieces[random(pieces.length)]!;
+      const hops = 1 + random(4);
+      const peer = ['10.0.0.1', '::ffff:127.0.0.1', '::1'][random(3)]!;
+      expect(clientIp(peer, { 'x-forwarded-for': xff }, { trust: { hops } }), JSON.stringify({ xff, hops, peer })).toBe(viaProxyAddr(peer, xff, hops));
+    }
+  });
+
+  it('reads entries from the right as proxy-addr splits them', () => {
+    expect(fromRight('a, b ,c', 1)).toBe('c');
+    expect(fromRight('a, b ,c', 2)).toBe('b');
+    expect(fromRight('a, b ,c', 5)).toBe('a');
+    expect(fromRight(' , ,', 1)).toBeUndefined();
+    expect(fromRight('x y', 1)).toBe('x y');
   });
 });

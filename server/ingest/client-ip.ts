@@ -60,8 +60,40 @@ export function clientIp(remoteIp: string, headers: Record<string, string | unde
   }
   const xff = headers['x-forwarded-for'];
   if (!xff) return peer;
-  const found = stripPort(proxyaddr({ headers: { 'x-forwarded-for': xff }, connection: { remoteAddress: peer } } as never, trust));
+  // Trust by hop count (`TRUST_PROXY=1`, the usual reverse proxy) needs no walk through
+  // proxy-addr: its answer is the entry `hops` from the right, or the left-most one there is.
+  // Read straight from the header, as proxy-addr reads it, without its arrays and request object.
+  const hops = opts.trust && 'hops' in opts.trust ? opts.trust.hops : 0;
+  const picked =
+    hops > 0 ? (fromRight(xff, hops) ?? peer) : proxyaddr({ headers: { 'x-forwarded-for': xff }, connection: { remoteAddress: peer } } as never, trust);
+  const found = stripPort(picked);
   return net.isIP(found) ? normalizeIp(found) : peer;
+}
+
+/**
+ * The `k`-th entry of an X-Forwarded-For header counted from the right (1: the last), or the
+ * left-most when it has fewer; undefined when it has none. Entries are split as the
+ * `forwarded` package (proxy-addr's) splits them: on commas, with the spaces around an entry
+ * dropped and empty entries skipped.
+ */
+export function fromRight(header: string, k: number): string | undefined {
+  let end = header.length;
+  let start = end;
+  let found = 0;
+  let entry: string | undefined;
+  for (let i = header.length - 1; i >= 0; i--) {
+    const c = header.charCodeAt(i);
+    if (c === 0x20) {
+      if (start === end) start = end = i;
+    } else if (c === 0x2c) {
+      if (start !== end) {
+        entry = header.substring(start, end);
+        if (++found === k) return entry;
+      }
+      start = end = i;
+    } else start = i;
+  }
+  return start !== end ? header.substring(start, end) : entry;
 }
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; uWS gives IPv4 peers in mapped form. */

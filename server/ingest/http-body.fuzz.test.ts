@@ -139,8 +139,9 @@ describe('the client address behind a proxy that adds its own X-Forwarded-For li
     const app = uWS.App();
     registerHttpIngest(app, {
       ingest: { accept: refuse } as unknown as Ingest,
-      auth: { forIngest: refuse } as unknown as Authenticator,
+      auth: { forIngest: refuse, forIngestCached: () => undefined } as unknown as Authenticator,
       limits: {
+        authBlocked: () => ({ allowed: true }),
         authenticate: (ip: string) => {
           seen.push(ip);
           throw new AppError(401, 'unknown_client', 'stub');

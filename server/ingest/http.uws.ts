@@ -108,19 +108,13 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const route = { headers: corsHeaders, headerNames: ingestHeaderNames(deps.ip) };
   // Requests being answered, so a drain can wait for them (their events must reach the live
-  // channel and the queue before those close).
+  // channel and the queue before those close). Each route counts its own in a try/finally: a
+  // wrapper would cost every request another promise.
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const tracked =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      inFlight++;
-      try {
-        await fn(...args);
-      } finally {
-        if (--inFlight === 0) idle?.();
-      }
-    };
+  const answered = () => {
+    if (--inFlight === 0) idle?.();
+  };
   app.options('/track', preflight);
   app.options('/batch', preflight);
 
@@ -128,22 +122,30 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
     '/track',
     handle(
       deps.log,
-      tracked(async (res, req) => {
-        const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
-        const cors = corsHeaders(req);
-        if (!deps.accepting()) notAccepting(raw);
-        const text = await raw;
-        if (text.bytes > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
-        const body = parseJsonText(text) as Record<string, unknown> | null;
-        const request = requestInfo(req, deps.ip);
-        const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, body)));
-        assertAllowed(await deps.limits.events(caller, request.ip, 1), eventsFrom(caller));
-        const [result] = await deps.ingest.accept(caller, request, [{ body }], 'track');
-        if (!result) throw new AppError(500, 'internal', 'No result');
-        if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
-        else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
-        else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
-      }),
+      async (res, req) => {
+        inFlight++;
+        try {
+          const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
+          const cors = corsHeaders(req);
+          if (!deps.accepting()) notAccepting(raw);
+          const text = await raw;
+          if (text.bytes > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
+          const body = parseJsonText(text) as Record<string, unknown> | null;
+          const request = requestInfo(req, deps.ip);
+          const creds = credentials(req, body);
+          // A cached client and known rate rules answer without a promise (most requests).
+          const known = deps.limits.authBlocked(request.ip).allowed ? deps.auth.forIngestCached(creds) : undefined;
+          const caller = known ?? (await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(creds)));
+          assertAllowed(deps.limits.eventsNow(caller, request.ip, 1) ?? (await deps.limits.events(caller, request.ip, 1)), eventsFrom(caller));
+          const [result] = await deps.ingest.accept(caller, request, [{ body }], 'track');
+          if (!result) throw new AppError(500, 'internal', 'No result');
+          if (result.status === 'accepted') sendJson(res, 200, { deviceId: result.deviceId, sessionId: result.sessionId }, cors);
+          else if (result.status === 'dropped') sendJson(res, 202, { dropped: result.reason }, cors);
+          else sendJson(res, 400, { error: { code: result.code, message: result.message, issues: result.issues } }, cors);
+        } finally {
+          answered();
+        }
+      },
       route,
     ),
   );
@@ -152,35 +154,40 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
     '/batch',
     handle(
       deps.log,
-      tracked(async (res, req) => {
-        const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
-        const cors = corsHeaders(req);
-        if (!deps.accepting()) notAccepting(raw);
-        const text = await raw;
-        const json = parseJsonText(text) as Record<string, unknown> | null;
-        const parsed = BatchBody.safeParse(json);
-        if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
-        // Livepanel's SDKs say who they are in the query string, as on /ws: a browser's request
-        // then needs no custom header (no CORS preflight) and works as a page-unload keepalive.
-        const query = new URLSearchParams(req.query);
-        const request = withSdkQuery(requestInfo(req, deps.ip), query);
-        const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, json, query)));
-        const { items, invalid } = toItems(parsed.data.events, { bytes: text.bytes, maxEventBytes });
-        assertAllowed(await deps.limits.events(caller, request.ip, items.length), eventsFrom(caller));
-        const results = await deps.ingest.accept(
-          caller,
-          request,
-          items.map((x) => x.item),
-          'batch',
-        );
-        const out = summarize(
-          results,
-          items.map((x) => x.index),
-          invalid,
-        );
-        const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
-        sendJson(res, status, out, cors);
-      }),
+      async (res, req) => {
+        inFlight++;
+        try {
+          const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
+          const cors = corsHeaders(req);
+          if (!deps.accepting()) notAccepting(raw);
+          const text = await raw;
+          const json = parseJsonText(text) as Record<string, unknown> | null;
+          const parsed = BatchBody.safeParse(json);
+          if (!parsed.success) throw new AppError(400, 'invalid_body', 'Expected {"events":[…]} with 1 to 1000 events', zodIssues(parsed.error));
+          // Livepanel's SDKs say who they are in the query string, as on /ws: a browser's request
+          // then needs no custom header (no CORS preflight) and works as a page-unload keepalive.
+          const query = new URLSearchParams(req.query);
+          const request = withSdkQuery(requestInfo(req, deps.ip), query);
+          const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, json, query)));
+          const { items, invalid } = toItems(parsed.data.events, { bytes: text.bytes, maxEventBytes });
+          assertAllowed(await deps.limits.events(caller, request.ip, items.length), eventsFrom(caller));
+          const results = await deps.ingest.accept(
+            caller,
+            request,
+            items.map((x) => x.item),
+            'batch',
+          );
+          const out = summarize(
+            results,
+            items.map((x) => x.index),
+            invalid,
+          );
+          const status = out.accepted === 0 && out.rejected.length > 0 && out.dropped.length === 0 ? 400 : 200;
+          sendJson(res, status, out, cors);
+        } finally {
+          answered();
+        }
+      },
       route,
     ),
   );
@@ -197,13 +204,14 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
 }
 
 function credentials(req: RequestSnapshot, body: Record<string, unknown> | null, query?: URLSearchParams): Credentials {
-  const fromBody = (k: string) => (body && typeof body[k] === 'string' ? (body[k] as string) : undefined);
   return {
-    clientId: req.headers['openpanel-client-id'] || fromBody('clientId') || query?.get('clientId') || undefined,
-    secret: req.headers['openpanel-client-secret'] || fromBody('clientSecret'),
+    clientId: req.headers['openpanel-client-id'] || stringIn(body, 'clientId') || query?.get('clientId') || undefined,
+    secret: req.headers['openpanel-client-secret'] || stringIn(body, 'clientSecret'),
     origin: req.headers.origin,
   };
 }
+
+const stringIn = (body: Record<string, unknown> | null, k: string) => (body && typeof body[k] === 'string' ? (body[k] as string) : undefined);
 
 /** `sdk`, `sdkVersion` and `deviceId` (≤ 64 characters) from a `/ws` or `/batch` query string. */
 export function withSdkQuery(request: RequestInfo, q: URLSearchParams): RequestInfo {

@@ -67,28 +67,39 @@ export type Limits = ReturnType<typeof createLimits>;
 export function createLimits(deps: LimitsDeps) {
   const enabled = deps.config.enabled;
   const defaults = toRules(deps.config.defaults, {});
-  const perProject = new LRUCache<string, Promise<Rules>>({ max: 10_000, ttl: deps.overridesTtlMs ?? 30_000 });
+  // A project's rules as they are being read (`read`) and, once read, the rules themselves.
+  const perProject = new LRUCache<string, { read: Promise<Rules>; rules?: Rules }>({ max: 10_000, ttl: deps.overridesTtlMs ?? 30_000 });
 
   function rulesFor(projectId: string): Promise<Rules> {
-    let p = perProject.get(projectId);
-    if (!p) {
-      p = deps.loadOverrides(projectId).then(
-        (o) => (Object.keys(o).length === 0 ? defaults : toRules(deps.config.defaults, o)),
-        (err) => {
-          // Reading the overrides failed: defaults now, try again on the next request.
-          deps.onError?.(err, projectId);
-          perProject.delete(projectId);
-          return defaults;
-        },
-      );
-      perProject.set(projectId, p);
+    let entry = perProject.get(projectId);
+    if (!entry) {
+      const fresh: { read: Promise<Rules>; rules?: Rules } = {
+        read: deps.loadOverrides(projectId).then(
+          (o) => {
+            fresh.rules = Object.keys(o).length === 0 ? defaults : toRules(deps.config.defaults, o);
+            return fresh.rules;
+          },
+          (err) => {
+            // Reading the overrides failed: defaults now, try again on the next request.
+            deps.onError?.(err, projectId);
+            perProject.delete(projectId);
+            return defaults;
+          },
+        ),
+      };
+      entry = fresh;
+      perProject.set(projectId, entry);
     }
-    return p;
+    return entry.read;
   }
 
   function refused(name: RateLimitName, v: Verdict): Verdict {
     if (!v.allowed) deps.metrics?.rateLimited.inc({ limit: name });
     return v;
+  }
+
+  function spend(rules: Rules, caller: Spender, ip: string, count: number): Verdict {
+    return caller.viaSecret ? take(rules, 'server-events', caller.clientId, count) : take(rules, 'browser-events', `${caller.projectId}|${ip}`, count);
   }
 
   function take(rules: Rules, name: RateLimitName, key: string, points: number): Verdict {
@@ -102,8 +113,18 @@ export function createLimits(deps: LimitsDeps) {
     /** Spends `count` events of the caller's budget: per visitor IP for browsers, per client for server SDKs. */
     async events(caller: Spender, ip: string, count: number): Promise<Verdict> {
       if (!enabled || count <= 0) return ALLOWED;
-      const rules = await rulesFor(caller.projectId);
-      return caller.viaSecret ? take(rules, 'server-events', caller.clientId, count) : take(rules, 'browser-events', `${caller.projectId}|${ip}`, count);
+      return spend(await rulesFor(caller.projectId), caller, ip, count);
+    },
+
+    /**
+     * `events` without waiting, when it need not: limits off, or the project's rules already
+     * read. Undefined while they are being read (then await `events`). Spares a `/track`
+     * request a promise and a turn of the microtask queue.
+     */
+    eventsNow(caller: Spender, ip: string, count: number): Verdict | undefined {
+      if (!enabled || count <= 0) return ALLOWED;
+      const rules = perProject.get(caller.projectId)?.rules;
+      return rules && spend(rules, caller, ip, count);
     },
 
     /** A frame budget for one new `/ws` socket, or null when unlimited. */
