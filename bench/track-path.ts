@@ -97,6 +97,10 @@ const caller = { projectId: 'bench-project', clientId: 'c', viaSecret: false };
 const ORIGIN = 'https://bench.example';
 const UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 const ipOpts = { trust: { hops: 1 } };
+// `requestInfo` took the proxy options until `peerAddress` came (2026-12-01), the client's address since.
+const [uwsHelpers, clientIpMod] = await Promise.all([load('server/http/uws.ts'), load('server/ingest/client-ip.ts')]);
+const requestInfoOf = (snap: { remoteIp: string; headers: Record<string, string> }) =>
+  'peerAddress' in uwsHelpers ? httpMod.requestInfo(snap, clientIpMod.clientIp(snap.remoteIp, snap.headers, ipOpts)) : httpMod.requestInfo(snap, ipOpts);
 
 async function one(n: number) {
   const text = JSON.stringify({ type: 'track', payload: { name: 'bench', properties: { __path: `${ORIGIN}/p/${n % 50}`, n } } });
@@ -109,7 +113,7 @@ async function one(n: number) {
   };
   const snap = { method: 'post', url: '/track', query: '', headers, remoteIp: '127.0.0.1', params: [] };
   const body = JSON.parse(text);
-  const request = httpMod.requestInfo(snap, ipOpts);
+  const request = requestInfoOf(snap);
   const [r] = await ingest.accept(caller, request, [{ body }], 'track');
   if (r.status !== 'accepted') throw new Error(`not accepted: ${JSON.stringify(r)}`);
   return JSON.stringify({ deviceId: r.deviceId, sessionId: r.sessionId });
@@ -118,17 +122,14 @@ async function one(n: number) {
 const BATCH = 50;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const wsRequests = Array.from({ length: 8 }, (_, s) =>
-  httpMod.requestInfo(
-    {
-      method: 'get',
-      url: '/ws',
-      query: '',
-      headers: { origin: ORIGIN, 'user-agent': UA, 'x-forwarded-for': `82.1.${s}.1` },
-      remoteIp: '127.0.0.1',
-      params: [],
-    },
-    ipOpts,
-  ),
+  requestInfoOf({
+    method: 'get',
+    url: '/ws',
+    query: '',
+    headers: { origin: ORIGIN, 'user-agent': UA, 'x-forwarded-for': `82.1.${s}.1` },
+    remoteIp: '127.0.0.1',
+    params: [],
+  } as { remoteIp: string; headers: Record<string, string> }),
 );
 
 /** Frame `seq` of socket `s` as `bench:ingest` sends it (built before the CPU is measured: the client's work). */

@@ -124,3 +124,36 @@ describe('clientIp with a hop count, against proxy-addr', () => {
     expect(fromRight('x y', 1)).toBe('x y');
   });
 });
+
+// Guards the peer read the ingest routes skip: behind a hop count whose header names the client
+// uWS's address read is not needed; anywhere else it must still be read (and read once).
+describe('clientIp with a function for the peer', () => {
+  const counted = () => {
+    const calls = { n: 0 };
+    return { calls, peer: () => (calls.n++, '::ffff:10.0.0.1') };
+  };
+
+  it('does not read the peer when the proxy headers name the client', () => {
+    const { calls, peer } = counted();
+    expect(clientIp(peer, { 'x-forwarded-for': '6.6.6.6, 1.1.1.1' }, oneHop)).toBe('1.1.1.1');
+    expect(clientIp(peer, { 'cf-connecting-ip': '2.2.2.2' }, { trust: { hops: 1 }, ipHeader: 'cf-connecting-ip' })).toBe('2.2.2.2');
+    expect(calls.n).toBe(0);
+  });
+
+  it('reads it once when they do not, or when trust is by address', () => {
+    for (const [headers, opts] of [
+      [{}, oneHop],
+      [{ 'x-forwarded-for': 'unknown' }, oneHop],
+      [{ 'x-forwarded-for': ' , ' }, oneHop],
+      [{ 'x-forwarded-for': '1.1.1.1' }, { trust: false }],
+      [{ 'x-forwarded-for': '1.1.1.1' }, { trust: { addresses: ['8.8.8.8'] } }],
+    ] as Array<[Record<string, string>, ClientIpOptions]>) {
+      const { calls, peer } = counted();
+      expect(clientIp(peer, headers, opts), JSON.stringify(headers)).toBe('10.0.0.1');
+      expect(calls.n).toBe(1);
+    }
+    const { calls, peer } = counted();
+    expect(clientIp(peer, { 'x-forwarded-for': '1.1.1.1' }, { trust: { addresses: ['10.0.0.0/8'] } })).toBe('1.1.1.1');
+    expect(calls.n).toBe(1);
+  });
+});

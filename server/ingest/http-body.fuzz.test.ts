@@ -134,7 +134,7 @@ describe('a client leaving mid-body', () => {
 });
 
 describe('the client address behind a proxy that adds its own X-Forwarded-For line', () => {
-  it.each(['/track', '/batch'])('%s: a line the client sent first does not name its address', async (route) => {
+  it.each(['/track', '/batch'])('%s: a line the client sent first does not name its address; without a usable header, the TCP peer does', async (route) => {
     const seen: string[] = [];
     const app = uWS.App();
     registerHttpIngest(app, {
@@ -159,19 +159,22 @@ describe('the client address behind a proxy that adds its own X-Forwarded-For li
     try {
       const proxied = uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
       const body = route === '/track' ? '{"type":"track","payload":{"name":"x"}}' : '{"events":[{"type":"track","payload":{"name":"x"}}]}';
-      // HAProxy's `option forwardfor` appends a line of its own after the client's.
-      const head = `POST ${route} HTTP/1.1\r\nhost: x\r\nx-forwarded-for: 6.6.6.6\r\nx-forwarded-for: 203.0.113.9\r\ncontent-length: ${body.length}\r\n\r\n`;
-      const status = await new Promise<number>((resolve, reject) => {
-        const c = net.connect(proxied, '127.0.0.1');
-        c.on('data', (d) => {
-          c.destroy();
-          resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1]));
+      const send = (forwarded: string) =>
+        new Promise<number>((resolve, reject) => {
+          const c = net.connect(proxied, '127.0.0.1');
+          c.on('data', (d) => {
+            c.destroy();
+            resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1]));
+          });
+          c.on('error', reject);
+          c.write(`POST ${route} HTTP/1.1\r\nhost: x\r\n${forwarded}content-length: ${body.length}\r\n\r\n${body}`);
         });
-        c.on('error', reject);
-        c.write(head + body);
-      });
-      expect(status).toBe(401);
-      expect(seen).toEqual(['203.0.113.9']);
+      // HAProxy's `option forwardfor` appends a line of its own after the client's.
+      expect(await send('x-forwarded-for: 6.6.6.6\r\nx-forwarded-for: 203.0.113.9\r\n')).toBe(401);
+      // No proxy header: the TCP peer, which the route reads itself (before its first await).
+      expect(await send('')).toBe(401);
+      expect(await send('x-forwarded-for: unknown\r\n')).toBe(401);
+      expect(seen).toEqual(['203.0.113.9', '127.0.0.1', '127.0.0.1']);
     } finally {
       uWS.us_listen_socket_close(socket);
     }

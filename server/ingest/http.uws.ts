@@ -8,7 +8,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { BatchBody } from '../../shared/track.ts';
 import type { Authenticator, Credentials } from '../auth/clients.ts';
 import { AppError, zodIssues } from '../errors.ts';
-import { handle, parseJsonText, type RequestSnapshot, readText, sendJson } from '../http/uws.ts';
+import { handle, parseJsonText, peerAddress, type RequestSnapshot, readText, sendJson } from '../http/uws.ts';
 import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Logger } from '../log.ts';
 import { type ClientIpOptions, clientIp } from './client-ip.ts';
@@ -106,7 +106,9 @@ function notAccepting(body: Promise<unknown>): never {
 
 export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
   const maxEventBytes = deps.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-  const route = { headers: corsHeaders, headerNames: ingestHeaderNames(deps.ip) };
+  // The routes read the TCP peer themselves, and only when the proxy headers do not name the
+  // client (clientIp): behind a hop-count proxy it is never read.
+  const route = { headers: corsHeaders, headerNames: ingestHeaderNames(deps.ip), peer: false };
   // Requests being answered, so a drain can wait for them (their events must reach the live
   // channel and the queue before those close). Each route counts its own in a try/finally: a
   // wrapper would cost every request another promise.
@@ -125,13 +127,15 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
       async (res, req) => {
         inFlight++;
         try {
+          // The client's address now, while `res` may still be read (before the first await).
+          const ip = clientIp(() => peerAddress(res), req.headers, deps.ip);
           const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
           const cors = corsHeaders(req);
           if (!deps.accepting()) notAccepting(raw);
           const text = await raw;
           if (text.bytes > maxEventBytes) throw new AppError(413, 'payload_too_large', `Event larger than ${maxEventBytes} bytes`);
           const body = parseJsonText(text) as Record<string, unknown> | null;
-          const request = requestInfo(req, deps.ip);
+          const request = requestInfo(req, ip);
           const creds = credentials(req, body);
           // A cached client and known rate rules answer without a promise (most requests).
           const known = deps.limits.authBlocked(request.ip).allowed ? deps.auth.forIngestCached(creds) : undefined;
@@ -157,6 +161,8 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
       async (res, req) => {
         inFlight++;
         try {
+          // The client's address now, while `res` may still be read (before the first await).
+          const ip = clientIp(() => peerAddress(res), req.headers, deps.ip);
           const raw = readText(res, deps.maxBodyBytes, req.headers['content-length']);
           const cors = corsHeaders(req);
           if (!deps.accepting()) notAccepting(raw);
@@ -167,7 +173,7 @@ export function registerHttpIngest(app: TemplatedApp, deps: HttpIngestDeps) {
           // Livepanel's SDKs say who they are in the query string, as on /ws: a browser's request
           // then needs no custom header (no CORS preflight) and works as a page-unload keepalive.
           const query = new URLSearchParams(req.query);
-          const request = withSdkQuery(requestInfo(req, deps.ip), query);
+          const request = withSdkQuery(requestInfo(req, ip), query);
           const caller = await deps.limits.authenticate(request.ip, () => deps.auth.forIngest(credentials(req, json, query)));
           const { items, invalid } = toItems(parsed.data.events, { bytes: text.bytes, maxEventBytes });
           assertAllowed(await deps.limits.events(caller, request.ip, items.length), eventsFrom(caller));
@@ -222,9 +228,10 @@ export function withSdkQuery(request: RequestInfo, q: URLSearchParams): RequestI
   return request;
 }
 
-export function requestInfo(req: RequestSnapshot, ip: ClientIpOptions): RequestInfo {
+/** What the pipeline reads of a request, with the client's address as `clientIp` found it. */
+export function requestInfo(req: RequestSnapshot, ip: string): RequestInfo {
   return {
-    ip: clientIp(req.remoteIp, req.headers, ip),
+    ip,
     userAgent: req.headers['user-agent'] ?? '',
     origin: req.headers.origin ?? '',
     sdkName: req.headers['openpanel-sdk-name'] ?? '',

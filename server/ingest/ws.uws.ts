@@ -19,7 +19,7 @@ import { assertAllowed, type Limits } from '../limits/limits.ts';
 import type { Admission, SocketCaps } from '../limits/socket-caps.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { ClientIpOptions } from './client-ip.ts';
+import { type ClientIpOptions, clientIp } from './client-ip.ts';
 import { fastClientFrame } from './edge-parse.ts';
 import { DEFAULT_MAX_EVENT_BYTES, eventsFrom, requestInfo, summarize, toItems } from './http.uws.ts';
 import type { Ingest } from './ingest.ts';
@@ -271,7 +271,7 @@ export function registerWsIngest(app: TemplatedApp, deps: WsIngestDeps) {
       const extensions = req.getHeader('sec-websocket-extensions');
       const run = async () => {
         if (!deps.accepting()) throw new AppError(503, 'shutting_down', 'Not accepting sockets; connect to another node');
-        const request = requestInfo(snap, deps.ip);
+        const request = requestInfo(snap, clientIp(snap.remoteIp, snap.headers, deps.ip));
         assertAllowed(deps.limits.connect('ws-connects', request.ip), 'connections from this address');
         if (q.has('secret')) {
           // URLs end up in proxy and access logs: a secret there is as good as published.
